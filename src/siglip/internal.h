@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * internal.h — what the rooms of libsiglip share and nobody outside sees: the parsed
+ * configuration, the per-layer weight tables and the model struct.
+ *
+ * Weights are `const float *`: into the mmap'd safetensors file for F32 (zero copy), or into
+ * buffers the loader owns for F16/BF16 (converted once at load). All matrices are row-major
+ * [out, in] as HF's nn.Linear stores them.
+ */
+#ifndef SIGLIP_INTERNAL_H
+#define SIGLIP_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+
+#include "siglip.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* errors.c */
+
+/* Sets *error (when error != NULL) to a new error with a printf-style message; returns false
+ * so that callers can `return siglip_set_error (...)`. */
+bool siglip_set_error (siglip_error **error, siglip_status status, const char *fmt, ...)
+  __attribute__ ((format (printf, 3, 4)));
+/* Prefixes an existing error's message with "prefix: ". */
+void siglip_prefix_error (siglip_error **error, const char *fmt, ...)
+  __attribute__ ((format (printf, 2, 3)));
+
+/* ------------------------------------------------------------------------------------------ */
+/* config.c — config.json and preprocessor_config.json with HF defaults for missing keys */
+
+typedef struct {
+  int hidden_size;
+  int intermediate_size;
+  int num_layers;
+  int num_heads;
+  float layer_norm_eps;
+  /* text */
+  int vocab_size;
+  int max_position_embeddings;
+  int projection_size;
+  /* vision */
+  int patch_size;
+  int num_channels;
+  int num_patches; /* siglip2 */
+  int image_size;  /* siglip */
+  bool use_head;   /* vision_use_head (absent -> true) */
+} siglip_tower_config;
+
+typedef struct {
+  siglip_kind kind;
+  siglip_tower_config text;
+  siglip_tower_config vision;
+} siglip_config;
+
+typedef struct {
+  bool do_resize, do_rescale, do_normalize;
+  int resample;         /* PIL code; 2 = bilinear (the only one siglip2 uses) */
+  double rescale_factor;
+  float image_mean[3];
+  float image_std[3];
+  int patch_size;
+  int max_num_patches;  /* siglip2 */
+  int size_height;      /* siglip */
+  int size_width;
+} siglip_preprocess_config;
+
+bool siglip_config_load (const char *directory, siglip_config *config, siglip_error **error);
+bool siglip_preprocess_config_load (const char *directory, siglip_kind kind,
+                                    siglip_preprocess_config *config, siglip_error **error);
+
+/* ------------------------------------------------------------------------------------------ */
+/* safetensors.c — mmap'd files, header parsing, dtype conversion */
+
+typedef enum { SIGLIP_DTYPE_F32, SIGLIP_DTYPE_F16, SIGLIP_DTYPE_BF16 } siglip_dtype;
+
+typedef struct {
+  char *name;
+  siglip_dtype dtype;
+  int ndim;
+  int64_t shape[8];
+  int64_t numel;
+  const void *data;  /* into the mapping */
+  size_t nbytes;
+  int file_index;
+} siglip_tensor;
+
+typedef struct siglip_weights siglip_weights; /* all tensors of all files of a model */
+
+/* Opens model.safetensors, or model.safetensors.index.json and its shards. */
+siglip_weights      *siglip_weights_open (const char *directory, siglip_error **error);
+void                 siglip_weights_close (siglip_weights *weights);
+const siglip_tensor *siglip_weights_find (const siglip_weights *weights, const char *name);
+
+/* ------------------------------------------------------------------------------------------ */
+/* model weights per tower, looked up once at load by their HF names */
+
+typedef struct {
+  const float *ln1_w, *ln1_b;
+  const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b, *o_w, *o_b;
+  const float *ln2_w, *ln2_b;
+  const float *fc1_w, *fc1_b; /* [I, D], [I] */
+  const float *fc2_w, *fc2_b; /* [D, I], [D] */
+} siglip_layer_weights;
+
+typedef struct {
+  const float *token_embedding;    /* [V, D] */
+  const float *position_embedding; /* [max_pos, D] */
+  siglip_layer_weights *layers;    /* [num_layers] */
+  const float *final_ln_w, *final_ln_b;
+  const float *head_w, *head_b;    /* [P, D], [P] */
+} siglip_text_weights;
+
+typedef struct {
+  const float *patch_w;            /* siglip2: [D, C*p*p] (row, col, channel) patch order;
+                                      siglip: Conv2d [D, C, p, p] = [D, C*p*p] (channel, row, col) */
+  const float *patch_b;            /* [D] */
+  const float *position_embedding; /* [num_patches, D] */
+  siglip_layer_weights *layers;
+  const float *post_ln_w, *post_ln_b;
+  /* attention-pooling head */
+  const float *probe;                /* [D] */
+  const float *head_in_w, *head_in_b; /* [3D, D] rows [q; k; v], [3D] */
+  const float *head_out_w, *head_out_b;
+  const float *head_ln_w, *head_ln_b;
+  const float *head_fc1_w, *head_fc1_b;
+  const float *head_fc2_w, *head_fc2_b;
+} siglip_vision_weights;
+
+typedef struct siglip_text_cache siglip_text_cache; /* encode.c */
+
+struct siglip_model {
+  siglip_config config;
+  siglip_preprocess_config preprocess;
+  siglip_model_info info;
+  char *directory;
+  siglip_weights *weights;
+  siglip_tokenizer *tokenizer;
+  siglip_text_weights text;
+  siglip_vision_weights vision;
+  float logit_scale, logit_bias;
+  int n_threads;
+  siglip_precision precision;
+  /* F16/BF16 tensors converted to F32 at load; freed with the model */
+  float **owned;
+  int n_owned;
+  siglip_text_cache *text_cache; /* label embeddings; has its own lock */
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* encode.c — the text-embedding cache lives with the model; these let model.c create it */
+
+siglip_text_cache *siglip_text_cache_new (void);
+void               siglip_text_cache_free (siglip_text_cache *cache);
+
+#endif /* SIGLIP_INTERNAL_H */

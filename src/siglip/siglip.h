@@ -1,0 +1,283 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * siglip.h — the whole public API of libsiglip, the Siglens model core.
+ *
+ * Plain C11: pixels and strings in, floats out. No GLib, no GTK. Errors are values:
+ * every fallible call takes a `siglip_error **` (may be NULL) and, on failure, stores a
+ * heap-allocated error whose message names the file, tensor or field that was wrong.
+ *
+ * Usage:
+ *
+ *   siglip_error *err = NULL;
+ *   siglip_model *model = siglip_model_load ("google/siglip2-so400m-patch16-naflex", NULL, &err);
+ *   if (!model) { fprintf (stderr, "%s\n", err->message); siglip_error_free (err); return 1; }
+ *
+ *   siglip_state *st = siglip_state_new (model, &err);          // one per worker thread
+ *   siglip_image img = { rgb, width, height, width * 3 };       // 8-bit RGB, any row stride
+ *   const char *labels[] = { "cat", "dog", "a red car" };
+ *   siglip_score scores[3];
+ *   siglip_classify (st, &img, labels, 3, NULL, scores, &err);  // NULL: default options
+ *   // scores[i].probability = sigmoid (cos * exp (logit_scale) + logit_bias), per label
+ *
+ *   siglip_state_free (st);
+ *   siglip_model_free (model);
+ *
+ * A loaded siglip_model is immutable apart from its internally locked label-embedding cache,
+ * so any number of threads may use it at once, each through its own siglip_state.
+ */
+#ifndef SIGLIP_H
+#define SIGLIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Errors
+ */
+
+typedef enum {
+  SIGLIP_OK = 0,
+  SIGLIP_ERR_IO,            /* a file could not be opened, read or mapped */
+  SIGLIP_ERR_FORMAT,        /* a file is malformed: bad JSON, bad header, bad offsets, ... */
+  SIGLIP_ERR_MISSING,       /* a required file, tensor or field is absent */
+  SIGLIP_ERR_SHAPE,         /* a tensor's shape contradicts config.json */
+  SIGLIP_ERR_UNSUPPORTED,   /* valid but not supported here (dtype, model_type, activation) */
+  SIGLIP_ERR_INVALID_INPUT, /* bad caller input: invalid UTF-8, empty image, too many pixels */
+  SIGLIP_ERR_NO_MEMORY,
+  SIGLIP_ERR_CANCELLED,     /* the abort callback asked to stop */
+} siglip_status;
+
+typedef struct {
+  siglip_status status;
+  char *message; /* UTF-8, one sentence, names the file / tensor / field */
+} siglip_error;
+
+void        siglip_error_free (siglip_error *error);
+const char *siglip_status_name (siglip_status status);
+
+/* Returns true between layers when long work should stop (e.g. a GCancellable was cancelled).
+ * Called from the worker thread doing the work. */
+typedef bool (*siglip_abort_func) (void *user_data);
+
+/* ---------------------------------------------------------------------------------------------
+ * Loading a model
+ */
+
+typedef enum {
+  SIGLIP_KIND_SIGLIP2 = 0, /* model_type "siglip2": NAFlex, variable patch grid */
+  SIGLIP_KIND_SIGLIP,      /* model_type "siglip": fixed resolution, Conv2d patch embedding */
+} siglip_kind;
+
+typedef enum {
+  SIGLIP_PRECISION_FP32 = 0,
+  SIGLIP_PRECISION_BF16, /* weights packed to bf16 at load; AVX512-BF16 where the CPU has it */
+} siglip_precision;
+
+typedef struct {
+  int n_threads;              /* 0: the machine's cores */
+  siglip_precision precision; /* default FP32 */
+  /* Optional progress while loading: fraction 0..1. */
+  void (*progress) (double fraction, void *user_data);
+  void *progress_data;
+  siglip_abort_func abort_cb;
+  void *abort_data;
+} siglip_load_options;
+
+typedef struct siglip_model siglip_model;
+
+/* `path` is a model directory (config.json, preprocessor_config.json, tokenizer files and
+ * model.safetensors or model.safetensors.index.json + shards), or a Hugging Face Hub id such as
+ * "google/siglip2-so400m-patch16-naflex" resolved in the local HF cache (see
+ * siglip_resolve_model_path). `options` may be NULL. */
+siglip_model *siglip_model_load (const char *path, const siglip_load_options *options,
+                                 siglip_error **error);
+void          siglip_model_free (siglip_model *model);
+
+/* Resolves a directory or a Hub id to a snapshot directory in the HF cache layout:
+ * $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub;
+ * models--ORG--NAME/refs/main -> snapshots/REV/. Returns a malloc'd path or NULL. */
+char *siglip_resolve_model_path (const char *name_or_path, siglip_error **error);
+
+typedef struct {
+  int hidden_size;
+  int intermediate_size;
+  int num_layers;
+  int num_heads;
+  float layer_norm_eps;
+  /* text tower */
+  int vocab_size;
+  int max_position_embeddings;
+  int projection_size;
+  /* vision tower */
+  int patch_size;
+  int num_channels;
+  int num_patches; /* siglip2: size of the learned position table (a g x g grid) */
+  int image_size;  /* siglip: fixed input resolution */
+  int64_t num_params;
+} siglip_tower_info;
+
+typedef struct {
+  siglip_kind kind;
+  const char *model_type; /* "siglip2" | "siglip" */
+  const char *directory;  /* resolved directory */
+  siglip_tower_info text;
+  siglip_tower_info vision;
+  int64_t num_params;      /* all tensors the architecture uses */
+  const char *file_dtype;  /* "F32", "BF16", "F16" or "mixed" as stored in the files */
+  siglip_precision precision;
+  int n_files;             /* safetensors files */
+  int64_t weights_bytes;   /* total size of the safetensors files */
+  int default_max_patches; /* preprocessor_config.json max_num_patches (siglip2) */
+  float logit_scale;       /* raw parameter; the multiplier is exp(logit_scale) */
+  float logit_bias;
+  int n_threads;
+} siglip_model_info;
+
+const siglip_model_info *siglip_model_get_info (const siglip_model *model);
+
+/* ---------------------------------------------------------------------------------------------
+ * Tokenizer (Gemma BPE with byte fallback, from tokenizer.json)
+ */
+
+typedef struct siglip_tokenizer siglip_tokenizer;
+
+/* Loads tokenizer.json and tokenizer_config.json from a directory. */
+siglip_tokenizer *siglip_tokenizer_load (const char *directory, siglip_error **error);
+void              siglip_tokenizer_free (siglip_tokenizer *tokenizer);
+int               siglip_tokenizer_vocab_size (const siglip_tokenizer *tokenizer);
+/* Token string of an id (owned by the tokenizer), or NULL when out of range. */
+const char       *siglip_tokenizer_id_to_token (const siglip_tokenizer *tokenizer, int32_t id);
+
+/* The tokenizer a model loaded with it (owned by the model). */
+const siglip_tokenizer *siglip_model_get_tokenizer (const siglip_model *model);
+
+typedef enum {
+  SIGLIP_TOKENIZE_DEFAULT = 0,        /* SigLIP 2: lowercase, <eos>, truncate, pad to length */
+  SIGLIP_TOKENIZE_NO_LOWERCASE = 1 << 0,
+  SIGLIP_TOKENIZE_RAW = 1 << 1,       /* bare BPE: no lowercasing, no specials, no padding */
+} siglip_tokenize_flags;
+
+/* Encodes UTF-8 `text` (length `len` bytes, or -1 for NUL-terminated). Without
+ * SIGLIP_TOKENIZE_RAW, writes exactly `length` ids (the text tower's max_position_embeddings,
+ * 64): BPE ids truncated to length-1, then <eos>, then <pad> to `length`.
+ * With SIGLIP_TOKENIZE_RAW, returns a malloc'd array of all ids in *ids_out / *n_out.
+ * Invalid UTF-8 is an SIGLIP_ERR_INVALID_INPUT error. */
+bool siglip_tokenize (const siglip_tokenizer *tokenizer, const char *text, ptrdiff_t len,
+                      unsigned flags, int32_t **ids_out, int *n_out, int length,
+                      siglip_error **error);
+
+/* ---------------------------------------------------------------------------------------------
+ * Images and preprocessing
+ */
+
+/* 8-bit RGB pixels, row-major, `stride` bytes between rows (>= 3 * width).
+ * Decoding, EXIF orientation and alpha removal happen before this, outside the core. */
+typedef struct {
+  const uint8_t *rgb;
+  int width;
+  int height;
+  size_t stride;
+} siglip_image;
+
+/* Images with more pixels than this are refused before anything is allocated. */
+#define SIGLIP_DEFAULT_MAX_PIXELS (100 * 1000 * 1000)
+
+typedef struct {
+  float *pixel_values;  /* [num_patches][patch_dim], rows >= num_valid are zero */
+  int num_patches;      /* siglip2: max_num_patches (padded); siglip: grid size */
+  int num_valid;        /* rows * cols */
+  int patch_dim;        /* channels * patch * patch */
+  int rows, cols;       /* spatial shape of the patch grid */
+  int resized_width, resized_height;
+  uint8_t *resized_rgb; /* the resized 8-bit image, resized_width * 3 bytes per row */
+} siglip_patches;
+
+/* Preprocesses as the model's image processor: siglip2 = NAFlex (target size search, Pillow
+ * bilinear with antialiasing, rescale/normalise, patchify (row, col, channel), pad to
+ * max_patches, 0 = preprocessor default); siglip = resize to image_size squared, patches in
+ * (channel, row, col) order. */
+siglip_patches *siglip_preprocess (const siglip_model *model, const siglip_image *image,
+                                   int max_patches, siglip_error **error);
+void            siglip_patches_free (siglip_patches *patches);
+
+/* ---------------------------------------------------------------------------------------------
+ * Inference
+ */
+
+typedef struct siglip_state siglip_state; /* per-thread scratch; not shared between threads */
+
+siglip_state *siglip_state_new (const siglip_model *model, siglip_error **error);
+void          siglip_state_free (siglip_state *state);
+
+#define SIGLIP_DEFAULT_TEMPLATE "This is a photo of {}."
+
+typedef struct {
+  int max_patches;      /* siglip2 only; 0 = preprocessor default (256) */
+  const char *template; /* "{}" is replaced by the label; NULL = SIGLIP_DEFAULT_TEMPLATE;
+                           "{}" alone = no template */
+  bool no_lowercase;    /* SigLIP 2 lowercases text before tokenizing; this turns it off */
+  siglip_abort_func abort_cb;
+  void *abort_data;
+} siglip_encode_options;
+
+int siglip_model_embed_dim_vision (const siglip_model *model); /* pooled vision width */
+int siglip_model_embed_dim_text (const siglip_model *model);   /* projection_size */
+
+/* Pooled image embedding (before L2 normalisation), embed_dim_vision floats.
+ * `spatial_shape` (may be NULL) receives [rows, cols] of the patch grid used. */
+bool siglip_encode_image (siglip_state *state, const siglip_image *image,
+                          const siglip_encode_options *options, float *embedding,
+                          int spatial_shape[2], siglip_error **error);
+
+/* Same from already preprocessed patches. */
+bool siglip_encode_patches (siglip_state *state, const siglip_patches *patches,
+                            const siglip_encode_options *options, float *embedding,
+                            siglip_error **error);
+
+/* Pooled text embeddings (before L2 normalisation), n * embed_dim_text floats. The texts are
+ * used as given (no template); they are batched into one pass. Results are cached in the model
+ * keyed by the exact text and the lowercase flag. */
+bool siglip_encode_texts (siglip_state *state, const char *const *texts, int n,
+                          const siglip_encode_options *options, float *embeddings,
+                          siglip_error **error);
+
+/* Same from token ids ([n][max_position_embeddings]); bypasses tokenizer and cache. */
+bool siglip_encode_token_ids (siglip_state *state, const int32_t *ids, int n,
+                              const siglip_encode_options *options, float *embeddings,
+                              siglip_error **error);
+
+/* Applies a template: "{}" replaced by the label (first occurrence). Returns malloc'd text. */
+char *siglip_apply_template (const char *template, const char *label);
+
+typedef struct {
+  float logit;       /* cos(image, text) * exp(logit_scale) + logit_bias */
+  float probability; /* sigmoid(logit): independent per label, not a softmax */
+} siglip_score;
+
+/* Scores raw (unnormalised) embeddings: one image against n texts. */
+void siglip_score_embeddings (const siglip_model *model, const float *image_embedding,
+                              const float *text_embeddings, int n, siglip_score *scores);
+
+/* The whole zero-shot pipeline: template each label, encode texts (cached), encode the
+ * image, score. `scores` has n_labels entries in the order the labels were given. */
+bool siglip_classify (siglip_state *state, const siglip_image *image,
+                      const char *const *labels, int n_labels,
+                      const siglip_encode_options *options, siglip_score *scores,
+                      siglip_error **error);
+
+/* Splits a user's label list on ',', '，', '、' and newlines; trims whitespace; drops empty
+ * entries; keeps the first of duplicates. Returns a NULL-terminated malloc'd array of malloc'd
+ * strings (free with siglip_labels_free) and the count in *n_out. */
+char **siglip_split_labels (const char *text, int *n_out);
+void   siglip_labels_free (char **labels);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SIGLIP_H */

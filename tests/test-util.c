@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "test-util.h"
+
+#include <math.h>
+
+char *
+test_data_path (const char *rel)
+{
+  const char *root = g_getenv ("SIGLENS_TEST_DATA");
+  g_assert_nonnull (root);
+  return g_build_filename (root, rel, NULL);
+}
+
+char *
+test_out_path (const char *rel)
+{
+  const char *root = g_getenv ("SIGLENS_TEST_OUT");
+  g_assert_nonnull (root);
+  g_autofree char *path = g_build_filename (root, rel, NULL);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  return g_steal_pointer (&path);
+}
+
+const cJSON *
+test_manifest (void)
+{
+  static cJSON *manifest;
+  if (!manifest)
+    {
+      g_autofree char *path = test_data_path ("golden/manifest.json");
+      g_autofree char *text = NULL;
+      g_autoptr (GError) error = NULL;
+      g_file_get_contents (path, &text, NULL, &error);
+      g_assert_no_error (error);
+      manifest = cJSON_Parse (text);
+      g_assert_nonnull (manifest);
+    }
+  return manifest;
+}
+
+static gpointer
+read_golden (const cJSON *desc, const char *dtype, gsize elem_size, gsize *n_out)
+{
+  const cJSON *file = cJSON_GetObjectItemCaseSensitive (desc, "file");
+  const cJSON *type = cJSON_GetObjectItemCaseSensitive (desc, "dtype");
+  const cJSON *shape = cJSON_GetObjectItemCaseSensitive (desc, "shape");
+  g_assert_true (cJSON_IsString (file) && cJSON_IsString (type) && cJSON_IsArray (shape));
+  g_assert_cmpstr (type->valuestring, ==, dtype);
+
+  gsize n = 1;
+  const cJSON *dim;
+  cJSON_ArrayForEach (dim, shape)
+    n *= (gsize) dim->valuedouble;
+
+  g_autofree char *rel = g_build_filename ("golden", file->valuestring, NULL);
+  g_autofree char *path = test_data_path (rel);
+  gchar *data = NULL;
+  gsize len = 0;
+  g_autoptr (GError) error = NULL;
+  g_file_get_contents (path, &data, &len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (len, ==, n * elem_size);
+  if (n_out)
+    *n_out = n;
+  return data;
+}
+
+float *
+test_golden_f32 (const cJSON *desc, gsize *n_out)
+{
+  return read_golden (desc, "f32", sizeof (float), n_out);
+}
+
+guint8 *
+test_golden_u8 (const cJSON *desc, gsize *n_out)
+{
+  return read_golden (desc, "u8", 1, n_out);
+}
+
+gint32 *
+test_golden_i32 (const cJSON *desc, gsize *n_out)
+{
+  return read_golden (desc, "i32", sizeof (gint32), n_out);
+}
+
+static const cJSON *
+find_by_key (const cJSON *array, const char *key, const char *value)
+{
+  const cJSON *item;
+  cJSON_ArrayForEach (item, array)
+    {
+      const cJSON *v = cJSON_GetObjectItemCaseSensitive (item, key);
+      if (cJSON_IsString (v) && g_str_equal (v->valuestring, value))
+        return item;
+    }
+  g_error ("no manifest entry with %s = %s", key, value);
+  return NULL;
+}
+
+const cJSON *
+test_manifest_model (const char *name)
+{
+  return find_by_key (cJSON_GetObjectItemCaseSensitive (test_manifest (), "models"), "name", name);
+}
+
+const cJSON *
+test_manifest_image (const char *id)
+{
+  return find_by_key (cJSON_GetObjectItemCaseSensitive (test_manifest (), "images"), "id", id);
+}
+
+double
+test_assert_close (const char *what, const float *actual, const float *golden, gsize n,
+                   double abs_tol, double rel_tol)
+{
+  double worst = 0, worst_excess = 0;
+  gsize worst_i = 0, bad = 0, first_bad = 0;
+  for (gsize i = 0; i < n; i++)
+    {
+      double d = fabs ((double) actual[i] - (double) golden[i]);
+      double limit = abs_tol + rel_tol * fabs ((double) golden[i]);
+      if (!(d <= limit)) /* also catches NaN */
+        {
+          if (bad++ == 0)
+            first_bad = i;
+          if (!(d - limit <= worst_excess))
+            worst_excess = d - limit, worst_i = i;
+        }
+      if (d > worst || isnan (d))
+        worst = isnan (d) ? INFINITY : d;
+    }
+  if (bad)
+    {
+      g_test_message ("%s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " values out of tolerance "
+                      "(abs %g + rel %g); first [%" G_GSIZE_FORMAT "] %.9g vs golden %.9g; worst "
+                      "[%" G_GSIZE_FORMAT "] %.9g vs %.9g",
+                      what, bad, n, abs_tol, rel_tol, first_bad, actual[first_bad],
+                      golden[first_bad], worst_i, actual[worst_i], golden[worst_i]);
+      g_test_fail_printf ("%s: %" G_GSIZE_FORMAT " values out of tolerance, max diff %g", what,
+                          bad, worst);
+    }
+  return worst;
+}

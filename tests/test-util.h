@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Shared helpers for the tests: where the fixtures are, reading goldens, comparing floats. */
+#pragma once
+
+#include <cjson/cJSON.h>
+#include <glib.h>
+
+/* tests/data/<rel> (SIGLENS_TEST_DATA from meson). (transfer full) */
+char *test_data_path (const char *rel);
+/* A directory in the build tree for files a test writes, created on demand. (transfer full) */
+char *test_out_path (const char *rel);
+
+/* golden/manifest.json, parsed once and kept for the process. (transfer none) */
+const cJSON *test_manifest (void);
+/* A golden array {"file", "dtype", "shape"} read whole; checks the size against the shape.
+ * *n_out receives the element count. (transfer full, g_free) */
+float   *test_golden_f32 (const cJSON *array_desc, gsize *n_out);
+guint8  *test_golden_u8 (const cJSON *array_desc, gsize *n_out);
+gint32  *test_golden_i32 (const cJSON *array_desc, gsize *n_out);
+
+/* The model entry of the manifest named `name`. (transfer none) */
+const cJSON *test_manifest_model (const char *name);
+/* The image entry with id `id` from manifest.images. (transfer none) */
+const cJSON *test_manifest_image (const char *id);
+
+/* Elementwise |a - golden| <= abs_tol + rel_tol * |golden|; on failure prints the first and the
+ * worst offending index with both values and fails the test. Returns the max abs difference. */
+double test_assert_close (const char *what, const float *actual, const float *golden, gsize n,
+                          double abs_tol, double rel_tol);
