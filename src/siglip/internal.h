@@ -95,12 +95,22 @@ const siglip_tensor *siglip_weights_find (const siglip_weights *weights, const c
 /* ------------------------------------------------------------------------------------------ */
 /* model weights per tower, looked up once at load by their HF names */
 
+/* A weight matrix of a linear layer, [rows = out, cols = in] row-major as nn.Linear stores it.
+ * `w` is always valid F32; `packed` is the GEMM backend's own layout (e.g. bf16 panels) when the
+ * model was loaded at another precision, NULL otherwise. See gemm.h. */
+typedef struct {
+  const float *w;
+  const void *packed;
+  int rows, cols;
+} siglip_matrix;
+
 typedef struct {
   const float *ln1_w, *ln1_b;
-  const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b, *o_w, *o_b;
+  siglip_matrix q, k, v, o;
+  const float *q_b, *k_b, *v_b, *o_b;
   const float *ln2_w, *ln2_b;
-  const float *fc1_w, *fc1_b; /* [I, D], [I] */
-  const float *fc2_w, *fc2_b; /* [D, I], [D] */
+  siglip_matrix fc1, fc2; /* [I, D], [D, I] */
+  const float *fc1_b, *fc2_b;
 } siglip_layer_weights;
 
 typedef struct {
@@ -108,23 +118,26 @@ typedef struct {
   const float *position_embedding; /* [max_pos, D] */
   siglip_layer_weights *layers;    /* [num_layers] */
   const float *final_ln_w, *final_ln_b;
-  const float *head_w, *head_b;    /* [P, D], [P] */
+  siglip_matrix head;              /* [P, D] */
+  const float *head_b;             /* [P] */
 } siglip_text_weights;
 
 typedef struct {
-  const float *patch_w;            /* siglip2: [D, C*p*p] (row, col, channel) patch order;
+  siglip_matrix patch;             /* siglip2: [D, C*p*p] in (row, col, channel) patch order;
                                       siglip: Conv2d [D, C, p, p] = [D, C*p*p] (channel, row, col) */
   const float *patch_b;            /* [D] */
   const float *position_embedding; /* [num_patches, D] */
   siglip_layer_weights *layers;
   const float *post_ln_w, *post_ln_b;
-  /* attention-pooling head */
-  const float *probe;                /* [D] */
-  const float *head_in_w, *head_in_b; /* [3D, D] rows [q; k; v], [3D] */
-  const float *head_out_w, *head_out_b;
+  /* attention-pooling head (absent when vision_use_head is false) */
+  const float *probe;              /* [D] */
+  siglip_matrix head_in;           /* in_proj_weight [3D, D], rows [q; k; v] */
+  const float *head_in_b;          /* [3D] */
+  siglip_matrix head_out;
+  const float *head_out_b;
   const float *head_ln_w, *head_ln_b;
-  const float *head_fc1_w, *head_fc1_b;
-  const float *head_fc2_w, *head_fc2_b;
+  siglip_matrix head_fc1, head_fc2;
+  const float *head_fc1_b, *head_fc2_b;
 } siglip_vision_weights;
 
 typedef struct siglip_text_cache siglip_text_cache; /* encode.c */
