@@ -72,7 +72,13 @@ bool siglip_preprocess_config_load (const char *directory, siglip_kind kind,
 /* ------------------------------------------------------------------------------------------ */
 /* safetensors.c — mmap'd files, header parsing, dtype conversion */
 
-typedef enum { SIGLIP_DTYPE_F32, SIGLIP_DTYPE_F16, SIGLIP_DTYPE_BF16 } siglip_dtype;
+typedef enum {
+  SIGLIP_DTYPE_F32,
+  SIGLIP_DTYPE_F16,
+  SIGLIP_DTYPE_BF16,
+  SIGLIP_DTYPE_OTHER, /* a valid safetensors dtype we never compute with (I64 buffers, F64, ...):
+                         bounds-checked at open, refused if the architecture asks for it */
+} siglip_dtype;
 
 typedef struct {
   char *name;
@@ -83,6 +89,7 @@ typedef struct {
   const void *data;  /* into the mapping */
   size_t nbytes;
   int file_index;
+  char dtype_name[8]; /* as written in the header: "F32", "BF16", "I64", ... */
 } siglip_tensor;
 
 typedef struct siglip_weights siglip_weights; /* all tensors of all files of a model */
@@ -91,6 +98,20 @@ typedef struct siglip_weights siglip_weights; /* all tensors of all files of a m
 siglip_weights      *siglip_weights_open (const char *directory, siglip_error **error);
 void                 siglip_weights_close (siglip_weights *weights);
 const siglip_tensor *siglip_weights_find (const siglip_weights *weights, const char *name);
+int                  siglip_weights_n_files (const siglip_weights *weights);
+int                  siglip_weights_n_tensors (const siglip_weights *weights);
+/* File name of a tensor's file_index, relative to the model directory. */
+const char          *siglip_weights_file_name (const siglip_weights *weights, int file_index);
+int64_t              siglip_weights_total_bytes (const siglip_weights *weights);
+
+/* Exact conversions: bf16 is the upper half of an f32; f16 incl. subnormals, inf and nan. */
+float siglip_bf16_to_f32 (uint16_t h);
+float siglip_f16_to_f32 (uint16_t h);
+/* A tensor's values as F32: the mapping itself when it is F32 and 4-byte aligned (zero copy,
+ * *owned = NULL), else a malloc'd converted copy that is also stored in *owned for the caller
+ * to free. SIGLIP_DTYPE_OTHER is refused with an error naming the tensor. */
+const float *siglip_tensor_as_f32 (const siglip_weights *weights, const siglip_tensor *tensor,
+                                   float **owned, siglip_error **error);
 
 /* ------------------------------------------------------------------------------------------ */
 /* model weights per tower, looked up once at load by their HF names */
