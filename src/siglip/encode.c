@@ -1,19 +1,504 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Placeholder until the model issue lands. */
+/*
+ * Inference entry points: per-thread states, image and text encoding, the label-embedding
+ * cache and the zero-shot scores (Siglip2Model.forward / SiglipModel.forward).
+ */
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "internal.h"
+#include "encode.h"
+#include "text.h"
+#include "vision.h"
 
-struct siglip_text_cache { int unused; };
+/* ---------------------------------------------------------------------------------------------
+ * Text-embedding cache: key = lowercase flag + exact text after templating; bounded LRU.
+ * A hash table of chains for lookup and a doubly linked recency list for eviction, both under
+ * one mutex so that any number of states can share a model.
+ */
+
+#define CACHE_BUCKETS 1024
+
+typedef struct cache_entry cache_entry;
+struct cache_entry {
+  cache_entry *chain;      /* next in the bucket */
+  cache_entry *prev, *next; /* recency list, most recent first */
+  uint64_t hash;
+  int dim;
+  float *embedding;
+  char key[];              /* flag byte, then the text, NUL-terminated */
+};
+
+struct siglip_text_cache {
+  pthread_mutex_t lock;
+  cache_entry *buckets[CACHE_BUCKETS];
+  cache_entry *head, *tail;
+  int entries, capacity;
+  uint64_t hits, misses, evictions;
+};
 
 siglip_text_cache *
 siglip_text_cache_new (void)
 {
-  return calloc (1, sizeof (siglip_text_cache));
+  siglip_text_cache *cache = calloc (1, sizeof *cache);
+  if (!cache)
+    return NULL;
+  pthread_mutex_init (&cache->lock, NULL);
+  cache->capacity = SIGLIP_TEXT_CACHE_DEFAULT_CAPACITY;
+  return cache;
 }
 
 void
 siglip_text_cache_free (siglip_text_cache *cache)
 {
+  if (!cache)
+    return;
+  for (cache_entry *e = cache->head, *next; e; e = next)
+    {
+      next = e->next;
+      free (e->embedding);
+      free (e);
+    }
+  pthread_mutex_destroy (&cache->lock);
   free (cache);
+}
+
+static uint64_t
+cache_hash (const char *key)
+{
+  uint64_t h = 1469598103934665603u; /* FNV-1a */
+  for (const unsigned char *p = (const unsigned char *) key; *p; p++)
+    h = (h ^ *p) * 1099511628211u;
+  return h;
+}
+
+static void
+list_unlink (siglip_text_cache *cache, cache_entry *e)
+{
+  if (e->prev)
+    e->prev->next = e->next;
+  else
+    cache->head = e->next;
+  if (e->next)
+    e->next->prev = e->prev;
+  else
+    cache->tail = e->prev;
+  e->prev = e->next = NULL;
+}
+
+static void
+list_push_front (siglip_text_cache *cache, cache_entry *e)
+{
+  e->prev = NULL;
+  e->next = cache->head;
+  if (cache->head)
+    cache->head->prev = e;
+  cache->head = e;
+  if (!cache->tail)
+    cache->tail = e;
+}
+
+static cache_entry *
+cache_find (siglip_text_cache *cache, const char *key, uint64_t hash)
+{
+  for (cache_entry *e = cache->buckets[hash % CACHE_BUCKETS]; e; e = e->chain)
+    if (e->hash == hash && !strcmp (e->key, key))
+      return e;
+  return NULL;
+}
+
+static void
+cache_evict_lru (siglip_text_cache *cache)
+{
+  cache_entry *e = cache->tail;
+  cache_entry **link = &cache->buckets[e->hash % CACHE_BUCKETS];
+  while (*link != e)
+    link = &(*link)->chain;
+  *link = e->chain;
+  list_unlink (cache, e);
+  free (e->embedding);
+  free (e);
+  cache->entries--;
+  cache->evictions++;
+}
+
+/* "0text" / "1text": the flag first so that both variants of one text stay apart. */
+static char *
+cache_key (const char *text, bool no_lowercase)
+{
+  size_t len = strlen (text);
+  char *key = malloc (len + 2);
+  if (!key)
+    return NULL;
+  key[0] = no_lowercase ? '1' : '0';
+  memcpy (key + 1, text, len + 1);
+  return key;
+}
+
+/* Copies the cached embedding into `out` and marks it recently used; false on a miss. */
+static bool
+cache_lookup (siglip_text_cache *cache, const char *key, float *out, int dim)
+{
+  if (!cache)
+    return false;
+  const uint64_t hash = cache_hash (key);
+  pthread_mutex_lock (&cache->lock);
+  cache_entry *e = cache_find (cache, key, hash);
+  if (e && e->dim == dim)
+    {
+      memcpy (out, e->embedding, (size_t) dim * sizeof (float));
+      list_unlink (cache, e);
+      list_push_front (cache, e);
+      cache->hits++;
+    }
+  else
+    cache->misses++;
+  pthread_mutex_unlock (&cache->lock);
+  return e && e->dim == dim;
+}
+
+/* Best effort: out of memory only means the text is encoded again next time. */
+static void
+cache_insert (siglip_text_cache *cache, const char *key, const float *embedding, int dim)
+{
+  if (!cache)
+    return;
+  const uint64_t hash = cache_hash (key);
+  const size_t key_len = strlen (key);
+  cache_entry *e = malloc (sizeof *e + key_len + 1);
+  float *copy = malloc ((size_t) dim * sizeof (float));
+  if (!e || !copy)
+    {
+      free (e);
+      free (copy);
+      return;
+    }
+  memcpy (e->key, key, key_len + 1);
+  memcpy (copy, embedding, (size_t) dim * sizeof (float));
+  e->embedding = copy;
+  e->dim = dim;
+  e->hash = hash;
+
+  pthread_mutex_lock (&cache->lock);
+  if (cache_find (cache, key, hash)) /* another thread encoded it meanwhile */
+    {
+      pthread_mutex_unlock (&cache->lock);
+      free (copy);
+      free (e);
+      return;
+    }
+  while (cache->entries >= cache->capacity)
+    cache_evict_lru (cache);
+  e->chain = cache->buckets[hash % CACHE_BUCKETS];
+  cache->buckets[hash % CACHE_BUCKETS] = e;
+  list_push_front (cache, e);
+  cache->entries++;
+  pthread_mutex_unlock (&cache->lock);
+}
+
+void
+siglip_text_cache_get_stats (const siglip_model *model, siglip_text_cache_stats *stats)
+{
+  siglip_text_cache *cache = model->text_cache;
+  memset (stats, 0, sizeof *stats);
+  if (!cache)
+    return;
+  pthread_mutex_lock (&cache->lock);
+  stats->hits = cache->hits;
+  stats->misses = cache->misses;
+  stats->evictions = cache->evictions;
+  stats->entries = cache->entries;
+  stats->capacity = cache->capacity;
+  pthread_mutex_unlock (&cache->lock);
+}
+
+void
+siglip_text_cache_set_capacity (const siglip_model *model, int capacity)
+{
+  siglip_text_cache *cache = model->text_cache;
+  if (!cache)
+    return;
+  pthread_mutex_lock (&cache->lock);
+  cache->capacity = capacity > 1 ? capacity : 1;
+  while (cache->entries > cache->capacity)
+    cache_evict_lru (cache);
+  pthread_mutex_unlock (&cache->lock);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * States
+ */
+
+/* Texts per batch in one text-tower pass: 16 x 64 tokens = 1024 rows, already enough for the
+ * GEMMs to run at full speed, while a long label list does not grow the scratch buffers. */
+#define TEXT_BATCH 16
+/* The largest NAFlex max_num_patches the state is sized for up front; larger grids grow it. */
+#define VISION_TOKENS_PRESIZED 1024
+
+struct siglip_state {
+  const siglip_model *model;
+  siglip_workspace ws;
+};
+
+static int
+max_int (int a, int b)
+{
+  return a > b ? a : b;
+}
+
+siglip_state *
+siglip_state_new (const siglip_model *model, siglip_error **error)
+{
+  const siglip_tower_config *tc = &model->config.text, *vc = &model->config.vision;
+  siglip_state *state = calloc (1, sizeof *state);
+  if (!state)
+    {
+      siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory creating a state");
+      return NULL;
+    }
+  state->model = model;
+
+  int vision_tokens, pos_tmp_rows = 0;
+  if (model->config.kind == SIGLIP_KIND_SIGLIP2)
+    {
+      const int g = (int) sqrt ((double) vc->num_patches);
+      vision_tokens = max_int (VISION_TOKENS_PRESIZED, model->preprocess.max_num_patches);
+      pos_tmp_rows = g * g; /* a square-ish grid; wide grids grow it on demand */
+    }
+  else
+    {
+      const int side = vc->image_size / vc->patch_size;
+      vision_tokens = side * side;
+    }
+  const int text_tokens = TEXT_BATCH * tc->max_position_embeddings;
+  const int dim = max_int (tc->hidden_size, vc->hidden_size);
+  const int inter = max_int (max_int (tc->intermediate_size, vc->intermediate_size),
+                             max_int (3 * vc->hidden_size, model->vision.head_fc1.rows));
+  const int tokens = max_int (max_int (vision_tokens, text_tokens), 3);
+  const int seq = max_int (vision_tokens, tc->max_position_embeddings);
+  if (!siglip_workspace_reserve (&state->ws, dim, inter, tokens, seq, pos_tmp_rows))
+    {
+      siglip_set_error (error, SIGLIP_ERR_NO_MEMORY,
+                        "out of memory allocating scratch for %d tokens of width %d", tokens,
+                        dim);
+      free (state);
+      return NULL;
+    }
+  return state;
+}
+
+void
+siglip_state_free (siglip_state *state)
+{
+  if (!state)
+    return;
+  siglip_workspace_clear (&state->ws);
+  free (state);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Encoding
+ */
+
+static int
+vision_dim (const siglip_model *model)
+{
+  return model->config.vision.hidden_size;
+}
+
+static int
+text_dim (const siglip_model *model)
+{
+  return model->text.head.rows;
+}
+
+bool
+siglip_encode_patches (siglip_state *state, const siglip_patches *patches,
+                       const siglip_encode_options *options, float *embedding,
+                       siglip_error **error)
+{
+  return siglip_vision_forward (state->model, &state->ws, patches, options, NULL, embedding,
+                                error);
+}
+
+bool
+siglip_encode_image (siglip_state *state, const siglip_image *image,
+                     const siglip_encode_options *options, float *embedding,
+                     int spatial_shape[2], siglip_error **error)
+{
+  siglip_patches *patches =
+    siglip_preprocess (state->model, image, options ? options->max_patches : 0, error);
+  if (!patches)
+    return false;
+  bool ok = siglip_encode_patches (state, patches, options, embedding, error);
+  if (ok && spatial_shape)
+    {
+      spatial_shape[0] = patches->rows;
+      spatial_shape[1] = patches->cols;
+    }
+  siglip_patches_free (patches);
+  return ok;
+}
+
+bool
+siglip_encode_token_ids (siglip_state *state, const int32_t *ids, int n,
+                         const siglip_encode_options *options, float *embeddings,
+                         siglip_error **error)
+{
+  return siglip_text_forward (state->model, &state->ws, ids, n, options, NULL, embeddings,
+                              error);
+}
+
+/* ids (len) = the tokenizer's padded ids for `text`. */
+static bool
+tokenize_padded (const siglip_model *model, const char *text, bool no_lowercase, int32_t *ids,
+                 siglip_error **error)
+{
+  const int len = model->config.text.max_position_embeddings;
+  int32_t *tokens = NULL;
+  int n = 0;
+  if (!siglip_tokenize (model->tokenizer, text, -1,
+                        no_lowercase ? SIGLIP_TOKENIZE_NO_LOWERCASE : SIGLIP_TOKENIZE_DEFAULT,
+                        &tokens, &n, len, error))
+    return false;
+  if (n != len)
+    {
+      free (tokens);
+      return siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
+                               "text \"%.40s\": tokenizer gave %d ids, expected %d", text, n, len);
+    }
+  memcpy (ids, tokens, (size_t) len * sizeof (int32_t));
+  free (tokens);
+  return true;
+}
+
+bool
+siglip_encode_texts (siglip_state *state, const char *const *texts, int n,
+                     const siglip_encode_options *options, float *embeddings,
+                     siglip_error **error)
+{
+  const siglip_model *model = state->model;
+  const int dim = text_dim (model), len = model->config.text.max_position_embeddings;
+  const bool no_lowercase = options && options->no_lowercase;
+  if (n <= 0)
+    return true;
+
+  /* Texts not in the cache are tokenized into one id matrix and encoded in one pass. */
+  char **keys = calloc ((size_t) n, sizeof *keys);
+  int *missing = malloc ((size_t) n * sizeof *missing);
+  int32_t *ids = malloc ((size_t) n * len * sizeof *ids);
+  float *fresh = malloc ((size_t) n * dim * sizeof *fresh);
+  bool ok = keys && missing && ids && fresh;
+  if (!ok)
+    siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory encoding %d texts", n);
+
+  int n_missing = 0;
+  for (int i = 0; ok && i < n; i++)
+    {
+      keys[i] = cache_key (texts[i], no_lowercase);
+      if (!keys[i])
+        ok = siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory encoding texts");
+      else if (!cache_lookup (model->text_cache, keys[i], embeddings + (size_t) i * dim, dim))
+        {
+          ok = tokenize_padded (model, texts[i], no_lowercase, ids + (size_t) n_missing * len,
+                                error);
+          missing[n_missing++] = i;
+        }
+    }
+
+  if (ok && n_missing > 0)
+    ok = siglip_text_forward (model, &state->ws, ids, n_missing, options, NULL, fresh, error);
+  for (int m = 0; ok && m < n_missing; m++)
+    {
+      const int i = missing[m];
+      memcpy (embeddings + (size_t) i * dim, fresh + (size_t) m * dim,
+              (size_t) dim * sizeof (float));
+      cache_insert (model->text_cache, keys[i], fresh + (size_t) m * dim, dim);
+    }
+
+  for (int i = 0; keys && i < n; i++)
+    free (keys[i]);
+  free (keys);
+  free (missing);
+  free (ids);
+  free (fresh);
+  return ok;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Scores
+ */
+
+static double
+l2_norm (const float *x, int n)
+{
+  double s = 0;
+  for (int i = 0; i < n; i++)
+    s += (double) x[i] * x[i];
+  return sqrt (s);
+}
+
+void
+siglip_score_embeddings (const siglip_model *model, const float *image_embedding,
+                         const float *text_embeddings, int n, siglip_score *scores)
+{
+  /* Siglip2Model.forward: both embeddings L2-normalised,
+   * logits = text @ image^T * logit_scale.exp () + logit_bias; the pipeline then applies a
+   * sigmoid per label (not a softmax over labels). */
+  const int dim = text_dim (model);
+  const double scale = exp ((double) model->logit_scale), bias = model->logit_bias;
+  const double image_norm = l2_norm (image_embedding, dim);
+  for (int i = 0; i < n; i++)
+    {
+      const float *t = text_embeddings + (size_t) i * dim;
+      double dot = 0;
+      for (int j = 0; j < dim; j++)
+        dot += (double) image_embedding[j] * t[j];
+      const double denom = image_norm * l2_norm (t, dim);
+      const double cosine = denom > 0 ? dot / denom : 0.0;
+      const double logit = cosine * scale + bias;
+      scores[i].logit = (float) logit;
+      scores[i].probability = (float) (1.0 / (1.0 + exp (-logit)));
+    }
+}
+
+bool
+siglip_classify (siglip_state *state, const siglip_image *image, const char *const *labels,
+                 int n_labels, const siglip_encode_options *options, siglip_score *scores,
+                 siglip_error **error)
+{
+  const siglip_model *model = state->model;
+  const int dim = text_dim (model);
+  if (n_labels <= 0)
+    return siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT, "no labels to score");
+  if (vision_dim (model) != dim)
+    return siglip_set_error (error, SIGLIP_ERR_SHAPE,
+                             "config.json: image embeddings have %d values but text embeddings "
+                             "%d; they cannot be compared", vision_dim (model), dim);
+
+  const char *template = options && options->template ? options->template
+                                                      : SIGLIP_DEFAULT_TEMPLATE;
+  char **texts = calloc ((size_t) n_labels, sizeof *texts);
+  float *text_emb = malloc ((size_t) n_labels * dim * sizeof *text_emb);
+  float *image_emb = malloc ((size_t) dim * sizeof *image_emb);
+  bool ok = texts && text_emb && image_emb;
+  for (int i = 0; ok && i < n_labels; i++)
+    ok = (texts[i] = siglip_apply_template (template, labels[i])) != NULL;
+  if (!ok)
+    siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory scoring %d labels", n_labels);
+
+  if (ok)
+    ok = siglip_encode_texts (state, (const char *const *) texts, n_labels, options, text_emb,
+                              error);
+  if (ok)
+    ok = siglip_encode_image (state, image, options, image_emb, NULL, error);
+  if (ok)
+    siglip_score_embeddings (model, image_emb, text_emb, n_labels, scores);
+
+  for (int i = 0; texts && i < n_labels; i++)
+    free (texts[i]);
+  free (texts);
+  free (text_emb);
+  free (image_emb);
+  return ok;
 }

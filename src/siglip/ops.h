@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * ops.h — the arithmetic both towers are made of: small named functions over row-major float32
+ * arrays, each with its shapes in one comment, plus the pre-LN transformer block built from them
+ * and the scratch buffers a forward pass works in.
+ *
+ * Weight products go through siglip_linear (gemm.h); the per-head attention products call
+ * cblas_sgemm directly on strided views.
+ */
+#ifndef SIGLIP_OPS_H
+#define SIGLIP_OPS_H
+
+#include "internal.h"
+
+/* y (n, d) = LayerNorm (x (n, d)) * w (d) + b (d); biased variance, eps inside the sqrt, as
+ * torch.nn.LayerNorm. y may equal x. */
+void siglip_layernorm (float *y, const float *x, const float *w, const float *b, int n, int d,
+                       float eps);
+
+/* x (n) = 0.5 x (1 + tanh (sqrt (2/pi) (x + 0.044715 x^3))) in place — gelu_pytorch_tanh. */
+void siglip_gelu_tanh (float *x, size_t n);
+
+/* x (n) = softmax (x) in place, float32 with max-subtraction as torch does it. */
+void siglip_softmax (float *x, int n);
+
+/* y (n) += x (n) — the residual connections. */
+void siglip_add (float *y, const float *x, size_t n);
+
+/* y (n, d) += b (d) for every row. */
+void siglip_add_bias (float *y, const float *b, int n, int d);
+
+/* Multi-head scaled dot-product attention, heads split contiguously (head h = dims
+ * [h*hd, (h+1)*hd), hd = dim / heads):
+ *   out (nq, dim) = softmax (q (nq, dim) k^T (dim, nk) * hd^-0.5 + mask) v (nk, dim)
+ * q/k/v/out rows are `ldq`/`ldk`/`ldv`/`ldo` floats apart, so slices of a fused [q;k;v] product
+ * can be passed. `key_valid` (nk, may be NULL = all valid): keys with 0 are left out, as the
+ * reference's additive finfo.min mask does. `scores` is scratch of nq * nk floats. */
+void siglip_attention (float *out, int ldo, const float *q, int ldq, const float *k, int ldk,
+                       const float *v, int ldv, int nq, int nk, int dim, int heads,
+                       const uint8_t *key_valid, float *scores);
+
+/* Scratch of one forward pass, sized for `cap_tokens` rows of width `dim` / `inter` and for
+ * attention over sequences of up to `cap_seq` tokens. Owned by a siglip_state. */
+typedef struct {
+  int dim, inter;   /* max over the towers of hidden_size and of max(intermediate, 3*hidden) */
+  int cap_tokens;   /* rows the buffers hold */
+  int cap_seq;      /* longest sequence the score buffer holds */
+  float *x;         /* [tokens, dim]  residual stream */
+  float *h;         /* [tokens, dim]  normalised input of a sub-block */
+  float *q, *k, *v; /* [tokens, dim] */
+  float *attn;      /* [tokens, dim]  attention output before out_proj */
+  float *mlp;       /* [tokens, inter] MLP hidden layer; also the head's fused [q;k;v] */
+  float *pos;       /* [tokens, dim]  resized position table (NAFlex) */
+  float *pos_tmp;   /* [grid * tokens, dim] width-resized position table */
+  float *scores;    /* [cap_seq, cap_seq] one head's attention weights */
+  int pos_tmp_rows;
+} siglip_workspace;
+
+/* Allocates (or grows) the buffers; existing contents are not kept. False on out-of-memory. */
+bool siglip_workspace_reserve (siglip_workspace *ws, int dim, int inter, int tokens, int seq,
+                               int pos_tmp_rows);
+void siglip_workspace_clear (siglip_workspace *ws);
+
+/* One pre-LN encoder layer (Siglip2EncoderLayer / SiglipEncoderLayer) on ws->x, which holds
+ * n_seq sequences of seq_len tokens each (rows n_seq * seq_len, width d):
+ *   x = x + out_proj (attention (LN1 (x)));  x = x + fc2 (gelu_tanh (fc1 (LN2 (x))))
+ * Attention runs within each sequence, with no mask: callers pass only the valid tokens. */
+void siglip_encoder_layer (siglip_workspace *ws, const siglip_layer_weights *layer, int n_seq,
+                           int seq_len, int d, int heads, float eps);
+
+/* Optional observer of intermediate activations (tests compare them with the goldens):
+ * called with names like "embeddings", "layer0_out", "post_layernorm", "pooled". */
+typedef struct {
+  void (*fn) (void *user_data, const char *name, const float *x, int rows, int cols);
+  void *user_data;
+} siglip_trace;
+
+static inline void
+siglip_trace_emit (const siglip_trace *trace, const char *name, const float *x, int rows,
+                   int cols)
+{
+  if (trace && trace->fn)
+    trace->fn (trace->user_data, name, x, rows, cols);
+}
+
+#endif /* SIGLIP_OPS_H */
