@@ -104,6 +104,10 @@ int                  siglip_weights_n_tensors (const siglip_weights *weights);
 const char          *siglip_weights_file_name (const siglip_weights *weights, int file_index);
 int64_t              siglip_weights_total_bytes (const siglip_weights *weights);
 
+/* A whole file as a NUL-terminated malloc'd string; files above max_bytes are refused so a
+ * hostile config cannot make us allocate without bound. */
+char *siglip_read_text_file (const char *path, size_t max_bytes, siglip_error **error);
+
 /* Exact conversions: bf16 is the upper half of an f32; f16 incl. subnormals, inf and nan. */
 float siglip_bf16_to_f32 (uint16_t h);
 float siglip_f16_to_f32 (uint16_t h);
