@@ -1,3 +1,625 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Placeholder until its issue lands; see internal.h for the contract. */
+/*
+ * model.c — opening a Hugging Face SigLIP / SigLIP 2 model directory: resolve the path (or Hub
+ * id), read the configs, map the weights, bind every tensor the architecture needs by its HF
+ * name (FACTS.md §10) with its shape checked against config.json, load the tokenizer.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
 #include "internal.h"
+
+/* Tensor names of the transformers state dict (Siglip2Model / SiglipModel). */
+#define TN_LAYER          "%s.encoder.layers.%d.%s"
+#define TN_TOKEN_EMBED    "text_model.embeddings.token_embedding.weight"
+#define TN_TEXT_POS       "text_model.embeddings.position_embedding.weight"
+#define TN_FINAL_LN       "text_model.final_layer_norm.%s"
+#define TN_TEXT_HEAD      "text_model.head.%s"
+#define TN_PATCH          "vision_model.embeddings.patch_embedding.%s"
+#define TN_VISION_POS     "vision_model.embeddings.position_embedding.weight"
+#define TN_POST_LN        "vision_model.post_layernorm.%s"
+#define TN_HEAD           "vision_model.head.%s"
+
+#define INDEX_FILE "model.safetensors.index.json"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Hub ids */
+
+static bool
+is_directory (const char *path)
+{
+  struct stat st;
+  return stat (path, &st) == 0 && S_ISDIR (st.st_mode);
+}
+
+static char *
+strdup_printf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+static char *
+strdup_printf (const char *fmt, ...)
+{
+  va_list ap, copy;
+  va_start (ap, fmt);
+  va_copy (copy, ap);
+  int n = vsnprintf (NULL, 0, fmt, copy);
+  va_end (copy);
+  char *s = n >= 0 ? malloc ((size_t) n + 1) : NULL;
+  if (s)
+    vsnprintf (s, (size_t) n + 1, fmt, ap);
+  va_end (ap);
+  return s;
+}
+
+/* One part of ORG/NAME as the Hub allows it: letters, digits, '-', '_', '.', not starting
+ * with '.' (so neither "." nor ".." can walk out of the cache). */
+static bool
+valid_id_part (const char *s, size_t len)
+{
+  if (len == 0 || len > 96 || s[0] == '.')
+    return false;
+  for (size_t i = 0; i < len; i++)
+    if (!isalnum ((unsigned char) s[i]) && !strchr ("-_.", s[i]))
+      return false;
+  return true;
+}
+
+/* $HF_HUB_CACHE, else $HF_HOME/hub, else $XDG_CACHE_HOME/huggingface/hub (huggingface_hub's
+ * default for HF_HOME), else ~/.cache/huggingface/hub. (transfer full) */
+static char *
+hub_cache_dir (void)
+{
+  const char *v;
+  if ((v = getenv ("HF_HUB_CACHE")) && *v)
+    return strdup (v);
+  if ((v = getenv ("HF_HOME")) && *v)
+    return strdup_printf ("%s/hub", v);
+  if ((v = getenv ("XDG_CACHE_HOME")) && *v)
+    return strdup_printf ("%s/huggingface/hub", v);
+  const char *home = getenv ("HOME");
+  return strdup_printf ("%s/.cache/huggingface/hub", home && *home ? home : ".");
+}
+
+/* refs/main holds the commit hash of the snapshot transformers last downloaded. */
+static char *
+read_ref (const char *repo_dir, const char *id, siglip_error **error)
+{
+  char *ref_path = strdup_printf ("%s/refs/main", repo_dir);
+  if (!ref_path)
+    {
+      siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", id);
+      return NULL;
+    }
+  char *rev = siglip_read_text_file (ref_path, 256, error);
+  if (!rev)
+    {
+      siglip_prefix_error (error, "%s: found in the Hugging Face cache but its revision is "
+                           "unreadable", id);
+      free (ref_path);
+      return NULL;
+    }
+  size_t len = strlen (rev);
+  while (len > 0 && isspace ((unsigned char) rev[len - 1]))
+    rev[--len] = '\0';
+  bool ok = len > 0;
+  for (size_t i = 0; i < len; i++)
+    ok &= isxdigit ((unsigned char) rev[i]) != 0;
+  if (!ok)
+    {
+      siglip_set_error (error, SIGLIP_ERR_FORMAT,
+                        "%s: \"%.64s\" is not a revision hash", ref_path, rev);
+      free (rev);
+      rev = NULL;
+    }
+  free (ref_path);
+  return rev;
+}
+
+char *
+siglip_resolve_model_path (const char *name_or_path, siglip_error **error)
+{
+  if (!name_or_path || !*name_or_path)
+    {
+      siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT, "no model given");
+      return NULL;
+    }
+  if (is_directory (name_or_path))
+    {
+      char *dir = strdup (name_or_path);
+      if (!dir)
+        siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", name_or_path);
+      return dir;
+    }
+
+  const char *slash = strchr (name_or_path, '/');
+  if (strstr (name_or_path, ".."))
+    {
+      siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
+                        "%s: not a directory, and '..' is not allowed in a Hugging Face id",
+                        name_or_path);
+      return NULL;
+    }
+  if (!slash || strchr (slash + 1, '/')
+      || !valid_id_part (name_or_path, (size_t) (slash - name_or_path))
+      || !valid_id_part (slash + 1, strlen (slash + 1)))
+    {
+      siglip_set_error (error, SIGLIP_ERR_MISSING,
+                        "%s: no such directory, and not a Hugging Face id of the form ORG/NAME",
+                        name_or_path);
+      return NULL;
+    }
+
+  char *cache = hub_cache_dir ();
+  char *repo = cache ? strdup_printf ("%s/models--%.*s--%s", cache,
+                                      (int) (slash - name_or_path), name_or_path, slash + 1)
+                     : NULL;
+  char *snapshot = NULL;
+  if (!repo)
+    siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", name_or_path);
+  else if (!is_directory (repo))
+    siglip_set_error (error, SIGLIP_ERR_MISSING,
+                      "%s: no such directory, and not in the Hugging Face cache (looked for %s; "
+                      "set HF_HUB_CACHE or HF_HOME to use another cache)", name_or_path, repo);
+  else
+    {
+      char *rev = read_ref (repo, name_or_path, error);
+      if (rev)
+        {
+          snapshot = strdup_printf ("%s/snapshots/%s", repo, rev);
+          if (snapshot && !is_directory (snapshot))
+            {
+              siglip_set_error (error, SIGLIP_ERR_MISSING,
+                                "%s: the Hugging Face cache names revision %s but %s is "
+                                "missing", name_or_path, rev, snapshot);
+              free (snapshot);
+              snapshot = NULL;
+            }
+          free (rev);
+        }
+    }
+  free (repo);
+  free (cache);
+  return snapshot;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* binding tensors */
+
+typedef struct {
+  siglip_model *model;
+  const siglip_load_options *options;
+  int64_t *params;    /* the tower being bound */
+  int bound, expected; /* for progress */
+  unsigned dtypes;    /* bit per siglip_dtype seen */
+  siglip_error *error; /* first failure; every bind after it is a no-op */
+} loader;
+
+#define SHAPE(...)                                                                                 \
+  (const int64_t[]){ __VA_ARGS__ }, (int) (sizeof ((int64_t[]){ __VA_ARGS__ }) / sizeof (int64_t))
+
+static void
+format_shape (char *buf, size_t len, const int64_t *shape, int ndim)
+{
+  size_t pos = (size_t) snprintf (buf, len, "[");
+  for (int i = 0; i < ndim && pos < len; i++)
+    pos += (size_t) snprintf (buf + pos, len - pos, "%s%lld", i ? "," : "", (long long) shape[i]);
+  if (pos < len)
+    snprintf (buf + pos, len - pos, "]");
+}
+
+static bool
+keep_owned (siglip_model *m, float *buffer)
+{
+  float **grown = realloc (m->owned, ((size_t) m->n_owned + 1) * sizeof *grown);
+  if (!grown)
+    return false;
+  m->owned = grown;
+  m->owned[m->n_owned++] = buffer;
+  return true;
+}
+
+static bool
+cancelled (loader *l)
+{
+  const siglip_load_options *o = l->options;
+  if (l->error)
+    return true;
+  if (o && o->abort_cb && o->abort_cb (o->abort_data))
+    {
+      siglip_set_error (&l->error, SIGLIP_ERR_CANCELLED, "%s: loading cancelled",
+                        l->model->directory);
+      return true;
+    }
+  return false;
+}
+
+static void
+report_progress (loader *l)
+{
+  const siglip_load_options *o = l->options;
+  if (o && o->progress && l->expected > 0)
+    {
+      double f = (double) l->bound / l->expected;
+      o->progress (f < 1.0 ? f : 1.0, o->progress_data);
+    }
+}
+
+/* Looks up the tensor named by fmt..., checks its shape, returns its values as F32 (in place
+ * or converted into a buffer the model owns). NULL once anything failed. */
+static const float *
+bind_v (loader *l, const int64_t *shape, int ndim, const char *fmt, va_list ap)
+{
+  if (cancelled (l))
+    return NULL;
+  char name[256];
+  vsnprintf (name, sizeof name, fmt, ap);
+
+  siglip_weights *w = l->model->weights;
+  const siglip_tensor *t = siglip_weights_find (w, name);
+  if (!t)
+    {
+      siglip_set_error (&l->error, SIGLIP_ERR_MISSING, "%s: missing tensor %s",
+                        siglip_weights_n_files (w) == 1 ? siglip_weights_file_name (w, 0)
+                                                        : INDEX_FILE, name);
+      return NULL;
+    }
+  bool same = t->ndim == ndim;
+  for (int i = 0; same && i < ndim; i++)
+    same = t->shape[i] == shape[i];
+  if (!same)
+    {
+      char have[128], want[128];
+      format_shape (have, sizeof have, t->shape, t->ndim);
+      format_shape (want, sizeof want, shape, ndim);
+      siglip_set_error (&l->error, SIGLIP_ERR_SHAPE, "%s: tensor %s: shape %s expected %s",
+                        siglip_weights_file_name (w, t->file_index), name, have, want);
+      return NULL;
+    }
+
+  float *owned = NULL;
+  const float *values = siglip_tensor_as_f32 (w, t, &owned, &l->error);
+  if (owned && !keep_owned (l->model, owned))
+    {
+      free (owned);
+      siglip_set_error (&l->error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", name);
+      return NULL;
+    }
+  if (values)
+    {
+      *l->params += t->numel;
+      l->dtypes |= 1u << t->dtype;
+      l->bound++;
+      report_progress (l);
+    }
+  return values;
+}
+
+static const float *
+bind (loader *l, const int64_t *shape, int ndim, const char *fmt, ...)
+  __attribute__ ((format (printf, 4, 5)));
+
+static const float *
+bind (loader *l, const int64_t *shape, int ndim, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  const float *v = bind_v (l, shape, ndim, fmt, ap);
+  va_end (ap);
+  return v;
+}
+
+/* A weight matrix: rows = shape[0], cols = the product of the other dimensions, so a Conv2d
+ * kernel [D, C, p, p] becomes the [D, C*p*p] matrix of a linear layer over (c, y, x) patches. */
+static void
+bind_matrix (loader *l, siglip_matrix *m, const int64_t *shape, int ndim, const char *fmt, ...)
+  __attribute__ ((format (printf, 5, 6)));
+
+static void
+bind_matrix (loader *l, siglip_matrix *m, const int64_t *shape, int ndim, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  m->w = bind_v (l, shape, ndim, fmt, ap);
+  va_end (ap);
+  m->packed = NULL;
+  m->rows = (int) shape[0];
+  m->cols = 1;
+  for (int i = 1; i < ndim; i++)
+    m->cols *= (int) shape[i];
+}
+
+/* Siglip2EncoderLayer: the same names and shapes in both towers. */
+static void
+bind_layer (loader *l, const char *tower, int i, const siglip_tower_config *c,
+            siglip_layer_weights *lw)
+{
+  const int64_t D = c->hidden_size, M = c->intermediate_size; /* <cblas.h> takes I */
+  lw->ln1_w = bind (l, SHAPE (D), TN_LAYER, tower, i, "layer_norm1.weight");
+  lw->ln1_b = bind (l, SHAPE (D), TN_LAYER, tower, i, "layer_norm1.bias");
+  bind_matrix (l, &lw->q, SHAPE (D, D), TN_LAYER, tower, i, "self_attn.q_proj.weight");
+  lw->q_b = bind (l, SHAPE (D), TN_LAYER, tower, i, "self_attn.q_proj.bias");
+  bind_matrix (l, &lw->k, SHAPE (D, D), TN_LAYER, tower, i, "self_attn.k_proj.weight");
+  lw->k_b = bind (l, SHAPE (D), TN_LAYER, tower, i, "self_attn.k_proj.bias");
+  bind_matrix (l, &lw->v, SHAPE (D, D), TN_LAYER, tower, i, "self_attn.v_proj.weight");
+  lw->v_b = bind (l, SHAPE (D), TN_LAYER, tower, i, "self_attn.v_proj.bias");
+  bind_matrix (l, &lw->o, SHAPE (D, D), TN_LAYER, tower, i, "self_attn.out_proj.weight");
+  lw->o_b = bind (l, SHAPE (D), TN_LAYER, tower, i, "self_attn.out_proj.bias");
+  lw->ln2_w = bind (l, SHAPE (D), TN_LAYER, tower, i, "layer_norm2.weight");
+  lw->ln2_b = bind (l, SHAPE (D), TN_LAYER, tower, i, "layer_norm2.bias");
+  bind_matrix (l, &lw->fc1, SHAPE (M, D), TN_LAYER, tower, i, "mlp.fc1.weight");
+  lw->fc1_b = bind (l, SHAPE (M), TN_LAYER, tower, i, "mlp.fc1.bias");
+  bind_matrix (l, &lw->fc2, SHAPE (D, M), TN_LAYER, tower, i, "mlp.fc2.weight");
+  lw->fc2_b = bind (l, SHAPE (D), TN_LAYER, tower, i, "mlp.fc2.bias");
+}
+#define TENSORS_PER_LAYER 16
+
+static void
+bind_text (loader *l)
+{
+  siglip_model *m = l->model;
+  const siglip_tower_config *c = &m->config.text;
+  const int64_t D = c->hidden_size, V = c->vocab_size, P = c->projection_size;
+  siglip_text_weights *t = &m->text;
+  l->params = &m->info.text.num_params;
+
+  t->token_embedding = bind (l, SHAPE (V, D), TN_TOKEN_EMBED);
+  t->position_embedding = bind (l, SHAPE (c->max_position_embeddings, D), TN_TEXT_POS);
+  for (int i = 0; i < c->num_layers; i++)
+    bind_layer (l, "text_model", i, c, &t->layers[i]);
+  t->final_ln_w = bind (l, SHAPE (D), TN_FINAL_LN, "weight");
+  t->final_ln_b = bind (l, SHAPE (D), TN_FINAL_LN, "bias");
+  bind_matrix (l, &t->head, SHAPE (P, D), TN_TEXT_HEAD, "weight");
+  t->head_b = bind (l, SHAPE (P), TN_TEXT_HEAD, "bias");
+}
+
+static void
+bind_vision (loader *l)
+{
+  siglip_model *m = l->model;
+  const siglip_tower_config *c = &m->config.vision;
+  const int64_t D = c->hidden_size, M = c->intermediate_size, p = c->patch_size;
+  const int64_t C = c->num_channels;
+  siglip_vision_weights *v = &m->vision;
+  l->params = &m->info.vision.num_params;
+
+  if (m->config.kind == SIGLIP_KIND_SIGLIP2)
+    bind_matrix (l, &v->patch, SHAPE (D, C * p * p), TN_PATCH, "weight"); /* nn.Linear */
+  else
+    bind_matrix (l, &v->patch, SHAPE (D, C, p, p), TN_PATCH, "weight");   /* nn.Conv2d */
+  v->patch_b = bind (l, SHAPE (D), TN_PATCH, "bias");
+  v->position_embedding = bind (l, SHAPE (c->num_patches, D), TN_VISION_POS);
+  for (int i = 0; i < c->num_layers; i++)
+    bind_layer (l, "vision_model", i, c, &v->layers[i]);
+  v->post_ln_w = bind (l, SHAPE (D), TN_POST_LN, "weight");
+  v->post_ln_b = bind (l, SHAPE (D), TN_POST_LN, "bias");
+
+  /* Siglip2MultiheadAttentionPoolingHead */
+  v->probe = bind (l, SHAPE (1, 1, D), TN_HEAD, "probe");
+  bind_matrix (l, &v->head_in, SHAPE (3 * D, D), TN_HEAD, "attention.in_proj_weight");
+  v->head_in_b = bind (l, SHAPE (3 * D), TN_HEAD, "attention.in_proj_bias");
+  bind_matrix (l, &v->head_out, SHAPE (D, D), TN_HEAD, "attention.out_proj.weight");
+  v->head_out_b = bind (l, SHAPE (D), TN_HEAD, "attention.out_proj.bias");
+  v->head_ln_w = bind (l, SHAPE (D), TN_HEAD, "layernorm.weight");
+  v->head_ln_b = bind (l, SHAPE (D), TN_HEAD, "layernorm.bias");
+  bind_matrix (l, &v->head_fc1, SHAPE (M, D), TN_HEAD, "mlp.fc1.weight");
+  v->head_fc1_b = bind (l, SHAPE (M), TN_HEAD, "mlp.fc1.bias");
+  bind_matrix (l, &v->head_fc2, SHAPE (D, M), TN_HEAD, "mlp.fc2.weight");
+  v->head_fc2_b = bind (l, SHAPE (D), TN_HEAD, "mlp.fc2.bias");
+}
+
+static int
+expected_tensors (const siglip_config *c)
+{
+  return 2                                                    /* logit scale, bias */
+         + 6 + TENSORS_PER_LAYER * c->text.num_layers         /* embeddings, final LN, head */
+         + 16 + TENSORS_PER_LAYER * c->vision.num_layers;     /* embeddings, post LN, head */
+}
+
+static const char *
+dtype_summary (unsigned seen)
+{
+  switch (seen)
+    {
+    case 1u << SIGLIP_DTYPE_F32: return "F32";
+    case 1u << SIGLIP_DTYPE_BF16: return "BF16";
+    case 1u << SIGLIP_DTYPE_F16: return "F16";
+    default: return "mixed";
+    }
+}
+
+static bool
+bind_all (siglip_model *m, const siglip_load_options *options, siglip_error **error)
+{
+  loader l = { .model = m, .options = options, .expected = expected_tensors (&m->config) };
+  int64_t top_params = 0;
+
+  m->text.layers = calloc ((size_t) m->config.text.num_layers, sizeof *m->text.layers);
+  m->vision.layers = calloc ((size_t) m->config.vision.num_layers, sizeof *m->vision.layers);
+  if (!m->text.layers || !m->vision.layers)
+    return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", m->directory);
+
+  report_progress (&l);
+  l.params = &top_params;
+  const float *scale = bind (&l, SHAPE (1), "logit_scale");
+  const float *bias = bind (&l, SHAPE (1), "logit_bias");
+  if (scale && bias)
+    {
+      m->logit_scale = scale[0];
+      m->logit_bias = bias[0];
+    }
+  bind_text (&l);
+  bind_vision (&l);
+  if (l.error)
+    {
+      if (error && !*error)
+        *error = l.error;
+      else
+        siglip_error_free (l.error);
+      return false;
+    }
+  m->info.num_params = top_params + m->info.text.num_params + m->info.vision.num_params;
+  m->info.file_dtype = dtype_summary (l.dtypes);
+  return true;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* the model */
+
+static void
+fill_tower_info (siglip_tower_info *info, const siglip_tower_config *c)
+{
+  int64_t params = info->num_params; /* counted while binding */
+  *info = (siglip_tower_info){
+    .hidden_size = c->hidden_size,
+    .intermediate_size = c->intermediate_size,
+    .num_layers = c->num_layers,
+    .num_heads = c->num_heads,
+    .layer_norm_eps = c->layer_norm_eps,
+    .vocab_size = c->vocab_size,
+    .max_position_embeddings = c->max_position_embeddings,
+    .projection_size = c->projection_size,
+    .patch_size = c->patch_size,
+    .num_channels = c->num_channels,
+    .num_patches = c->num_patches,
+    .image_size = c->image_size,
+    .num_params = params,
+  };
+}
+
+/* The image processor and the model must agree on what a patch is. */
+static bool
+check_preprocess (const siglip_model *m, siglip_error **error)
+{
+  const siglip_tower_config *v = &m->config.vision;
+  const siglip_preprocess_config *p = &m->preprocess;
+  if (m->config.kind == SIGLIP_KIND_SIGLIP2 && p->patch_size != v->patch_size)
+    return siglip_set_error (error, SIGLIP_ERR_FORMAT,
+                             "preprocessor_config.json: patch_size %d differs from config.json "
+                             "vision_config.patch_size %d", p->patch_size, v->patch_size);
+  if (m->config.kind == SIGLIP_KIND_SIGLIP
+      && (p->size_height != v->image_size || p->size_width != v->image_size))
+    return siglip_set_error (error, SIGLIP_ERR_FORMAT,
+                             "preprocessor_config.json: size %dx%d differs from config.json "
+                             "vision_config.image_size %d", p->size_width, p->size_height,
+                             v->image_size);
+  return true;
+}
+
+static int
+choose_threads (const siglip_load_options *options)
+{
+  long n = options && options->n_threads > 0 ? options->n_threads
+                                              : sysconf (_SC_NPROCESSORS_ONLN);
+  if (n < 1)
+    n = 1;
+  if (n > 512)
+    n = 512;
+  return (int) n;
+}
+
+siglip_model *
+siglip_model_load (const char *path, const siglip_load_options *options, siglip_error **error)
+{
+  siglip_model *m = calloc (1, sizeof *m);
+  if (!m)
+    {
+      siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
+      return NULL;
+    }
+  m->directory = siglip_resolve_model_path (path, error);
+  if (!m->directory)
+    goto fail;
+  m->precision = options ? options->precision : SIGLIP_PRECISION_FP32;
+  m->n_threads = choose_threads (options);
+
+  if (!siglip_config_load (m->directory, &m->config, error)
+      || !siglip_preprocess_config_load (m->directory, m->config.kind, &m->preprocess, error)
+      || !check_preprocess (m, error))
+    goto fail;
+  if (!(m->weights = siglip_weights_open (m->directory, error)))
+    goto fail;
+  if (!bind_all (m, options, error))
+    goto fail;
+  if (!(m->tokenizer = siglip_tokenizer_load (m->directory, error)))
+    goto fail;
+  if (!(m->text_cache = siglip_text_cache_new ()))
+    {
+      siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", m->directory);
+      goto fail;
+    }
+
+  siglip_model_info *info = &m->info;
+  info->kind = m->config.kind;
+  info->model_type = m->config.kind == SIGLIP_KIND_SIGLIP2 ? "siglip2" : "siglip";
+  info->directory = m->directory;
+  fill_tower_info (&info->text, &m->config.text);
+  fill_tower_info (&info->vision, &m->config.vision);
+  info->precision = m->precision;
+  info->n_files = siglip_weights_n_files (m->weights);
+  info->weights_bytes = siglip_weights_total_bytes (m->weights);
+  info->default_max_patches =
+    m->config.kind == SIGLIP_KIND_SIGLIP2 ? m->preprocess.max_num_patches : 0;
+  info->logit_scale = m->logit_scale;
+  info->logit_bias = m->logit_bias;
+  info->n_threads = m->n_threads;
+
+  /* OpenBLAS' pool is process-wide; the last model loaded sets it. */
+  openblas_set_num_threads (m->n_threads);
+  if (options && options->progress)
+    options->progress (1.0, options->progress_data);
+  return m;
+
+fail:
+  siglip_model_free (m);
+  return NULL;
+}
+
+void
+siglip_model_free (siglip_model *m)
+{
+  if (!m)
+    return;
+  if (m->text_cache)
+    siglip_text_cache_free (m->text_cache);
+  if (m->tokenizer)
+    siglip_tokenizer_free (m->tokenizer);
+  for (int i = 0; i < m->n_owned; i++)
+    free (m->owned[i]);
+  free (m->owned);
+  free (m->text.layers);
+  free (m->vision.layers);
+  siglip_weights_close (m->weights);
+  free (m->directory);
+  free (m);
+}
+
+const siglip_model_info *
+siglip_model_get_info (const siglip_model *model)
+{
+  return &model->info;
+}
+
+const siglip_tokenizer *
+siglip_model_get_tokenizer (const siglip_model *model)
+{
+  return model->tokenizer;
+}
+
+int
+siglip_model_embed_dim_vision (const siglip_model *model)
+{
+  return model->config.vision.hidden_size; /* the pooling head keeps the width */
+}
+
+int
+siglip_model_embed_dim_text (const siglip_model *model)
+{
+  return model->config.text.projection_size;
+}
