@@ -1,3 +1,308 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Placeholder until the preprocessing issue lands. */
+/*
+ * siglens-decode.c — image files to upright 8-bit RGB with GdkPixbuf, as the reference's
+ * transformers.image_utils.load_image does with Pillow: ImageOps.exif_transpose, then
+ * convert ("RGB") — alpha dropped (the stored colour of transparent pixels is kept, nothing is
+ * composited), palette and grayscale expanded.
+ *
+ * Sizes are checked while the header is parsed ("size-prepared"), so an image over the pixel
+ * limit is refused before its pixel buffer exists.
+ */
 #include "siglens-decode.h"
+
+#include "siglip.h"
+
+G_DEFINE_QUARK (siglens-decode-error-quark, siglens_decode_error)
+
+/* Small enough that a header-only bomb is caught in the first write. */
+#define CHUNK_SIZE (64 * 1024)
+
+void
+siglens_rgb_image_free (SiglensRgbImage *image)
+{
+  if (!image)
+    return;
+  g_free (image->rgb);
+  g_free (image);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Orientation and alpha */
+
+/* EXIF Orientation 1..8 as PIL.ImageOps.exif_transpose applies it (2 FLIP_LEFT_RIGHT,
+ * 3 ROTATE_180, 4 FLIP_TOP_BOTTOM, 5 TRANSPOSE, 6 ROTATE_270, 7 TRANSVERSE, 8 ROTATE_90):
+ * for output pixel (x, y), where the source pixel is, as an origin plus byte steps per output
+ * column and per output row. */
+typedef struct {
+  gboolean swap;     /* output is height x width of the source */
+  gboolean flip_x0;  /* origin at the last source column */
+  gboolean flip_y0;  /* origin at the last source row */
+  int step_x_axis;   /* output x walks the source: 0 along columns, 1 along rows */
+  int step_x_sign;
+  int step_y_sign;
+} Orientation;
+
+static const Orientation orientations[9] = {
+  [1] = { FALSE, FALSE, FALSE, 0, +1, +1 }, /* as stored */
+  [2] = { FALSE, TRUE, FALSE, 0, -1, +1 },  /* src (W-1-x, y) */
+  [3] = { FALSE, TRUE, TRUE, 0, -1, -1 },   /* src (W-1-x, H-1-y) */
+  [4] = { FALSE, FALSE, TRUE, 0, +1, -1 },  /* src (x, H-1-y) */
+  [5] = { TRUE, FALSE, FALSE, 1, +1, +1 },  /* src (y, x) */
+  [6] = { TRUE, FALSE, TRUE, 1, -1, +1 },   /* src (y, H-1-x): 90° clockwise */
+  [7] = { TRUE, TRUE, TRUE, 1, -1, -1 },    /* src (W-1-y, H-1-x) */
+  [8] = { TRUE, TRUE, FALSE, 1, +1, -1 },   /* src (W-1-y, x): 90° counter-clockwise */
+};
+
+static int
+pixbuf_orientation (GdkPixbuf *pixbuf)
+{
+  const char *option = gdk_pixbuf_get_option (pixbuf, "orientation");
+  if (!option)
+    return 1;
+  gint64 value = g_ascii_strtoll (option, NULL, 10);
+  /* exif_transpose ignores values outside 2..8. */
+  return value >= 1 && value <= 8 ? (int) value : 1;
+}
+
+static SiglensRgbImage *
+rgb_from_pixbuf (GdkPixbuf *pixbuf, const char *name, GError **error)
+{
+  int width = gdk_pixbuf_get_width (pixbuf);
+  int height = gdk_pixbuf_get_height (pixbuf);
+  int n_channels = gdk_pixbuf_get_n_channels (pixbuf);
+  if (gdk_pixbuf_get_colorspace (pixbuf) != GDK_COLORSPACE_RGB ||
+      gdk_pixbuf_get_bits_per_sample (pixbuf) != 8 || (n_channels != 3 && n_channels != 4))
+    {
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT,
+                   "%s: unsupported pixel layout (%d channels, %d bits)", name, n_channels,
+                   gdk_pixbuf_get_bits_per_sample (pixbuf));
+      return NULL;
+    }
+  if (width <= 0 || height <= 0)
+    {
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_EMPTY,
+                   "%s: the image has no pixels (%dx%d)", name, width, height);
+      return NULL;
+    }
+
+  const Orientation *o = &orientations[pixbuf_orientation (pixbuf)];
+  const guint8 *pixels = gdk_pixbuf_read_pixels (pixbuf);
+  gssize rowstride = gdk_pixbuf_get_rowstride (pixbuf);
+  gssize col_step = n_channels, row_step = rowstride;
+
+  g_autoptr(SiglensRgbImage) image = g_new0 (SiglensRgbImage, 1);
+  image->original_width = width;
+  image->original_height = height;
+  image->width = o->swap ? height : width;
+  image->height = o->swap ? width : height;
+  image->stride = (gsize) image->width * 3;
+  image->rgb = g_try_malloc (image->stride * (gsize) image->height);
+  if (!image->rgb)
+    {
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_TOO_LARGE,
+                   "%s: not enough memory for %dx%d pixels", name, width, height);
+      return NULL;
+    }
+
+  const guint8 *origin = pixels + (o->flip_x0 ? (gssize) (width - 1) * col_step : 0)
+                                + (o->flip_y0 ? (gssize) (height - 1) * row_step : 0);
+  gssize step_x = o->step_x_sign * (o->step_x_axis == 0 ? col_step : row_step);
+  gssize step_y = o->step_y_sign * (o->step_x_axis == 0 ? row_step : col_step);
+  for (int y = 0; y < image->height; y++)
+    {
+      const guint8 *s = origin + y * step_y;
+      guint8 *d = image->rgb + (gsize) y * image->stride;
+      /* convert ("RGB") keeps R, G, B and drops A. */
+      for (int x = 0; x < image->width; x++, s += step_x, d += 3)
+        {
+          d[0] = s[0];
+          d[1] = s[1];
+          d[2] = s[2];
+        }
+    }
+  return g_steal_pointer (&image);
+}
+
+SiglensRgbImage *
+siglens_rgb_image_from_pixbuf (GdkPixbuf *pixbuf, GError **error)
+{
+  g_return_val_if_fail (GDK_IS_PIXBUF (pixbuf), NULL);
+  return rgb_from_pixbuf (pixbuf, "image", error);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Incremental decoding with the size check */
+
+typedef struct {
+  GdkPixbufLoader *loader;
+  const char *name;
+  guint64 max_pixels;
+  gboolean too_large;
+  int width, height;
+  gsize n_bytes;
+} Decoder;
+
+static void
+on_size_prepared (GdkPixbufLoader *loader, int width, int height, gpointer user_data)
+{
+  Decoder *decoder = user_data;
+  decoder->width = width;
+  decoder->height = height;
+  if ((guint64) MAX (width, 0) * (guint64) MAX (height, 0) > decoder->max_pixels)
+    {
+      decoder->too_large = TRUE;
+      /* As gdk_pixbuf_get_file_info does: a 0x0 size makes the loader stop here, before it
+       * allocates the pixel buffer. */
+      gdk_pixbuf_loader_set_size (loader, 0, 0);
+    }
+}
+
+static void
+decoder_init (Decoder *decoder, const char *name, gsize max_pixels)
+{
+  decoder->loader = gdk_pixbuf_loader_new ();
+  decoder->name = name;
+  decoder->max_pixels = max_pixels ? max_pixels : SIGLIP_DEFAULT_MAX_PIXELS;
+  decoder->too_large = FALSE;
+  decoder->n_bytes = 0;
+  g_signal_connect (decoder->loader, "size-prepared", G_CALLBACK (on_size_prepared), decoder);
+}
+
+static void
+decoder_clear (Decoder *decoder)
+{
+  if (!decoder->loader)
+    return;
+  /* A loader must be closed before its last unref; after a failed write this is a no-op. */
+  gdk_pixbuf_loader_close (decoder->loader, NULL);
+  g_clear_object (&decoder->loader);
+}
+
+static gboolean
+set_too_large (Decoder *decoder, GError **error)
+{
+  g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_TOO_LARGE,
+               "%s: %dx%d is %" G_GUINT64_FORMAT " pixels, more than the limit of %"
+               G_GUINT64_FORMAT, decoder->name, decoder->width, decoder->height,
+               (guint64) decoder->width * (guint64) decoder->height, decoder->max_pixels);
+  return FALSE;
+}
+
+static gboolean
+decoder_write (Decoder *decoder, const guint8 *data, gsize len, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  decoder->n_bytes += len;
+  gboolean ok = gdk_pixbuf_loader_write (decoder->loader, data, len, &local);
+  if (decoder->too_large)
+    return set_too_large (decoder, error);
+  if (!ok)
+    {
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT,
+                   "%s: not a readable image: %s", decoder->name, local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Ends the stream and converts the (first) frame. (transfer full) */
+static SiglensRgbImage *
+decoder_finish (Decoder *decoder, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  if (decoder->n_bytes == 0)
+    {
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_EMPTY,
+                   "%s: the file is empty", decoder->name);
+      return NULL;
+    }
+  gboolean ok = gdk_pixbuf_loader_close (decoder->loader, &local);
+  if (decoder->too_large)
+    {
+      set_too_large (decoder, error);
+      return NULL;
+    }
+  GdkPixbuf *pixbuf = gdk_pixbuf_loader_get_pixbuf (decoder->loader);
+  if (!ok || !pixbuf)
+    {
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT,
+                   "%s: the image is truncated or corrupt: %s", decoder->name,
+                   local ? local->message : "no pixels were decoded");
+      return NULL;
+    }
+  /* Loaders that skip "size-prepared" still get the limit. */
+  decoder->width = gdk_pixbuf_get_width (pixbuf);
+  decoder->height = gdk_pixbuf_get_height (pixbuf);
+  if ((guint64) decoder->width * (guint64) decoder->height > decoder->max_pixels)
+    {
+      set_too_large (decoder, error);
+      return NULL;
+    }
+  return rgb_from_pixbuf (pixbuf, decoder->name, error);
+}
+
+SiglensRgbImage *
+siglens_decode_bytes (GBytes *bytes, const char *name, gsize max_pixels, GError **error)
+{
+  g_return_val_if_fail (bytes != NULL, NULL);
+  if (!name)
+    name = "image";
+
+  Decoder decoder;
+  decoder_init (&decoder, name, max_pixels);
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+  SiglensRgbImage *image = NULL;
+  gboolean ok = TRUE;
+  for (gsize off = 0; ok && off < size; off += CHUNK_SIZE)
+    ok = decoder_write (&decoder, data + off, MIN (CHUNK_SIZE, size - off), error);
+  if (ok)
+    image = decoder_finish (&decoder, error);
+  decoder_clear (&decoder);
+  return image;
+}
+
+SiglensRgbImage *
+siglens_decode_gfile (GFile *file, GCancellable *cancellable, gsize max_pixels,
+                      GError **error)
+{
+  g_return_val_if_fail (G_IS_FILE (file), NULL);
+
+  g_autofree char *name = g_file_get_parse_name (file);
+  g_autoptr(GFileInputStream) stream = g_file_read (file, cancellable, error);
+  if (!stream)
+    return NULL;
+
+  Decoder decoder;
+  decoder_init (&decoder, name, max_pixels);
+  g_autofree guint8 *buffer = g_malloc (CHUNK_SIZE);
+  SiglensRgbImage *image = NULL;
+  for (;;)
+    {
+      g_autoptr(GError) local = NULL;
+      gssize n = g_input_stream_read (G_INPUT_STREAM (stream), buffer, CHUNK_SIZE, cancellable,
+                                      &local);
+      if (n < 0)
+        {
+          g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", name);
+          goto out;
+        }
+      if (n == 0)
+        break;
+      if (!decoder_write (&decoder, buffer, (gsize) n, error))
+        goto out;
+    }
+  image = decoder_finish (&decoder, error);
+
+out:
+  decoder_clear (&decoder);
+  return image;
+}
+
+SiglensRgbImage *
+siglens_decode_file (const char *path, gsize max_pixels, GError **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  return siglens_decode_gfile (file, NULL, max_pixels, error);
+}
