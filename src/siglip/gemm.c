@@ -1,16 +1,552 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * gemm.c — siglip_linear, the bf16 weight panels, and the thread pool every parallel stage of
+ * libsiglip runs on.
+ *
+ * Why our own bf16 kernel and not oneDNN 2.6 (Debian libdnnl-dev): measured on the target box
+ * (Zen 5, 2 threads, best runs; the box was shared with other builds, medians swing 2x):
+ * oneDNN's matmul (brg:avx512_core_bf16, activations ALREADY bf16, weights in its preferred
+ * blocked layout) reached 800-860 GFLOP/s on M=256, N/K = 1152/4304; this kernel 750-810 on the
+ * same shapes, including the f32 -> bf16 conversion of the activations that oneDNN was spared.
+ * That ~5-10% does not pay for a 30 MB dependency to build into the Flatpak, a second thread
+ * runtime (OpenMP) competing with our pool for two cores, and a packed layout we do not control.
+ * The kernel is ~150 lines (gemm-avx512bf16.c), packs once at load, and runs on the pool.
+ *
+ * Why fp32 goes through OpenBLAS on our pool (one OpenBLAS thread per worker, columns split) and
+ * not through OpenBLAS's own threads: OpenBLAS workers busy-wait after each call, so whatever
+ * runs next on our threads (attention, layer norms, a bf16 GEMM) would share the cores with
+ * spinning threads. Splitting N between workers costs nothing at these shapes (N >= 1152).
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <cblas.h>
 
 #include "gemm.h"
+#include "gemm-private.h"
+
+#define NR SIGLIP_GEMM_NR
+
+/* ------------------------------------------------------------------------------------------ */
+/* per-thread scratch: grown once to the largest request, reused by every later call, so the
+ * forward pass does not allocate after its first layer */
+
+enum { SCRATCH_A, SCRATCH_TILE, N_SCRATCH };
+
+typedef struct {
+  void *p[N_SCRATCH];
+  size_t n[N_SCRATCH];
+} scratch_set;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void
+scratch_free (void *data)
+{
+  scratch_set *set = data;
+  for (int i = 0; i < N_SCRATCH; i++)
+    free (set->p[i]);
+  free (set);
+}
+
+static void
+scratch_init (void)
+{
+  pthread_key_create (&scratch_key, scratch_free);
+}
+
+/* 64-byte aligned buffer of at least `bytes` for this thread, or NULL when out of memory. */
+static void *
+scratch_get (int slot, size_t bytes)
+{
+  pthread_once (&scratch_once, scratch_init);
+  scratch_set *set = pthread_getspecific (scratch_key);
+  if (!set) {
+    set = calloc (1, sizeof *set);
+    if (!set || pthread_setspecific (scratch_key, set) != 0) {
+      free (set);
+      return NULL;
+    }
+  }
+  if (set->n[slot] < bytes) {
+    size_t size = (bytes + 63) & ~(size_t) 63;
+    void *p = aligned_alloc (64, size);
+    if (!p)
+      return NULL;
+    free (set->p[slot]);
+    set->p[slot] = p;
+    set->n[slot] = size;
+  }
+  return set->p[slot];
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* the pool: n - 1 worker threads plus the caller as worker 0 */
+
+typedef struct {
+  pthread_mutex_t busy;   /* held by the one caller that owns the pool for a parallel_for */
+  pthread_mutex_t lock;
+  pthread_cond_t wake, done;
+  int n_workers;          /* including the caller */
+  pthread_t *threads;
+  /* the current job, written under `lock` */
+  siglip_task_func fn;
+  void *ctx;
+  int n_tasks;
+  unsigned generation;
+  atomic_int pending;
+  atomic_uint published;  /* == generation once the job is visible to spinning workers */
+  bool quit;
+} pool_t;
+
+static pool_t pool = {
+  .busy = PTHREAD_MUTEX_INITIALIZER,
+  .lock = PTHREAD_MUTEX_INITIALIZER,
+  .wake = PTHREAD_COND_INITIALIZER,
+  .done = PTHREAD_COND_INITIALIZER,
+  .n_workers = 1,
+};
+static int requested_threads; /* 0: not set -> online cores */
+
+/* A worker spins this many polls before sleeping: consecutive GEMMs of a layer follow each other
+ * within microseconds, and a futex wake-up costs more than that. Short enough not to burn a core
+ * someone else needs. */
+#define SPIN_POLLS 20000
+
+static inline void
+cpu_relax (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause ();
+#endif
+}
+
+static void
+run_share (siglip_task_func fn, void *ctx, int n_tasks, int worker, int n_workers)
+{
+  const int begin = (int) ((long) n_tasks * worker / n_workers);
+  const int end = (int) ((long) n_tasks * (worker + 1) / n_workers);
+  for (int t = begin; t < end; t++)
+    fn (ctx, t, worker);
+}
+
+static void *
+worker_main (void *data)
+{
+  const int worker = (int) (intptr_t) data;
+  unsigned seen = 0;
+
+  for (;;) {
+    unsigned gen = 0;
+    for (int i = 0; i < SPIN_POLLS; i++) {
+      gen = atomic_load_explicit (&pool.published, memory_order_acquire);
+      if (gen != seen)
+        break;
+      cpu_relax ();
+    }
+    pthread_mutex_lock (&pool.lock);
+    while (!pool.quit && pool.generation == seen)
+      pthread_cond_wait (&pool.wake, &pool.lock);
+    if (pool.quit) {
+      pthread_mutex_unlock (&pool.lock);
+      return NULL;
+    }
+    seen = pool.generation;
+    siglip_task_func fn = pool.fn;
+    void *ctx = pool.ctx;
+    const int n_tasks = pool.n_tasks, n_workers = pool.n_workers;
+    pthread_mutex_unlock (&pool.lock);
+
+    run_share (fn, ctx, n_tasks, worker, n_workers);
+
+    if (atomic_fetch_sub_explicit (&pool.pending, 1, memory_order_acq_rel) == 1) {
+      pthread_mutex_lock (&pool.lock);
+      pthread_cond_signal (&pool.done);
+      pthread_mutex_unlock (&pool.lock);
+    }
+  }
+}
+
+static int
+online_cores (void)
+{
+  long n = sysconf (_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : n > 256 ? 256 : (int) n;
+}
+
+/* With `busy` held: stops the workers, starts `n - 1` new ones. On failure to create a thread
+ * the pool keeps the ones it got. */
+static void
+pool_resize_locked (int n)
+{
+  /* OpenBLAS runs single-threaded inside our workers, see the top of the file */
+  openblas_set_num_threads (1);
+  if (pool.threads) {
+    pthread_mutex_lock (&pool.lock);
+    pool.quit = true;
+    pthread_cond_broadcast (&pool.wake);
+    pthread_mutex_unlock (&pool.lock);
+    for (int i = 1; i < pool.n_workers; i++)
+      pthread_join (pool.threads[i - 1], NULL);
+    free (pool.threads);
+    pool.threads = NULL;
+    pool.quit = false;
+    pool.n_workers = 1;
+  }
+  if (n <= 1)
+    return;
+  pool.threads = calloc ((size_t) n - 1, sizeof *pool.threads);
+  if (!pool.threads)
+    return;
+  int started = 1;
+  for (; started < n; started++)
+    if (pthread_create (&pool.threads[started - 1], NULL, worker_main, (void *) (intptr_t) started) != 0)
+      break;
+  pool.n_workers = started;
+}
+
+void
+siglip_gemm_set_threads (int n_threads)
+{
+  const int n = n_threads > 0 ? n_threads : online_cores ();
+  pthread_mutex_lock (&pool.busy);
+  if (n > requested_threads) {
+    requested_threads = n;
+    pool_resize_locked (n);
+  }
+  pthread_mutex_unlock (&pool.busy);
+}
+
+int
+siglip_gemm_get_threads (void)
+{
+  return requested_threads > 0 ? requested_threads : online_cores ();
+}
+
+void
+siglip_parallel_for (int n_tasks, siglip_task_func fn, void *ctx)
+{
+  if (n_tasks <= 0)
+    return;
+  if (n_tasks == 1 || pthread_mutex_trylock (&pool.busy) != 0) {
+    run_share (fn, ctx, n_tasks, 0, 1);
+    return;
+  }
+  if (!pool.threads && requested_threads == 0) {
+    requested_threads = online_cores ();
+    pool_resize_locked (requested_threads);
+  }
+  if (pool.n_workers <= 1) {
+    pthread_mutex_unlock (&pool.busy);
+    run_share (fn, ctx, n_tasks, 0, 1);
+    return;
+  }
+
+  pthread_mutex_lock (&pool.lock);
+  pool.fn = fn;
+  pool.ctx = ctx;
+  pool.n_tasks = n_tasks;
+  atomic_store (&pool.pending, pool.n_workers - 1);
+  pool.generation++;
+  atomic_store_explicit (&pool.published, pool.generation, memory_order_release);
+  pthread_cond_broadcast (&pool.wake);
+  pthread_mutex_unlock (&pool.lock);
+
+  run_share (fn, ctx, n_tasks, 0, pool.n_workers);
+
+  for (int i = 0; i < SPIN_POLLS && atomic_load_explicit (&pool.pending, memory_order_acquire) > 0; i++)
+    cpu_relax ();
+  if (atomic_load_explicit (&pool.pending, memory_order_acquire) > 0) {
+    pthread_mutex_lock (&pool.lock);
+    while (atomic_load_explicit (&pool.pending, memory_order_acquire) > 0)
+      pthread_cond_wait (&pool.done, &pool.lock);
+    pthread_mutex_unlock (&pool.lock);
+  }
+  pthread_mutex_unlock (&pool.busy);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* backend selection */
+
+static siglip_gemm_bf16_backend forced_backend = SIGLIP_GEMM_BF16_AUTO;
+
+bool
+siglip_gemm_cpu_has_avx512bf16 (void)
+{
+#ifdef SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL
+  __builtin_cpu_init ();
+  return __builtin_cpu_supports ("avx512bf16") && __builtin_cpu_supports ("avx512bw")
+         && __builtin_cpu_supports ("avx512vl") && __builtin_cpu_supports ("avx512dq");
+#else
+  return false;
+#endif
+}
+
+static bool
+env_forces_generic (void)
+{
+  static int cached = -1;
+  if (cached < 0) {
+    const char *v = getenv ("SIGLIP_GEMM_BF16");
+    cached = v && strcmp (v, "generic") == 0;
+  }
+  return cached;
+}
+
+static bool
+use_avx512bf16 (void)
+{
+  if (forced_backend == SIGLIP_GEMM_BF16_GENERIC || env_forces_generic ())
+    return false;
+  static int has = -1;
+  if (has < 0)
+    has = siglip_gemm_cpu_has_avx512bf16 ();
+  return has;
+}
+
+void
+siglip_gemm_set_bf16_backend (siglip_gemm_bf16_backend backend)
+{
+  forced_backend = backend;
+}
+
+const char *
+siglip_gemm_bf16_kernel_name (void)
+{
+  return use_avx512bf16 () ? "avx512bf16" : "generic";
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* packing */
+
+bool
+siglip_gemm_pack_bf16 (siglip_matrix *m, siglip_error **error)
+{
+  const int n = m->rows, k = m->cols;
+  if (!m->w || n <= 0 || k <= 0)
+    return siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
+                             "bf16 packing: matrix [%d, %d] has no F32 data", n, k);
+  siglip_bf16_panels *p = calloc (1, sizeof *p);
+  if (!p)
+    return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "bf16 packing: out of memory");
+  p->magic = SIGLIP_GEMM_PANELS_MAGIC;
+  p->rows = n;
+  p->cols = k;
+  p->k_pairs = (k + 1) / 2;
+  p->n_panels = (n + NR - 1) / NR;
+  p->bytes = (size_t) p->n_panels * p->k_pairs * NR * 2 * sizeof (uint16_t);
+  p->data = aligned_alloc (64, (p->bytes + 63) & ~(size_t) 63);
+  if (!p->data) {
+    const size_t bytes = p->bytes;
+    free (p);
+    return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY,
+                             "bf16 packing: out of memory for a [%d, %d] matrix (%zu bytes)",
+                             n, k, bytes);
+  }
+  for (int j = 0; j < p->n_panels; j++) {
+    uint16_t *panel = p->data + (size_t) j * p->k_pairs * NR * 2;
+    for (int c = 0; c < NR; c++) {
+      const int row = j * NR + c;
+      const float *wr = row < n ? m->w + (size_t) row * k : NULL;
+      for (int q = 0; q < p->k_pairs; q++)
+        for (int h = 0; h < 2; h++) {
+          const int col = 2 * q + h;
+          panel[(size_t) q * NR * 2 + 2 * c + h] =
+            wr && col < k ? siglip_f32_to_bf16_rne (wr[col]) : 0;
+        }
+    }
+  }
+  m->packed = p;
+  return true;
+}
+
+void
+siglip_gemm_packed_free (siglip_matrix *m)
+{
+  siglip_bf16_panels *p = (siglip_bf16_panels *) m->packed;
+  if (!p)
+    return;
+  free (p->data);
+  free (p);
+  m->packed = NULL;
+}
+
+size_t
+siglip_gemm_packed_bytes (const siglip_matrix *m)
+{
+  const siglip_bf16_panels *p = m->packed;
+  return p ? p->bytes + sizeof *p : 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* fp32: OpenBLAS sgemm, columns split between workers */
+
+typedef struct {
+  float *y;
+  const float *x, *w, *b;
+  int n, k, d;
+  int chunk; /* columns per task */
+} fp32_job;
+
+static void
+fp32_task (void *data, int task, int worker)
+{
+  const fp32_job *job = data;
+  const int j0 = task * job->chunk;
+  const int cols = job->d - j0 < job->chunk ? job->d - j0 : job->chunk;
+  if (job->b)
+    for (int i = 0; i < job->n; i++)
+      memcpy (job->y + (size_t) i * job->d + j0, job->b + j0, (size_t) cols * sizeof (float));
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, job->n, cols, job->k, 1.0f, job->x, job->k,
+               job->w + (size_t) j0 * job->k, job->k, job->b ? 1.0f : 0.0f, job->y + j0, job->d);
+}
+
+static void
+linear_fp32 (float *y, const float *x, const siglip_matrix *w, const float *b, int n)
+{
+  const int threads = siglip_gemm_get_threads ();
+  fp32_job job = { y, x, w->w, b, n, w->cols, w->rows, 0 };
+  /* whole multiples of 64 columns per worker: OpenBLAS's own N blocking stays aligned */
+  int per = (w->rows + threads - 1) / threads;
+  job.chunk = ((per + 63) / 64) * 64;
+  const int tasks = (w->rows + job.chunk - 1) / job.chunk;
+  siglip_parallel_for (tasks, fp32_task, &job);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* bf16, generic: widen a block of panels to an f32 tile and let sgemm do the arithmetic.
+ * Correct on any CPU OpenBLAS runs on (AVX2 laptops, aarch64); the tile costs an extra pass over
+ * the weights that is small against M >= 64 rows of work per weight. */
+
+#define GENERIC_PANELS 8    /* 256 output columns per tile */
+#define GENERIC_KC 256      /* inputs per tile: 256 KiB of f32 */
+
+typedef struct {
+  float *y;
+  const float *x, *b;
+  const siglip_bf16_panels *w;
+  int n;
+  const uint32_t *ap;       /* avx512bf16 only */
+  bool failed;              /* a worker could not get scratch memory */
+} bf16_job;
+
+/* tile[c][kk] = W[j0*NR + c][k0 + kk] for c < cols, kk < kb */
+static void
+widen_tile (float *tile, const siglip_bf16_panels *w, int j0, int cols, int k0, int kb)
+{
+  for (int c = 0; c < cols; c++) {
+    const int j = j0 + c / NR, cc = c % NR;
+    const uint16_t *panel = w->data + (size_t) j * w->k_pairs * NR * 2;
+    float *t = tile + (size_t) c * kb;
+    for (int kk = 0; kk < kb; kk++) {
+      const int col = k0 + kk;
+      t[kk] = siglip_bf16_bits_to_f32 (panel[(size_t) (col / 2) * NR * 2 + 2 * cc + (col & 1)]);
+    }
+  }
+}
+
+static void
+generic_task (void *data, int task, int worker)
+{
+  bf16_job *job = data;
+  const siglip_bf16_panels *w = job->w;
+  const int n = job->n, k = w->cols, d = w->rows;
+  const int j0 = task * GENERIC_PANELS;
+  const int c0 = j0 * NR;
+  const int cols = d - c0 < GENERIC_PANELS * NR ? d - c0 : GENERIC_PANELS * NR;
+  float *tile = scratch_get (SCRATCH_TILE, (size_t) GENERIC_PANELS * NR * GENERIC_KC * sizeof (float));
+  if (!tile) {
+    job->failed = true;
+    return;
+  }
+  for (int i = 0; i < n; i++) {
+    float *yi = job->y + (size_t) i * d + c0;
+    if (job->b)
+      memcpy (yi, job->b + c0, (size_t) cols * sizeof (float));
+    else
+      memset (yi, 0, (size_t) cols * sizeof (float));
+  }
+  for (int k0 = 0; k0 < k; k0 += GENERIC_KC) {
+    const int kb = k - k0 < GENERIC_KC ? k - k0 : GENERIC_KC;
+    widen_tile (tile, w, j0, cols, k0, kb);
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n, cols, kb, 1.0f, job->x + k0, k,
+                 tile, kb, 1.0f, job->y + c0, d);
+  }
+}
+
+/* Last resort when even a tile cannot be allocated: one weight at a time, no scratch. */
+static void
+linear_bf16_scalar (float *y, const float *x, const siglip_bf16_panels *w, const float *b, int n)
+{
+  for (int i = 0; i < n; i++)
+    for (int r = 0; r < w->rows; r++) {
+      const uint16_t *panel = w->data + (size_t) (r / NR) * w->k_pairs * NR * 2;
+      double acc = b ? b[r] : 0.0;
+      for (int col = 0; col < w->cols; col++)
+        acc += (double) x[(size_t) i * w->cols + col]
+               * siglip_bf16_bits_to_f32 (panel[(size_t) (col / 2) * NR * 2 + 2 * (r % NR) + (col & 1)]);
+      y[(size_t) i * w->rows + r] = (float) acc;
+    }
+}
+
+#ifdef SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL
+typedef struct {
+  uint32_t *ap;
+  const float *x;
+  int n, k;
+} pack_job;
+
+static void
+pack_task (void *data, int strip, int worker)
+{
+  const pack_job *job = data;
+  siglip_gemm_avx512bf16_pack_a (job->ap, job->x, job->n, job->k, strip, strip + 1);
+}
+
+static void
+avx512bf16_task (void *data, int panel, int worker)
+{
+  const bf16_job *job = data;
+  /* one task per panel: the static split gives each worker a contiguous run of panels */
+  siglip_gemm_avx512bf16_compute (job->y, job->ap, job->w, job->b, job->n, panel, panel + 1);
+}
+#endif
+
+static void
+linear_bf16 (float *y, const float *x, const siglip_matrix *m, const float *b, int n)
+{
+  const siglip_bf16_panels *w = m->packed;
+  bf16_job job = { y, x, b, w, n, NULL, false };
+
+#ifdef SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL
+  if (use_avx512bf16 ()) {
+    uint32_t *ap = scratch_get (SCRATCH_A, siglip_gemm_avx512bf16_a_words (n, w->cols) * sizeof (uint32_t));
+    if (ap) {
+      pack_job pj = { ap, x, n, w->cols };
+      siglip_parallel_for ((n + SIGLIP_GEMM_AVX512_MR - 1) / SIGLIP_GEMM_AVX512_MR, pack_task, &pj);
+      job.ap = ap;
+      siglip_parallel_for (w->n_panels, avx512bf16_task, &job);
+      return;
+    }
+  }
+#endif
+  siglip_parallel_for ((w->n_panels + GENERIC_PANELS - 1) / GENERIC_PANELS, generic_task, &job);
+  if (job.failed)
+    linear_bf16_scalar (y, x, w, b, n);
+}
 
 void
 siglip_linear (float *y, const float *x, const siglip_matrix *w, const float *b, int n)
 {
-  const int d = w->rows, k = w->cols;
-  if (b)
-    for (int i = 0; i < n; i++)
-      for (int j = 0; j < d; j++)
-        y[(size_t) i * d + j] = b[j];
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n, d, k, 1.0f, x, k, w->w, k,
-               b ? 1.0f : 0.0f, y, d);
+  if (n <= 0)
+    return;
+  if (w->packed)
+    linear_bf16 (y, x, w, b, n);
+  else
+    linear_fp32 (y, x, w, b, n);
 }

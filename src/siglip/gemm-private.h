@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * gemm-private.h — what gemm.c shares with its kernels (gemm-*.c): the bf16 panel layout.
+ *
+ * A packed weight W [N = rows, K = cols] is cut into panels of NR = 32 output columns. Panel j
+ * holds, for each pair of inputs p = 0 .. ceil(K/2)-1 and each of its 32 columns c, the two bf16
+ * values W[32j + c][2p] and W[32j + c][2p + 1] side by side in one 32-bit word — exactly the
+ * operand `vdpbf16ps` multiplies pairwise and sums into an fp32 lane. Columns past N and the
+ * odd K's missing partner are zero, so kernels never branch on edges inside the K loop.
+ *
+ *   data[(j * k_pairs + p) * 64 + 2 * c + h] = bf16 (W[32j + c][2p + h])
+ *
+ * The slice of a panel for a block of pairs [p0, p1) is contiguous, which is what cache blocking
+ * over K needs.
+ */
+#ifndef SIGLIP_GEMM_PRIVATE_H
+#define SIGLIP_GEMM_PRIVATE_H
+
+#include <stdint.h>
+
+#include "internal.h"
+
+#define SIGLIP_GEMM_NR 32
+#define SIGLIP_GEMM_PANELS_MAGIC 0x50464231u /* "1BFP" */
+
+typedef struct {
+  uint32_t magic;
+  int rows, cols;     /* N, K of the original matrix */
+  int k_pairs;        /* ceil (K / 2) */
+  int n_panels;       /* ceil (N / NR) */
+  size_t bytes;
+  uint16_t *data;     /* 64-byte aligned, n_panels * k_pairs * NR * 2 values */
+} siglip_bf16_panels;
+
+/* IEEE round to nearest even, NaN kept quiet; as torch's .to(bfloat16) (FACTS.md §11). */
+static inline uint16_t
+siglip_f32_to_bf16_rne (float f)
+{
+  union { float f; uint32_t u; } v = { f };
+  if ((v.u & 0x7fffffffu) > 0x7f800000u)
+    return (uint16_t) ((v.u >> 16) | 0x40u);
+  return (uint16_t) ((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
+}
+
+static inline float
+siglip_bf16_bits_to_f32 (uint16_t h)
+{
+  union { uint32_t u; float f; } v = { (uint32_t) h << 16 };
+  return v.f;
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+#define SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL 1
+
+/* gemm-avx512bf16.c. Activations are packed per strip of SIGLIP_GEMM_AVX512_MR rows:
+ * ap[(s * k_pairs + p) * MR + r] = bf16 pair (x[s*MR + r][2p], x[s*MR + r][2p + 1]), rows past
+ * n zero. */
+#ifdef MRX
+#define SIGLIP_GEMM_AVX512_MR MRX
+#else
+#ifdef MRX
+#define SIGLIP_GEMM_AVX512_MR MRX
+#else
+#define SIGLIP_GEMM_AVX512_MR 8
+#endif
+#endif
+size_t siglip_gemm_avx512bf16_a_words (int n, int k);
+/* Packs strips [s_begin, s_end) of x (n, k). */
+void siglip_gemm_avx512bf16_pack_a (uint32_t *ap, const float *x, int n, int k,
+                                    int s_begin, int s_end);
+/* y[:, 32 * j_begin .. 32 * j_end) = x @ W^T + b for panels [j_begin, j_end). */
+void siglip_gemm_avx512bf16_compute (float *y, const uint32_t *ap, const siglip_bf16_panels *w,
+                                     const float *b, int n, int j_begin, int j_end);
+#endif
+
+#endif /* SIGLIP_GEMM_PRIVATE_H */

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test-gemm.c — siglip_linear in fp32 and bf16 (AVX512-BF16 kernel and the generic fallback,
+ * forced on so it is exercised on machines that have the fast kernel) against a double-precision
+ * reference, on shapes that are not multiples of the kernels' blocking.
+ *
+ * Error bounds (Higham, "Accuracy and Stability of Numerical Algorithms", §3.1): a dot product
+ * of K terms summed in floating point with unit roundoff u satisfies
+ *   |fl(sum) - sum| <= gamma_K * sum |terms|,   gamma_K = K u / (1 - K u),
+ * whatever the order of summation or use of FMA. fp32: u = 2^-24.
+ * bf16 has 8 significant bits, so round-to-nearest-even gives |bf16(a) - a| <= 2^-8 |a|, and a
+ * product of two rounded inputs is off by at most (2 * 2^-8 + 2^-16) |x w| before summation.
+ * Each path is checked twice: loosely against the exact product of the unrounded inputs with
+ * the bound above, and tightly (gamma_K only) against the exact product of exactly the inputs
+ * the path is meant to see (bf16 weights; bf16 activations too for the AVX512-BF16 kernel, f32
+ * activations for the generic one) — the tight check catches truncation instead of rounding,
+ * a wrong panel index or a lost K tail that the loose bound could hide.
+ */
+#include <math.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "gemm.h"
+#include "gemm-private.h"
+
+typedef struct {
+  int m, n, k;
+} shape;
+
+/* Odd sizes around the kernels' blocking (8-row strips, 32-column panels, K in pairs and 384-input
+ * blocks) plus the model's own widths. */
+static const shape shapes[] = {
+  { 1, 1, 1 },
+  { 3, 17, 5 },
+  { 8, 32, 768 },
+  { 17, 63, 768 },
+  { 63, 1, 1152 },
+  { 9, 33, 1153 },
+  { 64, 100, 1152 },
+  { 257, 65, 4304 },
+  { 1, 1152, 4304 },
+  { 257, 1152, 31 },
+  { 130, 47, 385 },
+};
+
+static guint32 rng_state;
+
+static float
+rng_uniform (void) /* [-1, 1) */
+{
+  rng_state = rng_state * 1664525u + 1013904223u;
+  return (float) ((rng_state >> 8) * (1.0 / 8388608.0)) - 1.0f;
+}
+
+static float
+bf16_round (float f)
+{
+  return siglip_bf16_bits_to_f32 (siglip_f32_to_bf16_rne (f));
+}
+
+static double
+gamma_k (int k, double u)
+{
+  return k * u / (1.0 - k * u);
+}
+
+typedef enum {
+  ROUND_NONE,      /* inputs as given */
+  ROUND_W,         /* bf16 weights, f32 activations: what the generic fallback computes */
+  ROUND_W_AND_X,   /* both bf16: what the AVX512-BF16 kernel computes */
+} rounding;
+
+/* ref[i, j] = b[j] + sum_k x[i, k] w[j, k] in double, and abs_sum[i, j] = |b| + sum |x w| */
+static void
+reference (const float *x, const float *w, const float *b, const shape *s, rounding r,
+           double *ref, double *abs_sum)
+{
+  for (int i = 0; i < s->m; i++)
+    for (int j = 0; j < s->n; j++) {
+      double acc = b ? b[j] : 0.0, mag = b ? fabs (b[j]) : 0.0;
+      for (int q = 0; q < s->k; q++) {
+        float xv = x[(gsize) i * s->k + q], wv = w[(gsize) j * s->k + q];
+        if (r != ROUND_NONE)
+          wv = bf16_round (wv);
+        if (r == ROUND_W_AND_X)
+          xv = bf16_round (xv);
+        acc += (double) xv * wv;
+        mag += fabs ((double) xv * wv);
+      }
+      ref[(gsize) i * s->n + j] = acc;
+      abs_sum[(gsize) i * s->n + j] = mag;
+    }
+}
+
+/* |y - ref| <= rel * abs_sum + tiny for every element; reports the worst one. */
+static void
+assert_within (const char *what, const shape *s, const float *y, const double *ref,
+               const double *abs_sum, double rel)
+{
+  double worst_ratio = 0.0;
+  gsize worst = 0;
+  for (gsize i = 0; i < (gsize) s->m * s->n; i++) {
+    const double bound = rel * abs_sum[i] + 1e-30;
+    const double ratio = fabs (y[i] - ref[i]) / bound;
+    if (!(ratio <= worst_ratio)) { /* also catches NaN */
+      worst_ratio = ratio;
+      worst = i;
+    }
+  }
+  if (!(worst_ratio <= 1.0))
+    g_error ("%s, M=%d N=%d K=%d: y[%" G_GSIZE_FORMAT "] = %.9g, reference %.9g, error %.3g exceeds "
+             "bound %.3g (%.2fx)", what, s->m, s->n, s->k, worst, y[worst], ref[worst],
+             fabs (y[worst] - ref[worst]), rel * abs_sum[worst], worst_ratio);
+}
+
+typedef struct {
+  const shape *s;
+  float *x, *w, *b, *y;
+  double *ref, *mag;
+} problem;
+
+static void
+problem_init (problem *p, const shape *s, guint32 seed)
+{
+  rng_state = seed;
+  p->s = s;
+  p->x = g_new (float, (gsize) s->m * s->k);
+  p->w = g_new (float, (gsize) s->n * s->k);
+  p->b = g_new (float, s->n);
+  p->y = g_new (float, (gsize) s->m * s->n);
+  p->ref = g_new (double, (gsize) s->m * s->n);
+  p->mag = g_new (double, (gsize) s->m * s->n);
+  /* activations of order 1 with an outlier now and then (as after a layer norm), weights
+   * scaled 1/sqrt(K) as initialised */
+  for (gsize i = 0; i < (gsize) s->m * s->k; i++)
+    p->x[i] = rng_uniform () * (i % 97 == 0 ? 30.0f : 1.0f);
+  const float scale = 1.0f / sqrtf ((float) s->k);
+  for (gsize i = 0; i < (gsize) s->n * s->k; i++)
+    p->w[i] = rng_uniform () * scale;
+  for (int j = 0; j < s->n; j++)
+    p->b[j] = rng_uniform ();
+}
+
+static void
+problem_clear (problem *p)
+{
+  g_free (p->x);
+  g_free (p->w);
+  g_free (p->b);
+  g_free (p->y);
+  g_free (p->ref);
+  g_free (p->mag);
+}
+
+static void
+test_fp32 (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (shapes); i++)
+    for (int with_bias = 0; with_bias <= 1; with_bias++) {
+      problem p;
+      problem_init (&p, &shapes[i], 1234u + (guint32) i);
+      const float *b = with_bias ? p.b : NULL;
+      siglip_matrix m = { p.w, NULL, p.s->n, p.s->k };
+      memset (p.y, 0xff, sizeof (float) * p.s->m * p.s->n); /* NaN: every element must be written */
+      siglip_linear (p.y, p.x, &m, b, p.s->m);
+      reference (p.x, p.w, b, p.s, ROUND_NONE, p.ref, p.mag);
+      assert_within (with_bias ? "fp32 with bias" : "fp32", p.s, p.y, p.ref, p.mag,
+                     gamma_k (p.s->k + 1, 0x1p-24));
+      problem_clear (&p);
+    }
+}
+
+static void
+check_bf16 (const char *what, rounding exact_inputs)
+{
+  const double u8 = 0x1p-8;
+  for (gsize i = 0; i < G_N_ELEMENTS (shapes); i++)
+    for (int with_bias = 0; with_bias <= 1; with_bias++) {
+      problem p;
+      problem_init (&p, &shapes[i], 777u + (guint32) i);
+      const float *b = with_bias ? p.b : NULL;
+      siglip_matrix m = { p.w, NULL, p.s->n, p.s->k };
+      g_assert_true (siglip_gemm_pack_bf16 (&m, NULL));
+      g_assert_nonnull (m.packed);
+      /* the packed weights are half the F32 bytes, up to the padding of the last panel */
+      const gsize padded = (gsize) ((p.s->n + 31) / 32 * 32) * ((p.s->k + 1) / 2 * 2);
+      g_assert_cmpuint (siglip_gemm_packed_bytes (&m), <=, padded * 2 + 256);
+      /* siglip_linear must not read the F32 copy once packed: the loader may free it */
+      m.w = NULL;
+
+      memset (p.y, 0xff, sizeof (float) * p.s->m * p.s->n);
+      siglip_linear (p.y, p.x, &m, b, p.s->m);
+
+      g_autofree char *loose = g_strdup_printf ("%s%s vs exact inputs", what, with_bias ? " with bias" : "");
+      reference (p.x, p.w, b, p.s, ROUND_NONE, p.ref, p.mag);
+      assert_within (loose, p.s, p.y, p.ref, p.mag,
+                     (2 * u8 + u8 * u8) * (1 + gamma_k (p.s->k + 1, 0x1p-24)) + gamma_k (p.s->k + 1, 0x1p-24));
+
+      g_autofree char *tight = g_strdup_printf ("%s%s vs its bf16-rounded inputs", what, with_bias ? " with bias" : "");
+      reference (p.x, p.w, b, p.s, exact_inputs, p.ref, p.mag);
+      assert_within (tight, p.s, p.y, p.ref, p.mag, gamma_k (p.s->k + 1, 0x1p-24));
+
+      siglip_gemm_packed_free (&m);
+      g_assert_null (m.packed);
+      problem_clear (&p);
+    }
+}
+
+static void
+test_bf16_fast (void)
+{
+  siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_AUTO);
+  if (!siglip_gemm_cpu_has_avx512bf16 ()) {
+    g_test_skip ("this CPU has no AVX512-BF16; the generic path is tested by /gemm/bf16/generic");
+    return;
+  }
+  g_assert_cmpstr (siglip_gemm_bf16_kernel_name (), ==, "avx512bf16");
+  check_bf16 ("bf16 avx512bf16", ROUND_W_AND_X);
+}
+
+static void
+test_bf16_generic (void)
+{
+  siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_GENERIC);
+  g_assert_cmpstr (siglip_gemm_bf16_kernel_name (), ==, "generic");
+  check_bf16 ("bf16 generic", ROUND_W);
+  siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_AUTO);
+}
+
+/* Round to nearest even, as torch and the BF16 safetensors writer (FACTS.md §11). */
+static void
+test_bf16_rounding (void)
+{
+  /* 1 + 2^-8 is halfway between 1 and 1 + 2^-7: ties go to the even mantissa (1) */
+  g_assert_cmpuint (siglip_f32_to_bf16_rne (1.0f + 0x1p-8f), ==, 0x3f80);
+  /* 1 + 3 * 2^-8 is halfway between 1 + 2^-7 (odd) and 1 + 2^-6: goes up to the even one */
+  g_assert_cmpuint (siglip_f32_to_bf16_rne (1.0f + 3 * 0x1p-8f), ==, 0x3f82);
+  /* just above a tie rounds up */
+  g_assert_cmpuint (siglip_f32_to_bf16_rne (1.0f + 0x1p-8f + 0x1p-20f), ==, 0x3f81);
+  g_assert_cmpuint (siglip_f32_to_bf16_rne (-2.0f), ==, 0xc000);
+  g_assert_cmpuint (siglip_f32_to_bf16_rne (INFINITY), ==, 0x7f80);
+  g_assert_true (isnan (siglip_bf16_bits_to_f32 (siglip_f32_to_bf16_rne (NAN))));
+  /* the largest finite f32 rounds to infinity, as in torch */
+  g_assert_cmpuint (siglip_f32_to_bf16_rne (3.4028235e38f), ==, 0x7f80);
+}
+
+/* Two threads multiplying at once: one gets the pool, the other runs serially; both correct. */
+typedef struct {
+  problem p;
+  siglip_matrix m;
+  bool bf16;
+} concurrent_job;
+
+static gpointer
+concurrent_run (gpointer data)
+{
+  concurrent_job *job = data;
+  for (int r = 0; r < 20; r++)
+    siglip_linear (job->p.y, job->p.x, &job->m, job->p.b, job->p.s->m);
+  return NULL;
+}
+
+static void
+test_concurrent (void)
+{
+  static const shape s = { 67, 300, 1152 };
+  concurrent_job jobs[2];
+  GThread *threads[2];
+  for (int t = 0; t < 2; t++) {
+    problem_init (&jobs[t].p, &s, 99u + (guint32) t);
+    jobs[t].m = (siglip_matrix) { jobs[t].p.w, NULL, s.n, s.k };
+    jobs[t].bf16 = t == 1;
+    if (jobs[t].bf16)
+      g_assert_true (siglip_gemm_pack_bf16 (&jobs[t].m, NULL));
+  }
+  for (int t = 0; t < 2; t++)
+    threads[t] = g_thread_new ("gemm", concurrent_run, &jobs[t]);
+  for (int t = 0; t < 2; t++)
+    g_thread_join (threads[t]);
+
+  reference (jobs[0].p.x, jobs[0].p.w, jobs[0].p.b, &s, ROUND_NONE, jobs[0].p.ref, jobs[0].p.mag);
+  assert_within ("fp32 concurrent", &s, jobs[0].p.y, jobs[0].p.ref, jobs[0].p.mag,
+                 gamma_k (s.k + 1, 0x1p-24));
+  reference (jobs[1].p.x, jobs[1].p.w, jobs[1].p.b, &s,
+             siglip_gemm_cpu_has_avx512bf16 () ? ROUND_W_AND_X : ROUND_W, jobs[1].p.ref, jobs[1].p.mag);
+  assert_within ("bf16 concurrent", &s, jobs[1].p.y, jobs[1].p.ref, jobs[1].p.mag,
+                 gamma_k (s.k + 1, 0x1p-24));
+  siglip_gemm_packed_free (&jobs[1].m);
+  for (int t = 0; t < 2; t++)
+    problem_clear (&jobs[t].p);
+}
+
+static void
+test_pack_errors (void)
+{
+  siglip_matrix m = { NULL, NULL, 4, 4 };
+  siglip_error *error = NULL;
+  g_assert_false (siglip_gemm_pack_bf16 (&m, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "[4, 4]"));
+  g_assert_null (m.packed);
+  siglip_error_free (error);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  /* two workers even on a one-core runner, so the split between workers is exercised */
+  siglip_gemm_set_threads (2);
+  g_test_add_func ("/gemm/bf16/rounding", test_bf16_rounding);
+  g_test_add_func ("/gemm/fp32", test_fp32);
+  g_test_add_func ("/gemm/bf16/avx512bf16", test_bf16_fast);
+  g_test_add_func ("/gemm/bf16/generic", test_bf16_generic);
+  g_test_add_func ("/gemm/concurrent", test_concurrent);
+  g_test_add_func ("/gemm/pack-errors", test_pack_errors);
+  return g_test_run ();
+}
