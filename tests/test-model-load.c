@@ -1,0 +1,705 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test-model-load: siglip_model_load on the three fixtures (F32, BF16 sharded with a diff-style
+ * config, fixed-resolution SigLIP), checked against what this test reads from the files itself
+ * (config.json, safetensors headers, raw bytes) and against golden/manifest.json; then broken
+ * copies of a fixture, and a model found by Hub id in an HF-cache-shaped directory.
+ */
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "internal.h"
+#include "test-util.h"
+
+static const char *const fixtures[] = {
+  "tiny-siglip2-naflex", "tiny-siglip2-naflex-bf16-sharded", "tiny-siglip-fixres",
+};
+
+static siglip_model *
+load_ok (const char *path, const siglip_load_options *options)
+{
+  siglip_error *error = NULL;
+  siglip_model *model = siglip_model_load (path, options, &error);
+  if (!model)
+    g_error ("loading %s: %s", path, error->message);
+  g_assert_null (error);
+  return model;
+}
+
+/* Loading `path` fails with `status` and a message containing every needle. */
+static void
+expect_load_error (const char *path, siglip_status status, const char *const *needles)
+{
+  siglip_error *error = NULL;
+  siglip_model *model = siglip_model_load (path, NULL, &error);
+  g_assert_null (model);
+  g_assert_nonnull (error);
+  g_test_message ("%s -> %s: %s", path, siglip_status_name (error->status), error->message);
+  g_assert_cmpstr (siglip_status_name (error->status), ==, siglip_status_name (status));
+  for (int i = 0; needles[i]; i++)
+    if (!strstr (error->message, needles[i]))
+      g_error ("message \"%s\" does not mention \"%s\"", error->message, needles[i]);
+  siglip_error_free (error);
+}
+
+#define NEEDLES(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/* ------------------------------------------------------------------------------------------ */
+/* reading the files the way the reference does, independently of the loader */
+
+static char *
+read_file (const char *path, gsize *len)
+{
+  char *data = NULL;
+  g_autoptr (GError) error = NULL;
+  g_file_get_contents (path, &data, len, &error);
+  g_assert_no_error (error);
+  return data;
+}
+
+static cJSON *
+read_json (const char *path)
+{
+  g_autofree char *text = read_file (path, NULL);
+  cJSON *json = cJSON_Parse (text);
+  g_assert_nonnull (json);
+  return json;
+}
+
+/* One safetensors file of a fixture: its bytes and parsed header. */
+typedef struct {
+  char *bytes;
+  gsize len;
+  cJSON *header;
+  gsize data_start;
+} st_file;
+
+static void
+st_file_open (st_file *f, const char *path)
+{
+  f->bytes = read_file (path, &f->len);
+  guint64 n = 0;
+  for (int i = 7; i >= 0; i--)
+    n = (n << 8) | (guint8) f->bytes[i];
+  g_assert_cmpuint (n + 8, <=, f->len);
+  f->header = cJSON_ParseWithLength (f->bytes + 8, n);
+  g_assert_nonnull (f->header);
+  f->data_start = 8 + n;
+}
+
+static void
+st_file_clear (st_file *f)
+{
+  g_free (f->bytes);
+  cJSON_Delete (f->header);
+}
+
+/* The safetensors files of a fixture directory (1 or the shards of the index). */
+static GPtrArray *
+fixture_files (const char *dir)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *single = g_build_filename (dir, "model.safetensors", NULL);
+  if (g_file_test (single, G_FILE_TEST_EXISTS))
+    g_ptr_array_add (names, g_strdup ("model.safetensors"));
+  else
+    {
+      g_autofree char *index_path = g_build_filename (dir, "model.safetensors.index.json", NULL);
+      cJSON *index = read_json (index_path);
+      const cJSON *e;
+      cJSON_ArrayForEach (e, cJSON_GetObjectItem (index, "weight_map"))
+        if (!g_ptr_array_find_with_equal_func (names, e->valuestring, g_str_equal, NULL))
+          g_ptr_array_add (names, g_strdup (e->valuestring));
+      cJSON_Delete (index);
+    }
+  return names;
+}
+
+static gint64
+numel_of (const cJSON *entry)
+{
+  gint64 n = 1;
+  const cJSON *d;
+  cJSON_ArrayForEach (d, cJSON_GetObjectItem (entry, "shape"))
+    n *= (gint64) d->valuedouble;
+  return n;
+}
+
+/* Every value of the tensor `name` as the loader exposes it (`values`) equals the file's raw
+ * bytes: bit-identical for F32, exactly bits << 16 for BF16. */
+static void
+check_values (const char *dir, const char *name, const float *values, gint64 numel)
+{
+  g_autoptr (GPtrArray) names = fixture_files (dir);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, names->pdata[i], NULL);
+      st_file f;
+      st_file_open (&f, path);
+      const cJSON *entry = cJSON_GetObjectItem (f.header, name);
+      if (entry)
+        {
+          g_assert_nonnull (values);
+          g_assert_cmpint (numel_of (entry), ==, numel);
+          const char *dtype = cJSON_GetObjectItem (entry, "dtype")->valuestring;
+          gsize begin = (gsize) cJSON_GetArrayItem (cJSON_GetObjectItem (entry, "data_offsets"),
+                                                    0)->valuedouble;
+          const guint8 *raw = (const guint8 *) f.bytes + f.data_start + begin;
+          for (gint64 k = 0; k < numel; k++)
+            {
+              guint32 want, have;
+              if (!strcmp (dtype, "F32"))
+                memcpy (&want, raw + 4 * k, 4);
+              else if (!strcmp (dtype, "BF16"))
+                want = (guint32) (raw[2 * k] | raw[2 * k + 1] << 8) << 16;
+              else
+                g_error ("%s: unexpected dtype %s", name, dtype);
+              memcpy (&have, &values[k], 4);
+              if (have != want)
+                g_error ("%s[%" G_GINT64_FORMAT "]: 0x%08x, file says 0x%08x", name, k, have,
+                         want);
+            }
+          st_file_clear (&f);
+          return;
+        }
+      st_file_clear (&f);
+    }
+  g_error ("%s not found in %s", name, dir);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* the fixtures */
+
+static int
+config_int (const cJSON *section, const char *key, int fallback)
+{
+  const cJSON *v = cJSON_GetObjectItem (section, key);
+  return v ? (int) v->valuedouble : fallback;
+}
+
+static void
+check_tower_config (const siglip_tower_info *t, const cJSON *section, bool vision)
+{
+  /* expected values: the file's, else the HF class default (FACTS.md §9) */
+  g_assert_cmpint (t->hidden_size, ==, config_int (section, "hidden_size", 768));
+  g_assert_cmpint (t->intermediate_size, ==, config_int (section, "intermediate_size", 3072));
+  g_assert_cmpint (t->num_layers, ==, config_int (section, "num_hidden_layers", 12));
+  g_assert_cmpint (t->num_heads, ==, config_int (section, "num_attention_heads", 12));
+  const cJSON *eps = cJSON_GetObjectItem (section, "layer_norm_eps");
+  g_assert_cmpfloat (t->layer_norm_eps, ==, (float) (eps ? eps->valuedouble : 1e-6));
+  if (vision)
+    {
+      g_assert_cmpint (t->patch_size, ==, config_int (section, "patch_size", 16));
+      g_assert_cmpint (t->num_channels, ==, config_int (section, "num_channels", 3));
+    }
+  else
+    {
+      g_assert_cmpint (t->vocab_size, ==, config_int (section, "vocab_size", 32000));
+      g_assert_cmpint (t->max_position_embeddings, ==,
+                       config_int (section, "max_position_embeddings", 64));
+      g_assert_cmpint (t->projection_size, ==,
+                       config_int (section, "projection_size", t->hidden_size));
+    }
+}
+
+static void
+test_fixture (gconstpointer data)
+{
+  const char *name = data;
+  const cJSON *manifest = test_manifest_model (name);
+  g_assert_nonnull (manifest);
+  g_autofree char *dir = test_data_path (name);
+  siglip_model *model = load_ok (dir, NULL);
+  const siglip_model_info *info = siglip_model_get_info (model);
+
+  /* configuration */
+  g_autofree char *config_path = g_build_filename (dir, "config.json", NULL);
+  cJSON *config = read_json (config_path);
+  const char *kind = cJSON_GetObjectItem (manifest, "kind")->valuestring;
+  g_assert_cmpstr (info->model_type, ==, kind);
+  g_assert_cmpint (info->kind, ==, !strcmp (kind, "siglip2") ? SIGLIP_KIND_SIGLIP2
+                                                             : SIGLIP_KIND_SIGLIP);
+  g_assert_cmpstr (info->directory, ==, dir);
+  check_tower_config (&info->text, cJSON_GetObjectItem (config, "text_config"), false);
+  check_tower_config (&info->vision, cJSON_GetObjectItem (config, "vision_config"), true);
+  g_assert_cmpint (info->vision.hidden_size, ==,
+                   (int) cJSON_GetObjectItem (manifest, "hidden_size")->valuedouble);
+  if (info->kind == SIGLIP_KIND_SIGLIP2)
+    {
+      g_assert_cmpint (info->vision.num_patches, ==, 256);
+      g_assert_cmpint (info->default_max_patches, ==, 256);
+    }
+  else
+    {
+      g_assert_cmpint (info->vision.image_size, ==, 64);
+      g_assert_cmpint (info->vision.num_patches, ==, 16); /* (64 / 16)^2 */
+    }
+  g_assert_cmpint (siglip_model_embed_dim_vision (model), ==, info->vision.hidden_size);
+  g_assert_cmpint (siglip_model_embed_dim_text (model), ==, info->text.projection_size);
+  g_assert_nonnull (siglip_model_get_tokenizer (model));
+  g_assert_cmpint (info->n_threads, ==, (int) sysconf (_SC_NPROCESSORS_ONLN));
+
+  /* the files: count, bytes, dtype, and parameters summed from the headers' shapes */
+  g_autoptr (GPtrArray) files = fixture_files (dir);
+  gint64 bytes = 0, text_params = 0, vision_params = 0, other_params = 0;
+  for (guint i = 0; i < files->len; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, files->pdata[i], NULL);
+      st_file f;
+      st_file_open (&f, path);
+      bytes += (gint64) f.len;
+      const cJSON *e;
+      cJSON_ArrayForEach (e, f.header)
+        {
+          if (!strcmp (e->string, "__metadata__"))
+            continue;
+          g_assert_cmpstr (cJSON_GetObjectItem (e, "dtype")->valuestring, ==,
+                           cJSON_GetObjectItem (manifest, "weights_dtype")->valuestring);
+          if (g_str_has_prefix (e->string, "text_model."))
+            text_params += numel_of (e);
+          else if (g_str_has_prefix (e->string, "vision_model."))
+            vision_params += numel_of (e);
+          else
+            other_params += numel_of (e);
+        }
+      st_file_clear (&f);
+    }
+  g_assert_cmpint (info->n_files, ==, (int) files->len);
+  g_assert_cmpint (info->n_files, ==,
+                   cJSON_IsTrue (cJSON_GetObjectItem (manifest, "sharded")) ? 2 : 1);
+  g_assert_cmpint (info->weights_bytes, ==, bytes);
+  g_assert_cmpstr (info->file_dtype, ==,
+                   cJSON_GetObjectItem (manifest, "weights_dtype")->valuestring);
+  /* the fixtures hold exactly the tensors the architecture uses */
+  g_assert_cmpint (info->text.num_params, ==, text_params);
+  g_assert_cmpint (info->vision.num_params, ==, vision_params);
+  g_assert_cmpint (other_params, ==, 2);
+  g_assert_cmpint (info->num_params, ==, text_params + vision_params + other_params);
+  /* and the same count from the architecture's formula */
+  {
+    const siglip_tower_info *t = &info->text, *v = &info->vision;
+    gint64 D = t->hidden_size, M = t->intermediate_size;
+    gint64 layer = 4 * (D * D + D) + 4 * D + M * D + M + D * M + D;
+    g_assert_cmpint (t->num_params, ==, t->vocab_size * D + t->max_position_embeddings * D
+                                          + t->num_layers * layer + 2 * D
+                                          + t->projection_size * D + t->projection_size);
+    D = v->hidden_size, M = v->intermediate_size;
+    layer = 4 * (D * D + D) + 4 * D + M * D + M + D * M + D;
+    gint64 patch = 3 * v->patch_size * v->patch_size;
+    gint64 head = D + 3 * D * D + 3 * D + D * D + D + 2 * D + M * D + M + D * M + D;
+    g_assert_cmpint (v->num_params, ==, D * patch + D + v->num_patches * D
+                                          + v->num_layers * layer + 2 * D + head);
+  }
+
+  /* logit scale and bias ([1] each) */
+  g_assert_cmpfloat (info->logit_scale, ==,
+                     (float) cJSON_GetObjectItem (manifest, "logit_scale")->valuedouble);
+  g_assert_cmpfloat (info->logit_bias, ==,
+                     (float) cJSON_GetObjectItem (manifest, "logit_bias")->valuedouble);
+
+  /* bound matrices have the config's shapes */
+  const int Dt = info->text.hidden_size, Dv = info->vision.hidden_size;
+  const int Mt = info->text.intermediate_size, Mv = info->vision.intermediate_size;
+  const int p = info->vision.patch_size;
+  for (int i = 0; i < info->text.num_layers; i++)
+    {
+      const siglip_layer_weights *l = &model->text.layers[i];
+      g_assert_true (l->q.rows == Dt && l->q.cols == Dt && l->o.rows == Dt && l->o.cols == Dt);
+      g_assert_true (l->fc1.rows == Mt && l->fc1.cols == Dt);
+      g_assert_true (l->fc2.rows == Dt && l->fc2.cols == Mt);
+      g_assert_null (l->q.packed);
+    }
+  g_assert_cmpint (model->text.head.rows, ==, info->text.projection_size);
+  g_assert_cmpint (model->vision.patch.rows, ==, Dv);
+  g_assert_cmpint (model->vision.patch.cols, ==, 3 * p * p);
+  g_assert_cmpint (model->vision.head_in.rows, ==, 3 * Dv);
+  g_assert_true (model->vision.head_fc1.rows == Mv && model->vision.head_fc2.cols == Mv);
+
+  /* sampled values equal the raw file bytes (BF16: exactly bits << 16) */
+  const siglip_tower_info *t = &info->text, *v = &info->vision;
+  check_values (dir, "text_model.embeddings.token_embedding.weight", model->text.token_embedding,
+                (gint64) t->vocab_size * Dt);
+  check_values (dir, "text_model.encoder.layers.1.mlp.fc2.weight",
+                model->text.layers[1].fc2.w, (gint64) Dt * Mt);
+  check_values (dir, "text_model.encoder.layers.0.self_attn.k_proj.bias",
+                model->text.layers[0].k_b, Dt);
+  check_values (dir, "text_model.head.weight", model->text.head.w,
+                (gint64) t->projection_size * Dt);
+  check_values (dir, "vision_model.embeddings.patch_embedding.weight", model->vision.patch.w,
+                (gint64) Dv * 3 * p * p);
+  check_values (dir, "vision_model.embeddings.position_embedding.weight",
+                model->vision.position_embedding, (gint64) v->num_patches * Dv);
+  check_values (dir, "vision_model.encoder.layers.1.self_attn.out_proj.weight",
+                model->vision.layers[1].o.w, (gint64) Dv * Dv);
+  check_values (dir, "vision_model.head.probe", model->vision.probe, Dv);
+  check_values (dir, "vision_model.head.attention.in_proj_weight", model->vision.head_in.w,
+                (gint64) 3 * Dv * Dv);
+  check_values (dir, "vision_model.head.mlp.fc2.bias", model->vision.head_fc2_b, Dv);
+  check_values (dir, "vision_model.post_layernorm.weight", model->vision.post_ln_w, Dv);
+
+  /* F32 is used in place; BF16 is converted into buffers the model owns, one per tensor */
+  if (!strcmp (info->file_dtype, "F32"))
+    g_assert_cmpint (model->n_owned, ==, 0);
+  else
+    g_assert_cmpint (model->n_owned, ==, 2 + 6 + 16 * t->num_layers + 16 + 16 * v->num_layers);
+
+  cJSON_Delete (config);
+  siglip_model_free (model);
+}
+
+static void
+test_diff_style_defaults (void)
+{
+  /* the BF16 fixture's config omits these keys; HF's defaults must fill them */
+  g_autofree char *dir = test_data_path ("tiny-siglip2-naflex-bf16-sharded");
+  g_autofree char *config_path = g_build_filename (dir, "config.json", NULL);
+  cJSON *config = read_json (config_path);
+  const cJSON *vc = cJSON_GetObjectItem (config, "vision_config");
+  const cJSON *tc = cJSON_GetObjectItem (config, "text_config");
+  g_assert_null (cJSON_GetObjectItem (vc, "patch_size"));
+  g_assert_null (cJSON_GetObjectItem (vc, "num_patches"));
+  g_assert_null (cJSON_GetObjectItem (tc, "max_position_embeddings"));
+  cJSON_Delete (config);
+
+  siglip_model *model = load_ok (dir, NULL);
+  const siglip_model_info *info = siglip_model_get_info (model);
+  g_assert_cmpint (info->vision.patch_size, ==, 16);
+  g_assert_cmpint (info->vision.num_patches, ==, 256);
+  g_assert_cmpint (info->vision.num_channels, ==, 3);
+  g_assert_cmpfloat (info->vision.layer_norm_eps, ==, 1e-6f);
+  g_assert_cmpfloat (info->text.layer_norm_eps, ==, 1e-6f);
+  g_assert_cmpint (info->text.max_position_embeddings, ==, 64);
+  g_assert_cmpint (model->preprocess.max_num_patches, ==, 256);
+  g_assert_cmpint (model->preprocess.resample, ==, 2);
+  g_assert_cmpfloat (model->preprocess.image_mean[1], ==, 0.5f);
+  siglip_model_free (model);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* broken copies of a fixture */
+
+/* SIGLENS_TEST_OUT/model-load/<name>: a copy of tiny-siglip2-naflex, big files symlinked.
+ * `skip` is left out. (transfer full) */
+static char *
+broken_copy (const char *name, const char *skip)
+{
+  g_autofree char *rel = g_build_filename ("model-load", name, "x", NULL);
+  g_autofree char *probe = test_out_path (rel);
+  char *dir = g_path_get_dirname (probe);
+  g_autofree char *src = test_data_path ("tiny-siglip2-naflex");
+  static const char *const files[] = {
+    "config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json",
+    "special_tokens_map.json", "model.safetensors",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *to = g_build_filename (dir, files[i], NULL);
+      g_remove (to);
+      if (skip && !strcmp (files[i], skip))
+        continue;
+      g_autofree char *from = g_build_filename (src, files[i], NULL);
+      g_autofree char *abs = g_canonicalize_filename (from, NULL);
+      g_assert_cmpint (symlink (abs, to), ==, 0);
+    }
+  return dir;
+}
+
+static void
+replace_file (const char *dir, const char *file, const char *contents, gsize len)
+{
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+  g_remove (path);
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (path, contents, (gssize) len, &error);
+  g_assert_no_error (error);
+}
+
+/* config.json of the fixture with `section`.`key` set to `value` (NULL: removed). */
+static void
+edit_config (const char *dir, const char *section, const char *key, cJSON *value)
+{
+  g_autofree char *src = test_data_path ("tiny-siglip2-naflex/config.json");
+  cJSON *config = read_json (src);
+  cJSON *obj = section ? cJSON_GetObjectItem (config, section) : config;
+  cJSON_DeleteItemFromObject (obj, key);
+  if (value)
+    cJSON_AddItemToObject (obj, key, value);
+  char *text = cJSON_Print (config);
+  replace_file (dir, "config.json", text, strlen (text));
+  free (text);
+  cJSON_Delete (config);
+}
+
+static void
+test_config_contradicts_tensors (void)
+{
+  g_autofree char *dir = broken_copy ("shape", NULL);
+  edit_config (dir, "text_config", "intermediate_size", cJSON_CreateNumber (64));
+  expect_load_error (dir, SIGLIP_ERR_SHAPE,
+                     NEEDLES ("model.safetensors: tensor text_model.encoder.layers.0.mlp.fc1."
+                              "weight: shape [48,16] expected [64,16]"));
+
+  edit_config (dir, "vision_config", "num_patches", cJSON_CreateNumber (64));
+  expect_load_error (dir, SIGLIP_ERR_SHAPE,
+                     NEEDLES ("vision_model.embeddings.position_embedding.weight",
+                              "[256,16] expected [64,16]"));
+}
+
+static void
+test_bad_configs (void)
+{
+  g_autofree char *dir = broken_copy ("config", NULL);
+  replace_file (dir, "config.json", "{\"model_type\": \"siglip2\", ", 27);
+  expect_load_error (dir, SIGLIP_ERR_FORMAT, NEEDLES ("config.json", "not valid JSON"));
+
+  edit_config (dir, NULL, "model_type", cJSON_CreateString ("clip"));
+  expect_load_error (dir, SIGLIP_ERR_UNSUPPORTED, NEEDLES ("config.json", "model_type \"clip\""));
+
+  edit_config (dir, NULL, "model_type", NULL);
+  expect_load_error (dir, SIGLIP_ERR_MISSING, NEEDLES ("config.json", "model_type"));
+
+  edit_config (dir, "vision_config", "hidden_act", cJSON_CreateString ("gelu"));
+  expect_load_error (dir, SIGLIP_ERR_UNSUPPORTED,
+                     NEEDLES ("config.json", "vision_config.hidden_act \"gelu\""));
+
+  edit_config (dir, "text_config", "num_attention_heads", cJSON_CreateNumber (3));
+  expect_load_error (dir, SIGLIP_ERR_FORMAT,
+                     NEEDLES ("text_config.hidden_size 16 is not divisible by "
+                              "num_attention_heads 3"));
+
+  edit_config (dir, "vision_config", "num_patches", cJSON_CreateNumber (200));
+  expect_load_error (dir, SIGLIP_ERR_FORMAT,
+                     NEEDLES ("vision_config.num_patches 200 is not a perfect square"));
+
+  /* a hostile size is refused before anything is sized from it */
+  edit_config (dir, "text_config", "vocab_size", cJSON_CreateNumber (1e12));
+  expect_load_error (dir, SIGLIP_ERR_FORMAT, NEEDLES ("config.json", "text_config.vocab_size"));
+
+  edit_config (dir, "vision_config", "num_hidden_layers", cJSON_CreateNumber (-2));
+  expect_load_error (dir, SIGLIP_ERR_FORMAT,
+                     NEEDLES ("vision_config.num_hidden_layers is -2"));
+
+  edit_config (dir, "text_config", "hidden_size", cJSON_CreateString ("16"));
+  expect_load_error (dir, SIGLIP_ERR_FORMAT, NEEDLES ("text_config.hidden_size is \"16\""));
+
+  edit_config (dir, "text_config", "projection_size", cJSON_CreateNumber (8));
+  expect_load_error (dir, SIGLIP_ERR_FORMAT,
+                     NEEDLES ("text_config.projection_size 8 differs from "
+                              "vision_config.hidden_size 16"));
+
+  replace_file (dir, "preprocessor_config.json", "{\"patch_size\": 14}", 18);
+  edit_config (dir, NULL, "model_type", cJSON_CreateString ("siglip2"));
+  expect_load_error (dir, SIGLIP_ERR_FORMAT,
+                     NEEDLES ("preprocessor_config.json: patch_size 14 differs"));
+}
+
+static void
+test_missing_files (void)
+{
+  g_autofree char *no_config = broken_copy ("no-config", "config.json");
+  expect_load_error (no_config, SIGLIP_ERR_MISSING, NEEDLES ("config.json"));
+
+  g_autofree char *no_pre = broken_copy ("no-preprocessor", "preprocessor_config.json");
+  expect_load_error (no_pre, SIGLIP_ERR_MISSING, NEEDLES ("preprocessor_config.json"));
+
+  g_autofree char *no_weights = broken_copy ("no-weights", "model.safetensors");
+  expect_load_error (no_weights, SIGLIP_ERR_MISSING, NEEDLES ("model.safetensors"));
+
+  g_autofree char *no_tok = broken_copy ("no-tokenizer", "tokenizer.json");
+  expect_load_error (no_tok, SIGLIP_ERR_MISSING, NEEDLES ("tokenizer.json"));
+
+  expect_load_error ("/nonexistent/siglens-model", SIGLIP_ERR_MISSING,
+                     NEEDLES ("/nonexistent/siglens-model"));
+}
+
+static void
+test_missing_tensor (void)
+{
+  /* the fixture's file with vision_model.head.probe taken out of the header */
+  g_autofree char *dir = broken_copy ("no-probe", "model.safetensors");
+  g_autofree char *src = test_data_path ("tiny-siglip2-naflex/model.safetensors");
+  st_file f;
+  st_file_open (&f, src);
+  g_assert_nonnull (cJSON_GetObjectItem (f.header, "vision_model.head.probe"));
+  cJSON_DeleteItemFromObject (f.header, "vision_model.head.probe");
+  char *header = cJSON_PrintUnformatted (f.header);
+  g_autoptr (GByteArray) out = g_byte_array_new ();
+  guint64 n = strlen (header);
+  for (int i = 0; i < 8; i++)
+    {
+      guint8 b = (guint8) (n >> (8 * i));
+      g_byte_array_append (out, &b, 1);
+    }
+  g_byte_array_append (out, (guint8 *) header, (guint) n);
+  g_byte_array_append (out, (guint8 *) f.bytes + f.data_start, (guint) (f.len - f.data_start));
+  replace_file (dir, "model.safetensors", (const char *) out->data, out->len);
+  free (header);
+  st_file_clear (&f);
+  expect_load_error (dir, SIGLIP_ERR_MISSING,
+                     NEEDLES ("model.safetensors: missing tensor vision_model.head.probe"));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* progress, cancellation, threads */
+
+typedef struct {
+  int calls;
+  double last;
+  int cancel_after;
+} progress_log;
+
+static void
+on_progress (double fraction, void *data)
+{
+  progress_log *log = data;
+  g_assert_cmpfloat (fraction, >=, log->last);
+  g_assert_cmpfloat (fraction, <=, 1.0);
+  log->last = fraction;
+  log->calls++;
+}
+
+static bool
+on_abort (void *data)
+{
+  progress_log *log = data;
+  return log->calls >= log->cancel_after;
+}
+
+static void
+test_progress_and_cancel (void)
+{
+  g_autofree char *dir = test_data_path ("tiny-siglip2-naflex-bf16-sharded");
+  progress_log log = { 0, 0.0, G_MAXINT };
+  siglip_load_options options = {
+    .n_threads = 1, .progress = on_progress, .progress_data = &log,
+    .abort_cb = on_abort, .abort_data = &log,
+  };
+  siglip_model *model = load_ok (dir, &options);
+  g_assert_cmpint (log.calls, >, 80); /* at least once per tensor */
+  g_assert_cmpfloat (log.last, ==, 1.0);
+  g_assert_cmpint (siglip_model_get_info (model)->n_threads, ==, 1);
+  siglip_model_free (model);
+
+  log = (progress_log){ 0, 0.0, 10 };
+  siglip_error *error = NULL;
+  g_assert_null (siglip_model_load (dir, &options, &error));
+  g_assert_nonnull (error);
+  g_assert_cmpint (error->status, ==, SIGLIP_ERR_CANCELLED);
+  g_assert_cmpint (log.calls, ==, 10);
+  siglip_error_free (error);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Hub ids in an HF-cache-shaped directory */
+
+#define REV "0123456789abcdef0123456789abcdef01234567"
+
+/* <cache>/models--<org>--<name>/{refs/main, blobs/, snapshots/REV/} with the fixture's files
+ * as blobs and the snapshot entries as relative symlinks to them, like huggingface_hub. */
+static void
+build_hub_cache (const char *cache, const char *org, const char *name, const char *fixture)
+{
+  g_autofree char *repo_name = g_strdup_printf ("models--%s--%s", org, name);
+  g_autofree char *repo = g_build_filename (cache, repo_name, NULL);
+  g_autofree char *refs = g_build_filename (repo, "refs", NULL);
+  g_autofree char *blobs = g_build_filename (repo, "blobs", NULL);
+  g_autofree char *snapshot = g_build_filename (repo, "snapshots", REV, NULL);
+  g_assert_cmpint (g_mkdir_with_parents (refs, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (blobs, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (snapshot, 0755), ==, 0);
+  g_autofree char *main_ref = g_build_filename (refs, "main", NULL);
+  g_assert_true (g_file_set_contents (main_ref, REV, -1, NULL)); /* no newline, as HF writes */
+
+  g_autofree char *src = test_data_path (fixture);
+  g_autoptr (GDir) d = g_dir_open (src, 0, NULL);
+  g_assert_nonnull (d);
+  const char *entry;
+  int i = 0;
+  while ((entry = g_dir_read_name (d)))
+    {
+      g_autofree char *from = g_build_filename (src, entry, NULL);
+      g_autofree char *abs = g_canonicalize_filename (from, NULL);
+      g_autofree char *real = realpath (abs, NULL);
+      g_autofree char *blob_name = g_strdup_printf ("blob%02d", i++);
+      g_autofree char *blob = g_build_filename (blobs, blob_name, NULL);
+      g_autofree char *link = g_build_filename (snapshot, entry, NULL);
+      g_autofree char *target = g_build_filename ("..", "..", "blobs", blob_name, NULL);
+      g_remove (blob);
+      g_remove (link);
+      g_assert_cmpint (symlink (real, blob), ==, 0);
+      g_assert_cmpint (symlink (target, link), ==, 0);
+    }
+}
+
+static void
+test_hub_id (void)
+{
+  g_autofree char *cache = test_out_path ("hf-cache/hub");
+  build_hub_cache (cache, "testorg", "tiny-naflex", "tiny-siglip2-naflex-bf16-sharded");
+  g_setenv ("HF_HUB_CACHE", cache, TRUE);
+
+  siglip_error *error = NULL;
+  char *resolved = siglip_resolve_model_path ("testorg/tiny-naflex", &error);
+  if (!resolved)
+    g_error ("%s", error->message);
+  g_autofree char *want = g_build_filename (cache, "models--testorg--tiny-naflex", "snapshots",
+                                            REV, NULL);
+  g_assert_cmpstr (resolved, ==, want);
+  free (resolved);
+
+  siglip_model *model = load_ok ("testorg/tiny-naflex", NULL);
+  const siglip_model_info *info = siglip_model_get_info (model);
+  g_assert_cmpstr (info->directory, ==, want);
+  g_assert_cmpstr (info->file_dtype, ==, "BF16");
+  g_assert_cmpint (info->n_files, ==, 2);
+  siglip_model_free (model);
+
+  /* HF_HOME/hub when HF_HUB_CACHE is unset */
+  g_unsetenv ("HF_HUB_CACHE");
+  g_autofree char *home = test_out_path ("hf-cache");
+  g_setenv ("HF_HOME", home, TRUE);
+  resolved = siglip_resolve_model_path ("testorg/tiny-naflex", &error);
+  g_assert_cmpstr (resolved, ==, want);
+  free (resolved);
+
+  /* not in the cache: the message says where it looked */
+  g_autofree char *looked = g_build_filename (cache, "models--testorg--absent", NULL);
+  expect_load_error ("testorg/absent", SIGLIP_ERR_MISSING, NEEDLES ("testorg/absent", looked));
+  /* traversal and malformed ids never reach the file system */
+  expect_load_error ("testorg/..", SIGLIP_ERR_INVALID_INPUT, NEEDLES ("'..'"));
+  expect_load_error ("../etc", SIGLIP_ERR_INVALID_INPUT, NEEDLES ("../etc"));
+  expect_load_error ("a/b/c", SIGLIP_ERR_MISSING, NEEDLES ("a/b/c", "ORG/NAME"));
+  expect_load_error ("noslash", SIGLIP_ERR_MISSING, NEEDLES ("noslash", "ORG/NAME"));
+
+  /* refs/main naming a snapshot that is not there */
+  build_hub_cache (cache, "testorg", "stale", "tiny-siglip-fixres");
+  g_autofree char *stale_ref = g_build_filename (cache, "models--testorg--stale", "refs", "main",
+                                                 NULL);
+  g_assert_true (g_file_set_contents (stale_ref, "ffffffffffffffffffffffffffffffffffffffff\n",
+                                      -1, NULL));
+  expect_load_error ("testorg/stale", SIGLIP_ERR_MISSING,
+                     NEEDLES ("testorg/stale", "ffffffffffffffffffffffffffffffffffffffff"));
+  g_unsetenv ("HF_HOME");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  for (gsize i = 0; i < G_N_ELEMENTS (fixtures); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/model-load/fixture/%s", fixtures[i]);
+      g_test_add_data_func (path, fixtures[i], test_fixture);
+    }
+  g_test_add_func ("/model-load/diff-style-defaults", test_diff_style_defaults);
+  g_test_add_func ("/model-load/progress-cancel", test_progress_and_cancel);
+  g_test_add_func ("/model-load/bad/config-contradicts-tensors", test_config_contradicts_tensors);
+  g_test_add_func ("/model-load/bad/configs", test_bad_configs);
+  g_test_add_func ("/model-load/bad/missing-files", test_missing_files);
+  g_test_add_func ("/model-load/bad/missing-tensor", test_missing_tensor);
+  g_test_add_func ("/model-load/hub-id", test_hub_id);
+  return g_test_run ();
+}
