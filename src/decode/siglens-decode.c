@@ -10,6 +10,8 @@
  */
 #include "siglens-decode.h"
 
+#include <string.h>
+
 #include "siglip.h"
 
 G_DEFINE_QUARK (siglens-decode-error-quark, siglens_decode_error)
@@ -131,6 +133,138 @@ siglens_rgb_image_from_pixbuf (GdkPixbuf *pixbuf, GError **error)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Truncation */
+
+/* GdkPixbuf's PNG and JPEG loaders hand back whatever rows a truncated file had (libjpeg even
+ * pads the rest with grey) without an error, where Pillow raises "image file is truncated".
+ * So the bytes are walked alongside the loader: a PNG must reach its IEND chunk, a JPEG its
+ * EOI marker (data after them is ignored, as Pillow does). */
+typedef enum { END_UNKNOWN, END_PNG, END_JPEG, END_OTHER } EndKind;
+
+typedef enum {
+  J_MARKER_FF, J_MARKER_CODE, J_LENGTH_HI, J_LENGTH_LO, J_SKIP, J_ENTROPY, J_ENTROPY_FF,
+} JpegState;
+
+typedef struct {
+  EndKind kind;
+  gboolean done;      /* IEND / EOI reached */
+  guint64 skip;       /* bytes of the current chunk / segment still to skip */
+  guint8 head[8];     /* PNG: signature, then each chunk's length and type */
+  guint head_len;
+  gboolean signature_seen;
+  JpegState jstate;
+  guint8 marker;
+  guint length;
+} EndScanner;
+
+static void
+png_scan (EndScanner *e, const guint8 *p, gsize len)
+{
+  static const guint8 signature[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n' };
+  while (len && !e->done)
+    {
+      if (e->skip)
+        {
+          gsize n = (gsize) MIN ((guint64) len, e->skip);
+          e->skip -= n, p += n, len -= n;
+          continue;
+        }
+      e->head[e->head_len++] = *p++, len--;
+      if (e->head_len < 8)
+        continue;
+      e->head_len = 0;
+      if (!e->signature_seen)
+        {
+          e->signature_seen = TRUE;
+          if (memcmp (e->head, signature, 8) != 0)
+            e->kind = END_OTHER;
+          if (e->kind == END_OTHER)
+            return;
+          continue;
+        }
+      guint32 length = (guint32) e->head[0] << 24 | e->head[1] << 16 | e->head[2] << 8 | e->head[3];
+      if (memcmp (e->head + 4, "IEND", 4) == 0)
+        e->done = TRUE;
+      e->skip = (guint64) length + 4; /* data and CRC */
+    }
+}
+
+static void
+jpeg_scan (EndScanner *e, const guint8 *p, gsize len)
+{
+  for (; len && !e->done; p++, len--)
+    {
+      guint8 b = *p;
+      switch (e->jstate)
+        {
+        case J_MARKER_FF:
+          if (b == 0xFF)
+            e->jstate = J_MARKER_CODE;
+          break;
+        case J_MARKER_CODE:
+          if (b == 0xFF)
+            break; /* fill byte */
+          if (b == 0xD9)
+            e->done = TRUE;
+          else if (b == 0xD8 || b == 0x01 || (b >= 0xD0 && b <= 0xD7))
+            e->jstate = J_MARKER_FF; /* markers without a length */
+          else
+            e->marker = b, e->jstate = J_LENGTH_HI;
+          break;
+        case J_LENGTH_HI:
+          e->length = (guint) b << 8;
+          e->jstate = J_LENGTH_LO;
+          break;
+        case J_LENGTH_LO:
+          e->length |= b;
+          e->skip = e->length >= 2 ? e->length - 2 : 0;
+          e->jstate = J_SKIP;
+          if (e->skip == 0)
+            e->jstate = e->marker == 0xDA ? J_ENTROPY : J_MARKER_FF;
+          break;
+        case J_SKIP:
+          {
+            gsize n = (gsize) MIN ((guint64) len, e->skip);
+            e->skip -= n;
+            p += n - 1, len -= n - 1;
+            if (e->skip == 0)
+              e->jstate = e->marker == 0xDA ? J_ENTROPY : J_MARKER_FF; /* SOS: scan data */
+          }
+          break;
+        case J_ENTROPY:
+          if (b == 0xFF)
+            e->jstate = J_ENTROPY_FF;
+          break;
+        case J_ENTROPY_FF:
+          if (b == 0x00 || (b >= 0xD0 && b <= 0xD7))
+            e->jstate = J_ENTROPY; /* stuffed byte or restart marker */
+          else if (b == 0xD9)
+            e->done = TRUE;
+          else if (b != 0xFF)
+            e->marker = b, e->jstate = J_LENGTH_HI; /* e.g. DHT or the next SOS */
+          break;
+        }
+    }
+}
+
+static void
+end_scan (EndScanner *e, const guint8 *p, gsize len)
+{
+  if (e->kind == END_UNKNOWN && len)
+    e->kind = p[0] == 0x89 ? END_PNG : p[0] == 0xFF ? END_JPEG : END_OTHER;
+  if (e->kind == END_PNG)
+    png_scan (e, p, len);
+  else if (e->kind == END_JPEG)
+    jpeg_scan (e, p, len);
+}
+
+static gboolean
+end_missing (const EndScanner *e)
+{
+  return (e->kind == END_PNG || e->kind == END_JPEG) && !e->done;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Incremental decoding with the size check */
 
 typedef struct {
@@ -140,6 +274,7 @@ typedef struct {
   gboolean too_large;
   int width, height;
   gsize n_bytes;
+  EndScanner end;
 } Decoder;
 
 static void
@@ -165,6 +300,7 @@ decoder_init (Decoder *decoder, const char *name, gsize max_pixels)
   decoder->max_pixels = max_pixels ? max_pixels : SIGLIP_DEFAULT_MAX_PIXELS;
   decoder->too_large = FALSE;
   decoder->n_bytes = 0;
+  memset (&decoder->end, 0, sizeof decoder->end);
   g_signal_connect (decoder->loader, "size-prepared", G_CALLBACK (on_size_prepared), decoder);
 }
 
@@ -193,6 +329,7 @@ decoder_write (Decoder *decoder, const guint8 *data, gsize len, GError **error)
 {
   g_autoptr(GError) local = NULL;
   decoder->n_bytes += len;
+  end_scan (&decoder->end, data, len);
   gboolean ok = gdk_pixbuf_loader_write (decoder->loader, data, len, &local);
   if (decoder->too_large)
     return set_too_large (decoder, error);
@@ -213,7 +350,7 @@ decoder_finish (Decoder *decoder, GError **error)
   if (decoder->n_bytes == 0)
     {
       g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_EMPTY,
-                   "%s: the file is empty", decoder->name);
+                   "%s: there is no data (the file is empty)", decoder->name);
       return NULL;
     }
   gboolean ok = gdk_pixbuf_loader_close (decoder->loader, &local);
@@ -228,6 +365,14 @@ decoder_finish (Decoder *decoder, GError **error)
       g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT,
                    "%s: the image is truncated or corrupt: %s", decoder->name,
                    local ? local->message : "no pixels were decoded");
+      return NULL;
+    }
+  if (end_missing (&decoder->end))
+    {
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT,
+                   "%s: the image is truncated (the %s ends before its %s)", decoder->name,
+                   decoder->end.kind == END_PNG ? "PNG" : "JPEG",
+                   decoder->end.kind == END_PNG ? "IEND chunk" : "EOI marker");
       return NULL;
     }
   /* Loaders that skip "size-prepared" still get the limit. */

@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Image files to RGB as the reference's load_image: EXIF orientation, alpha dropped, palette
+ * and grayscale expanded; and every way a file can be refused. */
+#include <string.h>
+
+#include <siglens-decode.h>
+
+#include "test-util.h"
+
+static void
+check_error (const GError *error, GQuark domain, int code, const char *fragment)
+{
+  g_assert_nonnull (error);
+  g_test_message ("error: %s", error->message);
+  g_assert_error (error, domain, code);
+  if (!strstr (error->message, fragment))
+    g_error ("message '%s' lacks '%s'", error->message, fragment);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* The fixture images against the reference decode (Pillow 9.4 + libjpeg-turbo) */
+
+static void
+test_manifest_images (void)
+{
+  const cJSON *images = cJSON_GetObjectItemCaseSensitive (test_manifest (), "images");
+  const cJSON *entry;
+  int n = 0;
+  cJSON_ArrayForEach (entry, images)
+    {
+      const char *id = cJSON_GetObjectItemCaseSensitive (entry, "id")->valuestring;
+      const char *file = cJSON_GetObjectItemCaseSensitive (entry, "file")->valuestring;
+      const cJSON *hw = cJSON_GetObjectItemCaseSensitive (entry, "rgb_hw");
+      const cJSON *stored = cJSON_GetObjectItemCaseSensitive (entry, "stored_wh");
+      const char *sha = cJSON_GetObjectItemCaseSensitive (entry, "decoded_rgb_sha256")->valuestring;
+
+      g_autofree char *path = test_data_path (file);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (SiglensRgbImage) image = siglens_decode_file (path, 0, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (image->height, ==, cJSON_GetArrayItem (hw, 0)->valueint);
+      g_assert_cmpint (image->width, ==, cJSON_GetArrayItem (hw, 1)->valueint);
+      g_assert_cmpint (image->original_width, ==, cJSON_GetArrayItem (stored, 0)->valueint);
+      g_assert_cmpint (image->original_height, ==, cJSON_GetArrayItem (stored, 1)->valueint);
+      g_assert_cmpuint (image->stride, ==, (gsize) image->width * 3);
+
+      /* Bit-exact for every image, the JPEGs included: GdkPixbuf's libjpeg-turbo decode with
+       * its defaults (ISLOW, fancy upsampling) is the one Pillow uses. */
+      g_autofree char *ours = g_compute_checksum_for_data (G_CHECKSUM_SHA256, image->rgb,
+                                                           image->stride * image->height);
+      g_test_message ("%s: %dx%d sha256 %s", id, image->width, image->height, ours);
+      g_assert_cmpstr (ours, ==, sha);
+      n++;
+    }
+  g_assert_cmpint (n, ==, 13);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* EXIF orientation, all eight */
+
+/* A JPEG (5x3, asymmetric) with an APP1 Exif segment holding only Orientation. */
+static GBytes *
+jpeg_with_orientation (GdkPixbuf *base, int orientation)
+{
+  g_autofree gchar *jpeg = NULL;
+  gsize len = 0;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gdk_pixbuf_save_to_buffer (base, &jpeg, &len, "jpeg", &error, "quality", "95",
+                                            NULL));
+  g_assert_no_error (error);
+  g_assert_cmpint ((guint8) jpeg[0], ==, 0xFF);
+  g_assert_cmpint ((guint8) jpeg[1], ==, 0xD8);
+
+  /* "Exif\0\0", little-endian TIFF header, IFD0 with one entry: 0x0112 SHORT 1 = value. */
+  const guint8 exif[] = {
+    'E', 'x', 'i', 'f', 0, 0,
+    'I', 'I', 42, 0, 8, 0, 0, 0,
+    1, 0,
+    0x12, 0x01, 3, 0, 1, 0, 0, 0, (guint8) orientation, 0, 0, 0,
+    0, 0, 0, 0,
+  };
+  GByteArray *out = g_byte_array_new ();
+  g_byte_array_append (out, (const guint8 *) jpeg, 2);
+  const guint8 marker[] = { 0xFF, 0xE1, 0, (guint8) (sizeof exif + 2) };
+  g_byte_array_append (out, marker, sizeof marker);
+  g_byte_array_append (out, exif, sizeof exif);
+  g_byte_array_append (out, (const guint8 *) jpeg + 2, len - 2);
+  return g_byte_array_free_to_bytes (out);
+}
+
+/* PIL.ImageOps.exif_transpose's transforms, written with GdkPixbuf's own flips and rotations
+ * (an implementation independent of the decoder's). (transfer full) */
+static GdkPixbuf *
+pil_transpose (GdkPixbuf *src, int orientation)
+{
+  g_autoptr (GdkPixbuf) tmp = NULL;
+  switch (orientation)
+    {
+    case 1: return g_object_ref (src);
+    case 2: return gdk_pixbuf_flip (src, TRUE);                                      /* FLIP_LEFT_RIGHT */
+    case 3: return gdk_pixbuf_rotate_simple (src, GDK_PIXBUF_ROTATE_UPSIDEDOWN);      /* ROTATE_180 */
+    case 4: return gdk_pixbuf_flip (src, FALSE);                                     /* FLIP_TOP_BOTTOM */
+    case 5:                                                                          /* TRANSPOSE */
+      tmp = gdk_pixbuf_rotate_simple (src, GDK_PIXBUF_ROTATE_CLOCKWISE);
+      return gdk_pixbuf_flip (tmp, TRUE);
+    case 6: return gdk_pixbuf_rotate_simple (src, GDK_PIXBUF_ROTATE_CLOCKWISE);       /* ROTATE_270 */
+    case 7:                                                                          /* TRANSVERSE */
+      tmp = gdk_pixbuf_rotate_simple (src, GDK_PIXBUF_ROTATE_COUNTERCLOCKWISE);
+      return gdk_pixbuf_flip (tmp, TRUE);
+    case 8: return gdk_pixbuf_rotate_simple (src, GDK_PIXBUF_ROTATE_COUNTERCLOCKWISE); /* ROTATE_90 */
+    }
+  g_assert_not_reached ();
+}
+
+static void
+assert_same_pixels (const SiglensRgbImage *image, GdkPixbuf *expected)
+{
+  g_assert_cmpint (image->width, ==, gdk_pixbuf_get_width (expected));
+  g_assert_cmpint (image->height, ==, gdk_pixbuf_get_height (expected));
+  const guint8 *px = gdk_pixbuf_read_pixels (expected);
+  int rs = gdk_pixbuf_get_rowstride (expected), nc = gdk_pixbuf_get_n_channels (expected);
+  for (int y = 0; y < image->height; y++)
+    for (int x = 0; x < image->width; x++)
+      g_assert_cmpmem (image->rgb + y * image->stride + 3 * x, 3, px + y * rs + x * nc, 3);
+}
+
+static void
+test_exif_orientations (void)
+{
+  /* Big blocks of distinct colours so JPEG keeps them apart; 40x24 (not square). */
+  g_autoptr (GdkPixbuf) base = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 40, 24);
+  guint8 *px = gdk_pixbuf_get_pixels (base);
+  int rs = gdk_pixbuf_get_rowstride (base);
+  for (int y = 0; y < 24; y++)
+    for (int x = 0; x < 40; x++)
+      {
+        px[y * rs + 3 * x + 0] = (guint8) (x * 6);
+        px[y * rs + 3 * x + 1] = (guint8) (y * 10);
+        px[y * rs + 3 * x + 2] = (guint8) ((x < 20) ^ (y < 12) ? 255 : 0);
+      }
+
+  /* The stored pixels, as decoded without any orientation. */
+  g_autoptr (GBytes) plain = jpeg_with_orientation (base, 1);
+  g_autoptr (GdkPixbufLoader) loader = gdk_pixbuf_loader_new ();
+  g_assert_true (gdk_pixbuf_loader_write_bytes (loader, plain, NULL));
+  g_assert_true (gdk_pixbuf_loader_close (loader, NULL));
+  GdkPixbuf *stored = gdk_pixbuf_loader_get_pixbuf (loader);
+
+  for (int o = 1; o <= 8; o++)
+    {
+      g_autoptr (GBytes) bytes = jpeg_with_orientation (base, o);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (SiglensRgbImage) image = siglens_decode_bytes (bytes, "oriented.jpg", 0, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (image->original_width, ==, 40);
+      g_assert_cmpint (image->original_height, ==, 24);
+      g_autoptr (GdkPixbuf) expected = pil_transpose (stored, o);
+      g_test_message ("orientation %d: %dx%d", o, image->width, image->height);
+      assert_same_pixels (image, expected);
+
+      /* The pixbuf entry point honours the same option. */
+      g_autoptr (GdkPixbufLoader) l2 = gdk_pixbuf_loader_new ();
+      g_assert_true (gdk_pixbuf_loader_write_bytes (l2, bytes, NULL));
+      g_assert_true (gdk_pixbuf_loader_close (l2, NULL));
+      g_autoptr (SiglensRgbImage) from_pixbuf =
+        siglens_rgb_image_from_pixbuf (gdk_pixbuf_loader_get_pixbuf (l2), &error);
+      g_assert_no_error (error);
+      assert_same_pixels (from_pixbuf, expected);
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Alpha, GIF, WebP, 16-bit PNG */
+
+static void
+test_alpha_dropped (void)
+{
+  /* convert ("RGB") keeps the stored colour of fully transparent pixels. */
+  g_autoptr (GdkPixbuf) rgba = gdk_pixbuf_new (GDK_COLORSPACE_RGB, TRUE, 8, 3, 2);
+  guint8 *px = gdk_pixbuf_get_pixels (rgba);
+  int rs = gdk_pixbuf_get_rowstride (rgba);
+  for (int y = 0; y < 2; y++)
+    for (int x = 0; x < 3; x++)
+      {
+        guint8 *p = px + y * rs + 4 * x;
+        p[0] = (guint8) (10 + x);
+        p[1] = (guint8) (20 + y);
+        p[2] = 200;
+        p[3] = (guint8) (x * 100); /* 0 = fully transparent */
+      }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SiglensRgbImage) image = siglens_rgb_image_from_pixbuf (rgba, &error);
+  g_assert_no_error (error);
+  for (int y = 0; y < 2; y++)
+    for (int x = 0; x < 3; x++)
+      {
+        const guint8 expected[3] = { (guint8) (10 + x), (guint8) (20 + y), 200 };
+        g_assert_cmpmem (image->rgb + y * image->stride + 3 * x, 3, expected, 3);
+      }
+
+  /* Through a PNG file too (the fixture rgba_256x320 checks this against Pillow). */
+  g_autofree gchar *png = NULL;
+  gsize len;
+  g_assert_true (gdk_pixbuf_save_to_buffer (rgba, &png, &len, "png", &error, NULL));
+  g_autoptr (GBytes) bytes = g_bytes_new (png, len);
+  g_autoptr (SiglensRgbImage) decoded = siglens_decode_bytes (bytes, "alpha.png", 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (decoded->rgb, 18, image->rgb, 18);
+}
+
+static void
+test_gif_first_frame (void)
+{
+  /* An animated 1x1 GIF: frame 1 red (palette index 0), frame 2 blue (index 1). */
+  static const guint8 gif[] = {
+    'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0x80, 0, 0,
+    0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF,                       /* global palette */
+    0x21, 0xFF, 0x0B, 'N', 'E', 'T', 'S', 'C', 'A', 'P', 'E', '2', '.', '0',
+    0x03, 0x01, 0x00, 0x00, 0x00,                             /* loop forever */
+    0x21, 0xF9, 0x04, 0x00, 0x0A, 0x00, 0x00, 0x00,           /* 100 ms */
+    0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, /* LZW: clear, 0, end */
+    0x21, 0xF9, 0x04, 0x00, 0x0A, 0x00, 0x00, 0x00,
+    0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0x00, 0x02, 0x02, 0x4C, 0x01, 0x00, /* LZW: clear, 1, end */
+    0x3B,
+  };
+  g_autoptr (GBytes) bytes = g_bytes_new_static (gif, sizeof gif);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SiglensRgbImage) image = siglens_decode_bytes (bytes, "anim.gif", 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (image->width, ==, 1);
+  g_assert_cmpint (image->height, ==, 1);
+  const guint8 red[3] = { 255, 0, 0 };
+  g_assert_cmpmem (image->rgb, 3, red, 3);
+}
+
+static void
+test_webp (void)
+{
+  /* Needs Debian's webp-pixbuf-loader (build-aux/install-deps). Lossy, so compare loosely. */
+  g_autoptr (GdkPixbuf) src = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 64, 48);
+  gdk_pixbuf_fill (src, 0x3080c0ff);
+  g_autofree gchar *webp = NULL;
+  gsize len;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (gdk_pixbuf_save_to_buffer (src, &webp, &len, "webp", &error, "quality", "100",
+                                            NULL));
+  g_assert_no_error (error);
+  g_autoptr (GBytes) bytes = g_bytes_new (webp, len);
+  g_autoptr (SiglensRgbImage) image = siglens_decode_bytes (bytes, "flat.webp", 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (image->width, ==, 64);
+  g_assert_cmpint (image->height, ==, 48);
+  const int expected[3] = { 0x30, 0x80, 0xc0 };
+  for (int i = 0; i < 64 * 48; i++)
+    for (int c = 0; c < 3; c++)
+      g_assert_cmpint (ABS ((int) image->rgb[3 * i + c] - expected[c]), <=, 3);
+}
+
+static guint32
+crc32_of (const guint8 *data, gsize len)
+{
+  guint32 crc = 0xFFFFFFFFu;
+  for (gsize i = 0; i < len; i++)
+    {
+      crc ^= data[i];
+      for (int k = 0; k < 8; k++)
+        crc = (crc >> 1) ^ (0xEDB88320u & -(crc & 1));
+    }
+  return ~crc;
+}
+
+static void
+put_be32 (GByteArray *out, guint32 v)
+{
+  const guint8 b[4] = { v >> 24, v >> 16, v >> 8, v };
+  g_byte_array_append (out, b, 4);
+}
+
+static void
+png_chunk (GByteArray *out, const char *type, const guint8 *data, gsize len)
+{
+  put_be32 (out, (guint32) len);
+  gsize start = out->len;
+  g_byte_array_append (out, (const guint8 *) type, 4);
+  if (len)
+    g_byte_array_append (out, data, (guint) len);
+  put_be32 (out, crc32_of (out->data + start, len + 4));
+}
+
+/* A PNG (colour type 2 = RGB) with `raw` scanlines (filter bytes included) in one stored
+ * deflate block, or no IDAT at all when raw is NULL. */
+static GBytes *
+make_png (guint32 width, guint32 height, int bit_depth, const guint8 *raw, gsize raw_len)
+{
+  GByteArray *out = g_byte_array_new ();
+  const guint8 sig[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n' };
+  g_byte_array_append (out, sig, sizeof sig);
+  guint8 ihdr[13] = { width >> 24, width >> 16, width >> 8, width,
+                      height >> 24, height >> 16, height >> 8, height,
+                      (guint8) bit_depth, 2, 0, 0, 0 };
+  png_chunk (out, "IHDR", ihdr, sizeof ihdr);
+  if (raw)
+    {
+      GByteArray *z = g_byte_array_new ();
+      const guint8 head[] = { 0x78, 0x01, 0x01, raw_len & 0xFF, raw_len >> 8,
+                              ~raw_len & 0xFF, (~raw_len >> 8) & 0xFF };
+      g_byte_array_append (z, head, sizeof head);
+      g_byte_array_append (z, raw, (guint) raw_len);
+      guint32 a = 1, b = 0;
+      for (gsize i = 0; i < raw_len; i++)
+        {
+          a = (a + raw[i]) % 65521;
+          b = (b + a) % 65521;
+        }
+      put_be32 (z, (b << 16) | a);
+      png_chunk (out, "IDAT", z->data, z->len);
+      g_byte_array_unref (z);
+    }
+  png_chunk (out, "IEND", NULL, 0);
+  return g_byte_array_free_to_bytes (out);
+}
+
+static void
+test_png_16bit (void)
+{
+  /* Pillow opens 16-bit RGB as "RGB;16B": the high byte of each sample, no rounding. 0x12F0
+   * tells truncation (0x12) from scaling (0x13). */
+  const guint8 raw[] = { 0, 0x12, 0xF0, 0x00, 0xFF, 0xFF, 0xFF, 0x80, 0x7F, 0xAB, 0xCD, 0x01, 0x02 };
+  g_autoptr (GBytes) png = make_png (2, 1, 16, raw, sizeof raw);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SiglensRgbImage) image = siglens_decode_bytes (png, "deep.png", 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (image->width, ==, 2);
+  const guint8 expected[6] = { 0x12, 0x00, 0xFF, 0x80, 0xAB, 0x01 };
+  g_assert_cmpmem (image->rgb, 6, expected, 6);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Refusals */
+
+static char *
+write_out (const char *name, const void *data, gsize len)
+{
+  char *path = test_out_path (name);
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (path, data, (gssize) len, &error);
+  g_assert_no_error (error);
+  return path;
+}
+
+static void
+test_too_large (void)
+{
+  /* A PNG claiming 20000 x 20000 (400 MP, 1.2 GB of RGB) with only a scrap of pixel data:
+   * refused when the header is parsed (libpng reports the header at the first IDAT), so the
+   * size — not the missing data — is the error. */
+  const guint8 scrap[16] = { 0 };
+  g_autoptr (GBytes) png = make_png (20000, 20000, 8, scrap, sizeof scrap);
+  g_autofree char *path = write_out ("huge.png", g_bytes_get_data (png, NULL),
+                                     g_bytes_get_size (png));
+  g_autoptr (GError) error = NULL;
+  SiglensRgbImage *image = siglens_decode_file (path, 0, &error);
+  g_assert_null (image);
+  check_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_TOO_LARGE, "huge.png");
+  g_assert_nonnull (strstr (error->message, "20000x20000"));
+  g_assert_nonnull (strstr (error->message, "100000000"));
+  g_clear_error (&error);
+
+  /* A real image over a caller's limit. */
+  g_autofree char *chelsea = test_data_path ("images/chelsea.png");
+  g_assert_null (siglens_decode_file (chelsea, 451 * 300 - 1, &error));
+  check_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_TOO_LARGE, "chelsea.png");
+  g_clear_error (&error);
+  g_autoptr (SiglensRgbImage) ok = siglens_decode_file (chelsea, 451 * 300, &error);
+  g_assert_no_error (error);
+
+  /* JPEG headers are checked the same way. */
+  g_autofree char *rocket = test_data_path ("images/rocket.jpg");
+  g_assert_null (siglens_decode_file (rocket, 1000, &error));
+  check_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_TOO_LARGE, "640x427");
+}
+
+static void
+test_empty_and_missing (void)
+{
+  g_autofree char *empty = write_out ("empty.png", "", 0);
+  g_autoptr (GError) error = NULL;
+  g_assert_null (siglens_decode_file (empty, 0, &error));
+  check_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_EMPTY, "empty.png");
+  g_clear_error (&error);
+
+  g_autoptr (GBytes) none = g_bytes_new_static ("", 0);
+  g_assert_null (siglens_decode_bytes (none, "pasted image", 0, &error));
+  check_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_EMPTY, "pasted image");
+  g_clear_error (&error);
+
+  g_autofree char *missing = test_out_path ("does-not-exist.jpg");
+  g_assert_null (siglens_decode_file (missing, 0, &error));
+  check_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "does-not-exist.jpg");
+}
+
+static void
+test_corrupt (void)
+{
+  g_autoptr (GError) error = NULL;
+  const char text[] = "this is a text file, not an image at all\n";
+  g_autofree char *path = write_out ("notes.png", text, sizeof text - 1);
+  g_assert_null (siglens_decode_file (path, 0, &error));
+  check_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT, "notes.png");
+  g_clear_error (&error);
+
+  /* The first half of real files. */
+  const char *sources[] = { "images/chelsea.png", "images/rocket.jpg", "images/coffee.png" };
+  for (gsize i = 0; i < G_N_ELEMENTS (sources); i++)
+    {
+      g_autofree char *src = test_data_path (sources[i]);
+      g_autofree gchar *data = NULL;
+      gsize len;
+      g_assert_true (g_file_get_contents (src, &data, &len, NULL));
+      g_autofree char *base = g_path_get_basename (sources[i]);
+      g_autofree char *name = g_strconcat ("truncated-", base, NULL);
+      g_autofree char *cut = write_out (name, data, len / 2);
+      g_assert_null (siglens_decode_file (cut, 0, &error));
+      check_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT, name);
+      g_clear_error (&error);
+    }
+
+  /* A valid PNG signature and header with garbage where the pixels should be. */
+  const guint8 junk[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+  g_autoptr (GBytes) bad = make_png (2, 1, 16, junk, sizeof junk);
+  GByteArray *mangled = g_byte_array_new ();
+  g_byte_array_append (mangled, g_bytes_get_data (bad, NULL), (guint) g_bytes_get_size (bad));
+  mangled->data[33 + 8 + 2] = 0xFF; /* the deflate block header inside IDAT */
+  g_autoptr (GBytes) mb = g_byte_array_free_to_bytes (mangled);
+  g_assert_null (siglens_decode_bytes (mb, "mangled.png", 0, &error));
+  check_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT, "mangled.png");
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/decode/manifest-images", test_manifest_images);
+  g_test_add_func ("/decode/exif-orientations", test_exif_orientations);
+  g_test_add_func ("/decode/alpha-dropped", test_alpha_dropped);
+  g_test_add_func ("/decode/gif-first-frame", test_gif_first_frame);
+  g_test_add_func ("/decode/webp", test_webp);
+  g_test_add_func ("/decode/png-16bit", test_png_16bit);
+  g_test_add_func ("/decode/too-large", test_too_large);
+  g_test_add_func ("/decode/empty-and-missing", test_empty_and_missing);
+  g_test_add_func ("/decode/corrupt", test_corrupt);
+  return g_test_run ();
+}
