@@ -513,6 +513,9 @@ test_missing_files (void)
 
   expect_load_error ("/nonexistent/siglens-model", SIGLIP_ERR_MISSING,
                      NEEDLES ("/nonexistent/siglens-model"));
+
+  g_autofree char *file = test_data_path ("tiny-siglip2-naflex/config.json");
+  expect_load_error (file, SIGLIP_ERR_INVALID_INPUT, NEEDLES ("config.json", "not a directory"));
 }
 
 static void
@@ -590,6 +593,26 @@ test_progress_and_cancel (void)
   g_assert_cmpint (error->status, ==, SIGLIP_ERR_CANCELLED);
   g_assert_cmpint (log.calls, ==, 10);
   siglip_error_free (error);
+}
+
+static void
+test_precision_bf16 (void)
+{
+  /* bf16 precision packs every matrix for the bf16 GEMM; the F32 values stay bound */
+  g_autofree char *dir = test_data_path ("tiny-siglip2-naflex");
+  siglip_load_options options = { .precision = SIGLIP_PRECISION_BF16 };
+  siglip_model *model = load_ok (dir, &options);
+  g_assert_cmpint (siglip_model_get_info (model)->precision, ==, SIGLIP_PRECISION_BF16);
+  const siglip_matrix *top[] = { &model->text.head, &model->vision.patch, &model->vision.head_in,
+                                 &model->vision.head_out, &model->vision.head_fc1,
+                                 &model->vision.head_fc2, &model->text.layers[1].fc2,
+                                 &model->vision.layers[0].q };
+  for (gsize i = 0; i < G_N_ELEMENTS (top); i++)
+    {
+      g_assert_nonnull (top[i]->packed);
+      g_assert_nonnull (top[i]->w);
+    }
+  siglip_model_free (model);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -696,6 +719,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/model-load/diff-style-defaults", test_diff_style_defaults);
   g_test_add_func ("/model-load/progress-cancel", test_progress_and_cancel);
+  g_test_add_func ("/model-load/precision-bf16", test_precision_bf16);
   g_test_add_func ("/model-load/bad/config-contradicts-tensors", test_config_contradicts_tensors);
   g_test_add_func ("/model-load/bad/configs", test_bad_configs);
   g_test_add_func ("/model-load/bad/missing-files", test_missing_files);

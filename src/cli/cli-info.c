@@ -13,12 +13,13 @@
 static void
 info_usage (FILE *out)
 {
-  fprintf (out, "Usage: siglens-cli info MODEL [--json] [--threads N]\n\n"
+  fprintf (out, "Usage: siglens-cli info MODEL [--json] [--threads N] [--precision P]\n\n"
                 "Describes a SigLIP / SigLIP 2 model: both towers, parameter counts, the dtype\n"
                 "and size of the weight files.\n\n"
                 "  MODEL        a model directory or a Hugging Face id in the local HF cache\n"
                 "  --json       print one JSON object instead of text\n"
-                "  --threads N  threads the model would use (default: all cores)\n");
+                "  --threads N  threads the model would use (default: all cores)\n"
+                "  --precision P  fp32 (default) or bf16 (weights packed to bf16 at load)\n");
 }
 
 /* 1234567 -> "1,234,567" */
@@ -68,7 +69,23 @@ print_text (const siglip_model_info *info)
     printf ("image %dx%d (%dx%d patches)\n", v->image_size, v->image_size, g, g);
   printf ("Logits:        scale %.6g (x%.4g), bias %.6g\n", info->logit_scale,
           exp (info->logit_scale), info->logit_bias);
-  printf ("Threads:       %d\n", info->n_threads);
+  printf ("Compute:       %s, %d thread%s\n",
+          info->precision == SIGLIP_PRECISION_BF16 ? "bf16 weights" : "fp32",
+          info->n_threads, info->n_threads == 1 ? "" : "s");
+}
+
+/* A float as the shortest decimal that reads back to it (1e-06, not 9.99999997e-07). */
+static double
+float_json (float v)
+{
+  char buf[32];
+  for (int digits = 6; digits <= 9; digits++)
+    {
+      snprintf (buf, sizeof buf, "%.*g", digits, (double) v);
+      if ((float) strtod (buf, NULL) == v)
+        break;
+    }
+  return strtod (buf, NULL);
 }
 
 static cJSON *
@@ -79,7 +96,7 @@ tower_json (const siglip_tower_info *t, bool text, siglip_kind kind)
   cJSON_AddNumberToObject (o, "hidden_size", t->hidden_size);
   cJSON_AddNumberToObject (o, "num_heads", t->num_heads);
   cJSON_AddNumberToObject (o, "intermediate_size", t->intermediate_size);
-  cJSON_AddNumberToObject (o, "layer_norm_eps", t->layer_norm_eps);
+  cJSON_AddNumberToObject (o, "layer_norm_eps", float_json (t->layer_norm_eps));
   if (text)
     {
       cJSON_AddNumberToObject (o, "vocab_size", t->vocab_size);
@@ -114,8 +131,8 @@ print_json (const siglip_model_info *info)
   cJSON_AddNumberToObject (o, "weights_bytes", (double) info->weights_bytes);
   if (info->kind == SIGLIP_KIND_SIGLIP2)
     cJSON_AddNumberToObject (o, "default_max_patches", info->default_max_patches);
-  cJSON_AddNumberToObject (o, "logit_scale", info->logit_scale);
-  cJSON_AddNumberToObject (o, "logit_bias", info->logit_bias);
+  cJSON_AddNumberToObject (o, "logit_scale", float_json (info->logit_scale));
+  cJSON_AddNumberToObject (o, "logit_bias", float_json (info->logit_bias));
   cJSON_AddNumberToObject (o, "n_threads", info->n_threads);
   char *text = cJSON_Print (o);
   cJSON_Delete (o);
@@ -145,6 +162,16 @@ siglens_cli_info (int argc, char **argv)
         }
       else if (!strcmp (argv[i], "--json"))
         json = true;
+      else if (!strcmp (argv[i], "--precision") && i + 1 < argc)
+        {
+          const char *p = argv[++i];
+          if (strcmp (p, "fp32") && strcmp (p, "bf16"))
+            {
+              fprintf (stderr, "siglens-cli info: --precision is fp32 or bf16, not '%s'\n", p);
+              return 2;
+            }
+          options.precision = !strcmp (p, "bf16") ? SIGLIP_PRECISION_BF16 : SIGLIP_PRECISION_FP32;
+        }
       else if (!strcmp (argv[i], "--threads") && i + 1 < argc)
         {
           char *end;

@@ -13,8 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cblas.h>
-
+#include "gemm.h"
 #include "internal.h"
 
 /* Tensor names of the transformers state dict (Siglip2Model / SiglipModel). */
@@ -138,6 +137,14 @@ siglip_resolve_model_path (const char *name_or_path, siglip_error **error)
       return dir;
     }
 
+  struct stat st;
+  if (stat (name_or_path, &st) == 0)
+    {
+      siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
+                        "%s: not a directory (a model is the directory holding config.json)",
+                        name_or_path);
+      return NULL;
+    }
   const char *slash = strchr (name_or_path, '/');
   if (strstr (name_or_path, ".."))
     {
@@ -469,6 +476,56 @@ bind_all (siglip_model *m, const siglip_load_options *options, siglip_error **er
   return true;
 }
 
+/* Every weight matrix of the model, for packing and for freeing what packing made. */
+static void
+for_each_matrix (siglip_model *m, bool (*fn) (siglip_matrix *, void *), void *data)
+{
+  siglip_matrix *top[] = { &m->text.head, &m->vision.patch, &m->vision.head_in,
+                           &m->vision.head_out, &m->vision.head_fc1, &m->vision.head_fc2 };
+  for (size_t i = 0; i < sizeof top / sizeof top[0]; i++)
+    if (!fn (top[i], data))
+      return;
+  for (int t = 0; t < 2; t++)
+    {
+      siglip_layer_weights *layers = t == 0 ? m->text.layers : m->vision.layers;
+      int n = t == 0 ? m->config.text.num_layers : m->config.vision.num_layers;
+      for (int i = 0; layers && i < n; i++)
+        {
+          siglip_layer_weights *l = &layers[i];
+          siglip_matrix *ms[] = { &l->q, &l->k, &l->v, &l->o, &l->fc1, &l->fc2 };
+          for (size_t j = 0; j < sizeof ms / sizeof ms[0]; j++)
+            if (!fn (ms[j], data))
+              return;
+        }
+    }
+}
+
+typedef struct {
+  const siglip_load_options *options;
+  siglip_error **error;
+  bool ok;
+} pack_job;
+
+static bool
+pack_one (siglip_matrix *mat, void *data)
+{
+  pack_job *job = data;
+  const siglip_load_options *o = job->options;
+  if (o && o->abort_cb && o->abort_cb (o->abort_data))
+    job->ok = siglip_set_error (job->error, SIGLIP_ERR_CANCELLED, "loading cancelled");
+  else
+    job->ok = siglip_gemm_pack_bf16 (mat, job->error);
+  return job->ok;
+}
+
+static bool
+free_packed (siglip_matrix *mat, void *data)
+{
+  if (mat->packed)
+    siglip_gemm_packed_free (mat);
+  return true;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* the model */
 
@@ -547,6 +604,14 @@ siglip_model_load (const char *path, const siglip_load_options *options, siglip_
     goto fail;
   if (!bind_all (m, options, error))
     goto fail;
+  if (m->precision == SIGLIP_PRECISION_BF16)
+    {
+      /* The F32 values stay bound (.w) for the ops that are not matrix products. */
+      pack_job job = { options, error, true };
+      for_each_matrix (m, pack_one, &job);
+      if (!job.ok)
+        goto fail;
+    }
   if (!(m->tokenizer = siglip_tokenizer_load (m->directory, error)))
     goto fail;
   if (!(m->text_cache = siglip_text_cache_new ()))
@@ -570,8 +635,8 @@ siglip_model_load (const char *path, const siglip_load_options *options, siglip_
   info->logit_bias = m->logit_bias;
   info->n_threads = m->n_threads;
 
-  /* OpenBLAS' pool is process-wide; the last model loaded sets it. */
-  openblas_set_num_threads (m->n_threads);
+  /* The core's thread pool is process-wide (gemm.h keeps OpenBLAS itself at one thread). */
+  siglip_gemm_set_threads (m->n_threads);
   if (options && options->progress)
     options->progress (1.0, options->progress_data);
   return m;
@@ -590,6 +655,7 @@ siglip_model_free (siglip_model *m)
     siglip_text_cache_free (m->text_cache);
   if (m->tokenizer)
     siglip_tokenizer_free (m->tokenizer);
+  for_each_matrix (m, free_packed, NULL);
   for (int i = 0; i < m->n_owned; i++)
     free (m->owned[i]);
   free (m->owned);
