@@ -363,7 +363,7 @@ decoder_finish (Decoder *decoder, GError **error)
   if (!ok || !pixbuf)
     {
       g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT,
-                   "%s: the image is truncated or corrupt: %s", decoder->name,
+                   "%s: cannot decode the image: %s", decoder->name,
                    local ? local->message : "no pixels were decoded");
       return NULL;
     }
