@@ -1,0 +1,932 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * siglens-bench — how fast the core is, measured against what this CPU can physically do.
+ *
+ *   siglens-bench [--synthetic so400m|base | --model DIR] [--precision fp32|bf16] [--threads N]
+ *                 [--runs N] [--quick] [--json] [--file-dtype f32|bf16] [--cache DIR]
+ *
+ * --synthetic writes a real Hugging Face model directory with random weights in the real shapes
+ * (config.json, preprocessor_config.json, the Gemma tokenizer files of tests/data,
+ * model.safetensors with the tensor names of FACTS.md §10) into
+ * $XDG_CACHE_HOME/siglens/bench/<name>-<dtype>/ once, then loads it with siglip_model_load like
+ * any model, so load time and memory are real. Every timing is the median of --runs runs after
+ * one warm-up run, and is also shown as a ratio to the floor: the FLOPs of the work (counted
+ * from the config) divided by the peak measured in the same process.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "gemm.h"
+#include "siglip.h"
+
+#ifndef SIGLENS_SRC_DIR
+#error "SIGLENS_SRC_DIR must point at the source tree (for tests/data/gemma-tokenizer)"
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* small helpers */
+
+static double
+now_s (void)
+{
+  struct timespec t;
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  return (double) t.tv_sec + (double) t.tv_nsec * 1e-9;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  const double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+static double
+median (double *v, int n)
+{
+  qsort (v, (size_t) n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void __attribute__ ((noreturn, format (printf, 1, 2)))
+die (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  fputs ("siglens-bench: ", stderr);
+  vfprintf (stderr, fmt, ap);
+  fputc ('\n', stderr);
+  va_end (ap);
+  exit (1);
+}
+
+static void __attribute__ ((noreturn))
+die_error (const char *what, siglip_error *error)
+{
+  die ("%s: %s", what, error ? error->message : "unknown error");
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* the synthetic model */
+
+typedef struct {
+  const char *name;
+  int hidden, intermediate, layers, heads;
+  int vocab, positions, projection, patch, num_patches;
+} synthetic_shape;
+
+static const synthetic_shape synthetic_shapes[] = {
+  /* google/siglip2-so400m-patch16-naflex (FACTS.md §9) */
+  { "so400m", 1152, 4304, 27, 16, 256000, 64, 1152, 16, 256 },
+  /* google/siglip2-base-patch16-naflex */
+  { "base", 768, 3072, 12, 12, 256000, 64, 768, 16, 256 },
+};
+
+typedef enum { INIT_NORMALISH, INIT_ONES, INIT_SMALL } init_kind;
+
+typedef struct {
+  char name[128];
+  int ndim;
+  int64_t shape[3];
+  init_kind init;
+  float scale; /* uniform in [-scale, scale) */
+} tensor_spec;
+
+typedef struct {
+  tensor_spec *v;
+  int n, cap;
+} spec_list;
+
+static void __attribute__ ((format (printf, 6, 7)))
+spec_add (spec_list *l, init_kind init, int64_t d0, int64_t d1, int64_t d2, const char *fmt, ...)
+{
+  if (l->n == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 256;
+    l->v = realloc (l->v, (size_t) l->cap * sizeof *l->v);
+    if (!l->v)
+      die ("out of memory");
+  }
+  tensor_spec *t = &l->v[l->n++];
+  memset (t, 0, sizeof *t);
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (t->name, sizeof t->name, fmt, ap);
+  va_end (ap);
+  t->shape[0] = d0;
+  t->shape[1] = d1;
+  t->shape[2] = d2;
+  t->ndim = d2 ? 3 : d1 ? 2 : 1;
+  t->init = init;
+  /* weights ~ U(-sqrt(3/fan_in), ..): unit-variance outputs for unit-variance inputs, so the
+   * activations of a 27-layer stack stay in range and the timings see ordinary numbers */
+  const int64_t fan_in = t->ndim >= 2 ? (d2 ? d1 * d2 : d1) : 1;
+  t->scale = init == INIT_NORMALISH ? sqrtf (3.0f / (float) fan_in) : 0.02f;
+}
+
+/* The state dict of Siglip2Model, FACTS.md §10. */
+static spec_list
+synthetic_specs (const synthetic_shape *s)
+{
+  spec_list l = { 0 };
+  const int D = s->hidden, inter = s->intermediate; /* not I: cblas.h pulls in complex.h */
+  spec_add (&l, INIT_SMALL, 1, 0, 0, "logit_scale");
+  spec_add (&l, INIT_SMALL, 1, 0, 0, "logit_bias");
+  static const char *const towers[] = { "text_model", "vision_model" };
+  for (int t = 0; t < 2; t++) {
+    const char *tw = towers[t];
+    if (t == 0) {
+      /* read a row at a time, not multiplied: unit-scale rows, like a trained table */
+      spec_add (&l, INIT_NORMALISH, s->vocab, D, 0, "text_model.embeddings.token_embedding.weight");
+      l.v[l.n - 1].scale = 1.0f;
+      spec_add (&l, INIT_SMALL, s->positions, D, 0, "text_model.embeddings.position_embedding.weight");
+    } else {
+      spec_add (&l, INIT_NORMALISH, D, 3 * s->patch * s->patch, 0,
+                "vision_model.embeddings.patch_embedding.weight");
+      spec_add (&l, INIT_SMALL, D, 0, 0, "vision_model.embeddings.patch_embedding.bias");
+      spec_add (&l, INIT_SMALL, s->num_patches, D, 0, "vision_model.embeddings.position_embedding.weight");
+    }
+    for (int i = 0; i < s->layers; i++) {
+      spec_add (&l, INIT_ONES, D, 0, 0, "%s.encoder.layers.%d.layer_norm1.weight", tw, i);
+      spec_add (&l, INIT_SMALL, D, 0, 0, "%s.encoder.layers.%d.layer_norm1.bias", tw, i);
+      static const char *const proj[] = { "q_proj", "k_proj", "v_proj", "out_proj" };
+      for (int p = 0; p < 4; p++) {
+        spec_add (&l, INIT_NORMALISH, D, D, 0, "%s.encoder.layers.%d.self_attn.%s.weight", tw, i, proj[p]);
+        spec_add (&l, INIT_SMALL, D, 0, 0, "%s.encoder.layers.%d.self_attn.%s.bias", tw, i, proj[p]);
+      }
+      spec_add (&l, INIT_ONES, D, 0, 0, "%s.encoder.layers.%d.layer_norm2.weight", tw, i);
+      spec_add (&l, INIT_SMALL, D, 0, 0, "%s.encoder.layers.%d.layer_norm2.bias", tw, i);
+      spec_add (&l, INIT_NORMALISH, inter, D, 0, "%s.encoder.layers.%d.mlp.fc1.weight", tw, i);
+      spec_add (&l, INIT_SMALL, inter, 0, 0, "%s.encoder.layers.%d.mlp.fc1.bias", tw, i);
+      spec_add (&l, INIT_NORMALISH, D, inter, 0, "%s.encoder.layers.%d.mlp.fc2.weight", tw, i);
+      spec_add (&l, INIT_SMALL, D, 0, 0, "%s.encoder.layers.%d.mlp.fc2.bias", tw, i);
+    }
+  }
+  spec_add (&l, INIT_ONES, D, 0, 0, "text_model.final_layer_norm.weight");
+  spec_add (&l, INIT_SMALL, D, 0, 0, "text_model.final_layer_norm.bias");
+  spec_add (&l, INIT_NORMALISH, s->projection, D, 0, "text_model.head.weight");
+  spec_add (&l, INIT_SMALL, s->projection, 0, 0, "text_model.head.bias");
+  spec_add (&l, INIT_ONES, D, 0, 0, "vision_model.post_layernorm.weight");
+  spec_add (&l, INIT_SMALL, D, 0, 0, "vision_model.post_layernorm.bias");
+  spec_add (&l, INIT_NORMALISH, 1, 1, D, "vision_model.head.probe");
+  l.v[l.n - 1].scale = 1.0f;
+  spec_add (&l, INIT_NORMALISH, 3 * D, D, 0, "vision_model.head.attention.in_proj_weight");
+  spec_add (&l, INIT_SMALL, 3 * D, 0, 0, "vision_model.head.attention.in_proj_bias");
+  spec_add (&l, INIT_NORMALISH, D, D, 0, "vision_model.head.attention.out_proj.weight");
+  spec_add (&l, INIT_SMALL, D, 0, 0, "vision_model.head.attention.out_proj.bias");
+  spec_add (&l, INIT_ONES, D, 0, 0, "vision_model.head.layernorm.weight");
+  spec_add (&l, INIT_SMALL, D, 0, 0, "vision_model.head.layernorm.bias");
+  spec_add (&l, INIT_NORMALISH, inter, D, 0, "vision_model.head.mlp.fc1.weight");
+  spec_add (&l, INIT_SMALL, inter, 0, 0, "vision_model.head.mlp.fc1.bias");
+  spec_add (&l, INIT_NORMALISH, D, inter, 0, "vision_model.head.mlp.fc2.weight");
+  spec_add (&l, INIT_SMALL, D, 0, 0, "vision_model.head.mlp.fc2.bias");
+  return l;
+}
+
+static int64_t
+spec_numel (const tensor_spec *t)
+{
+  int64_t n = 1;
+  for (int d = 0; d < t->ndim; d++)
+    n *= t->shape[d];
+  return n;
+}
+
+/* xorshift64*: cheap and good enough to make weights that are not all alike */
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static inline float
+rng_unit (void) /* [-1, 1) */
+{
+  rng ^= rng >> 12;
+  rng ^= rng << 25;
+  rng ^= rng >> 27;
+  const uint64_t r = rng * 0x2545f4914f6cdd1dull;
+  return (float) (int32_t) (r >> 32) * (1.0f / 2147483648.0f);
+}
+
+static uint16_t
+f32_to_bf16 (float f)
+{
+  union { float f; uint32_t u; } v = { f };
+  return (uint16_t) ((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
+}
+
+/* dir/name, or exit when it does not fit PATH_MAX-ish buffers */
+static void
+path_join (char *out, size_t size, const char *dir, const char *name)
+{
+  if ((size_t) snprintf (out, size, "%s/%s", dir, name) >= size)
+    die ("path too long: %s/%s", dir, name);
+}
+
+static void
+write_file_text (const char *path, const char *text)
+{
+  FILE *f = fopen (path, "w");
+  if (!f || fputs (text, f) < 0 || fclose (f) != 0)
+    die ("%s: %s", path, strerror (errno));
+}
+
+static void
+write_configs (const char *dir, const synthetic_shape *s, bool bf16)
+{
+  char path[4096], text[4096];
+  path_join (path, sizeof path, dir, "config.json");
+  snprintf (text, sizeof text,
+            "{\n  \"architectures\": [\"Siglip2Model\"],\n  \"model_type\": \"siglip2\",\n"
+            "  \"initializer_factor\": 1.0,\n  \"torch_dtype\": \"%s\",\n"
+            "  \"text_config\": {\"model_type\": \"siglip2_text_model\", \"hidden_size\": %d, "
+            "\"intermediate_size\": %d, \"num_hidden_layers\": %d, \"num_attention_heads\": %d, "
+            "\"vocab_size\": %d, \"max_position_embeddings\": %d, \"projection_size\": %d, "
+            "\"hidden_act\": \"gelu_pytorch_tanh\", \"layer_norm_eps\": 1e-06},\n"
+            "  \"vision_config\": {\"model_type\": \"siglip2_vision_model\", \"hidden_size\": %d, "
+            "\"intermediate_size\": %d, \"num_hidden_layers\": %d, \"num_attention_heads\": %d, "
+            "\"num_channels\": 3, \"num_patches\": %d, \"patch_size\": %d, "
+            "\"hidden_act\": \"gelu_pytorch_tanh\", \"layer_norm_eps\": 1e-06}\n}\n",
+            bf16 ? "bfloat16" : "float32", s->hidden, s->intermediate, s->layers, s->heads,
+            s->vocab, s->positions, s->projection, s->hidden, s->intermediate, s->layers,
+            s->heads, s->num_patches, s->patch);
+  write_file_text (path, text);
+
+  path_join (path, sizeof path, dir, "preprocessor_config.json");
+  snprintf (text, sizeof text,
+            "{\n  \"image_processor_type\": \"Siglip2ImageProcessor\",\n"
+            "  \"do_normalize\": true, \"do_rescale\": true, \"do_resize\": true,\n"
+            "  \"image_mean\": [0.5, 0.5, 0.5], \"image_std\": [0.5, 0.5, 0.5],\n"
+            "  \"max_num_patches\": %d, \"patch_size\": %d, \"resample\": 2,\n"
+            "  \"rescale_factor\": 0.00392156862745098\n}\n", s->num_patches, s->patch);
+  write_file_text (path, text);
+
+  static const char *const tok_files[] = { "tokenizer.json", "tokenizer_config.json",
+                                           "special_tokens_map.json" };
+  for (size_t i = 0; i < sizeof tok_files / sizeof tok_files[0]; i++) {
+    char src[4096];
+    path_join (src, sizeof src, SIGLENS_SRC_DIR "/tests/data/gemma-tokenizer", tok_files[i]);
+    path_join (path, sizeof path, dir, tok_files[i]);
+    unlink (path);
+    if (symlink (src, path) != 0)
+      die ("%s -> %s: %s", path, src, strerror (errno));
+  }
+}
+
+/* model.safetensors: header (names, dtypes, shapes, offsets), padded with spaces to 8 bytes,
+ * then the tensors back to back (FACTS.md §11). */
+static void
+write_safetensors (const char *dir, const spec_list *specs, bool bf16)
+{
+  const size_t esize = bf16 ? 2 : 4;
+  size_t cap = 1 << 20, len = 0;
+  char *header = malloc (cap);
+  if (!header)
+    die ("out of memory");
+  len += (size_t) snprintf (header + len, cap - len, "{\"__metadata__\":{\"format\":\"pt\"}");
+  uint64_t offset = 0;
+  for (int i = 0; i < specs->n; i++) {
+    const tensor_spec *t = &specs->v[i];
+    const uint64_t bytes = (uint64_t) spec_numel (t) * esize;
+    char shape[96];
+    if (t->ndim == 1)
+      snprintf (shape, sizeof shape, "[%lld]", (long long) t->shape[0]);
+    else if (t->ndim == 2)
+      snprintf (shape, sizeof shape, "[%lld,%lld]", (long long) t->shape[0], (long long) t->shape[1]);
+    else
+      snprintf (shape, sizeof shape, "[%lld,%lld,%lld]", (long long) t->shape[0],
+                (long long) t->shape[1], (long long) t->shape[2]);
+    if (cap - len < 512)
+      die ("safetensors header too large");
+    len += (size_t) snprintf (header + len, cap - len,
+                              ",\"%s\":{\"dtype\":\"%s\",\"shape\":%s,\"data_offsets\":[%llu,%llu]}",
+                              t->name, bf16 ? "BF16" : "F32", shape,
+                              (unsigned long long) offset, (unsigned long long) (offset + bytes));
+    offset += bytes;
+  }
+  header[len++] = '}';
+  while (len % 8)
+    header[len++] = ' ';
+
+  char path[4096];
+  path_join (path, sizeof path, dir, "model.safetensors");
+  FILE *f = fopen (path, "wb");
+  if (!f)
+    die ("%s: %s", path, strerror (errno));
+  const uint64_t hlen = len;
+  fwrite (&hlen, 8, 1, f);
+  fwrite (header, 1, len, f);
+  free (header);
+
+  enum { CHUNK = 1 << 20 };
+  void *buf = malloc ((size_t) CHUNK * 4);
+  if (!buf)
+    die ("out of memory");
+  for (int i = 0; i < specs->n; i++) {
+    const tensor_spec *t = &specs->v[i];
+    int64_t left = spec_numel (t);
+    while (left > 0) {
+      const int n = left < CHUNK ? (int) left : CHUNK;
+      for (int j = 0; j < n; j++) {
+        float v = t->init == INIT_ONES ? 1.0f + 0.1f * rng_unit () : t->scale * rng_unit ();
+        if (bf16)
+          ((uint16_t *) buf)[j] = f32_to_bf16 (v);
+        else
+          ((float *) buf)[j] = v;
+      }
+      if (fwrite (buf, esize, (size_t) n, f) != (size_t) n)
+        die ("%s: %s", path, strerror (errno));
+      left -= n;
+    }
+  }
+  free (buf);
+  if (fclose (f) != 0)
+    die ("%s: %s", path, strerror (errno));
+}
+
+static void
+mkdir_p (const char *path)
+{
+  char tmp[4096];
+  snprintf (tmp, sizeof tmp, "%s", path);
+  for (char *p = tmp + 1; *p; p++)
+    if (*p == '/') {
+      *p = 0;
+      mkdir (tmp, 0755);
+      *p = '/';
+    }
+  if (mkdir (tmp, 0755) != 0 && errno != EEXIST)
+    die ("%s: %s", path, strerror (errno));
+}
+
+/* Returns the directory, writing it unless a previous run completed it (the marker is written
+ * last, so an interrupted run is redone). (transfer full) */
+static char *
+ensure_synthetic (const char *cache_root, const synthetic_shape *s, bool bf16, double *write_s)
+{
+  char dir[4096], marker[4200];
+  if (cache_root)
+    snprintf (dir, sizeof dir, "%s/%s-%s", cache_root, s->name, bf16 ? "bf16" : "f32");
+  else if (getenv ("XDG_CACHE_HOME") && *getenv ("XDG_CACHE_HOME"))
+    snprintf (dir, sizeof dir, "%s/siglens/bench/%s-%s", getenv ("XDG_CACHE_HOME"), s->name,
+              bf16 ? "bf16" : "f32");
+  else
+    snprintf (dir, sizeof dir, "%s/.cache/siglens/bench/%s-%s", getenv ("HOME") ? getenv ("HOME") : "/tmp",
+              s->name, bf16 ? "bf16" : "f32");
+  path_join (marker, sizeof marker, dir, ".complete");
+  *write_s = 0;
+  if (access (marker, F_OK) == 0)
+    return strdup (dir);
+
+  fprintf (stderr, "siglens-bench: writing the synthetic %s model to %s ...\n", s->name, dir);
+  const double t0 = now_s ();
+  mkdir_p (dir);
+  spec_list specs = synthetic_specs (s);
+  write_configs (dir, s, bf16);
+  write_safetensors (dir, &specs, bf16);
+  free (specs.v);
+  write_file_text (marker, "");
+  *write_s = now_s () - t0;
+  return strdup (dir);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* the limits: hand-written multiply-add loops, one per thread, runtime-selected ISA */
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define PEAK_ITERS 40000000L
+
+/* 12 independent chains x 16 lanes x 2 flops per iteration step */
+__attribute__ ((target ("avx512f"))) static double
+peak_avx512 (long iters)
+{
+  __m512 a[12], m = _mm512_set1_ps (0.999999f), c = _mm512_set1_ps (1e-7f);
+  for (int i = 0; i < 12; i++)
+    a[i] = _mm512_set1_ps ((float) i);
+  for (long it = 0; it < iters; it++)
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; i++)
+      a[i] = _mm512_fmadd_ps (a[i], m, c);
+  float s = 0;
+  for (int i = 0; i < 12; i++)
+    s += _mm512_reduce_add_ps (a[i]);
+  return s;
+}
+
+__attribute__ ((target ("avx2,fma"))) static double
+peak_avx2 (long iters)
+{
+  __m256 a[12], m = _mm256_set1_ps (0.999999f), c = _mm256_set1_ps (1e-7f);
+  for (int i = 0; i < 12; i++)
+    a[i] = _mm256_set1_ps ((float) i);
+  for (long it = 0; it < iters; it++)
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; i++)
+      a[i] = _mm256_fmadd_ps (a[i], m, c);
+  float buf[8], s = 0;
+  for (int i = 0; i < 12; i++) {
+    _mm256_storeu_ps (buf, a[i]);
+    for (int j = 0; j < 8; j++)
+      s += buf[j];
+  }
+  return s;
+}
+
+/* vdpbf16ps: 16 lanes x 2 products x 2 flops */
+__attribute__ ((target ("avx512f,avx512bf16"))) static double
+peak_bf16 (long iters)
+{
+  __m512 a[12];
+  const __m512bh x = (__m512bh) _mm512_set1_epi32 (0x3f803f80), y = (__m512bh) _mm512_set1_epi32 (0x33d633d6);
+  for (int i = 0; i < 12; i++)
+    a[i] = _mm512_set1_ps ((float) i);
+  for (long it = 0; it < iters; it++)
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; i++)
+      a[i] = _mm512_dpbf16_ps (a[i], x, y);
+  float s = 0;
+  for (int i = 0; i < 12; i++)
+    s += _mm512_reduce_add_ps (a[i]);
+  return s;
+}
+
+typedef struct {
+  double (*fn) (long);
+  long iters;
+  double sink;
+} peak_job;
+
+static void *
+peak_thread (void *data)
+{
+  peak_job *job = data;
+  job->sink = job->fn (job->iters);
+  return NULL;
+}
+
+/* GFLOP/s of `fn` on `threads` threads at once; best of 3. */
+static double
+measure_peak (double (*fn) (long), double flops_per_iter, int threads)
+{
+  double best = 0;
+  for (int rep = 0; rep < 3; rep++) {
+    pthread_t tid[256];
+    peak_job jobs[256];
+    const double t0 = now_s ();
+    for (int t = 0; t < threads; t++) {
+      jobs[t] = (peak_job) { fn, PEAK_ITERS / 4, 0 };
+      pthread_create (&tid[t], NULL, peak_thread, &jobs[t]);
+    }
+    for (int t = 0; t < threads; t++)
+      pthread_join (tid[t], NULL);
+    const double g = flops_per_iter * (PEAK_ITERS / 4) * threads / (now_s () - t0) / 1e9;
+    best = g > best ? g : best;
+  }
+  return best;
+}
+#endif
+
+typedef struct {
+  double fma;      /* the best fp32 FMA rate (AVX-512 else AVX2), GFLOP/s */
+  const char *fma_isa;
+  double avx2;
+  double bf16;     /* 0 when the CPU has no AVX512-BF16 */
+} peaks;
+
+static peaks
+measure_peaks (int threads)
+{
+  peaks p = { 0, "none", 0, 0 };
+#if defined(__x86_64__)
+  __builtin_cpu_init ();
+  if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")) {
+    p.avx2 = measure_peak (peak_avx2, 12 * 8 * 2, threads);
+    p.fma = p.avx2;
+    p.fma_isa = "avx2";
+  }
+  if (__builtin_cpu_supports ("avx512f")) {
+    const double g = measure_peak (peak_avx512, 12 * 16 * 2, threads);
+    if (g > p.fma) {
+      p.fma = g;
+      p.fma_isa = "avx512";
+    }
+  }
+  if (siglip_gemm_cpu_has_avx512bf16 ())
+    p.bf16 = measure_peak (peak_bf16, 12 * 16 * 4, threads);
+#endif
+  return p;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* GEMM rates on the model's main shape */
+
+static double
+measure_sgemm (int m, int n, int k, int threads, int runs)
+{
+  float *a = malloc (sizeof (float) * m * k), *b = malloc (sizeof (float) * n * k),
+        *c = malloc (sizeof (float) * m * n);
+  if (!a || !b || !c)
+    die ("out of memory");
+  for (size_t i = 0; i < (size_t) m * k; i++)
+    a[i] = rng_unit ();
+  for (size_t i = 0; i < (size_t) n * k; i++)
+    b[i] = rng_unit ();
+  /* OpenBLAS with its own threads, as a program using it directly would */
+  const int saved = openblas_get_num_threads ();
+  openblas_set_num_threads (threads);
+  double t[64];
+  for (int r = 0; r <= runs; r++) {
+    const double t0 = now_s ();
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, k, b, k, 0.0f, c, n);
+    if (r > 0)
+      t[r - 1] = now_s () - t0;
+  }
+  openblas_set_num_threads (saved);
+  free (a);
+  free (b);
+  free (c);
+  return 2.0 * m * n * k / median (t, runs) / 1e9;
+}
+
+/* siglip_linear at a precision, GFLOP/s */
+static double
+measure_linear (int m, int n, int k, bool bf16, int runs)
+{
+  float *x = malloc (sizeof (float) * m * k), *w = malloc (sizeof (float) * n * k),
+        *y = malloc (sizeof (float) * m * n);
+  if (!x || !w || !y)
+    die ("out of memory");
+  for (size_t i = 0; i < (size_t) m * k; i++)
+    x[i] = rng_unit ();
+  for (size_t i = 0; i < (size_t) n * k; i++)
+    w[i] = rng_unit ();
+  siglip_matrix mat = { w, NULL, n, k };
+  siglip_error *error = NULL;
+  if (bf16 && !siglip_gemm_pack_bf16 (&mat, &error))
+    die_error ("bf16 packing", error);
+  double t[64];
+  for (int r = 0; r <= runs; r++) {
+    const double t0 = now_s ();
+    siglip_linear (y, x, &mat, NULL, m);
+    if (r > 0)
+      t[r - 1] = now_s () - t0;
+  }
+  siglip_gemm_packed_free (&mat);
+  free (x);
+  free (w);
+  free (y);
+  return 2.0 * m * n * k / median (t, runs) / 1e9;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* FLOPs from the config: 2 per multiply-add of every matrix product; elementwise work and
+ * softmax are not counted (they are not what bounds the time at these sizes) */
+
+static double
+encoder_flops (const siglip_tower_info *t, double tokens, double seq_len)
+{
+  const double D = t->hidden_size, inter = t->intermediate_size;
+  const double linear = 2.0 * tokens * (4.0 * D * D + 2.0 * D * inter);
+  const double attention = 2.0 * 2.0 * tokens * seq_len * D; /* QK^T and PV */
+  return t->num_layers * (linear + attention);
+}
+
+static double
+image_flops (const siglip_model_info *info, int patches)
+{
+  const siglip_tower_info *v = &info->vision;
+  const double D = v->hidden_size, inter = v->intermediate_size, n = patches;
+  double f = 2.0 * n * v->num_channels * v->patch_size * v->patch_size * D; /* patch embedding */
+  f += encoder_flops (v, n, n);
+  /* attention-pooling head: K and V of all tokens, then one query row through out-proj + MLP */
+  f += 2.0 * n * D * 2 * D + 2.0 * D * D + 4.0 * n * D + 2.0 * D * D + 2.0 * 2.0 * D * inter;
+  return f;
+}
+
+static double
+label_flops (const siglip_model_info *info)
+{
+  const siglip_tower_info *t = &info->text;
+  const double n = t->max_position_embeddings;
+  return encoder_flops (t, n, n) + 2.0 * t->hidden_size * t->projection_size;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* timings of the real entry points */
+
+static uint8_t *
+synthetic_image (int width, int height)
+{
+  uint8_t *rgb = malloc ((size_t) width * height * 3);
+  if (!rgb)
+    die ("out of memory");
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++) {
+      uint8_t *p = rgb + ((size_t) y * width + x) * 3;
+      p[0] = (uint8_t) (x * 255 / width);
+      p[1] = (uint8_t) (y * 255 / height);
+      p[2] = (uint8_t) ((x ^ y) & 0xff);
+    }
+  return rgb;
+}
+
+/* median seconds of siglip_encode_image at `patches` (a square image that fills them exactly) */
+static double
+time_image (siglip_state *st, const siglip_model_info *info, int patches, int runs)
+{
+  const int side = (int) lround (sqrt ((double) patches)) * info->vision.patch_size;
+  uint8_t *rgb = synthetic_image (side, side);
+  siglip_image img = { rgb, side, side, (size_t) side * 3 };
+  siglip_encode_options opt = { .max_patches = patches };
+  float *emb = malloc (sizeof (float) * (size_t) info->vision.hidden_size * 4);
+  siglip_error *error = NULL;
+  double t[64];
+  for (int r = 0; r <= runs; r++) {
+    const double t0 = now_s ();
+    if (!siglip_encode_image (st, &img, &opt, emb, NULL, &error))
+      die_error ("siglip_encode_image", error);
+    if (r > 0)
+      t[r - 1] = now_s () - t0;
+  }
+  free (emb);
+  free (rgb);
+  return median (t, runs);
+}
+
+/* median seconds PER LABEL of one batched siglip_encode_token_ids call of n distinct labels
+ * (token ids, so neither the tokenizer nor the label cache is in the figure) */
+static double
+time_labels (siglip_state *st, const siglip_model *model, int n, int runs)
+{
+  const siglip_model_info *info = siglip_model_get_info (model);
+  const int len = info->text.max_position_embeddings;
+  int32_t *ids = malloc (sizeof (int32_t) * (size_t) n * len);
+  float *emb = malloc (sizeof (float) * (size_t) n * info->text.projection_size);
+  siglip_error *error = NULL;
+  for (int i = 0; i < n; i++) {
+    char text[64];
+    snprintf (text, sizeof text, "This is a photo of label number %d.", i);
+    int32_t *tok = NULL;
+    int n_tok = 0;
+    if (!siglip_tokenize (siglip_model_get_tokenizer (model), text, -1, SIGLIP_TOKENIZE_DEFAULT,
+                          &tok, &n_tok, len, &error))
+      die_error ("siglip_tokenize", error);
+    memcpy (ids + (size_t) i * len, tok, sizeof (int32_t) * len);
+    free (tok);
+  }
+  double t[64];
+  for (int r = 0; r <= runs; r++) {
+    const double t0 = now_s ();
+    if (!siglip_encode_token_ids (st, ids, n, NULL, emb, &error))
+      die_error ("siglip_encode_token_ids", error);
+    if (r > 0)
+      t[r - 1] = now_s () - t0;
+  }
+  free (ids);
+  free (emb);
+  return median (t, runs) / n;
+}
+
+static void
+time_tokenizer (const char *dir, int runs, double *load_s, double *encode_s)
+{
+  double t[64];
+  siglip_error *error = NULL;
+  siglip_tokenizer *tok = NULL;
+  for (int r = 0; r < runs; r++) {
+    const double t0 = now_s ();
+    tok = siglip_tokenizer_load (dir, &error);
+    if (!tok)
+      die_error ("siglip_tokenizer_load", error);
+    t[r] = now_s () - t0;
+    if (r + 1 < runs)
+      siglip_tokenizer_free (tok);
+  }
+  *load_s = median (t, runs);
+
+  enum { TEXTS = 2000 };
+  const double t0 = now_s ();
+  for (int i = 0; i < TEXTS; i++) {
+    char text[128];
+    snprintf (text, sizeof text, "This is a photo of a Weimaraner puppy number %d, café-style.", i);
+    int32_t *ids = NULL;
+    int n = 0;
+    if (!siglip_tokenize (tok, text, -1, SIGLIP_TOKENIZE_DEFAULT, &ids, &n, 64, &error))
+      die_error ("siglip_tokenize", error);
+    free (ids);
+  }
+  *encode_s = (now_s () - t0) / TEXTS;
+  siglip_tokenizer_free (tok);
+}
+
+static double
+peak_rss_mb (void)
+{
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  return (double) ru.ru_maxrss / 1024.0; /* kilobytes on Linux */
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static void
+usage (FILE *f)
+{
+  fputs ("Usage: siglens-bench [--synthetic so400m|base | --model DIR] [--precision fp32|bf16]\n"
+         "                     [--threads N] [--runs N] [--quick] [--json]\n"
+         "                     [--file-dtype f32|bf16] [--cache DIR]\n", f);
+}
+
+int
+main (int argc, char *argv[])
+{
+  const char *synthetic = NULL, *model_dir = NULL, *cache = NULL;
+  bool bf16 = false, quick = false, json = false, file_bf16 = false;
+  int threads = 0, runs = 5;
+
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp (a, "--synthetic") && next)
+      synthetic = argv[++i];
+    else if (!strcmp (a, "--model") && next)
+      model_dir = argv[++i];
+    else if (!strcmp (a, "--precision") && next) {
+      if (strcmp (next, "fp32") && strcmp (next, "bf16"))
+        die ("--precision: expected fp32 or bf16, got \"%s\"", next);
+      bf16 = !strcmp (argv[++i], "bf16");
+    } else if (!strcmp (a, "--file-dtype") && next) {
+      if (strcmp (next, "f32") && strcmp (next, "bf16"))
+        die ("--file-dtype: expected f32 or bf16, got \"%s\"", next);
+      file_bf16 = !strcmp (argv[++i], "bf16");
+    } else if (!strcmp (a, "--threads") && next)
+      threads = atoi (argv[++i]);
+    else if (!strcmp (a, "--runs") && next)
+      runs = atoi (argv[++i]);
+    else if (!strcmp (a, "--cache") && next)
+      cache = argv[++i];
+    else if (!strcmp (a, "--quick"))
+      quick = true;
+    else if (!strcmp (a, "--json"))
+      json = true;
+    else if (!strcmp (a, "--help") || !strcmp (a, "-h")) {
+      usage (stdout);
+      return 0;
+    } else {
+      usage (stderr);
+      die ("unknown or incomplete argument \"%s\"", a);
+    }
+  }
+  if (runs < 1 || runs > 63)
+    die ("--runs: expected 1..63, got %d", runs);
+  if (threads < 0)
+    die ("--threads: expected >= 0, got %d", threads);
+  if (!synthetic && !model_dir)
+    synthetic = "so400m";
+  if (synthetic && model_dir)
+    die ("--synthetic and --model are exclusive");
+
+  double write_s = 0;
+  char *dir = NULL;
+  if (synthetic) {
+    const synthetic_shape *shape = NULL;
+    for (size_t i = 0; i < sizeof synthetic_shapes / sizeof synthetic_shapes[0]; i++)
+      if (!strcmp (synthetic, synthetic_shapes[i].name))
+        shape = &synthetic_shapes[i];
+    if (!shape)
+      die ("--synthetic: expected so400m or base, got \"%s\"", synthetic);
+    dir = ensure_synthetic (cache, shape, file_bf16, &write_s);
+  } else {
+    dir = strdup (model_dir);
+  }
+
+  /* load */
+  siglip_error *error = NULL;
+  siglip_load_options lopt = { .n_threads = threads,
+                               .precision = bf16 ? SIGLIP_PRECISION_BF16 : SIGLIP_PRECISION_FP32 };
+  double t0 = now_s ();
+  siglip_model *model = siglip_model_load (dir, &lopt, &error);
+  if (!model)
+    die_error (dir, error);
+  const double load_s = now_s () - t0;
+  const siglip_model_info *info = siglip_model_get_info (model);
+  threads = info->n_threads;
+  siglip_state *st = siglip_state_new (model, &error);
+  if (!st)
+    die_error ("siglip_state_new", error);
+
+  /* the encodes, then the limits, so the peaks do not warm anything for the model */
+  static const int all_patches[] = { 256, 576, 1024 };
+  static const int all_labels[] = { 1, 8, 32 };
+  const int n_patches = quick ? 1 : 3;
+  double image_s[3] = { 0 }, label_s[3] = { 0 };
+  bool have_label[3] = { false };
+  for (int i = 0; i < n_patches; i++)
+    image_s[i] = time_image (st, info, all_patches[i], runs);
+  for (int i = 0; i < 3; i++) {
+    if (quick && all_labels[i] != 8)
+      continue;
+    label_s[i] = time_labels (st, model, all_labels[i], runs);
+    have_label[i] = true;
+  }
+  double tok_load_s, tok_encode_s;
+  time_tokenizer (dir, quick ? 1 : 3, &tok_load_s, &tok_encode_s);
+  const double rss = peak_rss_mb ();
+
+  const int gm = 256, gn = info->vision.intermediate_size, gk = info->vision.hidden_size;
+  const double sgemm = measure_sgemm (gm, gn, gk, threads, runs);
+  const double lin32 = measure_linear (gm, gn, gk, false, runs);
+  const double lin16 = measure_linear (gm, gn, gk, true, runs);
+  const peaks pk = measure_peaks (threads);
+  /* the floor of this precision: fp32 FMA peak, or the bf16 dot-product peak where the kernel
+   * uses it */
+  const double limit = bf16 && pk.bf16 > 0 && !strcmp (siglip_gemm_bf16_kernel_name (), "avx512bf16")
+                         ? pk.bf16 : pk.fma;
+
+  const char *prec = bf16 ? "bf16" : "fp32";
+  if (json) {
+    printf ("{\"model\": \"%s\", \"precision\": \"%s\", \"bf16_kernel\": \"%s\", \"threads\": %d, "
+            "\"load_s\": %.4f, \"synthetic_write_s\": %.3f, \"image_s\": {",
+            synthetic ? synthetic : dir, prec, siglip_gemm_bf16_kernel_name (), threads, load_s, write_s);
+    for (int i = 0; i < n_patches; i++)
+      printf ("%s\"%d\": %.4f", i ? ", " : "", all_patches[i], image_s[i]);
+    printf ("}, \"image_gflop\": {");
+    for (int i = 0; i < n_patches; i++)
+      printf ("%s\"%d\": %.2f", i ? ", " : "", all_patches[i], image_flops (info, all_patches[i]) / 1e9);
+    printf ("}, \"image_ratio_to_floor\": {");
+    for (int i = 0; i < n_patches; i++)
+      printf ("%s\"%d\": %.2f", i ? ", " : "", all_patches[i],
+              image_s[i] / (image_flops (info, all_patches[i]) / (limit * 1e9)));
+    printf ("}, \"label_s\": {");
+    for (int i = 0, first = 1; i < 3; i++)
+      if (have_label[i]) {
+        printf ("%s\"%d\": %.5f", first ? "" : ", ", all_labels[i], label_s[i]);
+        first = 0;
+      }
+    printf ("}, \"label_gflop\": %.2f, \"label_ratio_to_floor\": {", label_flops (info) / 1e9);
+    for (int i = 0, first = 1; i < 3; i++)
+      if (have_label[i]) {
+        printf ("%s\"%d\": %.2f", first ? "" : ", ", all_labels[i],
+                label_s[i] / (label_flops (info) / (limit * 1e9)));
+        first = 0;
+      }
+    printf ("}, \"tokenizer_load_s\": %.4f, \"tokenizer_encode_s\": %.7f, \"peak_rss_mb\": %.0f, "
+            "\"weights_mb\": %.0f, \"sgemm_gflops\": %.1f, \"linear_fp32_gflops\": %.1f, "
+            "\"linear_bf16_gflops\": %.1f, \"fma_peak_gflops\": %.1f, \"fma_peak_isa\": \"%s\", "
+            "\"avx2_fma_peak_gflops\": %.1f, \"bf16_peak_gflops\": %.1f, \"floor_gflops\": %.1f, "
+            "\"sgemm_ratio_to_fma_peak\": %.3f, \"gemm_shape\": [%d, %d, %d]}\n",
+            tok_load_s, tok_encode_s, rss, info->weights_bytes / 1048576.0, sgemm, lin32, lin16,
+            pk.fma, pk.fma_isa, pk.avx2, pk.bf16, limit, sgemm / pk.fma, gm, gn, gk);
+  } else {
+    printf ("siglens-bench: %s, %s, %d threads, bf16 kernel %s, medians of %d runs after a warm-up\n",
+            synthetic ? synthetic : dir, prec, threads, siglip_gemm_bf16_kernel_name (), runs);
+    printf ("limits: fp32 FMA peak %.0f GFLOP/s (%s)%s", pk.fma, pk.fma_isa,
+            pk.bf16 > 0 ? "" : "\n");
+    if (pk.bf16 > 0)
+      printf (", bf16 dot-product peak %.0f GFLOP/s\n", pk.bf16);
+    printf ("floor used for ratios: %.0f GFLOP/s\n\n", limit);
+    printf ("%-28s %12s %10s %12s %8s\n", "", "time", "GFLOP", "GFLOP/s", "x floor");
+    printf ("%-28s %10.3f s\n", "load", load_s);
+    for (int i = 0; i < n_patches; i++) {
+      const double f = image_flops (info, all_patches[i]);
+      char what[64];
+      snprintf (what, sizeof what, "image, %d patches", all_patches[i]);
+      printf ("%-28s %10.3f s %10.1f %12.0f %8.2f\n", what, image_s[i], f / 1e9,
+              f / image_s[i] / 1e9, image_s[i] / (f / (limit * 1e9)));
+    }
+    for (int i = 0; i < 3; i++)
+      if (have_label[i]) {
+        const double f = label_flops (info);
+        char what[64];
+        snprintf (what, sizeof what, "per label, %d labels", all_labels[i]);
+        printf ("%-28s %10.4f s %10.1f %12.0f %8.2f\n", what, label_s[i], f / 1e9,
+                f / label_s[i] / 1e9, label_s[i] / (f / (limit * 1e9)));
+      }
+    printf ("%-28s %10.3f s\n", "tokenizer load", tok_load_s);
+    printf ("%-28s %10.1f us\n", "tokenizer encode per text", tok_encode_s * 1e6);
+    printf ("%-28s %10.0f MB   (weights files %.0f MB)\n", "peak RSS", rss,
+            info->weights_bytes / 1048576.0);
+    printf ("\nGEMM %d x %d x %d                 GFLOP/s  x FMA peak\n", gm, gn, gk);
+    printf ("%-28s %10.0f %10.2f\n", "OpenBLAS sgemm (own threads)", sgemm, sgemm / pk.fma);
+    printf ("%-28s %10.0f %10.2f\n", "siglip_linear fp32", lin32, lin32 / pk.fma);
+    printf ("%-28s %10.0f %10.2f%s\n", "siglip_linear bf16", lin16, lin16 / pk.fma,
+            pk.bf16 > 0 ? "" : "");
+    if (pk.bf16 > 0)
+      printf ("%-28s %10s %10.2f  (x bf16 peak)\n", "", "", lin16 / pk.bf16);
+  }
+
+  siglip_state_free (st);
+  siglip_model_free (model);
+  free (dir);
+  return 0;
+}
