@@ -417,9 +417,13 @@ peak_avx512 (long iters)
 #pragma GCC unroll 12
     for (int i = 0; i < 12; i++)
       a[i] = _mm512_fmadd_ps (a[i], m, c);
-  float s = 0;
-  for (int i = 0; i < 12; i++)
-    s += _mm512_reduce_add_ps (a[i]);
+  /* not _mm512_reduce_add_ps: GCC 12 warns about its internal _mm512_undefined */
+  float buf[16], s = 0;
+  for (int i = 0; i < 12; i++) {
+    _mm512_storeu_ps (buf, a[i]);
+    for (int j = 0; j < 16; j++)
+      s += buf[j];
+  }
   return s;
 }
 
@@ -454,9 +458,13 @@ peak_bf16 (long iters)
 #pragma GCC unroll 12
     for (int i = 0; i < 12; i++)
       a[i] = _mm512_dpbf16_ps (a[i], x, y);
-  float s = 0;
-  for (int i = 0; i < 12; i++)
-    s += _mm512_reduce_add_ps (a[i]);
+  /* not _mm512_reduce_add_ps: GCC 12 warns about its internal _mm512_undefined */
+  float buf[16], s = 0;
+  for (int i = 0; i < 12; i++) {
+    _mm512_storeu_ps (buf, a[i]);
+    for (int j = 0; j < 16; j++)
+      s += buf[j];
+  }
   return s;
 }
 
