@@ -1,0 +1,873 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <glib/gi18n.h>
+#include <gdk-pixbuf/gdk-pixbuf.h>
+
+#include "siglip.h"
+#include "siglens-decode.h"
+#include "siglens-classifier.h"
+
+G_DEFINE_ENUM_TYPE (SiglensModelState, siglens_model_state,
+  G_DEFINE_ENUM_VALUE (SIGLENS_MODEL_STATE_NONE, "none"),
+  G_DEFINE_ENUM_VALUE (SIGLENS_MODEL_STATE_LOADING, "loading"),
+  G_DEFINE_ENUM_VALUE (SIGLENS_MODEL_STATE_READY, "ready"),
+  G_DEFINE_ENUM_VALUE (SIGLENS_MODEL_STATE_FAILED, "failed"))
+
+G_DEFINE_QUARK (siglens-classifier-error-quark, siglens_classifier_error)
+
+typedef enum {
+  JOB_LOAD,
+  JOB_READ_FILE,
+  JOB_READ_PIXBUF,
+  JOB_CLASSIFY,
+} JobKind;
+
+/* Everything a request needs, copied at request time so the worker never reads caller state. */
+typedef struct {
+  JobKind              kind;
+  guint                serial;
+  GAsyncReadyCallback  callback;
+  gpointer             user_data;
+  GCancellable        *caller_cancellable;
+  gulong               caller_handler;
+
+  char                *path;        /* JOB_LOAD */
+  SiglensPrecision     precision;
+  double               last_fraction;
+
+  GFile               *file;        /* JOB_READ_FILE */
+  GdkPixbuf           *pixbuf;      /* JOB_READ_PIXBUF */
+  char                *name;
+
+  SiglensImage        *image;       /* JOB_CLASSIFY */
+  char               **labels;
+  char                *template;
+  int                  max_patches;
+  gboolean             lowercase;
+} Job;
+
+struct _SiglensClassifier
+{
+  GObject            parent_instance;
+
+  /* Main thread. */
+  GThreadPool       *pool;           /* one thread: loads and forward passes, in order */
+  SiglensModelState  state;
+  double             load_fraction;
+  char              *model_path;
+  char              *error_message;
+  char              *summary;
+  char              *activity;
+  guint              n_pending;
+  guint              next_serial;
+  guint              load_serial;     /* newest load request */
+  guint              classify_serial; /* newest classify request */
+  GCancellable      *load_cancellable;
+  GCancellable      *read_cancellable;
+  GCancellable      *classify_cancellable;
+
+  /* Worker thread only. The pool runs one job at a time and its queue's lock orders the
+   * hand-over between jobs, so these need no lock of their own. */
+  siglip_model      *worker_model;
+  siglip_state      *worker_state;
+  guint              worker_model_id;
+};
+
+G_DEFINE_FINAL_TYPE (SiglensClassifier, siglens_classifier, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_MODEL_STATE,
+  PROP_LOAD_FRACTION,
+  PROP_MODEL_PATH,
+  PROP_ERROR_MESSAGE,
+  PROP_BUSY,
+  PROP_ACTIVITY,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* GTask source tags: one address per request kind. */
+static const char load_tag, read_tag, classify_tag;
+
+void
+siglens_scores_free (SiglensScores *scores)
+{
+  if (scores == NULL)
+    return;
+  g_strfreev (scores->labels);
+  g_free (scores->probabilities);
+  g_free (scores->logits);
+  g_free (scores);
+}
+
+static void
+job_free (Job *job)
+{
+  if (job->caller_cancellable != NULL)
+    g_cancellable_disconnect (job->caller_cancellable, job->caller_handler);
+  g_clear_object (&job->caller_cancellable);
+  g_free (job->path);
+  g_clear_object (&job->file);
+  g_clear_object (&job->pixbuf);
+  g_free (job->name);
+  g_clear_object (&job->image);
+  g_strfreev (job->labels);
+  g_free (job->template);
+  g_free (job);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Main-thread state
+ */
+
+static void
+set_string (SiglensClassifier *self, char **field, const char *value, int prop)
+{
+  if (g_strcmp0 (*field, value) == 0)
+    return;
+  g_free (*field);
+  *field = g_strdup (value);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+}
+
+static void
+set_state (SiglensClassifier *self, SiglensModelState state)
+{
+  if (self->state == state)
+    return;
+  self->state = state;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODEL_STATE]);
+}
+
+static void
+set_load_fraction (SiglensClassifier *self, double fraction)
+{
+  if (self->load_fraction == fraction)
+    return;
+  self->load_fraction = fraction;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOAD_FRACTION]);
+}
+
+typedef struct {
+  SiglensClassifier *self;
+  JobKind            kind;
+  guint              serial;
+  double             fraction;
+  char              *activity;
+} Report;
+
+static void
+report_free (Report *report)
+{
+  g_object_unref (report->self);
+  g_free (report->activity);
+  g_free (report);
+}
+
+static gboolean
+report_deliver (gpointer data)
+{
+  Report *report = data;
+  SiglensClassifier *self = report->self;
+
+  /* Only the newest request of its kind speaks; a superseded job's last words are dropped. */
+  if (report->kind == JOB_LOAD && report->serial == self->load_serial
+      && self->state == SIGLENS_MODEL_STATE_LOADING)
+    set_load_fraction (self, report->fraction);
+  else if (report->kind == JOB_CLASSIFY && report->serial == self->classify_serial
+           && self->n_pending > 0)
+    set_string (self, &self->activity, report->activity, PROP_ACTIVITY);
+  return G_SOURCE_REMOVE;
+}
+
+/* From the worker: hands a progress report to the thread that made the request. */
+static void
+report (GTask *task, double fraction, const char *activity)
+{
+  Job *job = g_task_get_task_data (task);
+  Report *r = g_new0 (Report, 1);
+
+  r->self = g_object_ref (g_task_get_source_object (task));
+  r->kind = job->kind;
+  r->serial = job->serial;
+  r->fraction = fraction;
+  r->activity = g_strdup (activity);
+  g_main_context_invoke_full (g_task_get_context (task), G_PRIORITY_DEFAULT,
+                              report_deliver, r, (GDestroyNotify) report_free);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Worker
+ */
+
+static bool
+abort_if_cancelled (void *data)
+{
+  return g_cancellable_is_cancelled (G_CANCELLABLE (data));
+}
+
+static void
+load_progress (double fraction, void *data)
+{
+  GTask *task = data;
+  Job *job = g_task_get_task_data (task);
+
+  /* The core may call this per tensor; a hundred steps are plenty for a progress bar. */
+  if (fraction < 1. && fraction - job->last_fraction < 0.01)
+    return;
+  job->last_fraction = fraction;
+  report (task, fraction, NULL);
+}
+
+static GError *
+error_from_core (siglip_error *err, SiglensClassifierError code)
+{
+  GError *error;
+
+  if (err == NULL)
+    return g_error_new_literal (SIGLENS_CLASSIFIER_ERROR, code, _("Unknown error"));
+  if (err->status == SIGLIP_ERR_CANCELLED)
+    error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, err->message);
+  else
+    error = g_error_new_literal (SIGLENS_CLASSIFIER_ERROR, code, err->message);
+  siglip_error_free (err);
+  return error;
+}
+
+static char *
+describe_model (const siglip_model *model)
+{
+  const siglip_model_info *info = siglip_model_get_info (model);
+  g_autofree char *folder = g_path_get_basename (info->directory);
+  const char *precision = info->precision == SIGLIP_PRECISION_BF16 ? "bf16" : "fp32";
+
+  /* Translators: a summary of the loaded model: folder name, millions of parameters,
+   * number precision ("fp32"/"bf16"), e.g. "siglip2-so400m · 1136 M parameters · fp32" */
+  return g_strdup_printf (_("%s · %.0f M parameters · %s"),
+                          folder, (double) info->num_params / 1e6, precision);
+}
+
+static void
+worker_load (SiglensClassifier *self, GTask *task, Job *job)
+{
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  siglip_load_options options = {
+    .n_threads = 0,
+    .precision = job->precision == SIGLENS_PRECISION_BF16 ? SIGLIP_PRECISION_BF16
+                                                          : SIGLIP_PRECISION_FP32,
+    .progress = load_progress,
+    .progress_data = task,
+    .abort_cb = abort_if_cancelled,
+    .abort_data = cancellable,
+  };
+  siglip_error *err = NULL;
+  siglip_model *model;
+
+  model = siglip_model_load (job->path, &options, &err);
+  if (model == NULL)
+    {
+      g_task_return_error (task, error_from_core (err, SIGLENS_CLASSIFIER_ERROR_MODEL));
+      return;
+    }
+
+  /* Queued classify jobs come after this one, so from here on they use the new model. */
+  g_clear_pointer (&self->worker_state, siglip_state_free);
+  g_clear_pointer (&self->worker_model, siglip_model_free);
+  self->worker_model = model;
+  self->worker_model_id++;
+
+  g_task_return_pointer (task, describe_model (model), g_free);
+}
+
+static void
+free_rgb_pixels (guchar *pixels, gpointer data)
+{
+  siglens_rgb_image_free (data);
+}
+
+static void
+worker_read (GTask        *task,
+             gpointer      source,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  Job *job = task_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SiglensRgbImage) rgb = NULL;
+  g_autofree char *name = NULL;
+  GdkPixbuf *pixbuf;
+
+  if (job->kind == JOB_READ_FILE)
+    {
+      rgb = siglens_decode_gfile (job->file, cancellable, 0, &error);
+      name = g_file_get_basename (job->file);
+      if (name == NULL || g_strcmp0 (name, "/") == 0)
+        {
+          g_free (name);
+          name = g_file_get_uri (job->file);
+        }
+    }
+  else
+    {
+      rgb = siglens_rgb_image_from_pixbuf (job->pixbuf, &error);
+      name = g_strdup (job->name);
+    }
+
+  if (rgb == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  /* The pixbuf takes the decoded buffer: the texture on screen and the model read one copy. */
+  pixbuf = gdk_pixbuf_new_from_data (rgb->rgb, GDK_COLORSPACE_RGB, FALSE, 8,
+                                     rgb->width, rgb->height, (int) rgb->stride,
+                                     free_rgb_pixels, rgb);
+  g_steal_pointer (&rgb);
+  g_task_return_pointer (task, siglens_image_new (pixbuf, name), g_object_unref);
+}
+
+static gboolean
+worker_ensure_state (SiglensClassifier *self, GError **error)
+{
+  siglip_error *err = NULL;
+
+  if (self->worker_state != NULL)
+    return TRUE;
+  self->worker_state = siglip_state_new (self->worker_model, &err);
+  if (self->worker_state == NULL)
+    {
+      g_propagate_error (error, error_from_core (err, SIGLENS_CLASSIFIER_ERROR_INFERENCE));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+worker_classify (SiglensClassifier *self, GTask *task, Job *job)
+{
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  siglip_encode_options options = {
+    .max_patches = job->max_patches,
+    .template = job->template,
+    .no_lowercase = !job->lowercase,
+    .abort_cb = abort_if_cancelled,
+    .abort_data = cancellable,
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SiglensScores) scores = NULL;
+  g_autofree float *image_embedding = NULL;
+  g_autofree float *text_embeddings = NULL;
+  g_autofree siglip_score *raw = NULL;
+  g_auto (GStrv) texts = NULL;
+  siglip_error *err = NULL;
+  guint n = g_strv_length (job->labels);
+  int vision_dim, text_dim;
+
+  if (self->worker_model == NULL)
+    {
+      g_task_return_new_error (task, SIGLENS_CLASSIFIER_ERROR, SIGLENS_CLASSIFIER_ERROR_NO_MODEL,
+                               _("No model is loaded."));
+      return;
+    }
+  if (!worker_ensure_state (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  vision_dim = siglip_model_embed_dim_vision (self->worker_model);
+  text_dim = siglip_model_embed_dim_text (self->worker_model);
+  image_embedding = g_new (float, vision_dim);
+
+  /* The image embedding is kept with the image: typing new labels only runs the text tower,
+   * and the core's own cache spares the labels when only the image changes. */
+  if (!siglens_image_lookup_embedding (job->image, self->worker_model_id, job->max_patches,
+                                       image_embedding, vision_dim))
+    {
+      GdkPixbuf *pixbuf = siglens_image_get_pixbuf (job->image);
+      siglip_image image = {
+        .rgb = gdk_pixbuf_read_pixels (pixbuf),
+        .width = gdk_pixbuf_get_width (pixbuf),
+        .height = gdk_pixbuf_get_height (pixbuf),
+        .stride = (size_t) gdk_pixbuf_get_rowstride (pixbuf),
+      };
+
+      report (task, 0., _("Looking at the image…"));
+      if (!siglip_encode_image (self->worker_state, &image, &options, image_embedding, NULL, &err))
+        {
+          g_task_return_error (task, error_from_core (err, SIGLENS_CLASSIFIER_ERROR_INFERENCE));
+          return;
+        }
+      siglens_image_store_embedding (job->image, self->worker_model_id, job->max_patches,
+                                     image_embedding, vision_dim);
+    }
+
+  texts = g_new0 (char *, n + 1);
+  for (guint i = 0; i < n; i++)
+    {
+      char *text = siglip_apply_template (job->template, job->labels[i]);
+
+      texts[i] = g_strdup (text);
+      free (text);
+    }
+
+  {
+    g_autofree char *message = g_strdup_printf (ngettext ("Encoding %u label…",
+                                                          "Encoding %u labels…", n), n);
+    report (task, 0., message);
+  }
+  text_embeddings = g_new (float, (gsize) n * (gsize) text_dim);
+  if (!siglip_encode_texts (self->worker_state, (const char *const *) texts, (int) n, &options,
+                            text_embeddings, &err))
+    {
+      g_task_return_error (task, error_from_core (err, SIGLENS_CLASSIFIER_ERROR_INFERENCE));
+      return;
+    }
+
+  raw = g_new (siglip_score, n);
+  siglip_score_embeddings (self->worker_model, image_embedding, text_embeddings, (int) n, raw);
+
+  scores = g_new0 (SiglensScores, 1);
+  scores->n = n;
+  scores->labels = g_strdupv (job->labels);
+  scores->probabilities = g_new (float, n);
+  scores->logits = g_new (float, n);
+  for (guint i = 0; i < n; i++)
+    {
+      scores->probabilities[i] = raw[i].probability;
+      scores->logits[i] = raw[i].logit;
+    }
+  g_task_return_pointer (task, g_steal_pointer (&scores), (GDestroyNotify) siglens_scores_free);
+}
+
+static void
+worker_run (gpointer data,
+            gpointer user_data)
+{
+  g_autoptr (GTask) task = data;
+  SiglensClassifier *self = g_task_get_source_object (task);
+  Job *job = g_task_get_task_data (task);
+
+  /* A request superseded while it waited in the queue costs nothing. */
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  if (job->kind == JOB_LOAD)
+    worker_load (self, task, job);
+  else
+    worker_classify (self, task, job);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Requests
+ */
+
+static void
+cancel_linked (GCancellable *caller,
+               gpointer      ours)
+{
+  g_cancellable_cancel (G_CANCELLABLE (ours));
+}
+
+static void
+set_busy (SiglensClassifier *self, int delta)
+{
+  gboolean was_busy = self->n_pending > 0;
+
+  self->n_pending = (guint) ((int) self->n_pending + delta);
+  if (self->n_pending == 0)
+    set_string (self, &self->activity, NULL, PROP_ACTIVITY);
+  if (was_busy != (self->n_pending > 0))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+static void
+load_done (SiglensClassifier *self, GTask *task, Job *job)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *summary = g_task_propagate_pointer (task, &error);
+
+  /* A newer load is on its way; it decides what the state becomes. */
+  if (job->serial != self->load_serial)
+    return;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      set_state (self, SIGLENS_MODEL_STATE_NONE);
+      return;
+    }
+
+  if (error != NULL)
+    {
+      set_string (self, &self->error_message, error->message, PROP_ERROR_MESSAGE);
+      set_state (self, SIGLENS_MODEL_STATE_FAILED);
+      return;
+    }
+
+  g_free (self->summary);
+  self->summary = g_steal_pointer (&summary);
+  set_load_fraction (self, 1.);
+  set_state (self, SIGLENS_MODEL_STATE_READY);
+}
+
+static void
+job_done (GObject      *source,
+          GAsyncResult *result,
+          gpointer      unused)
+{
+  SiglensClassifier *self = SIGLENS_CLASSIFIER (source);
+  GTask *task = G_TASK (result);
+  Job *job = g_task_get_task_data (task);
+
+  if (job->kind == JOB_LOAD)
+    load_done (self, task, job);
+  else if (job->callback != NULL)
+    job->callback (source, result, job->user_data);
+
+  /* After the caller's callback, so a follow-up request it makes keeps :busy from blinking. */
+  set_busy (self, -1);
+}
+
+static GTask *
+start_job (SiglensClassifier  *self,
+           Job                *job, /* (transfer full) */
+           GCancellable      **slot,
+           GCancellable       *caller_cancellable,
+           const void         *source_tag)
+{
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  GTask *task;
+
+  /* Latest request wins: the previous one of this kind stops at its next check. */
+  if (*slot != NULL)
+    g_cancellable_cancel (*slot);
+  g_set_object (slot, cancellable);
+
+  if (caller_cancellable != NULL)
+    {
+      job->caller_cancellable = g_object_ref (caller_cancellable);
+      job->caller_handler = g_cancellable_connect (caller_cancellable,
+                                                   G_CALLBACK (cancel_linked),
+                                                   g_object_ref (cancellable), g_object_unref);
+    }
+
+  job->serial = ++self->next_serial;
+  task = g_task_new (self, cancellable, job_done, NULL);
+  g_task_set_source_tag (task, (gpointer) source_tag);
+  g_task_set_task_data (task, job, (GDestroyNotify) job_free);
+  set_busy (self, +1);
+  return task;
+}
+
+void
+siglens_classifier_load_model (SiglensClassifier *self,
+                               const char        *path,
+                               SiglensPrecision   precision)
+{
+  g_autoptr (GTask) task = NULL;
+  Job *job;
+
+  g_return_if_fail (SIGLENS_IS_CLASSIFIER (self));
+  g_return_if_fail (path != NULL);
+
+  job = g_new0 (Job, 1);
+  job->kind = JOB_LOAD;
+  job->path = g_strdup (path);
+  job->precision = precision;
+  job->last_fraction = -1.;
+
+  task = start_job (self, job, &self->load_cancellable, NULL, &load_tag);
+  self->load_serial = job->serial;
+
+  set_string (self, &self->model_path, path, PROP_MODEL_PATH);
+  set_string (self, &self->error_message, NULL, PROP_ERROR_MESSAGE);
+  set_load_fraction (self, 0.);
+  set_state (self, SIGLENS_MODEL_STATE_LOADING);
+
+  g_thread_pool_push (self->pool, g_steal_pointer (&task), NULL);
+}
+
+static void
+start_read (SiglensClassifier   *self,
+            Job                 *job,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data)
+{
+  g_autoptr (GTask) task = NULL;
+
+  job->callback = callback;
+  job->user_data = user_data;
+  task = start_job (self, job, &self->read_cancellable, cancellable, &read_tag);
+  set_string (self, &self->activity, _("Reading image…"), PROP_ACTIVITY);
+
+  /* Decoding needs no model, so it runs beside a model load instead of queueing behind it. */
+  g_task_run_in_thread (task, worker_read);
+}
+
+void
+siglens_classifier_read_file_async (SiglensClassifier   *self,
+                                    GFile               *file,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (SIGLENS_IS_CLASSIFIER (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  job = g_new0 (Job, 1);
+  job->kind = JOB_READ_FILE;
+  job->file = g_object_ref (file);
+  start_read (self, job, cancellable, callback, user_data);
+}
+
+void
+siglens_classifier_read_pixbuf_async (SiglensClassifier   *self,
+                                      GdkPixbuf           *pixbuf,
+                                      const char          *name,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  Job *job;
+
+  g_return_if_fail (SIGLENS_IS_CLASSIFIER (self));
+  g_return_if_fail (GDK_IS_PIXBUF (pixbuf));
+
+  job = g_new0 (Job, 1);
+  job->kind = JOB_READ_PIXBUF;
+  job->pixbuf = g_object_ref (pixbuf);
+  job->name = g_strdup (name);
+  start_read (self, job, cancellable, callback, user_data);
+}
+
+SiglensImage *
+siglens_classifier_read_finish (SiglensClassifier  *self,
+                                GAsyncResult       *result,
+                                GError            **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == &read_tag, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+siglens_classifier_classify_async (SiglensClassifier            *self,
+                                   SiglensImage                 *image,
+                                   const char *const            *labels,
+                                   const SiglensClassifyOptions *options,
+                                   GCancellable                 *cancellable,
+                                   GAsyncReadyCallback           callback,
+                                   gpointer                      user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  const char *template;
+  Job *job;
+
+  g_return_if_fail (SIGLENS_IS_CLASSIFIER (self));
+  g_return_if_fail (SIGLENS_IS_IMAGE (image));
+  g_return_if_fail (options != NULL);
+
+  template = options->template != NULL ? options->template : SIGLIP_DEFAULT_TEMPLATE;
+
+  job = g_new0 (Job, 1);
+  job->kind = JOB_CLASSIFY;
+  job->callback = callback;
+  job->user_data = user_data;
+  job->image = g_object_ref (image);
+  job->labels = g_strdupv ((char **) labels);
+  job->template = g_strdup (template);
+  job->max_patches = options->max_patches;
+  job->lowercase = options->lowercase;
+
+  task = start_job (self, job, &self->classify_cancellable, cancellable, &classify_tag);
+  self->classify_serial = job->serial;
+
+  if (labels == NULL || labels[0] == NULL)
+    {
+      g_task_return_new_error (task, SIGLENS_CLASSIFIER_ERROR,
+                               SIGLENS_CLASSIFIER_ERROR_NO_LABELS,
+                               _("There are no labels to compare the image with."));
+      return;
+    }
+  if (strstr (template, "{}") == NULL)
+    {
+      g_task_return_new_error (task, SIGLENS_CLASSIFIER_ERROR,
+                               SIGLENS_CLASSIFIER_ERROR_BAD_TEMPLATE,
+                               _("The template “%s” has no {} where the label goes."), template);
+      return;
+    }
+
+  g_thread_pool_push (self->pool, g_steal_pointer (&task), NULL);
+}
+
+SiglensScores *
+siglens_classifier_classify_finish (SiglensClassifier  *self,
+                                    GAsyncResult       *result,
+                                    GError            **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == &classify_tag, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Accessors and GObject
+ */
+
+SiglensModelState
+siglens_classifier_get_model_state (SiglensClassifier *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_CLASSIFIER (self), SIGLENS_MODEL_STATE_NONE);
+  return self->state;
+}
+
+double
+siglens_classifier_get_load_fraction (SiglensClassifier *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_CLASSIFIER (self), 0.);
+  return self->load_fraction;
+}
+
+const char *
+siglens_classifier_get_model_path (SiglensClassifier *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_CLASSIFIER (self), NULL);
+  return self->model_path;
+}
+
+const char *
+siglens_classifier_get_error_message (SiglensClassifier *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_CLASSIFIER (self), NULL);
+  return self->error_message;
+}
+
+char *
+siglens_classifier_dup_model_summary (SiglensClassifier *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_CLASSIFIER (self), NULL);
+  return self->state == SIGLENS_MODEL_STATE_READY ? g_strdup (self->summary) : NULL;
+}
+
+gboolean
+siglens_classifier_get_busy (SiglensClassifier *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_CLASSIFIER (self), FALSE);
+  return self->n_pending > 0;
+}
+
+const char *
+siglens_classifier_get_activity (SiglensClassifier *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_CLASSIFIER (self), NULL);
+  return self->activity;
+}
+
+SiglensClassifier *
+siglens_classifier_new (void)
+{
+  return g_object_new (SIGLENS_TYPE_CLASSIFIER, NULL);
+}
+
+static void
+siglens_classifier_dispose (GObject *object)
+{
+  SiglensClassifier *self = SIGLENS_CLASSIFIER (object);
+
+  g_cancellable_cancel (self->load_cancellable);
+  g_cancellable_cancel (self->read_cancellable);
+  g_cancellable_cancel (self->classify_cancellable);
+
+  G_OBJECT_CLASS (siglens_classifier_parent_class)->dispose (object);
+}
+
+static void
+siglens_classifier_finalize (GObject *object)
+{
+  SiglensClassifier *self = SIGLENS_CLASSIFIER (object);
+
+  /* Every task holds a reference to us, so by now the worker is idle. */
+  g_thread_pool_free (self->pool, TRUE, TRUE);
+  g_clear_pointer (&self->worker_state, siglip_state_free);
+  g_clear_pointer (&self->worker_model, siglip_model_free);
+
+  g_clear_object (&self->load_cancellable);
+  g_clear_object (&self->read_cancellable);
+  g_clear_object (&self->classify_cancellable);
+  g_clear_pointer (&self->model_path, g_free);
+  g_clear_pointer (&self->error_message, g_free);
+  g_clear_pointer (&self->summary, g_free);
+  g_clear_pointer (&self->activity, g_free);
+
+  G_OBJECT_CLASS (siglens_classifier_parent_class)->finalize (object);
+}
+
+static void
+siglens_classifier_get_property (GObject    *object,
+                                 guint       prop_id,
+                                 GValue     *value,
+                                 GParamSpec *pspec)
+{
+  SiglensClassifier *self = SIGLENS_CLASSIFIER (object);
+
+  switch (prop_id)
+    {
+    case PROP_MODEL_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_LOAD_FRACTION:
+      g_value_set_double (value, self->load_fraction);
+      break;
+    case PROP_MODEL_PATH:
+      g_value_set_string (value, self->model_path);
+      break;
+    case PROP_ERROR_MESSAGE:
+      g_value_set_string (value, self->error_message);
+      break;
+    case PROP_BUSY:
+      g_value_set_boolean (value, self->n_pending > 0);
+      break;
+    case PROP_ACTIVITY:
+      g_value_set_string (value, self->activity);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+siglens_classifier_class_init (SiglensClassifierClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  const GParamFlags flags = G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS;
+
+  object_class->dispose = siglens_classifier_dispose;
+  object_class->finalize = siglens_classifier_finalize;
+  object_class->get_property = siglens_classifier_get_property;
+
+  properties[PROP_MODEL_STATE] =
+    g_param_spec_enum ("model-state", NULL, NULL,
+                       SIGLENS_TYPE_MODEL_STATE, SIGLENS_MODEL_STATE_NONE, flags);
+  properties[PROP_LOAD_FRACTION] =
+    g_param_spec_double ("load-fraction", NULL, NULL, 0., 1., 0., flags);
+  properties[PROP_MODEL_PATH] = g_param_spec_string ("model-path", NULL, NULL, NULL, flags);
+  properties[PROP_ERROR_MESSAGE] = g_param_spec_string ("error-message", NULL, NULL, NULL, flags);
+  properties[PROP_BUSY] = g_param_spec_boolean ("busy", NULL, NULL, FALSE, flags);
+  properties[PROP_ACTIVITY] = g_param_spec_string ("activity", NULL, NULL, NULL, flags);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+siglens_classifier_init (SiglensClassifier *self)
+{
+  /* One thread: the core already spreads each forward pass over every core with OpenBLAS and
+   * its own threads, and one job at a time keeps a stale request from slowing the new one. */
+  self->pool = g_thread_pool_new (worker_run, NULL, 1, FALSE, NULL);
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * SiglensClassifier — owns the loaded model and the one worker thread that runs it.
+ *
+ * Every request (load a model, read an image, classify) is a GTask queued to a single worker
+ * thread, so the CPU is never split between a stale job and the one that matters. Each kind of
+ * request has one slot: a new one cancels the previous (latest request wins) and a cancelled
+ * request completes with G_IO_ERROR_CANCELLED, which callers drop quietly.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "siglens-image.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  SIGLENS_MODEL_STATE_NONE,    /* no model loaded or being loaded */
+  SIGLENS_MODEL_STATE_LOADING, /* see :load-fraction */
+  SIGLENS_MODEL_STATE_READY,
+  SIGLENS_MODEL_STATE_FAILED,  /* see :error-message */
+} SiglensModelState;
+
+GType siglens_model_state_get_type (void);
+#define SIGLENS_TYPE_MODEL_STATE (siglens_model_state_get_type ())
+
+typedef enum {
+  SIGLENS_PRECISION_FP32,
+  SIGLENS_PRECISION_BF16,
+} SiglensPrecision;
+
+#define SIGLENS_CLASSIFIER_ERROR (siglens_classifier_error_quark ())
+
+typedef enum {
+  SIGLENS_CLASSIFIER_ERROR_NO_MODEL,
+  SIGLENS_CLASSIFIER_ERROR_NO_LABELS,
+  SIGLENS_CLASSIFIER_ERROR_BAD_TEMPLATE,
+  SIGLENS_CLASSIFIER_ERROR_MODEL,    /* the model could not be loaded */
+  SIGLENS_CLASSIFIER_ERROR_INFERENCE /* the core failed while encoding */
+} SiglensClassifierError;
+
+GQuark siglens_classifier_error_quark (void);
+
+typedef struct {
+  guint   n;
+  char  **labels;        /* n labels, NULL-terminated, in the order asked */
+  float  *probabilities; /* n, sigmoid per label (independent, not a softmax) */
+  float  *logits;        /* n */
+} SiglensScores;
+
+void siglens_scores_free (SiglensScores *scores);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SiglensScores, siglens_scores_free)
+
+typedef struct {
+  const char *template;    /* must contain "{}"; NULL = "This is a photo of {}." */
+  int         max_patches; /* 0 = the model's default */
+  gboolean    lowercase;
+} SiglensClassifyOptions;
+
+#define SIGLENS_TYPE_CLASSIFIER (siglens_classifier_get_type ())
+G_DECLARE_FINAL_TYPE (SiglensClassifier, siglens_classifier, SIGLENS, CLASSIFIER, GObject)
+
+SiglensClassifier *siglens_classifier_new (void);
+
+/* Starts loading `path` (replacing any model once it has loaded); follow :model-state. */
+void               siglens_classifier_load_model         (SiglensClassifier *self,
+                                                          const char        *path,
+                                                          SiglensPrecision   precision);
+SiglensModelState  siglens_classifier_get_model_state    (SiglensClassifier *self);
+double             siglens_classifier_get_load_fraction  (SiglensClassifier *self);
+const char        *siglens_classifier_get_model_path     (SiglensClassifier *self);
+const char        *siglens_classifier_get_error_message  (SiglensClassifier *self);
+/* A one-line description of the loaded model for people, or NULL. (transfer full) */
+char              *siglens_classifier_dup_model_summary  (SiglensClassifier *self);
+gboolean           siglens_classifier_get_busy           (SiglensClassifier *self);
+/* What the worker is doing for the newest request, e.g. "Encoding 3 labels…", or NULL. */
+const char        *siglens_classifier_get_activity       (SiglensClassifier *self);
+
+/* Decodes a file (any GIO URI) in the worker. */
+void               siglens_classifier_read_file_async    (SiglensClassifier   *self,
+                                                          GFile               *file,
+                                                          GCancellable        *cancellable,
+                                                          GAsyncReadyCallback  callback,
+                                                          gpointer             user_data);
+/* Turns already decoded pixels (a dropped or pasted texture) into a SiglensImage. */
+void               siglens_classifier_read_pixbuf_async  (SiglensClassifier   *self,
+                                                          GdkPixbuf           *pixbuf,
+                                                          const char          *name,
+                                                          GCancellable        *cancellable,
+                                                          GAsyncReadyCallback  callback,
+                                                          gpointer             user_data);
+SiglensImage      *siglens_classifier_read_finish        (SiglensClassifier   *self,
+                                                          GAsyncResult        *result,
+                                                          GError             **error);
+
+void               siglens_classifier_classify_async     (SiglensClassifier            *self,
+                                                          SiglensImage                 *image,
+                                                          const char *const            *labels,
+                                                          const SiglensClassifyOptions *options,
+                                                          GCancellable                 *cancellable,
+                                                          GAsyncReadyCallback           callback,
+                                                          gpointer                      user_data);
+SiglensScores     *siglens_classifier_classify_finish    (SiglensClassifier   *self,
+                                                          GAsyncResult        *result,
+                                                          GError             **error);
+
+G_END_DECLS

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Where Siglens looks for its model at start, in order. */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define SIGLENS_DEFAULT_MODEL_ID "google/siglip2-so400m-patch16-naflex"
+
+/* The model to load: $SIGLENS_MODEL or the `model-folder` setting when set (as given), else
+ * the Hugging Face cache or the app's data folder when they hold config.json; NULL when there
+ * is none. (transfer full) */
+char *siglens_model_locator_find (GSettings *settings);
+
+/* The app's own model folder, where a future download goes and where people may put a model
+ * by hand: $XDG_DATA_HOME/siglens/models/siglip2-so400m-patch16-naflex. (transfer full) */
+char *siglens_model_locator_dup_data_dir (void);
+
+G_END_DECLS

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* SiglensPreferencesWindow — every row is bound to GSettings; the main window reacts to the
+ * settings, so nothing here talks to it directly. */
+#include <glib/gi18n.h>
+
+#include "siglens-application.h"
+#include "siglens-model-locator.h"
+#include "siglens-preferences-window.h"
+
+struct _SiglensPreferencesWindow
+{
+  AdwPreferencesWindow  parent_instance;
+
+  AdwActionRow         *folder_row;
+  GtkWidget            *folder_button;
+  GtkWidget            *folder_reset_button;
+  AdwComboRow          *precision_row;
+  AdwComboRow          *detail_row;
+  AdwEntryRow          *template_row;
+  GtkSwitch            *lowercase_switch;
+
+  GSettings            *settings;
+  GtkFileChooserNative *chooser;
+};
+
+G_DEFINE_FINAL_TYPE (SiglensPreferencesWindow, siglens_preferences_window,
+                     ADW_TYPE_PREFERENCES_WINDOW)
+
+/* The detail level row lists these, in this order. */
+static const int detail_patches[] = { 256, 576, 1024 };
+
+static gboolean
+patches_to_row (GValue   *value,
+                GVariant *variant,
+                gpointer  user_data)
+{
+  int patches = g_variant_get_int32 (variant);
+  guint best = 0;
+
+  /* A value set elsewhere (gsettings) shows as the nearest level at or below it. */
+  for (guint i = 0; i < G_N_ELEMENTS (detail_patches); i++)
+    if (detail_patches[i] <= patches)
+      best = i;
+  g_value_set_uint (value, best);
+  return TRUE;
+}
+
+static GVariant *
+row_to_patches (const GValue       *value,
+                const GVariantType *type,
+                gpointer            user_data)
+{
+  guint i = g_value_get_uint (value);
+
+  return g_variant_new_int32 (detail_patches[MIN (i, G_N_ELEMENTS (detail_patches) - 1)]);
+}
+
+static gboolean
+precision_to_row (GValue   *value,
+                  GVariant *variant,
+                  gpointer  user_data)
+{
+  g_value_set_uint (value, g_strcmp0 (g_variant_get_string (variant, NULL), "bf16") == 0);
+  return TRUE;
+}
+
+static GVariant *
+row_to_precision (const GValue       *value,
+                  const GVariantType *type,
+                  gpointer            user_data)
+{
+  return g_variant_new_string (g_value_get_uint (value) == 1 ? "bf16" : "fp32");
+}
+
+static void
+update_folder_row (SiglensPreferencesWindow *self)
+{
+  g_autofree char *folder = g_settings_get_string (self->settings, "model-folder");
+  gboolean chosen = *folder != '\0';
+
+  adw_action_row_set_subtitle (self->folder_row,
+                               chosen ? folder : _("Found automatically"));
+  gtk_widget_set_visible (self->folder_reset_button, chosen);
+}
+
+static void
+on_folder_response (GtkNativeDialog          *dialog,
+                    int                       response,
+                    SiglensPreferencesWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = g_file_get_path (folder);
+
+      if (path != NULL)
+        g_settings_set_string (self->settings, "model-folder", path);
+    }
+  g_clear_object (&self->chooser);
+}
+
+static void
+on_folder_clicked (SiglensPreferencesWindow *self)
+{
+  g_clear_object (&self->chooser);
+  self->chooser = gtk_file_chooser_native_new (_("Open Model Folder"), GTK_WINDOW (self),
+                                               GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                               _("_Open"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  g_signal_connect (self->chooser, "response", G_CALLBACK (on_folder_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+static void
+on_folder_reset_clicked (SiglensPreferencesWindow *self)
+{
+  g_settings_reset (self->settings, "model-folder");
+}
+
+static void
+siglens_preferences_window_dispose (GObject *object)
+{
+  SiglensPreferencesWindow *self = SIGLENS_PREFERENCES_WINDOW (object);
+
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
+  g_clear_object (&self->settings);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), SIGLENS_TYPE_PREFERENCES_WINDOW);
+
+  G_OBJECT_CLASS (siglens_preferences_window_parent_class)->dispose (object);
+}
+
+static void
+siglens_preferences_window_class_init (SiglensPreferencesWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = siglens_preferences_window_dispose;
+
+  siglens_ensure_resources ();
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/siglens/Siglens/siglens-preferences-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, SiglensPreferencesWindow, folder_row);
+  gtk_widget_class_bind_template_child (widget_class, SiglensPreferencesWindow, folder_button);
+  gtk_widget_class_bind_template_child (widget_class, SiglensPreferencesWindow,
+                                        folder_reset_button);
+  gtk_widget_class_bind_template_child (widget_class, SiglensPreferencesWindow, precision_row);
+  gtk_widget_class_bind_template_child (widget_class, SiglensPreferencesWindow, detail_row);
+  gtk_widget_class_bind_template_child (widget_class, SiglensPreferencesWindow, template_row);
+  gtk_widget_class_bind_template_child (widget_class, SiglensPreferencesWindow,
+                                        lowercase_switch);
+}
+
+static void
+siglens_preferences_window_init (SiglensPreferencesWindow *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->settings = g_settings_new (APP_ID);
+
+  g_settings_bind_with_mapping (self->settings, "max-patches", self->detail_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT, patches_to_row, row_to_patches,
+                                NULL, NULL);
+  g_settings_bind_with_mapping (self->settings, "precision", self->precision_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT, precision_to_row, row_to_precision,
+                                NULL, NULL);
+  g_settings_bind (self->settings, "template", self->template_row, "text",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "lowercase", self->lowercase_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
+
+  g_signal_connect_swapped (self->settings, "changed::model-folder",
+                            G_CALLBACK (update_folder_row), self);
+  g_signal_connect_swapped (self->folder_button, "clicked",
+                            G_CALLBACK (on_folder_clicked), self);
+  g_signal_connect_swapped (self->folder_reset_button, "clicked",
+                            G_CALLBACK (on_folder_reset_clicked), self);
+  update_folder_row (self);
+}
+
+GtkWidget *
+siglens_preferences_window_new (void)
+{
+  return g_object_new (SIGLENS_TYPE_PREFERENCES_WINDOW, NULL);
+}

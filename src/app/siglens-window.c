@@ -1,0 +1,847 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * SiglensWindow — picture on the left, labels and their scores on the right.
+ *
+ * The window only turns what people do into requests and requests' answers into widgets; the
+ * classifier does all the work on its worker thread. Typing restarts a short pause before the
+ * scores update (Enter skips it), a new image or label set supersedes the running request, and
+ * a request that was superseded ends quietly.
+ */
+#include <glib/gi18n.h>
+
+#include "siglip.h"
+#include "siglens-model-locator.h"
+#include "siglens-window.h"
+
+/* Long enough that a word typed at normal speed is one request, short enough to feel live. */
+#define DEBOUNCE_MS 300
+
+struct _SiglensWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  /* Template widgets */
+  AdwToastOverlay      *toast_overlay;
+  AdwWindowTitle       *window_title;
+  GtkStack             *main_stack;
+  AdwStatusPage        *no_model_page;
+  GtkWidget            *download_slot;
+  GtkStack             *image_stack;
+  GtkPicture           *picture;
+  GtkLabel             *image_caption;
+  GtkEntry             *labels_entry;
+  GtkEntry             *template_entry;
+  GtkStack             *results_stack;
+  GtkProgressBar       *load_progress;
+  GtkLabel             *load_path_label;
+  GtkLabel             *results_hint;
+  SiglensScoreChart    *chart;
+  GtkWidget            *activity_box;
+  GtkSpinner           *spinner;
+  GtkLabel             *activity_label;
+
+  GSettings            *settings;
+  SiglensClassifier    *classifier;
+  GCancellable         *cancellable;  /* cancelled when the window goes away */
+  SiglensImage         *image;
+  GtkFileChooserNative *chooser;
+  guint                 debounce_id;
+  char                 *last_error;
+};
+
+G_DEFINE_FINAL_TYPE (SiglensWindow, siglens_window, ADW_TYPE_APPLICATION_WINDOW)
+
+enum {
+  PROP_0,
+  PROP_CLASSIFIER,
+  PROP_LAST_ERROR,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* ---------------------------------------------------------------------------------------------
+ * Telling people things
+ */
+
+static void
+show_error (SiglensWindow *self, const char *message)
+{
+  g_autofree char *markup = g_markup_escape_text (message, -1);
+  AdwToast *toast = adw_toast_new (markup);
+
+  adw_toast_set_timeout (toast, 8);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+
+  g_free (self->last_error);
+  self->last_error = g_strdup (message);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_ERROR]);
+}
+
+static void
+show_hint (SiglensWindow *self, const char *hint)
+{
+  gtk_label_set_label (self->results_hint, hint);
+  gtk_stack_set_visible_child_name (self->results_stack, "hint");
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Scores
+ */
+
+static void
+on_classified (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SiglensScores) scores = NULL;
+  SiglensWindow *self;
+
+  scores = siglens_classifier_classify_finish (SIGLENS_CLASSIFIER (source), result, &error);
+  /* Superseded by a newer request, or the window is gone: nothing to show. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  self = SIGLENS_WINDOW (user_data);
+  if (error != NULL)
+    {
+      g_autofree char *message = NULL;
+
+      if (g_error_matches (error, SIGLENS_CLASSIFIER_ERROR, SIGLENS_CLASSIFIER_ERROR_BAD_TEMPLATE))
+        message = g_strdup (error->message);
+      else
+        /* Translators: %s is the model core's own explanation */
+        message = g_strdup_printf (_("Could not compare the image with the labels: %s"),
+                                   error->message);
+      show_error (self, message);
+      return;
+    }
+
+  siglens_score_chart_set_scores (self->chart, (const char *const *) scores->labels,
+                                  scores->probabilities, scores->n);
+  gtk_stack_set_visible_child_name (self->results_stack, "chart");
+}
+
+static void
+cancel_debounce (SiglensWindow *self)
+{
+  g_clear_handle_id (&self->debounce_id, g_source_remove);
+}
+
+void
+siglens_window_update_scores (SiglensWindow *self)
+{
+  g_autofree char *template = NULL;
+  const char *text;
+  char **labels;
+  int n_labels = 0;
+
+  g_return_if_fail (SIGLENS_IS_WINDOW (self));
+
+  cancel_debounce (self);
+
+  text = gtk_editable_get_text (GTK_EDITABLE (self->labels_entry));
+  g_settings_set_string (self->settings, "labels", text);
+
+  /* Called again when the model is ready. */
+  if (siglens_classifier_get_model_state (self->classifier) != SIGLENS_MODEL_STATE_READY)
+    return;
+
+  labels = siglip_split_labels (text, &n_labels);
+  if (n_labels == 0)
+    {
+      siglip_labels_free (labels);
+      siglens_score_chart_clear (self->chart);
+      show_hint (self, _("Type the labels to compare the image with, separated by commas."));
+      return;
+    }
+
+  if (self->image == NULL)
+    {
+      siglip_labels_free (labels);
+      show_hint (self, _("Open an image to see how well each label fits it."));
+      return;
+    }
+
+  template = g_settings_get_string (self->settings, "template");
+  siglens_classifier_classify_async (self->classifier, self->image,
+                                     (const char *const *) labels,
+                                     &(SiglensClassifyOptions) {
+                                       .template = template,
+                                       .max_patches = g_settings_get_int (self->settings,
+                                                                          "max-patches"),
+                                       .lowercase = g_settings_get_boolean (self->settings,
+                                                                            "lowercase"),
+                                     },
+                                     self->cancellable, on_classified, self);
+  siglip_labels_free (labels);
+}
+
+static gboolean
+debounce_done (gpointer user_data)
+{
+  SiglensWindow *self = user_data;
+
+  self->debounce_id = 0;
+  siglens_window_update_scores (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_update (SiglensWindow *self)
+{
+  cancel_debounce (self);
+  self->debounce_id = g_timeout_add (DEBOUNCE_MS, debounce_done, self);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Images
+ */
+
+static void
+show_image (SiglensWindow *self, SiglensImage *image)
+{
+  g_autofree char *caption = NULL;
+
+  g_set_object (&self->image, image);
+  gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (siglens_image_get_texture (image)));
+  /* Translators: under the picture: file name, width × height in pixels */
+  caption = g_strdup_printf (_("%s — %d × %d pixels"), siglens_image_get_name (image),
+                             siglens_image_get_width (image), siglens_image_get_height (image));
+  gtk_label_set_label (self->image_caption, caption);
+  gtk_stack_set_visible_child_name (self->image_stack, "picture");
+}
+
+static void
+on_image_read (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SiglensImage) image = NULL;
+  SiglensWindow *self;
+
+  image = siglens_classifier_read_finish (SIGLENS_CLASSIFIER (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  self = SIGLENS_WINDOW (user_data);
+  if (error != NULL)
+    {
+      /* Translators: %s explains what is wrong with the file and names it */
+      g_autofree char *message = g_strdup_printf (_("Could not open the image: %s"),
+                                                  error->message);
+      show_error (self, message);
+      return;
+    }
+
+  show_image (self, image);
+  siglens_window_update_scores (self);
+}
+
+void
+siglens_window_open_file (SiglensWindow *self,
+                          GFile         *file)
+{
+  g_return_if_fail (SIGLENS_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  siglens_classifier_read_file_async (self->classifier, file, self->cancellable,
+                                      on_image_read, self);
+}
+
+void
+siglens_window_open_texture (SiglensWindow *self,
+                             GdkTexture    *texture,
+                             const char    *name)
+{
+  g_autoptr (GdkPixbuf) pixbuf = NULL;
+
+  g_return_if_fail (SIGLENS_IS_WINDOW (self));
+  g_return_if_fail (GDK_IS_TEXTURE (texture));
+
+  /* A download of pixels already in memory; decoding proper happened in the source app. */
+  pixbuf = gdk_pixbuf_get_from_texture (texture);
+  siglens_classifier_read_pixbuf_async (self->classifier, pixbuf, name, self->cancellable,
+                                        on_image_read, self);
+}
+
+gboolean
+siglens_window_open_text (SiglensWindow *self,
+                          const char    *text)
+{
+  g_auto (GStrv) uris = NULL;
+  g_autoptr (GFile) file = NULL;
+  g_autofree char *stripped = NULL;
+
+  g_return_val_if_fail (SIGLENS_IS_WINDOW (self), FALSE);
+  g_return_val_if_fail (text != NULL, FALSE);
+
+  /* Browsers and file managers hand over text/uri-list; people paste a plain path. */
+  uris = g_uri_list_extract_uris (text);
+  stripped = g_strstrip (g_strdup (text));
+  if (uris != NULL && uris[0] != NULL && g_uri_is_valid (uris[0], G_URI_FLAGS_NONE, NULL))
+    file = g_file_new_for_uri (uris[0]);
+  else if (g_path_is_absolute (stripped))
+    file = g_file_new_for_path (stripped);
+
+  if (file == NULL)
+    {
+      /* Translators: %s is the text someone dropped or pasted */
+      g_autofree char *message = g_strdup_printf (_("“%s” is not an image or a file."),
+                                                  stripped);
+      show_error (self, message);
+      return FALSE;
+    }
+
+  siglens_window_open_file (self, file);
+  return TRUE;
+}
+
+static gboolean
+on_drop (GtkDropTarget *target,
+         const GValue  *value,
+         double         x,
+         double         y,
+         SiglensWindow *self)
+{
+  if (G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
+    {
+      GSList *files = gdk_file_list_get_files (g_value_get_boxed (value));
+      gboolean any = files != NULL;
+
+      if (any)
+        siglens_window_open_file (self, files->data);
+      g_slist_free (files);
+      return any;
+    }
+  if (G_VALUE_HOLDS (value, GDK_TYPE_TEXTURE))
+    {
+      siglens_window_open_texture (self, g_value_get_object (value), _("Dropped image"));
+      return TRUE;
+    }
+  if (G_VALUE_HOLDS (value, G_TYPE_STRING))
+    return siglens_window_open_text (self, g_value_get_string (value));
+  return FALSE;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Clipboard
+ */
+
+static void
+on_clipboard_files (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr (SiglensWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  const GValue *value;
+
+  value = gdk_clipboard_read_value_finish (GDK_CLIPBOARD (source), result, &error);
+  if (value == NULL)
+    {
+      g_autofree char *message = g_strdup_printf (_("Could not paste: %s"), error->message);
+      show_error (self, message);
+      return;
+    }
+  on_drop (NULL, value, 0, 0, self);
+}
+
+static void
+on_clipboard_texture (GObject      *source,
+                      GAsyncResult *result,
+                      gpointer      user_data)
+{
+  g_autoptr (SiglensWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkTexture) texture = NULL;
+
+  texture = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (source), result, &error);
+  if (texture == NULL)
+    {
+      g_autofree char *message = g_strdup_printf (_("Could not paste: %s"), error->message);
+      show_error (self, message);
+      return;
+    }
+  siglens_window_open_texture (self, texture, _("Pasted image"));
+}
+
+static void
+on_clipboard_text (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr (SiglensWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, &error);
+  if (text == NULL)
+    {
+      g_autofree char *message = g_strdup_printf (_("Could not paste: %s"), error->message);
+      show_error (self, message);
+      return;
+    }
+  siglens_window_open_text (self, text);
+}
+
+static void
+paste_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  SiglensWindow *self = SIGLENS_WINDOW (widget);
+  GdkClipboard *clipboard = gtk_widget_get_clipboard (widget);
+  GdkContentFormats *formats = gdk_clipboard_get_formats (clipboard);
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+
+  if (gdk_content_formats_contain_gtype (formats, GDK_TYPE_FILE_LIST))
+    gdk_clipboard_read_value_async (clipboard, GDK_TYPE_FILE_LIST, G_PRIORITY_DEFAULT, NULL,
+                                    on_clipboard_files, g_object_ref (self));
+  else if (gdk_content_formats_contain_gtype (formats, GDK_TYPE_TEXTURE))
+    gdk_clipboard_read_texture_async (clipboard, NULL, on_clipboard_texture, g_object_ref (self));
+  /* Ctrl+V in a text field with text on the clipboard is the ordinary paste. */
+  else if (focus != NULL && GTK_IS_EDITABLE (focus))
+    gtk_widget_activate_action (focus, "clipboard.paste", NULL);
+  else if (gdk_content_formats_contain_gtype (formats, G_TYPE_STRING))
+    gdk_clipboard_read_text_async (clipboard, NULL, on_clipboard_text, g_object_ref (self));
+  else
+    show_error (self, _("The clipboard holds no image to paste."));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * File choosers
+ */
+
+static void
+on_open_response (GtkNativeDialog *dialog,
+                  int              response,
+                  SiglensWindow   *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+
+      siglens_window_open_file (self, file);
+    }
+  g_clear_object (&self->chooser);
+}
+
+static void
+open_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  SiglensWindow *self = SIGLENS_WINDOW (widget);
+  g_autoptr (GtkFileFilter) filter = gtk_file_filter_new ();
+
+  gtk_file_filter_set_name (filter, _("Images"));
+  gtk_file_filter_add_pixbuf_formats (filter);
+
+  g_clear_object (&self->chooser);
+  self->chooser = gtk_file_chooser_native_new (_("Open Image"), GTK_WINDOW (self),
+                                               GTK_FILE_CHOOSER_ACTION_OPEN,
+                                               _("_Open"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), filter);
+  g_signal_connect (self->chooser, "response", G_CALLBACK (on_open_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+static void
+on_model_folder_response (GtkNativeDialog *dialog,
+                          int              response,
+                          SiglensWindow   *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = g_file_get_path (folder);
+
+      /* The settings change reloads the model (see on_model_setting_changed). */
+      if (path != NULL)
+        g_settings_set_string (self->settings, "model-folder", path);
+    }
+  g_clear_object (&self->chooser);
+}
+
+static void
+open_model_folder_action (GtkWidget  *widget,
+                          const char *action_name,
+                          GVariant   *parameter)
+{
+  SiglensWindow *self = SIGLENS_WINDOW (widget);
+
+  g_clear_object (&self->chooser);
+  self->chooser = gtk_file_chooser_native_new (_("Open Model Folder"), GTK_WINDOW (self),
+                                               GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                               _("_Open"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  g_signal_connect (self->chooser, "response", G_CALLBACK (on_model_folder_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+static void
+fullscreen_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  if (gtk_window_is_fullscreen (GTK_WINDOW (widget)))
+    gtk_window_unfullscreen (GTK_WINDOW (widget));
+  else
+    gtk_window_fullscreen (GTK_WINDOW (widget));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The model
+ */
+
+static void
+show_no_model (SiglensWindow *self)
+{
+  g_autofree char *data_dir = siglens_model_locator_dup_data_dir ();
+  g_autofree char *escaped = g_markup_escape_text (data_dir, -1);
+  g_autofree char *description = NULL;
+
+  adw_status_page_set_title (self->no_model_page, _("No Model Found"));
+  /* Translators: %s is the model's name on Hugging Face, the second %s a folder */
+  description = g_strdup_printf (_("Siglens needs the SigLIP 2 model <b>%s</b>. "
+                                   "Download it with the Hugging Face tools or put it in "
+                                   "<tt>%s</tt>, or choose a folder that holds its "
+                                   "config.json and weights."),
+                                 SIGLENS_DEFAULT_MODEL_ID, escaped);
+  adw_status_page_set_description (self->no_model_page, description);
+  gtk_stack_set_visible_child_name (self->main_stack, "no-model");
+}
+
+static void
+show_model_failed (SiglensWindow *self)
+{
+  const char *reason = siglens_classifier_get_error_message (self->classifier);
+  g_autofree char *message = NULL;
+  g_autofree char *escaped = NULL;
+
+  /* Translators: %s is why the model could not be loaded, naming the file at fault */
+  message = g_strdup_printf (_("The model could not be loaded: %s"), reason);
+  escaped = g_markup_escape_text (message, -1);
+  adw_status_page_set_title (self->no_model_page, _("The Model Could Not Be Loaded"));
+  adw_status_page_set_description (self->no_model_page, escaped);
+  gtk_stack_set_visible_child_name (self->main_stack, "no-model");
+
+  g_free (self->last_error);
+  self->last_error = g_steal_pointer (&message);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_ERROR]);
+}
+
+static void
+on_model_state_changed (SiglensWindow *self)
+{
+  g_autofree char *summary = NULL;
+
+  switch (siglens_classifier_get_model_state (self->classifier))
+    {
+    case SIGLENS_MODEL_STATE_NONE:
+      show_no_model (self);
+      break;
+    case SIGLENS_MODEL_STATE_LOADING:
+      gtk_label_set_label (self->load_path_label,
+                           siglens_classifier_get_model_path (self->classifier));
+      gtk_progress_bar_set_fraction (self->load_progress, 0.);
+      gtk_stack_set_visible_child_name (self->results_stack, "loading");
+      gtk_stack_set_visible_child_name (self->main_stack, "main");
+      break;
+    case SIGLENS_MODEL_STATE_READY:
+      summary = siglens_classifier_dup_model_summary (self->classifier);
+      adw_window_title_set_subtitle (self->window_title, summary);
+      gtk_stack_set_visible_child_name (self->main_stack, "main");
+      siglens_window_update_scores (self);
+      break;
+    case SIGLENS_MODEL_STATE_FAILED:
+      show_model_failed (self);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+on_load_fraction_changed (SiglensWindow *self)
+{
+  gtk_progress_bar_set_fraction (self->load_progress,
+                                 siglens_classifier_get_load_fraction (self->classifier));
+}
+
+static void
+on_activity_changed (SiglensWindow *self)
+{
+  gboolean busy = siglens_classifier_get_busy (self->classifier);
+  const char *activity = siglens_classifier_get_activity (self->classifier);
+
+  /* Fading instead of hiding keeps the layout still while work comes and goes. */
+  gtk_widget_set_opacity (self->activity_box, busy ? 1. : 0.);
+  gtk_spinner_set_spinning (self->spinner, busy);
+  gtk_label_set_label (self->activity_label, activity != NULL ? activity : "");
+}
+
+static void
+load_model (SiglensWindow *self)
+{
+  g_autofree char *path = siglens_model_locator_find (self->settings);
+
+  if (path == NULL)
+    {
+      show_no_model (self);
+      return;
+    }
+  siglens_classifier_load_model (self->classifier, path,
+                                 g_settings_get_enum (self->settings, "precision"));
+}
+
+static void
+on_model_setting_changed (SiglensWindow *self)
+{
+  load_model (self);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * GObject
+ */
+
+static void
+on_labels_changed (SiglensWindow *self)
+{
+  schedule_update (self);
+}
+
+static gboolean
+siglens_window_close_request (GtkWindow *window)
+{
+  SiglensWindow *self = SIGLENS_WINDOW (window);
+  int width, height;
+
+  gtk_window_get_default_size (window, &width, &height);
+  g_settings_delay (self->settings);
+  g_settings_set_int (self->settings, "window-width", width);
+  g_settings_set_int (self->settings, "window-height", height);
+  g_settings_set_boolean (self->settings, "window-maximized", gtk_window_is_maximized (window));
+  g_settings_set_string (self->settings, "labels",
+                         gtk_editable_get_text (GTK_EDITABLE (self->labels_entry)));
+  g_settings_apply (self->settings);
+
+  return GTK_WINDOW_CLASS (siglens_window_parent_class)->close_request (window);
+}
+
+static void
+siglens_window_constructed (GObject *object)
+{
+  SiglensWindow *self = SIGLENS_WINDOW (object);
+  g_autofree char *labels = NULL;
+
+  G_OBJECT_CLASS (siglens_window_parent_class)->constructed (object);
+
+  gtk_window_set_default_size (GTK_WINDOW (self),
+                               g_settings_get_int (self->settings, "window-width"),
+                               g_settings_get_int (self->settings, "window-height"));
+  if (g_settings_get_boolean (self->settings, "window-maximized"))
+    gtk_window_maximize (GTK_WINDOW (self));
+
+  labels = g_settings_get_string (self->settings, "labels");
+  gtk_editable_set_text (GTK_EDITABLE (self->labels_entry), labels);
+  cancel_debounce (self);
+  g_signal_connect_swapped (self->labels_entry, "changed", G_CALLBACK (on_labels_changed), self);
+  g_signal_connect_swapped (self->labels_entry, "activate",
+                            G_CALLBACK (siglens_window_update_scores), self);
+
+  g_settings_bind (self->settings, "template", self->template_entry, "text",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_signal_connect_swapped (self->settings, "changed::template",
+                            G_CALLBACK (schedule_update), self);
+  g_signal_connect_swapped (self->settings, "changed::max-patches",
+                            G_CALLBACK (siglens_window_update_scores), self);
+  g_signal_connect_swapped (self->settings, "changed::lowercase",
+                            G_CALLBACK (siglens_window_update_scores), self);
+  g_signal_connect_swapped (self->settings, "changed::model-folder",
+                            G_CALLBACK (on_model_setting_changed), self);
+  g_signal_connect_swapped (self->settings, "changed::precision",
+                            G_CALLBACK (on_model_setting_changed), self);
+
+  g_signal_connect_swapped (self->classifier, "notify::model-state",
+                            G_CALLBACK (on_model_state_changed), self);
+  g_signal_connect_swapped (self->classifier, "notify::load-fraction",
+                            G_CALLBACK (on_load_fraction_changed), self);
+  g_signal_connect_swapped (self->classifier, "notify::busy",
+                            G_CALLBACK (on_activity_changed), self);
+  g_signal_connect_swapped (self->classifier, "notify::activity",
+                            G_CALLBACK (on_activity_changed), self);
+
+  show_hint (self, _("Open an image to see how well each label fits it."));
+  load_model (self);
+  gtk_widget_grab_focus (GTK_WIDGET (self->labels_entry));
+}
+
+static void
+siglens_window_dispose (GObject *object)
+{
+  SiglensWindow *self = SIGLENS_WINDOW (object);
+
+  cancel_debounce (self);
+  g_cancellable_cancel (self->cancellable);
+  if (self->classifier != NULL)
+    g_signal_handlers_disconnect_by_data (self->classifier, self);
+  if (self->settings != NULL)
+    g_signal_handlers_disconnect_by_data (self->settings, self);
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), SIGLENS_TYPE_WINDOW);
+
+  G_OBJECT_CLASS (siglens_window_parent_class)->dispose (object);
+}
+
+static void
+siglens_window_finalize (GObject *object)
+{
+  SiglensWindow *self = SIGLENS_WINDOW (object);
+
+  g_clear_object (&self->classifier);
+  g_clear_object (&self->settings);
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->image);
+  g_clear_pointer (&self->last_error, g_free);
+
+  G_OBJECT_CLASS (siglens_window_parent_class)->finalize (object);
+}
+
+static void
+siglens_window_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  SiglensWindow *self = SIGLENS_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_CLASSIFIER:
+      g_value_set_object (value, self->classifier);
+      break;
+    case PROP_LAST_ERROR:
+      g_value_set_string (value, self->last_error);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+siglens_window_class_init (SiglensWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->constructed = siglens_window_constructed;
+  object_class->dispose = siglens_window_dispose;
+  object_class->finalize = siglens_window_finalize;
+  object_class->get_property = siglens_window_get_property;
+  window_class->close_request = siglens_window_close_request;
+
+  properties[PROP_CLASSIFIER] =
+    g_param_spec_object ("classifier", NULL, NULL, SIGLENS_TYPE_CLASSIFIER,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LAST_ERROR] =
+    g_param_spec_string ("last-error", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (SIGLENS_TYPE_SCORE_CHART);
+  siglens_ensure_resources ();
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/siglens/Siglens/siglens-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, window_title);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, no_model_page);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, download_slot);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, image_stack);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, picture);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, image_caption);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, labels_entry);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, template_entry);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, results_stack);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, load_progress);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, load_path_label);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, results_hint);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, chart);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, activity_box);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, spinner);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, activity_label);
+
+  gtk_widget_class_install_action (widget_class, "win.open", NULL, open_action);
+  gtk_widget_class_install_action (widget_class, "win.paste", NULL, paste_action);
+  gtk_widget_class_install_action (widget_class, "win.open-model-folder", NULL,
+                                   open_model_folder_action);
+  gtk_widget_class_install_action (widget_class, "win.fullscreen", NULL, fullscreen_action);
+}
+
+static void
+siglens_window_init (SiglensWindow *self)
+{
+  GtkDropTarget *drop;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->settings = g_settings_new (APP_ID);
+  self->classifier = siglens_classifier_new ();
+  self->cancellable = g_cancellable_new ();
+
+  drop = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY);
+  gtk_drop_target_set_gtypes (drop, (GType[]) { GDK_TYPE_FILE_LIST, GDK_TYPE_TEXTURE,
+                                                G_TYPE_STRING }, 3);
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->image_stack), GTK_EVENT_CONTROLLER (drop));
+}
+
+SiglensWindow *
+siglens_window_new (SiglensApplication *application)
+{
+  return g_object_new (SIGLENS_TYPE_WINDOW, "application", application, NULL);
+}
+
+SiglensClassifier *
+siglens_window_get_classifier (SiglensWindow *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
+  return self->classifier;
+}
+
+SiglensScoreChart *
+siglens_window_get_chart (SiglensWindow *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
+  return self->chart;
+}
+
+GtkEditable *
+siglens_window_get_labels_entry (SiglensWindow *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
+  return GTK_EDITABLE (self->labels_entry);
+}
+
+SiglensImage *
+siglens_window_get_image (SiglensWindow *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
+  return self->image;
+}
+
+const char *
+siglens_window_get_last_error (SiglensWindow *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
+  return self->last_error;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <adwaita.h>
+
+#include "siglens-application.h"
+#include "siglens-classifier.h"
+#include "siglens-score-chart.h"
+
+G_BEGIN_DECLS
+
+#define SIGLENS_TYPE_WINDOW (siglens_window_get_type ())
+G_DECLARE_FINAL_TYPE (SiglensWindow, siglens_window, SIGLENS, WINDOW, AdwApplicationWindow)
+
+SiglensWindow     *siglens_window_new            (SiglensApplication *application);
+
+/* What a drop, a paste, the file chooser or the command line hand to the window. */
+void               siglens_window_open_file      (SiglensWindow *self,
+                                                  GFile         *file);
+void               siglens_window_open_texture   (SiglensWindow *self,
+                                                  GdkTexture    *texture,
+                                                  const char    *name);
+/* Text dropped or pasted: a URI list or a path. FALSE (and a toast) when it names no file. */
+gboolean           siglens_window_open_text      (SiglensWindow *self,
+                                                  const char    *text);
+
+/* Classifies now instead of after the typing pause. */
+void               siglens_window_update_scores  (SiglensWindow *self);
+
+SiglensClassifier *siglens_window_get_classifier (SiglensWindow *self);
+SiglensScoreChart *siglens_window_get_chart      (SiglensWindow *self);
+GtkEditable       *siglens_window_get_labels_entry (SiglensWindow *self);
+SiglensImage      *siglens_window_get_image      (SiglensWindow *self);
+/* The last error sentence shown to the person (toast or status page), or NULL. */
+const char        *siglens_window_get_last_error (SiglensWindow *self);
+
+G_END_DECLS
