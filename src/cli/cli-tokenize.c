@@ -1,11 +1,178 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Placeholder until its issue lands. */
+/* siglens-cli tokenize: the token ids SigLIP 2's text tower sees, one JSON array per text. Only the
+ * tokenizer files are read, so this works on a directory holding just tokenizer.json. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "cli.h"
+#include "siglip.h"
+
+#define DEFAULT_LENGTH 64 /* SigLIP 2 text max_position_embeddings */
+
+static void
+tokenize_usage (FILE *out)
+{
+  fprintf (out,
+           "Usage: siglens-cli tokenize --model MODEL [--raw] [--no-lowercase] [--length N]\n"
+           "                            [--tokens] TEXT...\n\n"
+           "Prints the token ids of each TEXT as one JSON array per line. By default as SigLIP 2\n"
+           "reads text: lowercased, <eos> appended, truncated and padded with <pad> to N ids.\n\n"
+           "  --model MODEL   a directory with tokenizer.json (and tokenizer_config.json), or a\n"
+           "                  Hugging Face id in the local HF cache\n"
+           "  --raw           the bare Gemma tokenization: no lowercasing, no <eos>, no padding\n"
+           "  --no-lowercase  keep the text's case (SigLIP 2 was trained on lowercased text)\n"
+           "  --length N      ids per text without --raw (default %d)\n"
+           "  --tokens        print the token strings instead of the ids\n",
+           DEFAULT_LENGTH);
+}
+
+static int
+parse_length (const char *s, int *length)
+{
+  char *end;
+  errno = 0;
+  long v = strtol (s, &end, 10);
+  if (errno || end == s || *end || v < 1 || v > 1000000)
+    {
+      fprintf (stderr, "siglens-cli tokenize: --length needs a positive integer, not '%s'\n", s);
+      return 0;
+    }
+  *length = (int) v;
+  return 1;
+}
+
+/* Writes one JSON array of ids or token strings. */
+static void
+print_ids (const siglip_tokenizer *tok, const int32_t *ids, int n, int as_tokens)
+{
+  putchar ('[');
+  for (int i = 0; i < n; i++)
+    {
+      if (i)
+        fputs (", ", stdout);
+      if (!as_tokens)
+        {
+          printf ("%d", ids[i]);
+          continue;
+        }
+      const char *s = siglip_tokenizer_id_to_token (tok, ids[i]);
+      putchar ('"');
+      for (const unsigned char *p = (const unsigned char *) (s ? s : ""); *p; p++)
+        {
+          if (*p == '"' || *p == '\\')
+            printf ("\\%c", *p);
+          else if (*p < 0x20)
+            printf ("\\u%04x", *p);
+          else
+            putchar (*p);
+        }
+      putchar ('"');
+    }
+  fputs ("]\n", stdout);
+}
 
 int
 siglens_cli_tokenize (int argc, char **argv)
 {
-  fprintf (stderr, "siglens-cli tokenize: not built yet\n");
-  return 1;
+  const char *model = NULL;
+  unsigned flags = SIGLIP_TOKENIZE_DEFAULT;
+  int length = DEFAULT_LENGTH, as_tokens = 0, first_text = argc;
+
+  for (int i = 1; i < argc; i++)
+    {
+      const char *a = argv[i];
+      if (!strcmp (a, "--help") || !strcmp (a, "-h"))
+        {
+          tokenize_usage (stdout);
+          return 0;
+        }
+      else if (!strcmp (a, "--raw"))
+        flags |= SIGLIP_TOKENIZE_RAW;
+      else if (!strcmp (a, "--no-lowercase"))
+        flags |= SIGLIP_TOKENIZE_NO_LOWERCASE;
+      else if (!strcmp (a, "--tokens"))
+        as_tokens = 1;
+      else if (!strcmp (a, "--model") || !strcmp (a, "--length"))
+        {
+          if (i + 1 >= argc)
+            {
+              fprintf (stderr, "siglens-cli tokenize: %s needs a value\n", a);
+              return 1;
+            }
+          if (a[2] == 'm')
+            model = argv[++i];
+          else if (!parse_length (argv[++i], &length))
+            return 1;
+        }
+      else if (!strncmp (a, "--model=", 8))
+        model = a + 8;
+      else if (!strncmp (a, "--length=", 9))
+        {
+          if (!parse_length (a + 9, &length))
+            return 1;
+        }
+      else if (!strcmp (a, "--"))
+        {
+          first_text = i + 1;
+          break;
+        }
+      else if (a[0] == '-' && a[1] == '-')
+        {
+          fprintf (stderr, "siglens-cli tokenize: unknown option '%s'\n\n", a);
+          tokenize_usage (stderr);
+          return 1;
+        }
+      else
+        {
+          first_text = i;
+          break;
+        }
+    }
+  if (!model)
+    {
+      fprintf (stderr, "siglens-cli tokenize: --model is required\n\n");
+      tokenize_usage (stderr);
+      return 1;
+    }
+  if (first_text >= argc)
+    {
+      fprintf (stderr, "siglens-cli tokenize: no TEXT given\n\n");
+      tokenize_usage (stderr);
+      return 1;
+    }
+
+  siglip_error *err = NULL;
+  char *dir = siglip_resolve_model_path (model, &err);
+  siglip_tokenizer *tok = dir ? siglip_tokenizer_load (dir, &err) : NULL;
+  free (dir);
+  if (!tok)
+    {
+      fprintf (stderr, "siglens-cli tokenize: %s\n", err ? err->message : "cannot load the tokenizer");
+      siglip_error_free (err);
+      return 1;
+    }
+
+  int status = 0;
+  for (int i = first_text; i < argc; i++)
+    {
+      int32_t *ids = NULL;
+      int n = 0;
+      if (!siglip_tokenize (tok, argv[i], -1, flags, &ids, &n, length, &err))
+        {
+          fprintf (stderr, "siglens-cli tokenize: argument %d: %s\n", i - first_text + 1,
+                   err->message);
+          siglip_error_free (err);
+          err = NULL;
+          status = 1;
+          break;
+        }
+      print_ids (tok, ids, n, as_tokens);
+      free (ids);
+    }
+  siglip_tokenizer_free (tok);
+  if (fflush (stdout) != 0)
+    status = 1;
+  return status;
 }

@@ -1,27 +1,1945 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Placeholder until the tokenizer issue lands: the API links but refuses to work. */
+/*
+ * tokenizer.c — the Gemma tokenizer of tokenizer.json, exact to Hugging Face's Rust `tokenizers`.
+ *
+ * One encode (tokenizers: TokenizerImpl::encode_single_sequence, AddedVocabulary::
+ * extract_and_normalize, models/bpe):
+ *   1. split the raw text on the non-normalized added tokens (leftmost-longest, exact case), so
+ *      "<eos>" in the text is id 1 but "<EOS>" is not an added token at all;
+ *   2. normalize each remaining piece: SigLIP 2 lowercases each code point (FACTS.md §8), then the
+ *      file's normalizer (Gemma: Replace " " -> "▁");
+ *   3. split those pieces on the normalized added tokens (none in Gemma's file);
+ *   4. BPE each piece as one word (pre_tokenizer is null): code points -> vocab ids, byte fallback
+ *      to <0xXX> tokens, then merges by rank through a min-heap over a linked list of symbols, as
+ *      bpe/word.rs merge_all — O(n log n), no rescans;
+ *   5. unless RAW: truncate to length minus the template's special tokens, apply the template
+ *      ($A <eos>), pad with <pad> to `length`.
+ *
+ * Loading: tokenizer.json is ~11 MB, nearly all of it model.vocab (256000 entries) and
+ * model.merges (580604). A cJSON tree of it takes ~0.3 s and ~100 MB, so those two arrays are
+ * scanned straight from the text into flat hash tables; the small sections go through cJSON.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "internal.h"
+#include "tokenizer.h"
 
-struct siglip_tokenizer { int unused; };
+/* Ids beyond this are refused as implausible (Gemma has 256000): keeps a corrupt file from
+ * making us allocate gigabytes for the id table. */
+#define MAX_TOKEN_ID (1 << 24)
+#define JSON_MAX_DEPTH 128
+
+/* ============================================================================================
+ * Small growable buffers
+ */
+
+typedef struct {
+  char *data;
+  size_t len, cap;
+} buf;
+
+static bool
+buf_reserve (buf *b, size_t extra)
+{
+  if (b->len + extra <= b->cap)
+    return true;
+  size_t cap = b->cap ? b->cap : 64;
+  while (cap < b->len + extra)
+    cap *= 2;
+  char *p = realloc (b->data, cap);
+  if (!p)
+    return false;
+  b->data = p;
+  b->cap = cap;
+  return true;
+}
+
+static bool
+buf_append (buf *b, const void *s, size_t n)
+{
+  if (!buf_reserve (b, n + 1))
+    return false;
+  if (n)
+    memcpy (b->data + b->len, s, n);
+  b->len += n;
+  return true;
+}
+
+static bool
+buf_append_cp (buf *b, uint32_t cp)
+{
+  unsigned char u[4];
+  size_t n;
+  if (cp < 0x80)
+    u[0] = (unsigned char) cp, n = 1;
+  else if (cp < 0x800)
+    u[0] = 0xC0 | (cp >> 6), u[1] = 0x80 | (cp & 0x3F), n = 2;
+  else if (cp < 0x10000)
+    u[0] = 0xE0 | (cp >> 12), u[1] = 0x80 | ((cp >> 6) & 0x3F), u[2] = 0x80 | (cp & 0x3F), n = 3;
+  else
+    u[0] = 0xF0 | (cp >> 18), u[1] = 0x80 | ((cp >> 12) & 0x3F),
+    u[2] = 0x80 | ((cp >> 6) & 0x3F), u[3] = 0x80 | (cp & 0x3F), n = 4;
+  return buf_append (b, u, n);
+}
+
+typedef struct {
+  int32_t *data;
+  size_t len, cap;
+} idvec;
+
+static bool
+idvec_push (idvec *v, int32_t id)
+{
+  if (v->len == v->cap)
+    {
+      size_t cap = v->cap ? v->cap * 2 : 64;
+      int32_t *p = realloc (v->data, cap * sizeof *p);
+      if (!p)
+        return false;
+      v->data = p;
+      v->cap = cap;
+    }
+  v->data[v->len++] = id;
+  return true;
+}
+
+static double
+now_seconds (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec * 1e-9;
+}
+
+/* ============================================================================================
+ * UTF-8
+ */
+
+int
+siglip_utf8_decode (const unsigned char *s, size_t n, uint32_t *cp)
+{
+  unsigned char b0 = s[0];
+  if (b0 < 0x80)
+    {
+      *cp = b0;
+      return 1;
+    }
+  int len;
+  uint32_t v;
+  /* Second-byte bounds per lead byte, as RFC 3629's table: they exclude overlongs (E0, F0),
+   * surrogates (ED) and code points above U+10FFFF (F4). */
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (b0 < 0xC2)
+    return b0 < 0xC0 ? SIGLIP_UTF8_INVALID_BYTE : SIGLIP_UTF8_OVERLONG;
+  else if (b0 < 0xE0)
+    len = 2, v = b0 & 0x1F;
+  else if (b0 < 0xF0)
+    {
+      len = 3, v = b0 & 0x0F;
+      if (b0 == 0xE0)
+        lo = 0xA0;
+      else if (b0 == 0xED)
+        hi = 0x9F;
+    }
+  else if (b0 < 0xF5)
+    {
+      len = 4, v = b0 & 0x07;
+      if (b0 == 0xF0)
+        lo = 0x90;
+      else if (b0 == 0xF4)
+        hi = 0x8F;
+    }
+  else
+    return b0 < 0xF8 ? SIGLIP_UTF8_TOO_LARGE : SIGLIP_UTF8_INVALID_BYTE;
+
+  for (int i = 1; i < len; i++)
+    {
+      if ((size_t) i >= n || (s[i] & 0xC0) != 0x80)
+        return SIGLIP_UTF8_TRUNCATED;
+      if (i == 1 && (s[1] < lo || s[1] > hi))
+        return b0 == 0xE0 || b0 == 0xF0 ? SIGLIP_UTF8_OVERLONG
+               : b0 == 0xED             ? SIGLIP_UTF8_SURROGATE
+                                        : SIGLIP_UTF8_TOO_LARGE;
+      v = (v << 6) | (s[i] & 0x3F);
+    }
+  *cp = v;
+  return len;
+}
+
+const char *
+siglip_utf8_problem_name (int problem)
+{
+  switch (problem)
+    {
+    case SIGLIP_UTF8_INVALID_BYTE: return "a byte that cannot start a UTF-8 sequence";
+    case SIGLIP_UTF8_TRUNCATED: return "a truncated multi-byte sequence";
+    case SIGLIP_UTF8_OVERLONG: return "an overlong encoding";
+    case SIGLIP_UTF8_SURROGATE: return "an encoded UTF-16 surrogate (U+D800..U+DFFF)";
+    case SIGLIP_UTF8_TOO_LARGE: return "a code point above U+10FFFF";
+    default: return "an invalid sequence";
+    }
+}
+
+/* Rust char::is_whitespace (Unicode White_Space), for the lstrip/rstrip of added tokens. */
+static bool
+is_unicode_whitespace (uint32_t c)
+{
+  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680
+         || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F
+         || c == 0x205F || c == 0x3000;
+}
+
+/* ============================================================================================
+ * The tokenizer
+ */
+
+typedef struct {
+  uint32_t off, len; /* key in tok->strings */
+  uint32_t hash;     /* of the key: most mismatches are rejected without touching the arena */
+  uint32_t id1;      /* id + 1; 0: empty slot */
+} vocab_slot;
+
+typedef struct {
+  uint32_t a1, b;    /* pair of token ids, the first + 1; a1 == 0: empty slot */
+  uint32_t rank;     /* index in model.merges: lower merges first */
+  int32_t new_id;    /* id of the concatenation */
+} merge_slot;
+
+typedef enum { NORM_LOWERCASE, NORM_REPLACE, NORM_PREPEND } norm_kind;
+
+typedef struct {
+  norm_kind kind;
+  char *pattern; /* Replace: the literal searched for */
+  size_t pattern_len;
+  char *content; /* Replace: replacement; Prepend: prefix */
+  size_t content_len;
+} norm_step;
+
+typedef struct {
+  char *content;
+  size_t len;
+  int32_t id;
+  bool normalized, lstrip, rstrip, special;
+  char *norm[2]; /* normalized content without / with lowercasing (normalized tokens only) */
+  size_t norm_len[2];
+} added_token;
+
+typedef struct {
+  const char *s;
+  size_t n;
+  int token; /* index in tok->added */
+} added_pattern;
+
+typedef struct {
+  added_pattern *items; /* sorted by first byte, then longest first */
+  int n;
+  bool first_byte[256];
+} pattern_set;
+
+struct siglip_tokenizer {
+  /* vocabulary: all strings NUL-terminated in one arena */
+  buf strings;
+  vocab_slot *vocab; /* model vocab: token -> id, open addressing */
+  uint32_t vocab_mask;
+  uint32_t *id_off;  /* id -> offset in strings (UINT32_MAX: no token), model vocab */
+  int n_ids;         /* max id + 1 over vocab and added tokens */
+  const char **id_names; /* id -> token text: added tokens first, as Rust's id_to_token */
+
+  merge_slot *merges;
+  uint32_t merges_mask;
+
+  /* BPE options (model section) */
+  bool byte_fallback, fuse_unk, ignore_merges;
+  int32_t byte_ids[256]; /* <0xXX> ids, -1 when absent */
+  int32_t unk_id;        /* -1: no unk_token */
+  char *unk_token;
+
+  norm_step *steps;
+  int n_steps;
+  bool file_lowercases; /* the file's normalizer has its own Lowercase */
+
+  added_token *added;
+  int n_added;
+  pattern_set raw_patterns;     /* non-normalized added tokens, matched in the raw text */
+  pattern_set norm_patterns[2]; /* normalized ones, per lowercase mode */
+
+  /* post-processing: template = prefix ids, $A, suffix ids */
+  int32_t *prefix, *suffix;
+  int n_prefix, n_suffix;
+  int32_t pad_id; /* -1: none */
+  bool pad_left, truncate_left;
+
+  siglip_tokenizer_load_stats stats;
+};
+
+/* ---- vocabulary and merges hash tables ----
+ * Both are built once, at their final size, from the entries in file order (a repeated key keeps
+ * its last value, as the serde HashMaps of the Rust model do). calloc'd: an all-zero slot is
+ * empty, so ids are stored + 1 and the kernel's zero pages need no initialising pass. */
+
+/* 64-bit finaliser of MurmurHash3: spreads every input bit over the low bits the tables use */
+static uint64_t
+mix64 (uint64_t k)
+{
+  k ^= k >> 33;
+  k *= 0xFF51AFD7ED558CCDull;
+  k ^= k >> 33;
+  k *= 0xC4CEB9FE1A85EC53ull;
+  k ^= k >> 33;
+  return k;
+}
+
+static uint32_t
+hash_bytes (const char *s, size_t n)
+{
+  uint64_t h = 14695981039346656037ull; /* FNV-1a, then mixed */
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char) s[i]) * 1099511628211ull;
+  return (uint32_t) mix64 (h);
+}
+
+/* Table size for n keys at a load factor of at most 0.6. */
+static uint32_t
+table_size (size_t n)
+{
+  uint32_t size = 1024;
+  while ((uint64_t) size * 3 < (uint64_t) n * 5)
+    size *= 2;
+  return size;
+}
+
+static int32_t
+vocab_get (const siglip_tokenizer *tok, const char *s, size_t n)
+{
+  if (!tok->vocab)
+    return -1;
+  uint32_t h = hash_bytes (s, n);
+  for (uint32_t i = h & tok->vocab_mask;; i = (i + 1) & tok->vocab_mask)
+    {
+      const vocab_slot *slot = &tok->vocab[i];
+      if (!slot->id1)
+        return -1;
+      if (slot->hash == h && slot->len == n && memcmp (tok->strings.data + slot->off, s, n) == 0)
+        return (int32_t) slot->id1 - 1;
+    }
+}
+
+/* entries[i].hash must be set; entries[i].id1 is the id + 1. */
+static bool
+vocab_build (siglip_tokenizer *tok, const vocab_slot *entries, size_t n)
+{
+  uint32_t size = table_size (n);
+  tok->vocab = calloc (size, sizeof *tok->vocab);
+  if (!tok->vocab)
+    return false;
+  tok->vocab_mask = size - 1;
+  for (size_t k = 0; k < n; k++)
+    {
+      const vocab_slot *e = &entries[k];
+      for (uint32_t i = e->hash & tok->vocab_mask;; i = (i + 1) & tok->vocab_mask)
+        {
+          vocab_slot *slot = &tok->vocab[i];
+          if (!slot->id1 || (slot->hash == e->hash && slot->len == e->len
+                             && !memcmp (tok->strings.data + slot->off,
+                                         tok->strings.data + e->off, e->len)))
+            {
+              *slot = *e;
+              break;
+            }
+        }
+    }
+  return true;
+}
+
+static uint32_t
+pair_hash (uint32_t a, uint32_t b)
+{
+  return (uint32_t) mix64 ((uint64_t) a << 32 | b);
+}
+
+static const merge_slot *
+merge_get (const siglip_tokenizer *tok, uint32_t a, uint32_t b)
+{
+  if (!tok->merges)
+    return NULL;
+  for (uint32_t i = pair_hash (a, b) & tok->merges_mask;; i = (i + 1) & tok->merges_mask)
+    {
+      const merge_slot *slot = &tok->merges[i];
+      if (!slot->a1)
+        return NULL;
+      if (slot->a1 == a + 1 && slot->b == b)
+        return slot;
+    }
+}
+
+/* entries[rank] = { a + 1, b, rank, new_id } in file order. */
+static bool
+merges_build (siglip_tokenizer *tok, const merge_slot *entries, size_t n)
+{
+  uint32_t size = table_size (n);
+  tok->merges = calloc (size, sizeof *tok->merges);
+  if (!tok->merges)
+    return false;
+  tok->merges_mask = size - 1;
+  for (size_t k = 0; k < n; k++)
+    {
+      const merge_slot *e = &entries[k];
+      for (uint32_t i = pair_hash (e->a1 - 1, e->b) & tok->merges_mask;; i = (i + 1) & tok->merges_mask)
+        {
+          merge_slot *slot = &tok->merges[i];
+          if (!slot->a1 || (slot->a1 == e->a1 && slot->b == e->b))
+            {
+              *slot = *e;
+              break;
+            }
+        }
+    }
+  return true;
+}
+
+/* ============================================================================================
+ * A minimal JSON scanner for the two big arrays of tokenizer.json
+ */
+
+typedef struct {
+  const char *start, *p, *end;
+  const char *file;
+  siglip_error **error;
+} json_cursor;
+
+typedef struct {
+  const char *p;
+  size_t n;
+} slice;
+
+static bool
+json_fail (json_cursor *c, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+static bool
+json_fail (json_cursor *c, const char *fmt, ...)
+{
+  char msg[256];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (msg, sizeof msg, fmt, ap);
+  va_end (ap);
+  return siglip_set_error (c->error, SIGLIP_ERR_FORMAT, "%s: malformed JSON at byte %zu: %s",
+                           c->file, (size_t) (c->p - c->start), msg);
+}
+
+static void
+json_ws (json_cursor *c)
+{
+  while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t'))
+    c->p++;
+}
+
+/* Skips whitespace and consumes `ch` if it is next. */
+static bool
+json_accept (json_cursor *c, char ch)
+{
+  json_ws (c);
+  if (c->p < c->end && *c->p == ch)
+    {
+      c->p++;
+      return true;
+    }
+  return false;
+}
+
+static bool
+json_expect (json_cursor *c, char ch)
+{
+  if (json_accept (c, ch))
+    return true;
+  if (c->p >= c->end)
+    return json_fail (c, "expected '%c', found the end of the file", ch);
+  return json_fail (c, "expected '%c', found '%c'", ch, *c->p);
+}
+
+static int
+hex4 (const char *p)
+{
+  int v = 0;
+  for (int i = 0; i < 4; i++)
+    {
+      char ch = p[i];
+      int d = ch >= '0' && ch <= '9' ? ch - '0'
+              : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+              : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                       : -1;
+      if (d < 0)
+        return -1;
+      v = v * 16 + d;
+    }
+  return v;
+}
+
+/* Decodes a JSON string and appends it to `out` (not NUL-terminated; may contain NUL). Strict
+ * like serde_json: raw control characters, invalid UTF-8 and lone surrogates are errors. */
+static bool
+json_string (json_cursor *c, buf *out)
+{
+  if (!json_expect (c, '"'))
+    return false;
+  for (;;)
+    {
+      const char *run = c->p;
+      while (c->p < c->end && *c->p != '"' && *c->p != '\\' && (unsigned char) *c->p >= 0x20
+             && (unsigned char) *c->p < 0x80)
+        c->p++;
+      if (!buf_append (out, run, (size_t) (c->p - run)))
+        return siglip_set_error (c->error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", c->file);
+      if (c->p >= c->end)
+        return json_fail (c, "unterminated string");
+      unsigned char ch = (unsigned char) *c->p;
+      if (ch == '"')
+        {
+          c->p++;
+          return true;
+        }
+      if (ch < 0x20)
+        return json_fail (c, "control character 0x%02X inside a string", ch);
+      if (ch >= 0x80)
+        {
+          uint32_t cp;
+          int n = siglip_utf8_decode ((const unsigned char *) c->p, (size_t) (c->end - c->p), &cp);
+          if (n < 0)
+            return json_fail (c, "invalid UTF-8 (%s)", siglip_utf8_problem_name (n));
+          if (!buf_append (out, c->p, (size_t) n))
+            return siglip_set_error (c->error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", c->file);
+          c->p += n;
+          continue;
+        }
+      /* backslash escape */
+      if (c->end - c->p < 2)
+        return json_fail (c, "unterminated escape");
+      char e = c->p[1];
+      c->p += 2;
+      const char *simple = strchr ("\"\\/bfnrt", e);
+      if (e && simple)
+        {
+          static const char decoded[] = "\"\\/\b\f\n\r\t";
+          if (!buf_append (out, &decoded[simple - "\"\\/bfnrt"], 1))
+            return siglip_set_error (c->error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", c->file);
+          continue;
+        }
+      if (e != 'u')
+        return json_fail (c, "unknown escape '\\%c'", e);
+      int u = c->end - c->p >= 4 ? hex4 (c->p) : -1;
+      if (u < 0)
+        return json_fail (c, "bad \\u escape");
+      c->p += 4;
+      uint32_t cp = (uint32_t) u;
+      if (cp >= 0xDC00 && cp <= 0xDFFF)
+        return json_fail (c, "lone low surrogate \\u%04X", cp);
+      if (cp >= 0xD800 && cp <= 0xDBFF)
+        {
+          int lo = c->end - c->p >= 6 && c->p[0] == '\\' && c->p[1] == 'u' ? hex4 (c->p + 2) : -1;
+          if (lo < 0xDC00 || lo > 0xDFFF)
+            return json_fail (c, "lone high surrogate \\u%04X", cp);
+          c->p += 6;
+          cp = 0x10000 + ((cp - 0xD800) << 10) + ((uint32_t) lo - 0xDC00);
+        }
+      if (!buf_append_cp (out, cp))
+        return siglip_set_error (c->error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", c->file);
+    }
+}
+
+/* A non-negative integer (vocabulary ids). */
+static bool
+json_uint (json_cursor *c, int64_t *value)
+{
+  json_ws (c);
+  const char *begin = c->p;
+  int64_t v = 0;
+  while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
+    {
+      v = v * 10 + (*c->p - '0');
+      if (v > INT32_MAX)
+        return json_fail (c, "number too large for a token id");
+      c->p++;
+    }
+  if (c->p == begin || (c->p < c->end && (*c->p == '.' || *c->p == 'e' || *c->p == 'E')))
+    return json_fail (c, "expected a non-negative integer");
+  *value = v;
+  return true;
+}
+
+/* Skips any value, checking its structure (strings fully, numbers and literals loosely: the
+ * values we keep are re-parsed by cJSON). */
+static bool
+json_skip (json_cursor *c, int depth)
+{
+  if (depth > JSON_MAX_DEPTH)
+    return json_fail (c, "nested deeper than %d", JSON_MAX_DEPTH);
+  json_ws (c);
+  if (c->p >= c->end)
+    return json_fail (c, "expected a value, found the end of the file");
+  char ch = *c->p;
+  if (ch == '"')
+    {
+      c->p++;
+      while (c->p < c->end && *c->p != '"')
+        c->p += *c->p == '\\' ? 2 : 1;
+      if (c->p >= c->end)
+        return json_fail (c, "unterminated string");
+      c->p++;
+      return true;
+    }
+  if (ch == '{' || ch == '[')
+    {
+      char close = ch == '{' ? '}' : ']';
+      c->p++;
+      if (json_accept (c, close))
+        return true;
+      do
+        {
+          if (ch == '{' && !(json_skip (c, depth + 1) && json_expect (c, ':')))
+            return false;
+          if (!json_skip (c, depth + 1))
+            return false;
+        }
+      while (json_accept (c, ','));
+      return json_expect (c, close);
+    }
+  const char *begin = c->p;
+  while (c->p < c->end && strchr ("+-.0123456789eEtruefalsn", *c->p) && *c->p)
+    c->p++;
+  if (c->p == begin)
+    return json_fail (c, "unexpected character '%c'", ch);
+  return true;
+}
+
+/* Scans an object and records the raw text of the values of `keys` in `values` (n.p == NULL
+ * when absent). `key` is scratch space. */
+static bool
+json_object_slices (json_cursor *c, const char *const *keys, slice *values, int n_keys, buf *key)
+{
+  for (int i = 0; i < n_keys; i++)
+    values[i] = (slice) { NULL, 0 };
+  if (!json_expect (c, '{'))
+    return false;
+  if (json_accept (c, '}'))
+    return true;
+  do
+    {
+      key->len = 0;
+      if (!json_string (c, key) || !json_expect (c, ':'))
+        return false;
+      json_ws (c);
+      const char *value = c->p;
+      if (!json_skip (c, 1))
+        return false;
+      for (int i = 0; i < n_keys; i++)
+        if (strlen (keys[i]) == key->len && memcmp (keys[i], key->data, key->len) == 0)
+          values[i] = (slice) { value, (size_t) (c->p - value) };
+    }
+  while (json_accept (c, ','));
+  return json_expect (c, '}');
+}
+
+/* ============================================================================================
+ * Loading: model.vocab and model.merges
+ */
+
+/* Makes room for one more element in a growable array. */
+static bool
+grow_array (void **items, size_t *cap, size_t len, size_t elem_size)
+{
+  if (len < *cap)
+    return true;
+  size_t cap2 = *cap ? *cap * 2 : 4096;
+  void *p = realloc (*items, cap2 * elem_size);
+  if (!p)
+    return false;
+  *items = p;
+  *cap = cap2;
+  return true;
+}
+
+static bool
+load_vocab (siglip_tokenizer *tok, json_cursor *c)
+{
+  vocab_slot *entries = NULL;
+  size_t n = 0, cap = 0, cap_ids = 0;
+  bool ok = false;
+  if (!json_expect (c, '{'))
+    goto out;
+  if (json_accept (c, '}'))
+    {
+      siglip_set_error (c->error, SIGLIP_ERR_FORMAT, "%s: model.vocab is empty", c->file);
+      goto out;
+    }
+  do
+    {
+      size_t off = tok->strings.len;
+      int64_t id = 0;
+      if (!json_string (c, &tok->strings) || !json_expect (c, ':') || !json_uint (c, &id))
+        goto out;
+      size_t len = tok->strings.len - off;
+      if (!buf_append (&tok->strings, "", 1)) /* NUL terminator for id_to_token */
+        goto oom;
+      if (tok->strings.len > UINT32_MAX / 2)
+        {
+          siglip_set_error (c->error, SIGLIP_ERR_FORMAT, "%s: model.vocab is too large", c->file);
+          goto out;
+        }
+      if (id >= MAX_TOKEN_ID)
+        {
+          json_fail (c, "token id %lld is implausibly large", (long long) id);
+          goto out;
+        }
+      while ((size_t) id >= cap_ids)
+        {
+          size_t old = cap_ids;
+          if (!grow_array ((void **) &tok->id_off, &cap_ids, cap_ids, sizeof *tok->id_off))
+            goto oom;
+          for (size_t i = old; i < cap_ids; i++)
+            tok->id_off[i] = UINT32_MAX;
+        }
+      tok->id_off[id] = (uint32_t) off;
+      if (id + 1 > tok->n_ids)
+        tok->n_ids = (int) id + 1;
+      if (!grow_array ((void **) &entries, &cap, n, sizeof *entries))
+        goto oom;
+      entries[n++] = (vocab_slot) { (uint32_t) off, (uint32_t) len,
+                                    hash_bytes (tok->strings.data + off, len), (uint32_t) id + 1 };
+    }
+  while (json_accept (c, ','));
+  if (!json_expect (c, '}'))
+    goto out;
+  if (!vocab_build (tok, entries, n))
+    goto oom;
+  ok = true;
+  goto out;
+oom:
+  siglip_set_error (c->error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", c->file);
+out:
+  free (entries);
+  return ok;
+}
+
+static int32_t
+merge_part_id (const siglip_tokenizer *tok, json_cursor *c, const char *s, size_t n, size_t rank)
+{
+  int32_t id = vocab_get (tok, s, n);
+  if (id < 0)
+    siglip_set_error (c->error, SIGLIP_ERR_FORMAT,
+                      "%s: model.merges[%zu]: token \"%.*s\" is not in model.vocab", c->file,
+                      rank, (int) (n > 64 ? 64 : n), s);
+  return id;
+}
+
+/* Merges in either form: "a b" strings (split on the one space, as convert_merges_to_hashmap)
+ * or ["a", "b"] pairs (tokenizers >= 0.20). The merged token is a + b; its rank is its index. */
+static bool
+load_merges (siglip_tokenizer *tok, json_cursor *c)
+{
+  buf scratch = { 0 };
+  merge_slot *entries = NULL;
+  size_t rank = 0, cap = 0;
+  bool ok = false;
+  if (!json_expect (c, '['))
+    goto out;
+  bool empty = json_accept (c, ']');
+  if (!empty)
+    do
+      {
+        size_t len_a;
+        scratch.len = 0;
+        json_ws (c);
+        if (c->p < c->end && *c->p == '[')
+          {
+            c->p++;
+            if (!json_string (c, &scratch))
+              goto out;
+            len_a = scratch.len;
+            if (!json_expect (c, ',') || !json_string (c, &scratch) || !json_expect (c, ']'))
+              goto out;
+          }
+        else
+          {
+            if (!json_string (c, &scratch))
+              goto out;
+            char *space = memchr (scratch.data, ' ', scratch.len);
+            if (!space || memchr (space + 1, ' ', scratch.len - (size_t) (space - scratch.data) - 1))
+              {
+                siglip_set_error (c->error, SIGLIP_ERR_FORMAT,
+                                  "%s: model.merges[%zu] is not two tokens separated by one space",
+                                  c->file, rank);
+                goto out;
+              }
+            len_a = (size_t) (space - scratch.data);
+            memmove (space, space + 1, scratch.len - len_a - 1);
+            scratch.len--;
+          }
+        int32_t a = merge_part_id (tok, c, scratch.data, len_a, rank);
+        int32_t b = a < 0 ? -1 : merge_part_id (tok, c, scratch.data + len_a, scratch.len - len_a, rank);
+        int32_t ab = b < 0 ? -1 : merge_part_id (tok, c, scratch.data, scratch.len, rank);
+        if (ab < 0)
+          goto out;
+        if (rank >= UINT32_MAX - 1 || !grow_array ((void **) &entries, &cap, rank, sizeof *entries))
+          goto oom;
+        entries[rank] = (merge_slot) { (uint32_t) a + 1, (uint32_t) b, (uint32_t) rank, ab };
+        rank++;
+      }
+    while (json_accept (c, ','));
+  if (!empty && !json_expect (c, ']'))
+    goto out;
+  if (!merges_build (tok, entries, rank))
+    goto oom;
+  ok = true;
+  goto out;
+oom:
+  siglip_set_error (c->error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", c->file);
+out:
+  tok->stats.n_merges = (int) rank;
+  free (entries);
+  free (scratch.data);
+  return ok;
+}
+
+/* ============================================================================================
+ * Loading: the small sections (cJSON)
+ */
+
+/* cJSON tree of a slice of the file; NULL (with the error set) when malformed. */
+static cJSON *
+parse_slice (slice s, const char *file, const char *section, siglip_error **error)
+{
+  cJSON *json = cJSON_ParseWithLength (s.p, s.n);
+  if (!json)
+    siglip_set_error (error, SIGLIP_ERR_FORMAT, "%s: %s is not valid JSON", file, section);
+  return json;
+}
+
+/* A JSON string value as a NUL-terminated copy, or NULL. */
+static char *
+dup_string (const cJSON *item)
+{
+  return cJSON_IsString (item) && item->valuestring ? strdup (item->valuestring) : NULL;
+}
+
+static bool
+get_bool (const cJSON *obj, const char *key, bool fallback)
+{
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive (obj, key);
+  return cJSON_IsBool (item) ? cJSON_IsTrue (item) : fallback;
+}
+
+static bool
+add_norm_step (siglip_tokenizer *tok, norm_step step)
+{
+  norm_step *p = realloc (tok->steps, (size_t) (tok->n_steps + 1) * sizeof *p);
+  if (!p)
+    return false;
+  tok->steps = p;
+  tok->steps[tok->n_steps++] = step;
+  return true;
+}
+
+/* The normalizer types that Gemma and SigLIP 2 files use (normalizers/mod.rs names); anything
+ * else would change the ids in ways this file does not implement, so it is refused. */
+static bool
+load_normalizer (siglip_tokenizer *tok, const cJSON *n, const char *file, int depth,
+                 siglip_error **error)
+{
+  if (cJSON_IsNull (n))
+    return true;
+  const cJSON *type = cJSON_GetObjectItemCaseSensitive (n, "type");
+  if (!cJSON_IsString (type) || depth > 8)
+    return siglip_set_error (error, SIGLIP_ERR_FORMAT, "%s: normalizer without a \"type\"", file);
+  const char *t = type->valuestring;
+  if (!strcmp (t, "Sequence"))
+    {
+      const cJSON *list = cJSON_GetObjectItemCaseSensitive (n, "normalizers");
+      if (!cJSON_IsArray (list))
+        return siglip_set_error (error, SIGLIP_ERR_FORMAT,
+                                 "%s: normalizer Sequence without a \"normalizers\" list", file);
+      const cJSON *item;
+      cJSON_ArrayForEach (item, list)
+        if (!load_normalizer (tok, item, file, depth + 1, error))
+          return false;
+      return true;
+    }
+  if (!strcmp (t, "Lowercase"))
+    {
+      tok->file_lowercases = true;
+      return add_norm_step (tok, (norm_step) { NORM_LOWERCASE })
+             || siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
+    }
+  if (!strcmp (t, "Replace"))
+    {
+      const cJSON *pattern = cJSON_GetObjectItemCaseSensitive (n, "pattern");
+      const cJSON *literal = cJSON_GetObjectItemCaseSensitive (pattern, "String");
+      const cJSON *content = cJSON_GetObjectItemCaseSensitive (n, "content");
+      if (cJSON_GetObjectItemCaseSensitive (pattern, "Regex"))
+        return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                                 "%s: normalizer Replace with a Regex pattern is not supported "
+                                 "(only String patterns)", file);
+      if (!cJSON_IsString (literal) || !*literal->valuestring || !cJSON_IsString (content))
+        return siglip_set_error (error, SIGLIP_ERR_FORMAT,
+                                 "%s: normalizer Replace needs a non-empty pattern.String and a "
+                                 "content string", file);
+      norm_step step = { NORM_REPLACE, strdup (literal->valuestring), strlen (literal->valuestring),
+                         strdup (content->valuestring), strlen (content->valuestring) };
+      if (!step.pattern || !step.content || !add_norm_step (tok, step))
+        {
+          free (step.pattern);
+          free (step.content);
+          return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
+        }
+      return true;
+    }
+  if (!strcmp (t, "Prepend"))
+    {
+      const cJSON *prepend = cJSON_GetObjectItemCaseSensitive (n, "prepend");
+      if (!cJSON_IsString (prepend))
+        return siglip_set_error (error, SIGLIP_ERR_FORMAT,
+                                 "%s: normalizer Prepend without a \"prepend\" string", file);
+      norm_step step = { NORM_PREPEND, NULL, 0, strdup (prepend->valuestring),
+                         strlen (prepend->valuestring) };
+      if (!step.content || !add_norm_step (tok, step))
+        {
+          free (step.content);
+          return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
+        }
+      return true;
+    }
+  return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                           "%s: normalizer type \"%s\" is not supported (supported: Sequence, "
+                           "Lowercase, Replace with a String pattern, Prepend)", file, t);
+}
+
+/* Runs the normalizer on s[0..n) into `out` (cleared first). `lowercase`: SigLIP 2's per-code-
+ * point lowercasing, done first as Siglip2Tokenizer's Sequence([Lowercase(), Replace(...)]),
+ * unless the file's own normalizer places it; false also skips the file's Lowercase steps.
+ * `tmp` is scratch. The input is valid UTF-8. */
+static bool
+normalize (const siglip_tokenizer *tok, bool lowercase, const char *s, size_t n, buf *out, buf *tmp)
+{
+  out->len = 0;
+  if (!buf_append (out, s, n))
+    return false;
+  for (int i = -1; i < tok->n_steps; i++)
+    {
+      norm_kind kind = i < 0 ? NORM_LOWERCASE : tok->steps[i].kind;
+      if (i < 0 && (!lowercase || tok->file_lowercases))
+        continue;
+      if (kind == NORM_LOWERCASE && !lowercase)
+        continue;
+      tmp->len = 0;
+      if (kind == NORM_LOWERCASE)
+        {
+          /* NormalizedString::lowercase: each char through char::to_lowercase, no context */
+          const unsigned char *p = (const unsigned char *) out->data;
+          for (size_t k = 0; k < out->len;)
+            {
+              uint32_t cp, lower[3];
+              k += (size_t) siglip_utf8_decode (p + k, out->len - k, &cp);
+              int m = siglip_unicode_lower (cp, lower);
+              for (int j = 0; j < m; j++)
+                if (!buf_append_cp (tmp, lower[j]))
+                  return false;
+            }
+        }
+      else if (kind == NORM_REPLACE)
+        {
+          /* all non-overlapping occurrences, left to right */
+          const norm_step *st = &tok->steps[i];
+          const char *p = out->data, *end = out->data + out->len;
+          const char *hit;
+          while ((hit = memmem (p, (size_t) (end - p), st->pattern, st->pattern_len)))
+            {
+              if (!buf_append (tmp, p, (size_t) (hit - p))
+                  || !buf_append (tmp, st->content, st->content_len))
+                return false;
+              p = hit + st->pattern_len;
+            }
+          if (!buf_append (tmp, p, (size_t) (end - p)))
+            return false;
+        }
+      else
+        {
+          /* Prepend: only to non-empty pieces (normalizers/prepend.rs) */
+          const norm_step *st = &tok->steps[i];
+          if (out->len && !buf_append (tmp, st->content, st->content_len))
+            return false;
+          if (!buf_append (tmp, out->data, out->len))
+            return false;
+        }
+      buf swap = *out;
+      *out = *tmp;
+      *tmp = swap;
+    }
+  return true;
+}
+
+static int
+pattern_cmp (const void *pa, const void *pb)
+{
+  const added_pattern *a = pa, *b = pb;
+  unsigned char fa = (unsigned char) a->s[0], fb = (unsigned char) b->s[0];
+  if (fa != fb)
+    return fa < fb ? -1 : 1;
+  return a->n > b->n ? -1 : a->n < b->n ? 1 : a->token - b->token;
+}
+
+/* Builds the set of the raw (mode < 0) or the normalized (mode 0/1) added tokens. */
+static bool
+build_patterns (siglip_tokenizer *tok, pattern_set *set, int mode)
+{
+  set->items = calloc ((size_t) tok->n_added + 1, sizeof *set->items);
+  if (!set->items)
+    return false;
+  for (int i = 0; i < tok->n_added; i++)
+    {
+      const added_token *t = &tok->added[i];
+      if ((mode < 0) == t->normalized)
+        continue;
+      added_pattern p = { mode < 0 ? t->content : t->norm[mode], mode < 0 ? t->len : t->norm_len[mode], i };
+      if (p.n == 0) /* AddedVocabulary ignores empty tokens */
+        continue;
+      set->items[set->n++] = p;
+      set->first_byte[(unsigned char) p.s[0]] = true;
+    }
+  qsort (set->items, (size_t) set->n, sizeof *set->items, pattern_cmp);
+  return true;
+}
+
+/* model.vocab ids of a token's text, added tokens first (as AddedVocabulary::token_to_id). */
+static int32_t
+token_to_id (const siglip_tokenizer *tok, const char *s)
+{
+  for (int i = 0; i < tok->n_added; i++)
+    if (!strcmp (tok->added[i].content, s))
+      return tok->added[i].id;
+  return vocab_get (tok, s, strlen (s));
+}
+
+static bool
+load_added_tokens (siglip_tokenizer *tok, const cJSON *list, const char *file, siglip_error **error)
+{
+  if (!list || cJSON_IsNull (list))
+    return true;
+  if (!cJSON_IsArray (list))
+    return siglip_set_error (error, SIGLIP_ERR_FORMAT, "%s: added_tokens is not a list", file);
+  int n = cJSON_GetArraySize (list);
+  tok->added = calloc ((size_t) n + 1, sizeof *tok->added);
+  if (!tok->added)
+    return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
+  const cJSON *item;
+  cJSON_ArrayForEach (item, list)
+    {
+      int k = tok->n_added;
+      const cJSON *id = cJSON_GetObjectItemCaseSensitive (item, "id");
+      const cJSON *content = cJSON_GetObjectItemCaseSensitive (item, "content");
+      if (!cJSON_IsNumber (id) || id->valuedouble < 0 || id->valuedouble >= MAX_TOKEN_ID
+          || !cJSON_IsString (content))
+        return siglip_set_error (error, SIGLIP_ERR_FORMAT,
+                                 "%s: added_tokens[%d] needs an \"id\" and a \"content\"", file, k);
+      if (get_bool (item, "single_word", false))
+        return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                                 "%s: added token \"%s\" has single_word, which is not supported",
+                                 file, content->valuestring);
+      added_token *t = &tok->added[k];
+      t->content = strdup (content->valuestring);
+      if (!t->content)
+        return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
+      t->len = strlen (t->content);
+      t->id = (int32_t) id->valuedouble;
+      t->normalized = get_bool (item, "normalized", true);
+      t->lstrip = get_bool (item, "lstrip", false);
+      t->rstrip = get_bool (item, "rstrip", false);
+      t->special = get_bool (item, "special", false);
+      tok->n_added++;
+      if (t->id + 1 > tok->n_ids)
+        tok->n_ids = t->id + 1;
+    }
+  buf tmp = { 0 }, out = { 0 };
+  for (int i = 0; i < tok->n_added; i++)
+    for (int mode = 0; mode < 2 && tok->added[i].normalized; mode++)
+      {
+        added_token *t = &tok->added[i];
+        if (!normalize (tok, mode == 1, t->content, t->len, &out, &tmp)
+            || !(t->norm[mode] = malloc (out.len + 1)))
+          {
+            free (tmp.data);
+            free (out.data);
+            return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
+          }
+        memcpy (t->norm[mode], out.data, out.len);
+        t->norm[mode][out.len] = '\0';
+        t->norm_len[mode] = out.len;
+      }
+  free (tmp.data);
+  free (out.data);
+  if (!build_patterns (tok, &tok->raw_patterns, -1) || !build_patterns (tok, &tok->norm_patterns[0], 0)
+      || !build_patterns (tok, &tok->norm_patterns[1], 1))
+    return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
+  return true;
+}
+
+static bool
+load_model_options (siglip_tokenizer *tok, const slice *v, const char *file, siglip_error **error)
+{
+  /* v: type, dropout, unk_token, continuing_subword_prefix, end_of_word_suffix, fuse_unk,
+   *    byte_fallback, ignore_merges */
+  static const char *const names[] = { "type", "dropout", "unk_token", "continuing_subword_prefix",
+                                       "end_of_word_suffix", "fuse_unk", "byte_fallback",
+                                       "ignore_merges" };
+  cJSON *values[8] = { 0 };
+  bool ok = false;
+  for (int i = 0; i < 8; i++)
+    if (v[i].p && !(values[i] = parse_slice (v[i], file, names[i], error)))
+      goto out;
+  if (values[0] && (!cJSON_IsString (values[0]) || strcmp (values[0]->valuestring, "BPE")))
+    {
+      siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                        "%s: model.type is \"%s\"; only BPE is supported", file,
+                        cJSON_IsString (values[0]) ? values[0]->valuestring : "?");
+      goto out;
+    }
+  if (values[1] && !cJSON_IsNull (values[1])
+      && !(cJSON_IsNumber (values[1]) && values[1]->valuedouble == 0.0))
+    {
+      siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                        "%s: model.dropout is set; BPE dropout is not supported", file);
+      goto out;
+    }
+  for (int i = 3; i <= 4; i++)
+    if (values[i] && !cJSON_IsNull (values[i])
+        && !(cJSON_IsString (values[i]) && !*values[i]->valuestring))
+      {
+        siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED, "%s: model.%s is not supported", file,
+                          names[i]);
+        goto out;
+      }
+  tok->unk_token = dup_string (values[2]);
+  tok->fuse_unk = cJSON_IsTrue (values[5]);
+  tok->byte_fallback = cJSON_IsTrue (values[6]);
+  tok->ignore_merges = cJSON_IsTrue (values[7]);
+  ok = true;
+out:
+  for (int i = 0; i < 8; i++)
+    cJSON_Delete (values[i]);
+  return ok;
+}
+
+/* A special token of tokenizer_config.json: a string, or an AddedToken object with "content". */
+static const char *
+config_token (const cJSON *config, const char *key)
+{
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive (config, key);
+  if (cJSON_IsObject (item))
+    item = cJSON_GetObjectItemCaseSensitive (item, "content");
+  return cJSON_IsString (item) ? item->valuestring : NULL;
+}
+
+static bool
+set_template (siglip_tokenizer *tok, const int32_t *prefix, int n_prefix, const int32_t *suffix,
+              int n_suffix)
+{
+  tok->prefix = malloc ((size_t) (n_prefix + 1) * sizeof (int32_t));
+  tok->suffix = malloc ((size_t) (n_suffix + 1) * sizeof (int32_t));
+  if (!tok->prefix || !tok->suffix)
+    return false;
+  memcpy (tok->prefix, prefix, (size_t) n_prefix * sizeof (int32_t));
+  memcpy (tok->suffix, suffix, (size_t) n_suffix * sizeof (int32_t));
+  tok->n_prefix = n_prefix;
+  tok->n_suffix = n_suffix;
+  return true;
+}
+
+/* post_processor TemplateProcessing "single": SpecialToken items before / after $A. */
+static bool
+load_template (siglip_tokenizer *tok, const cJSON *pp, const char *file, siglip_error **error)
+{
+  if (!pp || cJSON_IsNull (pp))
+    return set_template (tok, NULL, 0, NULL, 0)
+           || siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
+  const cJSON *type = cJSON_GetObjectItemCaseSensitive (pp, "type");
+  if (!cJSON_IsString (type) || strcmp (type->valuestring, "TemplateProcessing"))
+    return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                             "%s: post_processor type \"%s\" is not supported (only "
+                             "TemplateProcessing)", file,
+                             cJSON_IsString (type) ? type->valuestring : "?");
+  const cJSON *single = cJSON_GetObjectItemCaseSensitive (pp, "single");
+  const cJSON *specials = cJSON_GetObjectItemCaseSensitive (pp, "special_tokens");
+  int32_t ids[2][64];
+  int n[2] = { 0, 0 }, side = 0;
+  bool seen_a = false;
+  const cJSON *item;
+  cJSON_ArrayForEach (item, single)
+    {
+      const cJSON *seq = cJSON_GetObjectItemCaseSensitive (item, "Sequence");
+      const cJSON *sp = cJSON_GetObjectItemCaseSensitive (item, "SpecialToken");
+      if (seq)
+        {
+          if (seen_a)
+            return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                                     "%s: post_processor.single uses $A twice", file);
+          seen_a = true;
+          side = 1;
+          continue;
+        }
+      const cJSON *name = cJSON_GetObjectItemCaseSensitive (sp, "id");
+      const cJSON *entry = cJSON_IsString (name)
+                             ? cJSON_GetObjectItemCaseSensitive (specials, name->valuestring)
+                             : NULL;
+      const cJSON *entry_ids = cJSON_GetObjectItemCaseSensitive (entry, "ids");
+      if (!cJSON_IsArray (entry_ids))
+        return siglip_set_error (error, SIGLIP_ERR_FORMAT,
+                                 "%s: post_processor.single has an item that is neither a "
+                                 "Sequence nor a SpecialToken listed in special_tokens", file);
+      const cJSON *id;
+      cJSON_ArrayForEach (id, entry_ids)
+        {
+          if (!cJSON_IsNumber (id) || n[side] >= 64)
+            return siglip_set_error (error, SIGLIP_ERR_FORMAT,
+                                     "%s: post_processor special_tokens ids are malformed", file);
+          ids[side][n[side]++] = (int32_t) id->valuedouble;
+        }
+    }
+  if (!seen_a)
+    return siglip_set_error (error, SIGLIP_ERR_FORMAT, "%s: post_processor.single has no $A", file);
+  return set_template (tok, ids[0], n[0], ids[1], n[1])
+         || siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
+}
+
+/* tokenizer_config.json: as transformers' GemmaTokenizerFast, add_bos_token/add_eos_token
+ * rebuild the template (update_post_processor: "<bos> $A <eos>" with either part optional);
+ * pad_token and padding_side decide the padding. Without the file, the post_processor of
+ * tokenizer.json is used as is, <pad> pads and padding is on the right (the SigLIP 2 processor's
+ * choice, FACTS.md §8). */
+static bool
+load_config (siglip_tokenizer *tok, const char *directory, const cJSON *post_processor,
+             const char *json_file, siglip_error **error)
+{
+  char *path = NULL;
+  char *text = NULL;
+  cJSON *config = NULL;
+  bool ok = false;
+  if (asprintf (&path, "%s/tokenizer_config.json", directory) < 0)
+    return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
+  FILE *f = fopen (path, "rb");
+  if (f)
+    {
+      struct stat st;
+      if (fstat (fileno (f), &st) == 0 && (text = malloc ((size_t) st.st_size + 1))
+          && fread (text, 1, (size_t) st.st_size, f) == (size_t) st.st_size)
+        config = cJSON_ParseWithLength (text, (size_t) st.st_size);
+      fclose (f);
+      if (!config)
+        {
+          siglip_set_error (error, SIGLIP_ERR_FORMAT, "%s: not valid JSON", path);
+          goto out;
+        }
+    }
+  else if (errno != ENOENT)
+    {
+      siglip_set_error (error, SIGLIP_ERR_IO, "%s: %s", path, strerror (errno));
+      goto out;
+    }
+
+  const cJSON *add_bos = cJSON_GetObjectItemCaseSensitive (config, "add_bos_token");
+  const cJSON *add_eos = cJSON_GetObjectItemCaseSensitive (config, "add_eos_token");
+  if (cJSON_IsBool (add_bos) || cJSON_IsBool (add_eos))
+    {
+      int32_t bos[1], eos[1];
+      int n_bos = 0, n_eos = 0;
+      const char *names[2] = { config_token (config, "bos_token"), config_token (config, "eos_token") };
+      const char *fallback[2] = { "<bos>", "<eos>" };
+      /* GemmaTokenizerFast defaults: add_bos_token=True, add_eos_token=False */
+      bool want[2] = { cJSON_IsBool (add_bos) ? cJSON_IsTrue (add_bos) : true,
+                       cJSON_IsBool (add_eos) ? cJSON_IsTrue (add_eos) : false };
+      for (int k = 0; k < 2; k++)
+        {
+          if (!want[k])
+            continue;
+          const char *name = names[k] ? names[k] : fallback[k];
+          int32_t id = token_to_id (tok, name);
+          if (id < 0)
+            {
+              siglip_set_error (error, SIGLIP_ERR_FORMAT, "%s: %s \"%s\" is not in the vocabulary",
+                                path, k ? "eos_token" : "bos_token", name);
+              goto out;
+            }
+          if (k == 0)
+            bos[n_bos++] = id;
+          else
+            eos[n_eos++] = id;
+        }
+      if (!set_template (tok, bos, n_bos, eos, n_eos))
+        {
+          siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
+          goto out;
+        }
+    }
+  else if (!load_template (tok, post_processor, json_file, error))
+    goto out;
+
+  const char *pad = config_token (config, "pad_token");
+  tok->pad_id = token_to_id (tok, pad ? pad : "<pad>");
+  if (pad && tok->pad_id < 0)
+    {
+      siglip_set_error (error, SIGLIP_ERR_FORMAT, "%s: pad_token \"%s\" is not in the vocabulary",
+                        path, pad);
+      goto out;
+    }
+  const cJSON *side = cJSON_GetObjectItemCaseSensitive (config, "padding_side");
+  tok->pad_left = cJSON_IsString (side) && !strcmp (side->valuestring, "left");
+  side = cJSON_GetObjectItemCaseSensitive (config, "truncation_side");
+  tok->truncate_left = cJSON_IsString (side) && !strcmp (side->valuestring, "left");
+  ok = true;
+out:
+  cJSON_Delete (config);
+  free (text);
+  free (path);
+  return ok;
+}
+
+static bool
+read_file (const char *path, char **data, size_t *size, siglip_error **error)
+{
+  FILE *f = fopen (path, "rb");
+  if (!f)
+    return siglip_set_error (error, errno == ENOENT ? SIGLIP_ERR_MISSING : SIGLIP_ERR_IO, "%s: %s",
+                             path, strerror (errno));
+  struct stat st;
+  if (fstat (fileno (f), &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      fclose (f);
+      return siglip_set_error (error, SIGLIP_ERR_IO, "%s: not a regular file", path);
+    }
+  *size = (size_t) st.st_size;
+  *data = malloc (*size + 1);
+  if (!*data)
+    {
+      fclose (f);
+      return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", path);
+    }
+  size_t got = fread (*data, 1, *size, f);
+  int err = ferror (f);
+  fclose (f);
+  if (got != *size || err)
+    {
+      free (*data);
+      *data = NULL;
+      return siglip_set_error (error, SIGLIP_ERR_IO, "%s: read error", path);
+    }
+  (*data)[*size] = '\0';
+  return true;
+}
+
+static bool
+load_tokenizer_json (siglip_tokenizer *tok, const char *directory, const char *path,
+                     const char *text, size_t size, siglip_error **error)
+{
+  enum { TOP_MODEL, TOP_ADDED, TOP_NORMALIZER, TOP_PRE_TOKENIZER, TOP_POST_PROCESSOR, N_TOP };
+  static const char *const top_keys[N_TOP] = { "model", "added_tokens", "normalizer",
+                                               "pre_tokenizer", "post_processor" };
+  static const char *const model_keys[] = { "type", "dropout", "unk_token",
+                                            "continuing_subword_prefix", "end_of_word_suffix",
+                                            "fuse_unk", "byte_fallback", "ignore_merges",
+                                            "vocab", "merges" };
+  enum { N_MODEL = sizeof model_keys / sizeof model_keys[0] };
+  slice top[N_TOP], model[N_MODEL];
+  cJSON *added = NULL, *normalizer = NULL, *pre = NULL, *post = NULL;
+  buf key = { 0 };
+  bool ok = false;
+
+  json_cursor c = { text, text, text + size, path, error };
+  if (!json_object_slices (&c, top_keys, top, N_TOP, &key))
+    goto out;
+  json_ws (&c);
+  if (c.p != c.end)
+    {
+      json_fail (&c, "trailing characters after the top-level object");
+      goto out;
+    }
+  if (!top[TOP_MODEL].p)
+    {
+      siglip_set_error (error, SIGLIP_ERR_MISSING, "%s: no \"model\" section", path);
+      goto out;
+    }
+  c.p = top[TOP_MODEL].p;
+  c.end = top[TOP_MODEL].p + top[TOP_MODEL].n;
+  if (!json_object_slices (&c, model_keys, model, N_MODEL, &key))
+    goto out;
+  if (!load_model_options (tok, model, path, error))
+    goto out;
+  if (!model[8].p || !model[9].p)
+    {
+      siglip_set_error (error, SIGLIP_ERR_MISSING, "%s: model has no \"%s\"", path,
+                        model[8].p ? "merges" : "vocab");
+      goto out;
+    }
+
+  double t0 = now_seconds ();
+  c.p = model[8].p;
+  c.end = model[8].p + model[8].n;
+  if (!load_vocab (tok, &c))
+    goto out;
+  double t1 = now_seconds ();
+  c.p = model[9].p;
+  c.end = model[9].p + model[9].n;
+  if (!load_merges (tok, &c))
+    goto out;
+  tok->stats.vocab = t1 - t0;
+  tok->stats.merges = now_seconds () - t1;
+
+  for (int b = 0; b < 256; b++)
+    {
+      char name[8];
+      snprintf (name, sizeof name, "<0x%02X>", b); /* as format!("<{b:#04X}>") */
+      tok->byte_ids[b] = vocab_get (tok, name, strlen (name));
+    }
+  tok->unk_id = -1;
+  if (tok->unk_token && (tok->unk_id = vocab_get (tok, tok->unk_token, strlen (tok->unk_token))) < 0)
+    {
+      siglip_set_error (error, SIGLIP_ERR_FORMAT, "%s: model.unk_token \"%s\" is not in model.vocab",
+                        path, tok->unk_token);
+      goto out;
+    }
+
+  if ((top[TOP_NORMALIZER].p
+       && !(normalizer = parse_slice (top[TOP_NORMALIZER], path, "normalizer", error)))
+      || (top[TOP_PRE_TOKENIZER].p
+          && !(pre = parse_slice (top[TOP_PRE_TOKENIZER], path, "pre_tokenizer", error)))
+      || (top[TOP_ADDED].p && !(added = parse_slice (top[TOP_ADDED], path, "added_tokens", error)))
+      || (top[TOP_POST_PROCESSOR].p
+          && !(post = parse_slice (top[TOP_POST_PROCESSOR], path, "post_processor", error))))
+    goto out;
+  if (normalizer && !load_normalizer (tok, normalizer, path, 0, error))
+    goto out;
+  if (pre && !cJSON_IsNull (pre))
+    {
+      const cJSON *type = cJSON_GetObjectItemCaseSensitive (pre, "type");
+      siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                        "%s: pre_tokenizer \"%s\" is not supported (Gemma has none)", path,
+                        cJSON_IsString (type) ? type->valuestring : "?");
+      goto out;
+    }
+  if (!load_added_tokens (tok, added, path, error))
+    goto out;
+  if (!load_config (tok, directory, post, path, error))
+    goto out;
+  ok = true;
+out:
+  cJSON_Delete (added);
+  cJSON_Delete (normalizer);
+  cJSON_Delete (pre);
+  cJSON_Delete (post);
+  free (key.data);
+  return ok;
+}
+
+static bool
+build_id_names (siglip_tokenizer *tok)
+{
+  tok->id_names = calloc ((size_t) tok->n_ids + 1, sizeof *tok->id_names);
+  if (!tok->id_names)
+    return false;
+  for (int id = 0; id < tok->n_ids; id++)
+    if (tok->id_off && tok->id_off[id] != UINT32_MAX)
+      tok->id_names[id] = tok->strings.data + tok->id_off[id];
+  for (int i = 0; i < tok->n_added; i++)
+    tok->id_names[tok->added[i].id] = tok->added[i].content;
+  return true;
+}
 
 siglip_tokenizer *
 siglip_tokenizer_load (const char *directory, siglip_error **error)
 {
-  siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED, "%s: tokenizer not built yet", directory);
-  return NULL;
+  if (!directory)
+    {
+      siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT, "tokenizer directory is NULL");
+      return NULL;
+    }
+  double t0 = now_seconds ();
+  siglip_tokenizer *tok = calloc (1, sizeof *tok);
+  char *path = NULL, *text = NULL;
+  size_t size = 0;
+  if (!tok || asprintf (&path, "%s/tokenizer.json", directory) < 0)
+    {
+      free (tok);
+      siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
+      return NULL;
+    }
+  bool ok = read_file (path, &text, &size, error);
+  tok->stats.read = now_seconds () - t0;
+  ok = ok && load_tokenizer_json (tok, directory, path, text, size, error);
+  if (ok && !build_id_names (tok))
+    ok = siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
+  free (text);
+  free (path);
+  if (!ok)
+    {
+      siglip_tokenizer_free (tok);
+      return NULL;
+    }
+  tok->stats.total = now_seconds () - t0;
+  return tok;
 }
 
 void
-siglip_tokenizer_free (siglip_tokenizer *tokenizer)
+siglip_tokenizer_free (siglip_tokenizer *tok)
 {
-  free (tokenizer);
+  if (!tok)
+    return;
+  free (tok->strings.data);
+  free (tok->vocab);
+  free (tok->id_off);
+  free (tok->id_names);
+  free (tok->merges);
+  free (tok->unk_token);
+  for (int i = 0; i < tok->n_steps; i++)
+    {
+      free (tok->steps[i].pattern);
+      free (tok->steps[i].content);
+    }
+  free (tok->steps);
+  for (int i = 0; i < tok->n_added; i++)
+    {
+      free (tok->added[i].content);
+      free (tok->added[i].norm[0]);
+      free (tok->added[i].norm[1]);
+    }
+  free (tok->added);
+  free (tok->raw_patterns.items);
+  free (tok->norm_patterns[0].items);
+  free (tok->norm_patterns[1].items);
+  free (tok->prefix);
+  free (tok->suffix);
+  free (tok);
+}
+
+int
+siglip_tokenizer_vocab_size (const siglip_tokenizer *tok)
+{
+  return tok ? tok->n_ids : 0;
+}
+
+const char *
+siglip_tokenizer_id_to_token (const siglip_tokenizer *tok, int32_t id)
+{
+  if (!tok || id < 0 || id >= tok->n_ids)
+    return NULL;
+  return tok->id_names[id];
+}
+
+const siglip_tokenizer_load_stats *
+siglip_tokenizer_get_load_stats (const siglip_tokenizer *tok)
+{
+  return &tok->stats;
+}
+
+/* ============================================================================================
+ * Encoding
+ */
+
+typedef struct {
+  int32_t id;
+  int32_t prev, next; /* neighbours in the word, -1 at the ends */
+  uint32_t len;       /* bytes covered; 0 once merged into its left neighbour */
+} symbol;
+
+typedef struct {
+  uint32_t rank, pos; /* popped lowest rank first, then leftmost (word.rs: impl Ord for Merge) */
+  int32_t new_id;
+} heap_item;
+
+typedef struct {
+  const siglip_tokenizer *tok;
+  bool lowercase;
+  buf norm, tmp;
+  symbol *symbols;
+  size_t n_symbols, cap_symbols;
+  heap_item *heap;
+  size_t n_heap, cap_heap;
+  idvec out;
+} encoder;
+
+static bool
+heap_less (const heap_item *a, const heap_item *b)
+{
+  return a->rank != b->rank ? a->rank < b->rank : a->pos < b->pos;
+}
+
+static bool
+heap_push (encoder *e, uint32_t rank, uint32_t pos, int32_t new_id)
+{
+  if (e->n_heap == e->cap_heap)
+    {
+      size_t cap = e->cap_heap ? e->cap_heap * 2 : 64;
+      heap_item *p = realloc (e->heap, cap * sizeof *p);
+      if (!p)
+        return false;
+      e->heap = p;
+      e->cap_heap = cap;
+    }
+  size_t i = e->n_heap++;
+  heap_item item = { rank, pos, new_id };
+  while (i > 0 && heap_less (&item, &e->heap[(i - 1) / 2]))
+    {
+      e->heap[i] = e->heap[(i - 1) / 2];
+      i = (i - 1) / 2;
+    }
+  e->heap[i] = item;
+  return true;
+}
+
+static heap_item
+heap_pop (encoder *e)
+{
+  heap_item top = e->heap[0];
+  heap_item last = e->heap[--e->n_heap];
+  size_t i = 0, n = e->n_heap;
+  for (;;)
+    {
+      size_t child = 2 * i + 1;
+      if (child >= n)
+        break;
+      if (child + 1 < n && heap_less (&e->heap[child + 1], &e->heap[child]))
+        child++;
+      if (!heap_less (&e->heap[child], &last))
+        break;
+      e->heap[i] = e->heap[child];
+      i = child;
+    }
+  if (n)
+    e->heap[i] = last;
+  return top;
+}
+
+/* word.rs Word::add: appends a symbol linked after the current last one. */
+static bool
+word_add (encoder *e, int32_t id, uint32_t len)
+{
+  if (e->n_symbols == e->cap_symbols)
+    {
+      size_t cap = e->cap_symbols ? e->cap_symbols * 2 : 64;
+      symbol *p = realloc (e->symbols, cap * sizeof *p);
+      if (!p)
+        return false;
+      e->symbols = p;
+      e->cap_symbols = cap;
+    }
+  int32_t k = (int32_t) e->n_symbols;
+  if (k > 0)
+    e->symbols[k - 1].next = k;
+  e->symbols[e->n_symbols++] = (symbol) { id, k - 1, -1, len };
+  return true;
+}
+
+/* Pushes the merge of the pair starting at `pos`, if there is one. */
+static bool
+queue_pair (encoder *e, int32_t pos)
+{
+  const symbol *left = &e->symbols[pos];
+  if (left->next < 0)
+    return true;
+  const merge_slot *m = merge_get (e->tok, (uint32_t) left->id, (uint32_t) e->symbols[left->next].id);
+  return !m || heap_push (e, m->rank, (uint32_t) pos, m->new_id);
+}
+
+/* BPE::merge_word then Word::merge_all for one word (bpe/model.rs, bpe/word.rs). Each code point
+ * becomes its vocab id, or with byte_fallback one <0xXX> per UTF-8 byte, or <unk> (consecutive
+ * ones fused when fuse_unk); then the lowest-ranked adjacent pair is merged until none is left.
+ * Stale queue entries are recognised as word.rs does: the pair now at `pos` must still merge
+ * into the same new id. */
+static bool
+bpe_word (encoder *e, const char *s, size_t n)
+{
+  const siglip_tokenizer *tok = e->tok;
+  if (n == 0)
+    return true;
+  if (tok->ignore_merges)
+    {
+      int32_t id = vocab_get (tok, s, n);
+      if (id >= 0)
+        return idvec_push (&e->out, id);
+    }
+  e->n_symbols = 0;
+  e->n_heap = 0;
+  int32_t unk_id = -1;
+  uint32_t unk_len = 0;
+  for (size_t i = 0; i < n;)
+    {
+      uint32_t cp;
+      uint32_t len = (uint32_t) siglip_utf8_decode ((const unsigned char *) s + i, n - i, &cp);
+      int32_t id = vocab_get (tok, s + i, len);
+      if (id >= 0)
+        {
+          if (unk_id >= 0 && !word_add (e, unk_id, unk_len))
+            return false;
+          unk_id = -1;
+          if (!word_add (e, id, len))
+            return false;
+        }
+      else
+        {
+          bool have_bytes = tok->byte_fallback;
+          for (uint32_t k = 0; have_bytes && k < len; k++)
+            have_bytes = tok->byte_ids[(unsigned char) s[i + k]] >= 0;
+          if (have_bytes)
+            {
+              /* a pending <unk> is not flushed here: model.rs adds it after these bytes */
+              for (uint32_t k = 0; k < len; k++)
+                if (!word_add (e, tok->byte_ids[(unsigned char) s[i + k]], 1))
+                  return false;
+            }
+          else if (tok->unk_id >= 0)
+            {
+              if (unk_id >= 0 && tok->fuse_unk)
+                unk_len += len;
+              else
+                {
+                  if (unk_id >= 0 && !word_add (e, unk_id, unk_len))
+                    return false;
+                  unk_id = tok->unk_id;
+                  unk_len = len;
+                }
+            }
+        }
+      i += len;
+    }
+  if (unk_id >= 0 && !word_add (e, unk_id, unk_len))
+    return false;
+
+  for (size_t k = 0; k + 1 < e->n_symbols; k++)
+    if (!queue_pair (e, (int32_t) k))
+      return false;
+  while (e->n_heap)
+    {
+      heap_item top = heap_pop (e);
+      symbol *cur = &e->symbols[top.pos];
+      if (cur->len == 0 || cur->next < 0)
+        continue;
+      symbol *right = &e->symbols[cur->next];
+      const merge_slot *m = merge_get (tok, (uint32_t) cur->id, (uint32_t) right->id);
+      if (!m || m->new_id != top.new_id)
+        continue;
+      cur->id = top.new_id;
+      cur->len += right->len;
+      right->len = 0;
+      cur->next = right->next;
+      if (cur->next >= 0)
+        e->symbols[cur->next].prev = (int32_t) top.pos;
+      if ((cur->prev >= 0 && !queue_pair (e, cur->prev)) || !queue_pair (e, (int32_t) top.pos))
+        return false;
+    }
+  for (size_t k = 0; k < e->n_symbols; k++)
+    if (e->symbols[k].len && !idvec_push (&e->out, e->symbols[k].id))
+      return false;
+  return true;
+}
+
+/* AddedVocabulary::find_matches: calls `piece` for the text between matches and pushes the ids
+ * of the matched added tokens, leftmost-longest. */
+typedef bool (*piece_func) (encoder *e, const char *s, size_t n);
+
+static size_t
+whitespace_run_before (const char *s, size_t end)
+{
+  size_t start = end;
+  while (start > 0)
+    {
+      size_t k = start - 1;
+      while (k > 0 && ((unsigned char) s[k] & 0xC0) == 0x80)
+        k--;
+      uint32_t cp;
+      siglip_utf8_decode ((const unsigned char *) s + k, start - k, &cp);
+      if (!is_unicode_whitespace (cp))
+        break;
+      start = k;
+    }
+  return start;
+}
+
+static size_t
+whitespace_run_after (const char *s, size_t n, size_t start)
+{
+  size_t end = start;
+  while (end < n)
+    {
+      uint32_t cp;
+      int len = siglip_utf8_decode ((const unsigned char *) s + end, n - end, &cp);
+      if (!is_unicode_whitespace (cp))
+        break;
+      end += (size_t) len;
+    }
+  return end - start;
+}
+
+static bool
+split_added (encoder *e, const pattern_set *set, const char *s, size_t n, piece_func piece)
+{
+  size_t done = 0; /* start_offset: text before it is emitted */
+  size_t i = 0;    /* where the search for the next match resumes */
+  while (set->n && i < n)
+    {
+      const added_pattern *hit = NULL;
+      for (; i < n && !hit; i++)
+        {
+          if (!set->first_byte[(unsigned char) s[i]])
+            continue;
+          for (int k = 0; k < set->n; k++)
+            {
+              const added_pattern *p = &set->items[k];
+              if (p->s[0] == s[i] && p->n <= n - i && memcmp (p->s, s + i, p->n) == 0)
+                {
+                  hit = p; /* sorted longest first */
+                  break;
+                }
+            }
+        }
+      if (!hit)
+        break;
+      const added_token *t = &e->tok->added[hit->token];
+      size_t start = i - 1, stop = start + hit->n;
+      i = stop;
+      if (t->lstrip)
+        {
+          size_t ws = whitespace_run_before (s, start);
+          start = ws > done ? ws : done;
+        }
+      if (t->rstrip)
+        stop += whitespace_run_after (s, n, stop);
+      if (done < start && !piece (e, s + done, start - done))
+        return false;
+      if (!idvec_push (&e->out, t->id))
+        return false;
+      done = stop;
+    }
+  return done >= n || piece (e, s + done, n - done);
+}
+
+static bool
+bpe_piece (encoder *e, const char *s, size_t n)
+{
+  return bpe_word (e, s, n);
+}
+
+/* Normalizes a piece between raw added tokens, then splits it on the normalized ones. The
+ * normalized text lives in e->norm until the next piece, so it is copied out first. */
+static bool
+normalized_piece (encoder *e, const char *s, size_t n)
+{
+  if (!normalize (e->tok, e->lowercase, s, n, &e->norm, &e->tmp))
+    return false;
+  const pattern_set *set = &e->tok->norm_patterns[e->lowercase ? 1 : 0];
+  if (!set->n)
+    return bpe_word (e, e->norm.data, e->norm.len);
+  char *copy = malloc (e->norm.len + 1);
+  if (!copy)
+    return false;
+  memcpy (copy, e->norm.data, e->norm.len);
+  bool ok = split_added (e, set, copy, e->norm.len, bpe_piece);
+  free (copy);
+  return ok;
+}
+
+static bool
+check_utf8 (const char *text, size_t len, siglip_error **error)
+{
+  const unsigned char *p = (const unsigned char *) text;
+  for (size_t i = 0; i < len;)
+    {
+      if (p[i] < 0x80)
+        {
+          i++;
+          continue;
+        }
+      uint32_t cp;
+      int n = siglip_utf8_decode (p + i, len - i, &cp);
+      if (n < 0)
+        return siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
+                                 "text is not valid UTF-8: %s at byte offset %zu (byte 0x%02X)",
+                                 siglip_utf8_problem_name (n), i, p[i]);
+      i += (size_t) n;
+    }
+  return true;
 }
 
 bool
-siglip_tokenize (const siglip_tokenizer *tokenizer, const char *text, ptrdiff_t len,
-                 unsigned flags, int32_t **ids_out, int *n_out, int length, siglip_error **error)
+siglip_tokenize (const siglip_tokenizer *tok, const char *text, ptrdiff_t len, unsigned flags,
+                 int32_t **ids_out, int *n_out, int length, siglip_error **error)
 {
-  return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED, "tokenizer not built yet");
+  if (!tok || !ids_out || !n_out || (!text && len != 0))
+    return siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
+                             "siglip_tokenize: tokenizer, text, ids_out and n_out are required");
+  *ids_out = NULL;
+  *n_out = 0;
+  if (flags & ~(unsigned) (SIGLIP_TOKENIZE_NO_LOWERCASE | SIGLIP_TOKENIZE_RAW))
+    return siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT, "siglip_tokenize: unknown flags 0x%x",
+                             flags);
+  bool raw = flags & SIGLIP_TOKENIZE_RAW;
+  int n_special = tok->n_prefix + tok->n_suffix;
+  if (!raw && (length < n_special || length <= 0))
+    return siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
+                             "siglip_tokenize: length %d leaves no room for text next to %d "
+                             "special tokens", length, n_special);
+  if (!raw && tok->pad_id < 0)
+    return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                             "the tokenizer has no pad token to pad to %d tokens", length);
+  size_t n = len < 0 ? strlen (text) : (size_t) len;
+  if (!check_utf8 (text, n, error))
+    return false;
+
+  encoder e = { .tok = tok, .lowercase = !(flags & (SIGLIP_TOKENIZE_NO_LOWERCASE | SIGLIP_TOKENIZE_RAW)) };
+  bool ok = split_added (&e, &tok->raw_patterns, text ? text : "", n, normalized_piece);
+  free (e.norm.data);
+  free (e.tmp.data);
+  free (e.symbols);
+  free (e.heap);
+  if (!ok || e.out.len > INT_MAX)
+    {
+      free (e.out.data);
+      return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory while tokenizing");
+    }
+
+  if (raw)
+    {
+      if (!e.out.data && !(e.out.data = malloc (sizeof (int32_t))))
+        return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory while tokenizing");
+      *ids_out = e.out.data;
+      *n_out = (int) e.out.len;
+      return true;
+    }
+
+  /* as transformers with truncation=True, max_length=length: the sequence keeps
+   * length - (special tokens of the template) ids, then the template, then padding */
+  int32_t *ids = malloc ((size_t) length * sizeof *ids);
+  if (!ids)
+    {
+      free (e.out.data);
+      return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory while tokenizing");
+    }
+  size_t keep = e.out.len < (size_t) (length - n_special) ? e.out.len : (size_t) (length - n_special);
+  size_t first = tok->truncate_left ? e.out.len - keep : 0;
+  int used = tok->n_prefix + (int) keep + tok->n_suffix;
+  int k = tok->pad_left ? length - used : 0;
+  for (int i = 0; i < length; i++)
+    ids[i] = tok->pad_id;
+  memcpy (ids + k, tok->prefix, (size_t) tok->n_prefix * sizeof *ids);
+  k += tok->n_prefix;
+  if (keep)
+    memcpy (ids + k, e.out.data + first, keep * sizeof *ids);
+  k += (int) keep;
+  memcpy (ids + k, tok->suffix, (size_t) tok->n_suffix * sizeof *ids);
+  free (e.out.data);
+  *ids_out = ids;
+  *n_out = length;
+  return true;
 }
