@@ -436,6 +436,33 @@ test_corrupt (void)
   check_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT, "mangled.png");
 }
 
+static void
+test_trailing_data (void)
+{
+  /* Bytes after IEND / EOI are ignored (Pillow stops reading there too): same pixels. */
+  const char *ids[] = { "chelsea", "rocket" };
+  for (gsize i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      const cJSON *entry = test_manifest_image (ids[i]);
+      g_autofree char *src =
+        test_data_path (cJSON_GetObjectItemCaseSensitive (entry, "file")->valuestring);
+      g_autofree gchar *data = NULL;
+      gsize len;
+      g_assert_true (g_file_get_contents (src, &data, &len, NULL));
+      GByteArray *padded = g_byte_array_new ();
+      g_byte_array_append (padded, (const guint8 *) data, (guint) len);
+      g_byte_array_append (padded, (const guint8 *) "\0\0trailing junk\xff", 18);
+      g_autoptr (GBytes) bytes = g_byte_array_free_to_bytes (padded);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (SiglensRgbImage) image = siglens_decode_bytes (bytes, ids[i], 0, &error);
+      g_assert_no_error (error);
+      g_autofree char *sha = g_compute_checksum_for_data (G_CHECKSUM_SHA256, image->rgb,
+                                                          image->stride * image->height);
+      g_assert_cmpstr (sha, ==,
+                       cJSON_GetObjectItemCaseSensitive (entry, "decoded_rgb_sha256")->valuestring);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -449,5 +476,6 @@ main (int argc, char **argv)
   g_test_add_func ("/decode/too-large", test_too_large);
   g_test_add_func ("/decode/empty-and-missing", test_empty_and_missing);
   g_test_add_func ("/decode/corrupt", test_corrupt);
+  g_test_add_func ("/decode/trailing-data", test_trailing_data);
   return g_test_run ();
 }

@@ -16,7 +16,7 @@ G_BEGIN_DECLS
 
 typedef enum {
   SIGLENS_DECODE_ERROR_EMPTY,     /* zero bytes / zero pixels */
-  SIGLENS_DECODE_ERROR_CORRUPT,   /* not an image, or a broken one */
+  SIGLENS_DECODE_ERROR_CORRUPT,   /* not an image, a broken one, or a truncated PNG/JPEG */
   SIGLENS_DECODE_ERROR_TOO_LARGE, /* more pixels than the limit; refused before decoding */
 } SiglensDecodeError;
 
@@ -30,7 +30,9 @@ typedef struct {
   int original_width, original_height; /* as stored, before EXIF orientation */
 } SiglensRgbImage;
 
-/* max_pixels 0 = SIGLIP_DEFAULT_MAX_PIXELS (100 megapixels). Error messages name the file. */
+/* max_pixels 0 = SIGLIP_DEFAULT_MAX_PIXELS (100 megapixels). Error messages name the file.
+ * A missing or unreadable file is a G_IO_ERROR; everything else a SIGLENS_DECODE_ERROR.
+ * Animations give their first frame. */
 SiglensRgbImage *siglens_decode_file (const char *path, gsize max_pixels, GError **error);
 SiglensRgbImage *siglens_decode_gfile (GFile *file, GCancellable *cancellable, gsize max_pixels,
                                        GError **error);
