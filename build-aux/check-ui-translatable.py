@@ -20,7 +20,7 @@ TEXT_PROPERTIES = {
     'primary-icon-tooltip-markup', 'secondary-icon-tooltip-markup', 'comments',
     'program-name', 'application-name', 'developer-name', 'translator-credits',
     'copyright', 'website-label', 'release-notes', 'name-label', 'show-apps-label',
-    'default-text',
+    'default-text', 'alternative-text',
 }
 # In these the value is an identifier, not prose, even though the name matches above.
 NOT_TEXT = {

@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The real window in Simplified Chinese.
+ *
+ * Runs with LANGUAGE=zh_CN and LC_ALL=C.UTF-8 (no system locale needed: glibc honours LANGUAGE
+ * for any locale but plain "C") and binds the siglens domain to the .mo files meson builds in
+ * <build>/po. It then reads every text a person can see or hear in the window — labels,
+ * titles, descriptions, tooltips, placeholders, accessible labels, the main menu — and checks:
+ *
+ *   - no text is an English message the catalogue translates (a widget bypassing gettext or
+ *     binding the wrong domain would show it);
+ *   - no text is English prose at all unless it is a name that stays Latin (Siglens, Ctrl+O…),
+ *     which also catches strings set from C without _();
+ *   - the key texts are the expected Chinese ones;
+ *   - Chinese does not make the window need more room than English does.
+ *
+ * The window is also rendered to $SIGLENS_TEST_OUT/window-zh_CN.png for people to look at.
+ */
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <string.h>
+
+#include "siglens-application.h"
+#include "siglens-window.h"
+
+/* Properties whose value is shown or announced; others (icon-name, name…) are identifiers. */
+static const char *const text_properties[] = {
+  "label", "title", "subtitle", "description", "tooltip-text", "tooltip-markup",
+  "placeholder-text", "alternative-text", "heading", "body", "text", NULL
+};
+
+/* Latin words that stay Latin in a Chinese UI. */
+static const char *const latin_names[] = {
+  "Siglens", "SigLIP", "Ctrl", "Shift", "Alt", "F11", "Hugging", "Face", "CPU", "JSON",
+  "safetensors", "config", "json", "tokenizer", "BF16", "FP32", "bf16", "fp32", NULL
+};
+
+typedef struct {
+  char *where; /* "GtkLabel.label" */
+  char *text;
+} ShownText;
+
+static void
+shown_text_free (gpointer data)
+{
+  ShownText *t = data;
+
+  g_free (t->where);
+  g_free (t->text);
+  g_free (t);
+}
+
+static void
+add_text (GPtrArray  *texts,
+          const char *type_name,
+          const char *what,
+          const char *text)
+{
+  ShownText *t;
+
+  if (text == NULL || *text == '\0')
+    return;
+  t = g_new0 (ShownText, 1);
+  t->where = g_strdup_printf ("%s.%s", type_name, what);
+  t->text = g_strdup (text);
+  g_ptr_array_add (texts, t);
+}
+
+static void
+collect_menu (GPtrArray  *texts,
+              GMenuModel *menu)
+{
+  for (int i = 0; i < g_menu_model_get_n_items (menu); i++)
+    {
+      g_autofree char *label = NULL;
+      g_autoptr(GMenuLinkIter) links = NULL;
+
+      if (g_menu_model_get_item_attribute (menu, i, G_MENU_ATTRIBUTE_LABEL, "s", &label))
+        add_text (texts, "GMenu", "label", label);
+
+      links = g_menu_model_iterate_item_links (menu, i);
+      while (g_menu_link_iter_next (links))
+        {
+          g_autoptr(GMenuModel) child = g_menu_link_iter_get_value (links);
+          collect_menu (texts, child);
+        }
+    }
+}
+
+static void
+collect_object (GPtrArray *texts,
+                GObject   *object)
+{
+  GObjectClass *klass = G_OBJECT_GET_CLASS (object);
+  const char *type_name = G_OBJECT_TYPE_NAME (object);
+
+  /* The text of an editable is what the person typed (or the saved labels), not UI text. */
+  gboolean editable = GTK_IS_EDITABLE (object);
+
+  for (guint i = 0; text_properties[i] != NULL; i++)
+    {
+      GParamSpec *pspec = g_object_class_find_property (klass, text_properties[i]);
+      g_autofree char *value = NULL;
+
+      if (pspec == NULL || pspec->value_type != G_TYPE_STRING || !(pspec->flags & G_PARAM_READABLE))
+        continue;
+      if (editable && g_str_equal (text_properties[i], "text"))
+        continue;
+      g_object_get (object, text_properties[i], &value, NULL);
+      add_text (texts, type_name, text_properties[i], value);
+    }
+
+  if (GTK_IS_MENU_BUTTON (object))
+    {
+      GMenuModel *menu = gtk_menu_button_get_menu_model (GTK_MENU_BUTTON (object));
+      if (menu != NULL)
+        collect_menu (texts, menu);
+    }
+}
+
+/* Every widget below `widget`, shown or not: pages of a stack that are not visible now (the
+ * no-model status page, the loading page) are part of the UI too. */
+static void
+collect_widget (GPtrArray *texts,
+                GtkWidget *widget)
+{
+  collect_object (texts, G_OBJECT (widget));
+
+  if (GTK_IS_STACK (widget))
+    {
+      g_autoptr(GListModel) pages = G_LIST_MODEL (gtk_stack_get_pages (GTK_STACK (widget)));
+      for (guint i = 0; i < g_list_model_get_n_items (pages); i++)
+        {
+          g_autoptr(GObject) page = g_list_model_get_item (pages, i);
+          collect_object (texts, page);
+        }
+    }
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_widget (texts, child);
+}
+
+static gboolean
+has_han (const char *text)
+{
+  for (const char *p = text; *p; p = g_utf8_next_char (p))
+    if (g_unichar_get_script (g_utf8_get_char (p)) == G_UNICODE_SCRIPT_HAN)
+      return TRUE;
+  return FALSE;
+}
+
+/* A Latin word of three letters or more that is not a name: English left in the UI. */
+static char *
+find_english_word (const char *text)
+{
+  g_autoptr(GRegex) word = g_regex_new ("[A-Za-z]{3,}", 0, 0, NULL);
+  g_autoptr(GMatchInfo) match = NULL;
+
+  g_regex_match (word, text, 0, &match);
+  while (g_match_info_matches (match))
+    {
+      g_autofree char *w = g_match_info_fetch (match, 0);
+      if (!g_strv_contains (latin_names, w))
+        return g_steal_pointer (&w);
+      g_match_info_next (match, NULL);
+    }
+  return NULL;
+}
+
+/* One registered application for the whole program, as in the real app. It is not finalised
+ * here: a registered GApplication is only released by g_application_run()'s shutdown. */
+static SiglensApplication *app;
+
+static void
+register_app (void)
+{
+  g_autoptr(GError) error = NULL;
+
+  app = siglens_application_new ();
+  /* Tests run in parallel on one session bus: never become the remote of another instance. */
+  g_application_set_flags (G_APPLICATION (app),
+                           g_application_get_flags (G_APPLICATION (app)) | G_APPLICATION_NON_UNIQUE);
+  g_application_register (G_APPLICATION (app), NULL, &error);
+  g_assert_no_error (error);
+}
+
+static GtkWidget *
+new_window (void)
+{
+  GtkWidget *window = GTK_WIDGET (siglens_window_new (app));
+
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 720);
+  gtk_window_present (GTK_WINDOW (window));
+  /* Let the first frame be laid out. */
+  for (int i = 0; i < 20 && !gtk_widget_get_mapped (window); i++)
+    g_main_context_iteration (NULL, TRUE);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_true (gtk_widget_get_mapped (window));
+  return window;
+}
+
+static void
+close_window (GtkWidget *window)
+{
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static int
+min_width (GtkWidget *window)
+{
+  int minimum = 0;
+
+  gtk_widget_measure (window, GTK_ORIENTATION_HORIZONTAL, -1, &minimum, NULL, NULL, NULL);
+  return minimum;
+}
+
+static void
+save_png (GtkWidget  *widget,
+          const char *name)
+{
+  const char *out = g_getenv ("SIGLENS_TEST_OUT");
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *path = NULL;
+  int w = gtk_widget_get_width (widget);
+  int h = gtk_widget_get_height (widget);
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+
+  g_assert_nonnull (out);
+  g_mkdir_with_parents (out, 0755);
+  gdk_paintable_snapshot (paintable, snapshot, w, h);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  path = g_build_filename (out, name, NULL);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("rendered %s (%dx%d)", path, w, h);
+}
+
+/* The translations are really loaded: otherwise every later check would pass on English. */
+static void
+test_catalog (void)
+{
+  const char *open = g_dgettext (GETTEXT_PACKAGE, "_Open");
+
+  g_test_message ("LANGUAGE=%s, LC_MESSAGES=%s, \"_Open\" -> \"%s\"",
+                  g_getenv ("LANGUAGE"), setlocale (LC_MESSAGES, NULL), open);
+  if (g_str_equal (open, "_Open"))
+    g_test_fail_printf ("the zh_CN catalogue is not loaded from %s: is po/zh_CN/LC_MESSAGES/"
+                        GETTEXT_PACKAGE ".mo built?", g_getenv ("SIGLENS_LOCALEDIR"));
+}
+
+static void
+test_window_is_chinese (void)
+{
+  GtkWidget *window = new_window ();
+  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (shown_text_free);
+  g_autoptr(GString) problems = g_string_new (NULL);
+  /* Texts the window must show in Chinese: msgid -> where it is expected. */
+  static const char *const expected[] = {
+    "Drop an Image Here", "_Open", "_Labels", "No Model Found", "_Preferences",
+    "_Keyboard Shortcuts", "_About Siglens", "Main Menu", NULL
+  };
+  guint n_han = 0;
+
+  collect_widget (texts, window);
+  g_assert_cmpuint (texts->len, >, 10);
+
+  for (guint i = 0; i < texts->len; i++)
+    {
+      ShownText *t = g_ptr_array_index (texts, i);
+      const char *translation = g_dgettext (GETTEXT_PACKAGE, t->text);
+      g_autofree char *english = find_english_word (t->text);
+
+      g_test_message ("%s = \"%s\"", t->where, t->text);
+      if (has_han (t->text))
+        n_han++;
+      if (translation != t->text && !g_str_equal (translation, t->text))
+        g_string_append_printf (problems, "\n  %s shows \"%s\", untranslated although zh_CN has \"%s\"",
+                                t->where, t->text, translation);
+      else if (english != NULL && !has_han (t->text))
+        g_string_append_printf (problems, "\n  %s shows English \"%s\" (\"%s\" is not a name)",
+                                t->where, t->text, english);
+    }
+
+  for (guint i = 0; expected[i] != NULL; i++)
+    {
+      const char *want = g_dgettext (GETTEXT_PACKAGE, expected[i]);
+      gboolean found = FALSE;
+
+      if (g_str_equal (want, expected[i]))
+        g_string_append_printf (problems, "\n  \"%s\" has no zh_CN translation", expected[i]);
+      for (guint j = 0; j < texts->len && !found; j++)
+        found = g_str_equal (((ShownText *) g_ptr_array_index (texts, j))->text, want);
+      if (!found)
+        g_string_append_printf (problems, "\n  no widget shows \"%s\" (zh_CN for \"%s\")",
+                                want, expected[i]);
+    }
+
+  g_test_message ("%u of %u texts are Chinese", n_han, texts->len);
+  if (problems->len > 0)
+    g_test_fail_printf ("the window is not fully Chinese:%s", problems->str);
+
+  save_png (window, "window-zh_CN.png");
+  close_window (window);
+}
+
+/* Chinese must fit wherever English fits: a translation that forces a wider window (an
+ * unwrapped label, a long button) breaks the layout on small classroom screens. */
+static void
+test_chinese_fits (void)
+{
+  GtkWidget *window;
+  int zh, en;
+
+  window = new_window ();
+  zh = min_width (window);
+  close_window (window);
+
+  /* Back to English in-process: LANGUAGE names a language with no catalogue, and setlocale()
+   * again makes gettext forget what it had looked up. (Chinese first: GLib decides once,
+   * on its first lookup, whether this program is translated at all.) */
+  g_setenv ("LANGUAGE", "en", TRUE);
+  setlocale (LC_ALL, "");
+  g_assert_cmpstr (g_dgettext (GETTEXT_PACKAGE, "_Open"), ==, "_Open");
+  window = new_window ();
+  en = min_width (window);
+  close_window (window);
+  g_setenv ("LANGUAGE", "zh_CN", TRUE);
+  setlocale (LC_ALL, "");
+
+  g_test_message ("minimum window width: zh_CN %d px, English %d px", zh, en);
+  g_assert_cmpint (zh, >, 0);
+  g_assert_cmpint (zh, <=, en);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  const char *localedir = g_getenv ("SIGLENS_LOCALEDIR");
+
+  /* The environment meson gives this test; set here too so running the binary by hand works
+   * the same way. */
+  if (g_getenv ("LANGUAGE") == NULL)
+    g_setenv ("LANGUAGE", "zh_CN", TRUE);
+  setlocale (LC_ALL, "");
+  g_assert_nonnull (localedir);
+  bindtextdomain (GETTEXT_PACKAGE, localedir);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  gtk_test_init (&argc, &argv, NULL);
+  siglens_ensure_resources ();
+
+  register_app ();
+
+  g_test_add_func ("/i18n/catalog", test_catalog);
+  g_test_add_func ("/i18n/window-is-chinese", test_window_is_chinese);
+  g_test_add_func ("/i18n/chinese-fits", test_chinese_fits);
+
+  return g_test_run ();
+}
