@@ -655,6 +655,87 @@ test_scores (gconstpointer data)
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Ops and grids beyond the goldens
+ */
+
+/* The reference masks padded keys with finfo.min; siglip_attention's key mask must give the
+ * same as leaving those keys out, which is what the towers do (FACTS.md §4). */
+static void
+test_attention_key_mask (void)
+{
+  enum { NQ = 3, NK = 7, VALID = 4, DIM = 8, HEADS = 2 };
+  float q[NQ * DIM], k[NK * DIM], v[NK * DIM], masked[NQ * DIM], valid_only[NQ * DIM];
+  float scores[NQ * NK];
+  uint8_t key_valid[NK];
+  GRand *rand = g_rand_new_with_seed (7);
+  for (int i = 0; i < NQ * DIM; i++)
+    q[i] = (float) g_rand_double_range (rand, -2, 2);
+  for (int i = 0; i < NK * DIM; i++)
+    {
+      k[i] = (float) g_rand_double_range (rand, -2, 2);
+      v[i] = (float) g_rand_double_range (rand, -2, 2);
+    }
+  g_rand_free (rand);
+  for (int j = 0; j < NK; j++)
+    key_valid[j] = j < VALID;
+
+  siglip_attention (masked, DIM, q, DIM, k, DIM, v, DIM, NQ, NK, DIM, HEADS, key_valid, scores);
+  siglip_attention (valid_only, DIM, q, DIM, k, DIM, v, DIM, NQ, VALID, DIM, HEADS, NULL, scores);
+  test_assert_close ("masked vs valid-only attention", masked, valid_only, NQ * DIM, 1e-6, 0);
+
+  /* and the mask does something: all keys give another result */
+  float all[NQ * DIM];
+  siglip_attention (all, DIM, q, DIM, k, DIM, v, DIM, NQ, NK, DIM, HEADS, NULL, scores);
+  g_assert_cmpuint (count_mismatches (all, valid_only, NQ * DIM, 1e-6, 0), >, 0);
+
+  /* each row of softmax sums to 1, max-subtracted: huge logits do not overflow */
+  float row[4] = { 1000.0f, 999.0f, -1000.0f, 998.0f };
+  siglip_softmax (row, 4);
+  g_assert_cmpfloat_with_epsilon (row[0] + row[1] + row[2] + row[3], 1.0, 1e-6);
+  g_assert_cmpfloat_with_epsilon (row[0], 1.0 / (1.0 + exp (-1.0) + exp (-2.0)), 1e-6);
+}
+
+/* More patches than the state was sized for: the workspace grows before the layer loop. */
+static void
+test_large_grid (void)
+{
+  siglip_model *model = load_model ("tiny-siglip2-naflex");
+  siglip_state *st = new_state (model);
+  g_autofree char *path = test_data_path ("images/coffee.png");
+  g_autoptr (GError) gerr = NULL;
+  g_autoptr (SiglensRgbImage) rgb = siglens_decode_file (path, 0, &gerr);
+  g_assert_no_error (gerr);
+  siglip_image image = { rgb->rgb, rgb->width, rgb->height, rgb->stride };
+  siglip_error *err = NULL;
+  float small[16], large[16], again[16];
+  int shape[2];
+
+  siglip_encode_options opts = { .max_patches = 64 };
+  assert_ok (siglip_encode_image (st, &image, &opts, small, shape, &err), err);
+  g_assert_cmpint (shape[0] * shape[1], <=, 64);
+  g_assert_cmpint (shape[0] * shape[1], >, 32);
+
+  opts.max_patches = 1600;
+  assert_ok (siglip_encode_image (st, &image, &opts, large, shape, &err), err);
+  g_assert_cmpint (shape[0] * shape[1], <=, 1600);
+  g_assert_cmpint (shape[0] * shape[1], >, 1024);
+  g_assert_true (memcmp (small, large, sizeof small) != 0);
+
+  /* the grown state still gives the default result bit for bit */
+  const int idx = 11; /* coffee in manifest order */
+  g_assert_cmpstr (item (cJSON_GetArrayItem (item (test_manifest_model ("tiny-siglip2-naflex"),
+                                                   "images"), idx), "image")->valuestring,
+                   ==, "coffee");
+  g_autofree float *golden =
+    test_golden_f32 (item (test_manifest_model ("tiny-siglip2-naflex"), "image_embeds"), NULL);
+  assert_ok (siglip_encode_image (st, &image, NULL, again, shape, &err), err);
+  test_assert_close ("coffee after growing", again, golden + idx * 16, 16, EMBED_ABS, EMBED_REL);
+
+  siglip_state_free (st);
+  siglip_model_free (model);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Cache, cancellation, threads (on the F32 NAFlex model)
  */
 
@@ -851,6 +932,8 @@ main (int argc, char **argv)
           g_test_add_data_func (path, name, cases[c].fn);
         }
     }
+  g_test_add_func ("/forward/attention-key-mask", test_attention_key_mask);
+  g_test_add_func ("/forward/large-grid", test_large_grid);
   g_test_add_func ("/forward/cache", test_cache);
   g_test_add_func ("/forward/abort", test_abort);
   g_test_add_func ("/forward/threads", test_threads);
