@@ -157,6 +157,20 @@ test_classify_no_template (void)
   g_assert_cmpint (cJSON_GetArrayItem (shape, 1)->valueint, ==, 19);
   cJSON_Delete (o);
   run_clear (&r);
+
+  /* --max-patches: a smaller NAFlex budget gives a smaller grid, and other scores */
+  const char *small[] = { "classify", "--model", model_dir, "--labels", "cat", "--max-patches",
+                          "64", "--json", path, NULL };
+  r = run_cli (small);
+  g_assert_cmpint (exit_code (&r), ==, 0);
+  o = cJSON_Parse (r.out);
+  g_assert_nonnull (o);
+  shape = item (o, "spatial_shape");
+  const int rows = cJSON_GetArrayItem (shape, 0)->valueint, cols = cJSON_GetArrayItem (shape, 1)->valueint;
+  g_assert_cmpint (rows * cols, <=, 64);
+  g_assert_cmpint (rows * cols, >, 32);
+  cJSON_Delete (o);
+  run_clear (&r);
 }
 
 static void
