@@ -845,3 +845,10 @@ siglens_window_get_last_error (SiglensWindow *self)
   g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
   return self->last_error;
 }
+
+const char *
+siglens_window_get_visible_page (SiglensWindow *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
+  return gtk_stack_get_visible_child_name (self->main_stack);
+}

@@ -31,6 +31,8 @@ SiglensClassifier *siglens_window_get_classifier (SiglensWindow *self);
 SiglensScoreChart *siglens_window_get_chart      (SiglensWindow *self);
 GtkEditable       *siglens_window_get_labels_entry (SiglensWindow *self);
 SiglensImage      *siglens_window_get_image      (SiglensWindow *self);
+/* "no-model" (status page: none found or it failed to load) or "main". */
+const char        *siglens_window_get_visible_page (SiglensWindow *self);
 /* The last error sentence shown to the person (toast or status page), or NULL. */
 const char        *siglens_window_get_last_error (SiglensWindow *self);
 

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * The real window with the tiny fixture model, driven the way a person drives it: labels typed
+ * into the entry and Enter, images handed over through the same call the drop target and the
+ * command line use. Waits on the window's and classifier's state, never on the clock (the
+ * upper bound only turns a hang into a failure).
+ *
+ * Goldens: tests/data/golden/manifest.json, model tiny-siglip2-naflex, probs[image][text] where
+ * texts 6..11 are the six labels with the default template "This is a photo of {}.".
+ */
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <math.h>
+
+#include "siglens-application.h"
+#include "siglens-window.h"
+#include "test-util.h"
+
+#define GOLDEN_MODEL "tiny-siglip2-naflex"
+#define LABELS       "cat, dog, a red car, coffee, 一只猫, rocket ship"
+#define N_LABELS     6
+#define FIRST_TEXT   6    /* the templated half of manifest texts */
+#define PROBS_ABS    3e-5 /* manifest recommended_tolerances.probs_abs (float32 noise) */
+
+static SiglensApplication *application;
+
+static gboolean
+flag_set (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Spins the main loop until `done` holds. 120 s covers a loaded CI machine; the tiny model
+ * answers in milliseconds. */
+static void
+wait_for (gboolean (*done) (SiglensWindow *), SiglensWindow *window, const char *what)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (120, flag_set, &timed_out);
+
+  while (!done (window) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (timed_out)
+    g_error ("timed out waiting for %s (last error: %s)", what,
+             siglens_window_get_last_error (window));
+  g_source_remove (id);
+}
+
+static gboolean
+model_settled (SiglensWindow *window)
+{
+  SiglensModelState state = siglens_classifier_get_model_state (siglens_window_get_classifier (window));
+
+  return state != SIGLENS_MODEL_STATE_LOADING;
+}
+
+static gboolean
+idle (SiglensWindow *window)
+{
+  return !siglens_classifier_get_busy (siglens_window_get_classifier (window));
+}
+
+static gboolean
+has_error (SiglensWindow *window)
+{
+  return siglens_window_get_last_error (window) != NULL && idle (window);
+}
+
+/* Points the model-folder setting at `model` ("" = look in the usual places, all emptied in
+ * main()), the way the preferences' folder chooser does. */
+static SiglensWindow *
+new_window (const char *model)
+{
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
+  SiglensWindow *window;
+
+  g_settings_set_string (settings, "model-folder", model);
+  window = siglens_window_new (application);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_for (model_settled, window, "the model");
+  return window;
+}
+
+static SiglensWindow *
+new_ready_window (void)
+{
+  g_autofree char *model = test_data_path (GOLDEN_MODEL);
+  SiglensWindow *window = new_window (model);
+
+  g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
+                   ==, SIGLENS_MODEL_STATE_READY);
+  g_assert_cmpstr (siglens_window_get_visible_page (window), ==, "main");
+  return window;
+}
+
+static void
+close_window (SiglensWindow *window)
+{
+  GWeakRef classifier;
+
+  g_weak_ref_init (&classifier, siglens_window_get_classifier (window));
+  g_object_ref (window);
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (window);
+
+  /* The classifier (and the model with it) goes once its last request has come home. */
+  {
+    gboolean timed_out = FALSE;
+    guint id = g_timeout_add_seconds (120, flag_set, &timed_out);
+    GObject *alive;
+
+    while ((alive = g_weak_ref_get (&classifier)) != NULL && !timed_out)
+      {
+        g_object_unref (alive);
+        g_main_context_iteration (NULL, TRUE);
+      }
+    g_assert_false (timed_out);
+    g_source_remove (id);
+  }
+  g_weak_ref_clear (&classifier);
+}
+
+/* Types the labels and presses Enter, as a person would. */
+static void
+type_labels (SiglensWindow *window, const char *labels)
+{
+  GtkEditable *entry = siglens_window_get_labels_entry (window);
+
+  gtk_editable_set_text (entry, labels);
+  g_signal_emit_by_name (entry, "activate");
+}
+
+static void
+open_image (SiglensWindow *window, const char *name)
+{
+  g_autofree char *rel = g_build_filename ("images", name, NULL);
+  g_autofree char *path = test_data_path (rel);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+
+  siglens_window_open_file (window, file);
+}
+
+static int
+manifest_image_index (const char *id)
+{
+  const cJSON *images = cJSON_GetObjectItem (test_manifest (), "images");
+  int i = 0;
+  const cJSON *image;
+
+  cJSON_ArrayForEach (image, images)
+    {
+      if (g_strcmp0 (cJSON_GetStringValue (cJSON_GetObjectItem (image, "id")), id) == 0)
+        return i;
+      i++;
+    }
+  g_error ("image %s not in the manifest", id);
+}
+
+/* Checks the chart against the golden row of `image_id`: every label's value within
+ * PROBS_ABS, and the rows in descending golden order. */
+static void
+assert_chart_shows (SiglensWindow *window, const char *image_id)
+{
+  const cJSON *model = test_manifest_model (GOLDEN_MODEL);
+  const cJSON *texts = cJSON_GetObjectItem (model, "texts");
+  const cJSON *row = cJSON_GetArrayItem (cJSON_GetObjectItem (cJSON_GetObjectItem (model, "probs"),
+                                                              "values"),
+                                         manifest_image_index (image_id));
+  SiglensScoreChart *chart = siglens_window_get_chart (window);
+  double previous = INFINITY;
+
+  g_assert_nonnull (row);
+  g_assert_cmpuint (siglens_score_chart_get_n_bars (chart), ==, N_LABELS);
+
+  for (guint i = 0; i < N_LABELS; i++)
+    {
+      const char *label = siglens_score_chart_get_label (chart, i);
+      float shown = siglens_score_chart_get_probability (chart, i);
+      double golden = NAN;
+
+      for (int t = FIRST_TEXT; t < FIRST_TEXT + N_LABELS; t++)
+        {
+          const cJSON *text = cJSON_GetArrayItem (texts, t);
+
+          g_assert_true (cJSON_IsTrue (cJSON_GetObjectItem (text, "templated")));
+          if (g_strcmp0 (cJSON_GetStringValue (cJSON_GetObjectItem (text, "label")), label) == 0)
+            golden = cJSON_GetArrayItem (row, t)->valuedouble;
+        }
+      g_test_message ("%s: %s %.6f (golden %.6f)", image_id, label, shown, golden);
+      g_assert_false (isnan (golden));
+      g_assert_cmpfloat_with_epsilon (shown, golden, PROBS_ABS);
+      /* Sorted best first by the true values (no two goldens here are within tolerance). */
+      g_assert_cmpfloat (golden, <, previous);
+      previous = golden;
+    }
+}
+
+static void
+test_golden_scores (void)
+{
+  SiglensWindow *window = new_ready_window ();
+  SiglensImage *image;
+
+  type_labels (window, LABELS);
+  open_image (window, "chelsea.png");
+  wait_for (idle, window, "the scores");
+
+  image = siglens_window_get_image (window);
+  g_assert_nonnull (image);
+  g_assert_cmpstr (siglens_image_get_name (image), ==, "chelsea.png");
+  g_assert_cmpint (siglens_image_get_width (image), ==, 451);
+  g_assert_cmpint (siglens_image_get_height (image), ==, 300);
+  assert_chart_shows (window, "chelsea");
+  g_assert_null (siglens_window_get_last_error (window));
+
+  /* New labels on the same image: the chart follows them (the image embedding is reused). */
+  type_labels (window, "dog, cat");
+  wait_for (idle, window, "the second scores");
+  g_assert_cmpuint (siglens_score_chart_get_n_bars (siglens_window_get_chart (window)), ==, 2);
+  g_assert_cmpstr (siglens_score_chart_get_label (siglens_window_get_chart (window), 0), ==, "cat");
+
+  /* And back: the same numbers as the first time, so caches change nothing. */
+  type_labels (window, LABELS);
+  wait_for (idle, window, "the third scores");
+  assert_chart_shows (window, "chelsea");
+
+  close_window (window);
+}
+
+static gulong activity_handler;
+
+static void
+on_activity (SiglensClassifier *classifier, GParamSpec *pspec, gpointer data)
+{
+  SiglensWindow *window = data;
+  const char *activity = siglens_classifier_get_activity (classifier);
+
+  /* A job is running on the worker: hand over the next image now, mid-job. */
+  if (activity != NULL && siglens_window_get_image (window) != NULL
+      && g_str_equal (siglens_image_get_name (siglens_window_get_image (window)), "coffee.png"))
+    {
+      g_clear_signal_handler (&activity_handler, classifier);
+      open_image (window, "chelsea.png");
+    }
+}
+
+static void
+test_newest_image_wins (void)
+{
+  SiglensWindow *window = new_ready_window ();
+  SiglensClassifier *classifier = siglens_window_get_classifier (window);
+
+  type_labels (window, LABELS);
+
+  /* Two images in a row before anything finished: only the second one counts. */
+  open_image (window, "rocket.jpg");
+  open_image (window, "coffee.png");
+  activity_handler = g_signal_connect (classifier, "notify::activity",
+                                       G_CALLBACK (on_activity), window);
+  wait_for (idle, window, "the scores");
+  /* The handler must have fired: otherwise chelsea was never opened and the test is void. */
+  g_assert_cmpuint (activity_handler, ==, 0);
+
+  g_assert_cmpstr (siglens_image_get_name (siglens_window_get_image (window)), ==, "chelsea.png");
+  assert_chart_shows (window, "chelsea");
+  g_assert_null (siglens_window_get_last_error (window));
+
+  close_window (window);
+}
+
+static void
+test_unreadable_image (void)
+{
+  SiglensWindow *window = new_ready_window ();
+  g_autofree char *path = test_out_path ("window/corrupt.png");
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GError) error = NULL;
+  const char *message;
+
+  /* A PNG signature followed by garbage: looks like an image, is not one. */
+  g_file_set_contents (path, "\x89PNG\r\n\x1a\nthis is not a picture", 29, &error);
+  g_assert_no_error (error);
+
+  type_labels (window, LABELS);
+  open_image (window, "chelsea.png");
+  wait_for (idle, window, "the first scores");
+  assert_chart_shows (window, "chelsea");
+
+  siglens_window_open_file (window, file);
+  wait_for (has_error, window, "the error");
+  message = siglens_window_get_last_error (window);
+  g_test_message ("error: %s", message);
+  g_assert_true (g_str_has_prefix (message, "Could not open the image: "));
+  g_assert_nonnull (strstr (message, "corrupt.png"));
+
+  /* The picture and scores from before stay: a failed open changes nothing else. */
+  g_assert_cmpstr (siglens_image_get_name (siglens_window_get_image (window)), ==, "chelsea.png");
+  assert_chart_shows (window, "chelsea");
+
+  close_window (window);
+}
+
+static void
+test_no_labels (void)
+{
+  SiglensWindow *window = new_ready_window ();
+
+  type_labels (window, "cat, dog");
+  open_image (window, "chelsea.png");
+  wait_for (idle, window, "the scores");
+  g_assert_cmpuint (siglens_score_chart_get_n_bars (siglens_window_get_chart (window)), ==, 2);
+
+  /* Only separators (ASCII and Chinese): no labels, so no bars and no request. */
+  type_labels (window, " , ，、 ");
+  g_assert_false (siglens_classifier_get_busy (siglens_window_get_classifier (window)));
+  g_assert_cmpuint (siglens_score_chart_get_n_bars (siglens_window_get_chart (window)), ==, 0);
+
+  close_window (window);
+}
+
+static void
+test_no_model (void)
+{
+  SiglensWindow *window = new_window ("");
+
+  g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
+                   ==, SIGLENS_MODEL_STATE_NONE);
+  g_assert_cmpstr (siglens_window_get_visible_page (window), ==, "no-model");
+  close_window (window);
+}
+
+static void
+test_broken_model (void)
+{
+  g_autofree char *dir = test_out_path ("window/broken-model");
+  g_autofree char *config = g_build_filename (dir, "config.json", NULL);
+  g_autoptr (GError) error = NULL;
+  SiglensWindow *window;
+  const char *message;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_file_set_contents (config, "{ \"model_type\": ", -1, &error);
+  g_assert_no_error (error);
+
+  window = new_window (dir);
+  g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
+                   ==, SIGLENS_MODEL_STATE_FAILED);
+  g_assert_cmpstr (siglens_window_get_visible_page (window), ==, "no-model");
+  message = siglens_window_get_last_error (window);
+  g_test_message ("error: %s", message);
+  g_assert_true (g_str_has_prefix (message, "The model could not be loaded: "));
+  /* The core's sentence names the file at fault. */
+  g_assert_nonnull (strstr (message, "config.json"));
+  close_window (window);
+}
+
+int
+main (int argc, char *argv[])
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *empty_cache = NULL;
+  g_autofree char *empty_data = NULL;
+  int status;
+
+  /* Before any thread starts and before GLib caches them: no model may come from the
+   * environment, the real HF cache or the data folder; each test sets the model folder. */
+  empty_cache = test_out_path ("window/empty-hf-cache/x");
+  empty_data = test_out_path ("window/empty-data/x");
+  g_setenv ("HF_HUB_CACHE", empty_cache, TRUE);
+  g_setenv ("XDG_DATA_HOME", empty_data, TRUE);
+  g_unsetenv ("HF_HOME");
+  g_unsetenv ("SIGLENS_MODEL");
+
+  gtk_test_init (&argc, &argv, NULL);
+
+  application = siglens_application_new ();
+  g_application_set_flags (G_APPLICATION (application),
+                           G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE);
+  g_application_register (G_APPLICATION (application), NULL, &error);
+  g_assert_no_error (error);
+
+  g_test_add_func ("/window/golden-scores", test_golden_scores);
+  g_test_add_func ("/window/newest-image-wins", test_newest_image_wins);
+  g_test_add_func ("/window/unreadable-image", test_unreadable_image);
+  g_test_add_func ("/window/no-labels", test_no_labels);
+  g_test_add_func ("/window/no-model", test_no_model);
+  g_test_add_func ("/window/broken-model", test_broken_model);
+
+  status = g_test_run ();
+  g_object_unref (application);
+  return status;
+}
