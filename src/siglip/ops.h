@@ -34,7 +34,8 @@ void siglip_add_bias (float *y, const float *b, int n, int d);
  *   out (nq, dim) = softmax (q (nq, dim) k^T (dim, nk) * hd^-0.5 + mask) v (nk, dim)
  * q/k/v/out rows are `ldq`/`ldk`/`ldv`/`ldo` floats apart, so slices of a fused [q;k;v] product
  * can be passed. `key_valid` (nk, may be NULL = all valid): keys with 0 are left out, as the
- * reference's additive finfo.min mask does. `scores` is scratch of nq * nk floats. */
+ * reference's additive finfo.min mask does (at least one key must be valid). `scores` is
+ * scratch of nq * nk floats. */
 void siglip_attention (float *out, int ldo, const float *q, int ldq, const float *k, int ldk,
                        const float *v, int ldv, int nq, int nk, int dim, int heads,
                        const uint8_t *key_valid, float *scores);
@@ -42,7 +43,9 @@ void siglip_attention (float *out, int ldo, const float *q, int ldq, const float
 /* Scratch of one forward pass, sized for `cap_tokens` rows of width `dim` / `inter` and for
  * attention over sequences of up to `cap_seq` tokens. Owned by a siglip_state. */
 typedef struct {
-  int dim, inter;   /* max over the towers of hidden_size and of max(intermediate, 3*hidden) */
+  int dim;          /* widest hidden_size of the towers */
+  int inter;        /* widest of the MLP intermediate sizes and 3 * vision hidden_size (the
+                       pooling head's fused [q; k; v] projection) */
   int cap_tokens;   /* rows the buffers hold */
   int cap_seq;      /* longest sequence the score buffer holds */
   float *x;         /* [tokens, dim]  residual stream */
@@ -51,7 +54,7 @@ typedef struct {
   float *attn;      /* [tokens, dim]  attention output before out_proj */
   float *mlp;       /* [tokens, inter] MLP hidden layer; also the head's fused [q;k;v] */
   float *pos;       /* [tokens, dim]  resized position table (NAFlex) */
-  float *pos_tmp;   /* [grid * tokens, dim] width-resized position table */
+  float *pos_tmp;   /* [pos_tmp_rows, dim] width-resized position table (grid * cols rows) */
   float *scores;    /* [cap_seq, cap_seq] one head's attention weights */
   int pos_tmp_rows;
 } siglip_workspace;
