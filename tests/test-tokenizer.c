@@ -44,7 +44,8 @@ decode_json_string (const char *p)
         case '"': case '\\': case '/': g_string_append_c (s, e); break;
         case 'u':
           {
-            gunichar c = (gunichar) g_ascii_strtoull (g_strndup (p, 4), NULL, 16);
+            g_autofree char *hex = g_strndup (p, 4);
+            gunichar c = (gunichar) g_ascii_strtoull (hex, NULL, 16);
             p += 4;
             if (c >= 0xD800 && c <= 0xDBFF)
               {
@@ -98,6 +99,23 @@ load_golden (void)
   g_assert_cmpint (with_nul, ==, 1);
 }
 
+/* The text with non-ASCII and control characters as \u{XXXX}, for messages: the test log may
+ * be written in the C locale, which would turn them into '?'. (transfer full) */
+static char *
+shown_text (const char *text, gsize len)
+{
+  GString *s = g_string_new (NULL);
+  for (const char *p = text; p < text + len; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      if (c >= 0x20 && c < 0x7F)
+        g_string_append_c (s, (char) c);
+      else
+        g_string_append_printf (s, "\\u{%04X}", c);
+    }
+  return g_string_free (s, FALSE);
+}
+
 static int32_t *
 json_ids (const cJSON *array, int *n)
 {
@@ -141,7 +159,7 @@ case_matches (int i, unsigned flags, int length, const int32_t *expected, int n_
     {
       g_autofree char *got = ids_string (ids, n);
       g_autofree char *want = ids_string (expected, n_expected);
-      g_autofree char *shown = g_strescape (text, NULL);
+      g_autofree char *shown = shown_text (text, len);
       g_test_message ("case %d \"%.80s\" (flags 0x%x): got %s, expected %s", i, shown, flags, got,
                       want);
     }
@@ -246,8 +264,9 @@ test_golden_flagged (void)
           int n;
           g_assert_true (siglip_tokenize (gemma, text, (ptrdiff_t) len, SIGLIP_TOKENIZE_DEFAULT,
                                           &ids, &n, LENGTH, NULL));
-          g_autofree char *shown = ids_string (ids, 4);
-          g_test_message ("%s \"%s\": %s... (golden input_ids matched above)", flag, text, shown);
+          g_autofree char *shown = shown_text (text, len);
+          g_autofree char *first = ids_string (ids, 4);
+          g_test_message ("%s \"%s\": %s... (golden input_ids matched above)", flag, shown, first);
           if (!strcmp (flag, "lowercase_rule_sensitive"))
             {
               /* "ΟΔΟΣ": per code point Σ -> σ (Rust char::to_lowercase), not the final ς of

@@ -26,8 +26,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "tokenizer.h"
@@ -317,11 +320,8 @@ table_size (size_t n)
 }
 
 static int32_t
-vocab_get (const siglip_tokenizer *tok, const char *s, size_t n)
+vocab_get_hashed (const siglip_tokenizer *tok, const char *s, size_t n, uint32_t h)
 {
-  if (!tok->vocab)
-    return -1;
-  uint32_t h = hash_bytes (s, n);
   for (uint32_t i = h & tok->vocab_mask;; i = (i + 1) & tok->vocab_mask)
     {
       const vocab_slot *slot = &tok->vocab[i];
@@ -330,6 +330,12 @@ vocab_get (const siglip_tokenizer *tok, const char *s, size_t n)
       if (slot->hash == h && slot->len == n && memcmp (tok->strings.data + slot->off, s, n) == 0)
         return (int32_t) slot->id1 - 1;
     }
+}
+
+static int32_t
+vocab_get (const siglip_tokenizer *tok, const char *s, size_t n)
+{
+  return tok->vocab ? vocab_get_hashed (tok, s, n, hash_bytes (s, n)) : -1;
 }
 
 /* entries[i].hash must be set; entries[i].id1 is the id + 1. */
@@ -587,13 +593,21 @@ json_skip (json_cursor *c, int depth)
   char ch = *c->p;
   if (ch == '"')
     {
-      c->p++;
-      while (c->p < c->end && *c->p != '"')
-        c->p += *c->p == '\\' ? 2 : 1;
-      if (c->p >= c->end)
-        return json_fail (c, "unterminated string");
-      c->p++;
-      return true;
+      /* the closing quote is the first one not escaped by an odd run of backslashes */
+      for (const char *q = c->p + 1;; q++)
+        {
+          q = memchr (q, '"', (size_t) (c->end - q));
+          if (!q)
+            return json_fail (c, "unterminated string");
+          const char *b = q;
+          while (b > c->p + 1 && b[-1] == '\\')
+            b--;
+          if ((q - b) % 2 == 0)
+            {
+              c->p = q + 1;
+              return true;
+            }
+        }
     }
   if (ch == '{' || ch == '[')
     {
@@ -619,10 +633,15 @@ json_skip (json_cursor *c, int depth)
   return true;
 }
 
+/* Called for each member of an object scanned by json_object: returns 1 when it consumed the
+ * value, 0 to let the scanner skip (and maybe record) it, -1 on error. */
+typedef int (*json_member_func) (json_cursor *c, const buf *key, void *data);
+
 /* Scans an object and records the raw text of the values of `keys` in `values` (n.p == NULL
- * when absent). `key` is scratch space. */
+ * when absent); `member` (may be NULL) may consume values itself. `key` is scratch space. */
 static bool
-json_object_slices (json_cursor *c, const char *const *keys, slice *values, int n_keys, buf *key)
+json_object (json_cursor *c, const char *const *keys, slice *values, int n_keys, buf *key,
+             json_member_func member, void *data)
 {
   for (int i = 0; i < n_keys; i++)
     values[i] = (slice) { NULL, 0 };
@@ -636,6 +655,11 @@ json_object_slices (json_cursor *c, const char *const *keys, slice *values, int 
       if (!json_string (c, key) || !json_expect (c, ':'))
         return false;
       json_ws (c);
+      int consumed = member ? member (c, key, data) : 0;
+      if (consumed < 0)
+        return false;
+      if (consumed)
+        continue;
       const char *value = c->p;
       if (!json_skip (c, 1))
         return false;
@@ -645,6 +669,12 @@ json_object_slices (json_cursor *c, const char *const *keys, slice *values, int 
     }
   while (json_accept (c, ','));
   return json_expect (c, '}');
+}
+
+static bool
+key_is (const buf *key, const char *name)
+{
+  return key->len == strlen (name) && memcmp (key->data, name, key->len) == 0;
 }
 
 /* ============================================================================================
@@ -728,71 +758,123 @@ out:
   return ok;
 }
 
-static int32_t
-merge_part_id (const siglip_tokenizer *tok, json_cursor *c, const char *s, size_t n, size_t rank)
+/* Merges waiting for their ids: a at scratch[off, off + len_a), b right after it, so that
+ * scratch[off, off + len) is the merged token. */
+typedef struct {
+  size_t off, len_a, len;
+} pending_merge;
+
+enum { MERGE_BATCH = 64 };
+
+/* Looks up the 3 x n tokens of a batch of merges. The lookups are cache misses into a table of
+ * megabytes, so they are overlapped: all slots are prefetched, then the strings of the first
+ * slots probed, then the lookups run on warm lines (this halves the load time). */
+static bool
+resolve_merges (siglip_tokenizer *tok, json_cursor *c, const buf *scratch, const pending_merge *pm,
+                size_t n, size_t first_rank, merge_slot *out)
 {
-  int32_t id = vocab_get (tok, s, n);
-  if (id < 0)
-    siglip_set_error (c->error, SIGLIP_ERR_FORMAT,
-                      "%s: model.merges[%zu]: token \"%.*s\" is not in model.vocab", c->file,
-                      rank, (int) (n > 64 ? 64 : n), s);
-  return id;
+  uint32_t h[MERGE_BATCH][3];
+  for (size_t i = 0; i < n; i++)
+    for (int k = 0; k < 3; k++)
+      {
+        const char *s = scratch->data + pm[i].off + (k == 1 ? pm[i].len_a : 0);
+        size_t len = k == 0 ? pm[i].len_a : k == 1 ? pm[i].len - pm[i].len_a : pm[i].len;
+        h[i][k] = hash_bytes (s, len);
+        __builtin_prefetch (&tok->vocab[h[i][k] & tok->vocab_mask]);
+      }
+  for (size_t i = 0; i < n; i++)
+    for (int k = 0; k < 3; k++)
+      {
+        const vocab_slot *slot = &tok->vocab[h[i][k] & tok->vocab_mask];
+        if (slot->id1)
+          __builtin_prefetch (tok->strings.data + slot->off);
+      }
+  for (size_t i = 0; i < n; i++)
+    {
+      int32_t id[3];
+      for (int k = 0; k < 3; k++)
+        {
+          const char *s = scratch->data + pm[i].off + (k == 1 ? pm[i].len_a : 0);
+          size_t len = k == 0 ? pm[i].len_a : k == 1 ? pm[i].len - pm[i].len_a : pm[i].len;
+          id[k] = vocab_get_hashed (tok, s, len, h[i][k]);
+          if (id[k] < 0)
+            return siglip_set_error (c->error, SIGLIP_ERR_FORMAT,
+                                     "%s: model.merges[%zu]: token \"%.*s\" is not in model.vocab",
+                                     c->file, first_rank + i, (int) (len > 64 ? 64 : len), s);
+        }
+      out[i] = (merge_slot) { (uint32_t) id[0] + 1, (uint32_t) id[1], (uint32_t) (first_rank + i),
+                              id[2] };
+    }
+  return true;
 }
 
-/* Merges in either form: "a b" strings (split on the one space, as convert_merges_to_hashmap)
- * or ["a", "b"] pairs (tokenizers >= 0.20). The merged token is a + b; its rank is its index. */
+/* One merge, either form: "a b" strings (split on the one space, as convert_merges_to_hashmap)
+ * or ["a", "b"] pairs (tokenizers >= 0.20); appended to scratch as a then b. */
+static bool
+read_merge (json_cursor *c, buf *scratch, size_t rank, pending_merge *pm)
+{
+  pm->off = scratch->len;
+  json_ws (c);
+  if (c->p < c->end && *c->p == '[')
+    {
+      c->p++;
+      if (!json_string (c, scratch))
+        return false;
+      pm->len_a = scratch->len - pm->off;
+      if (!json_expect (c, ',') || !json_string (c, scratch) || !json_expect (c, ']'))
+        return false;
+    }
+  else
+    {
+      if (!json_string (c, scratch))
+        return false;
+      char *text = scratch->data + pm->off;
+      size_t len = scratch->len - pm->off;
+      char *space = memchr (text, ' ', len);
+      if (!space || memchr (space + 1, ' ', len - (size_t) (space - text) - 1))
+        return siglip_set_error (c->error, SIGLIP_ERR_FORMAT,
+                                 "%s: model.merges[%zu] is not two tokens separated by one space",
+                                 c->file, rank);
+      pm->len_a = (size_t) (space - text);
+      memmove (space, space + 1, len - pm->len_a - 1);
+      scratch->len--;
+    }
+  pm->len = scratch->len - pm->off;
+  return true;
+}
+
+/* model.merges: the rank of a merge is its index. */
 static bool
 load_merges (siglip_tokenizer *tok, json_cursor *c)
 {
   buf scratch = { 0 };
   merge_slot *entries = NULL;
-  size_t rank = 0, cap = 0;
+  pending_merge batch[MERGE_BATCH];
+  size_t rank = 0, cap = 0, n_batch = 0;
   bool ok = false;
   if (!json_expect (c, '['))
     goto out;
   bool empty = json_accept (c, ']');
   if (!empty)
-    do
+    for (bool more = true; more;)
       {
-        size_t len_a;
-        scratch.len = 0;
-        json_ws (c);
-        if (c->p < c->end && *c->p == '[')
-          {
-            c->p++;
-            if (!json_string (c, &scratch))
-              goto out;
-            len_a = scratch.len;
-            if (!json_expect (c, ',') || !json_string (c, &scratch) || !json_expect (c, ']'))
-              goto out;
-          }
-        else
-          {
-            if (!json_string (c, &scratch))
-              goto out;
-            char *space = memchr (scratch.data, ' ', scratch.len);
-            if (!space || memchr (space + 1, ' ', scratch.len - (size_t) (space - scratch.data) - 1))
-              {
-                siglip_set_error (c->error, SIGLIP_ERR_FORMAT,
-                                  "%s: model.merges[%zu] is not two tokens separated by one space",
-                                  c->file, rank);
-                goto out;
-              }
-            len_a = (size_t) (space - scratch.data);
-            memmove (space, space + 1, scratch.len - len_a - 1);
-            scratch.len--;
-          }
-        int32_t a = merge_part_id (tok, c, scratch.data, len_a, rank);
-        int32_t b = a < 0 ? -1 : merge_part_id (tok, c, scratch.data + len_a, scratch.len - len_a, rank);
-        int32_t ab = b < 0 ? -1 : merge_part_id (tok, c, scratch.data, scratch.len, rank);
-        if (ab < 0)
+        if (!read_merge (c, &scratch, rank + n_batch, &batch[n_batch]))
           goto out;
-        if (rank >= UINT32_MAX - 1 || !grow_array ((void **) &entries, &cap, rank, sizeof *entries))
+        n_batch++;
+        more = json_accept (c, ',');
+        if (n_batch < MERGE_BATCH && more)
+          continue;
+        if (rank + n_batch >= UINT32_MAX)
           goto oom;
-        entries[rank] = (merge_slot) { (uint32_t) a + 1, (uint32_t) b, (uint32_t) rank, ab };
-        rank++;
+        while (cap < rank + n_batch)
+          if (!grow_array ((void **) &entries, &cap, cap, sizeof *entries))
+            goto oom;
+        if (!resolve_merges (tok, c, &scratch, batch, n_batch, rank, entries + rank))
+          goto out;
+        rank += n_batch;
+        n_batch = 0;
+        scratch.len = 0;
       }
-    while (json_accept (c, ','));
   if (!empty && !json_expect (c, ']'))
     goto out;
   if (!merges_build (tok, entries, rank))
@@ -1308,58 +1390,108 @@ out:
   return ok;
 }
 
+/* Maps the file read-only: no copy of its 11 MB, and the page cache serves repeated loads. */
 static bool
-read_file (const char *path, char **data, size_t *size, siglip_error **error)
+map_file (const char *path, const char **data, size_t *size, siglip_error **error)
 {
-  FILE *f = fopen (path, "rb");
-  if (!f)
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
     return siglip_set_error (error, errno == ENOENT ? SIGLIP_ERR_MISSING : SIGLIP_ERR_IO, "%s: %s",
                              path, strerror (errno));
   struct stat st;
-  if (fstat (fileno (f), &st) != 0 || !S_ISREG (st.st_mode))
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
     {
-      fclose (f);
+      close (fd);
       return siglip_set_error (error, SIGLIP_ERR_IO, "%s: not a regular file", path);
     }
+  if (st.st_size == 0)
+    {
+      close (fd);
+      return siglip_set_error (error, SIGLIP_ERR_FORMAT, "%s: the file is empty", path);
+    }
   *size = (size_t) st.st_size;
-  *data = malloc (*size + 1);
-  if (!*data)
-    {
-      fclose (f);
-      return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", path);
-    }
-  size_t got = fread (*data, 1, *size, f);
-  int err = ferror (f);
-  fclose (f);
-  if (got != *size || err)
-    {
-      free (*data);
-      *data = NULL;
-      return siglip_set_error (error, SIGLIP_ERR_IO, "%s: read error", path);
-    }
-  (*data)[*size] = '\0';
+  void *p = mmap (NULL, *size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  int saved = errno;
+  close (fd);
+  if (p == MAP_FAILED)
+    return siglip_set_error (error, SIGLIP_ERR_IO, "%s: cannot map: %s", path, strerror (saved));
+  *data = p;
   return true;
+}
+
+static const char *const model_keys[] = { "type", "dropout", "unk_token",
+                                          "continuing_subword_prefix", "end_of_word_suffix",
+                                          "fuse_unk", "byte_fallback", "ignore_merges", "merges" };
+enum { N_MODEL_KEYS = sizeof model_keys / sizeof model_keys[0], MODEL_MERGES = N_MODEL_KEYS - 1 };
+
+typedef struct {
+  siglip_tokenizer *tok;
+  slice model[N_MODEL_KEYS];
+  bool have_model, have_vocab, have_merges;
+  buf key;
+} load_context;
+
+/* model.vocab and model.merges are read in the one pass over the file; merges listed before the
+ * vocab (not so in any file seen) are recorded and read afterwards. */
+static int
+model_member (json_cursor *c, const buf *key, void *data)
+{
+  load_context *ctx = data;
+  const slice *type = &ctx->model[0];
+  if (type->p && !(type->n == 5 && !memcmp (type->p, "\"BPE\"", 5)))
+    return 0; /* not BPE: load_model_options says so */
+  if (key_is (key, "vocab"))
+    {
+      if (ctx->have_vocab)
+        return json_fail (c, "model.vocab appears twice") ? 1 : -1;
+      double t0 = now_seconds ();
+      if (!load_vocab (ctx->tok, c))
+        return -1;
+      ctx->tok->stats.vocab = now_seconds () - t0;
+      ctx->have_vocab = true;
+      return 1;
+    }
+  if (key_is (key, "merges") && ctx->have_vocab)
+    {
+      if (ctx->have_merges)
+        return json_fail (c, "model.merges appears twice") ? 1 : -1;
+      double t0 = now_seconds ();
+      if (!load_merges (ctx->tok, c))
+        return -1;
+      ctx->tok->stats.merges = now_seconds () - t0;
+      ctx->have_merges = true;
+      return 1;
+    }
+  return 0;
+}
+
+static int
+top_member (json_cursor *c, const buf *key, void *data)
+{
+  load_context *ctx = data;
+  if (!key_is (key, "model"))
+    return 0;
+  if (ctx->have_model)
+    return json_fail (c, "\"model\" appears twice") ? 1 : -1;
+  ctx->have_model = true;
+  return json_object (c, model_keys, ctx->model, N_MODEL_KEYS, &ctx->key, model_member, ctx) ? 1 : -1;
 }
 
 static bool
 load_tokenizer_json (siglip_tokenizer *tok, const char *directory, const char *path,
                      const char *text, size_t size, siglip_error **error)
 {
-  enum { TOP_MODEL, TOP_ADDED, TOP_NORMALIZER, TOP_PRE_TOKENIZER, TOP_POST_PROCESSOR, N_TOP };
-  static const char *const top_keys[N_TOP] = { "model", "added_tokens", "normalizer",
-                                               "pre_tokenizer", "post_processor" };
-  static const char *const model_keys[] = { "type", "dropout", "unk_token",
-                                            "continuing_subword_prefix", "end_of_word_suffix",
-                                            "fuse_unk", "byte_fallback", "ignore_merges",
-                                            "vocab", "merges" };
-  enum { N_MODEL = sizeof model_keys / sizeof model_keys[0] };
-  slice top[N_TOP], model[N_MODEL];
+  enum { TOP_ADDED, TOP_NORMALIZER, TOP_PRE_TOKENIZER, TOP_POST_PROCESSOR, N_TOP };
+  static const char *const top_keys[N_TOP] = { "added_tokens", "normalizer", "pre_tokenizer",
+                                               "post_processor" };
+  slice top[N_TOP];
   cJSON *added = NULL, *normalizer = NULL, *pre = NULL, *post = NULL;
   buf key = { 0 };
+  load_context ctx = { .tok = tok };
   bool ok = false;
 
   json_cursor c = { text, text, text + size, path, error };
-  if (!json_object_slices (&c, top_keys, top, N_TOP, &key))
+  if (!json_object (&c, top_keys, top, N_TOP, &key, top_member, &ctx))
     goto out;
   json_ws (&c);
   if (c.p != c.end)
@@ -1367,36 +1499,28 @@ load_tokenizer_json (siglip_tokenizer *tok, const char *directory, const char *p
       json_fail (&c, "trailing characters after the top-level object");
       goto out;
     }
-  if (!top[TOP_MODEL].p)
+  if (!ctx.have_model)
     {
       siglip_set_error (error, SIGLIP_ERR_MISSING, "%s: no \"model\" section", path);
       goto out;
     }
-  c.p = top[TOP_MODEL].p;
-  c.end = top[TOP_MODEL].p + top[TOP_MODEL].n;
-  if (!json_object_slices (&c, model_keys, model, N_MODEL, &key))
+  if (!load_model_options (tok, ctx.model, path, error))
     goto out;
-  if (!load_model_options (tok, model, path, error))
-    goto out;
-  if (!model[8].p || !model[9].p)
+  if (!ctx.have_vocab || (!ctx.have_merges && !ctx.model[MODEL_MERGES].p))
     {
       siglip_set_error (error, SIGLIP_ERR_MISSING, "%s: model has no \"%s\"", path,
-                        model[8].p ? "merges" : "vocab");
+                        ctx.have_vocab ? "merges" : "vocab");
       goto out;
     }
-
-  double t0 = now_seconds ();
-  c.p = model[8].p;
-  c.end = model[8].p + model[8].n;
-  if (!load_vocab (tok, &c))
-    goto out;
-  double t1 = now_seconds ();
-  c.p = model[9].p;
-  c.end = model[9].p + model[9].n;
-  if (!load_merges (tok, &c))
-    goto out;
-  tok->stats.vocab = t1 - t0;
-  tok->stats.merges = now_seconds () - t1;
+  if (!ctx.have_merges)
+    {
+      double t0 = now_seconds ();
+      json_cursor m = { text, ctx.model[MODEL_MERGES].p,
+                        ctx.model[MODEL_MERGES].p + ctx.model[MODEL_MERGES].n, path, error };
+      if (!load_merges (tok, &m))
+        goto out;
+      tok->stats.merges = now_seconds () - t0;
+    }
 
   for (int b = 0; b < 256; b++)
     {
@@ -1441,6 +1565,7 @@ out:
   cJSON_Delete (pre);
   cJSON_Delete (post);
   free (key.data);
+  free (ctx.key.data);
   return ok;
 }
 
@@ -1468,7 +1593,8 @@ siglip_tokenizer_load (const char *directory, siglip_error **error)
     }
   double t0 = now_seconds ();
   siglip_tokenizer *tok = calloc (1, sizeof *tok);
-  char *path = NULL, *text = NULL;
+  char *path = NULL;
+  const char *text = NULL;
   size_t size = 0;
   if (!tok || asprintf (&path, "%s/tokenizer.json", directory) < 0)
     {
@@ -1476,12 +1602,13 @@ siglip_tokenizer_load (const char *directory, siglip_error **error)
       siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
       return NULL;
     }
-  bool ok = read_file (path, &text, &size, error);
+  bool ok = map_file (path, &text, &size, error);
   tok->stats.read = now_seconds () - t0;
   ok = ok && load_tokenizer_json (tok, directory, path, text, size, error);
   if (ok && !build_id_names (tok))
     ok = siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
-  free (text);
+  if (text)
+    munmap ((void *) text, size);
   free (path);
   if (!ok)
     {
