@@ -166,6 +166,7 @@ typedef enum {
  * SIGLIP_TOKENIZE_RAW, writes exactly `length` ids (the text tower's max_position_embeddings,
  * 64): BPE ids truncated to length-1, then <eos>, then <pad> to `length`.
  * With SIGLIP_TOKENIZE_RAW, returns a malloc'd array of all ids in *ids_out / *n_out.
+ * In both modes *ids_out is malloc'd (free() it) and *n_out is its length (`length` without RAW).
  * Invalid UTF-8 is an SIGLIP_ERR_INVALID_INPUT error. */
 bool siglip_tokenize (const siglip_tokenizer *tokenizer, const char *text, ptrdiff_t len,
                       unsigned flags, int32_t **ids_out, int *n_out, int length,
