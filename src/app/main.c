@@ -11,7 +11,10 @@ main (int   argc,
   g_autoptr (SiglensApplication) application = NULL;
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* SIGLENS_LOCALEDIR: the build tree's po/, for translations without installing, e.g.
+   * `SIGLENS_LOCALEDIR=build/po LANGUAGE=zh_CN make run`; installs use LOCALEDIR. */
+  const char *localedir = g_getenv ("SIGLENS_LOCALEDIR");
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
