@@ -505,6 +505,7 @@ show_no_model (SiglensWindow *self)
   g_autofree char *escaped = g_markup_escape_text (data_dir, -1);
   g_autofree char *description = NULL;
 
+  adw_status_page_set_icon_name (self->no_model_page, "folder-download-symbolic");
   adw_status_page_set_title (self->no_model_page, _("No Model Found"));
   /* Translators: %s is the model's name on Hugging Face, the second %s a folder */
   description = g_strdup_printf (_("Siglens needs the SigLIP 2 model <b>%s</b>. "
@@ -523,11 +524,17 @@ show_model_failed (SiglensWindow *self)
   g_autofree char *message = NULL;
   g_autofree char *escaped = NULL;
 
+  g_autofree char *description = NULL;
+
   /* Translators: %s is why the model could not be loaded, naming the file at fault */
   message = g_strdup_printf (_("The model could not be loaded: %s"), reason);
-  escaped = g_markup_escape_text (message, -1);
+  escaped = g_markup_escape_text (reason, -1);
+  /* The title already says it failed: the page gives the reason and the way out. */
+  description = g_strdup_printf ("%s\n\n%s", escaped,
+                                 _("Choose a folder that holds a SigLIP 2 model."));
+  adw_status_page_set_icon_name (self->no_model_page, "dialog-warning-symbolic");
   adw_status_page_set_title (self->no_model_page, _("The Model Could Not Be Loaded"));
-  adw_status_page_set_description (self->no_model_page, escaped);
+  adw_status_page_set_description (self->no_model_page, description);
   gtk_stack_set_visible_child_name (self->main_stack, "no-model");
 
   g_free (self->last_error);
@@ -678,7 +685,7 @@ siglens_window_constructed (GObject *object)
 
   show_hint (self, _("Open an image to see how well each label fits it."));
   load_model (self);
-  gtk_widget_grab_focus (GTK_WIDGET (self->labels_entry));
+  gtk_entry_grab_focus_without_selecting (self->labels_entry);
 }
 
 static void
