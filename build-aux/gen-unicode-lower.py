@@ -9,7 +9,10 @@ one-character string is the same mapping: its only context rule (final sigma) ne
 cased letter, which a single character never has. There is no ICU in the core, hence this table.
 
 Usage: build-aux/gen-unicode-lower.py > src/siglip/unicode-lower.c
-The output records the Unicode version of the Python that ran it.
+The output records the Unicode version of the Python that ran it. Unicode 14.0 (Python 3.11) and
+15.1 (Python 3.13) give identical tables. Rust >= 1.83 uses Unicode 16.0, which adds a few cased
+letters (the Garay script and a handful of Latin/Cyrillic ones) that these tables lack; regenerate
+with a Python built on Unicode 16 to pick them up.
 """
 import sys
 import unicodedata

@@ -628,6 +628,26 @@ test_tiny_normalizers_and_added (void)
   siglip_tokenizer_free (tok);
 }
 
+/* AddedVocabulary's Aho-Corasick is leftmost-longest: the earliest match wins, and among
+ * matches starting there the longest. */
+static void
+test_tiny_added_leftmost_longest (void)
+{
+  g_autofree char *json = tiny_json (NULL, "[[\"a\", \"b\"]]", NULL,
+    "[{\"id\": 20, \"content\": \"QQ\", \"normalized\": false},"
+    " {\"id\": 21, \"content\": \"QQQ\", \"normalized\": false},"
+    " {\"id\": 22, \"content\": \"RQ\", \"normalized\": false}]");
+  g_autofree char *dir = write_tokenizer ("leftmost-longest", json, tiny_config);
+  siglip_tokenizer *tok = load_ok (dir);
+  assert_ids (tok, "QQQQ", SIGLIP_TOKENIZE_RAW, 0, "[21, 0]");    /* QQQ, then Q (<unk>) */
+  assert_ids (tok, "RQQQ", SIGLIP_TOKENIZE_RAW, 0, "[22, 20]");   /* RQ starts first */
+  assert_ids (tok, "abQQab", SIGLIP_TOKENIZE_RAW, 0, "[6, 20, 6]");
+  /* exact case on the raw text: "qq" is ordinary text (lowercasing happens after the split) */
+  assert_ids (tok, "qq", SIGLIP_TOKENIZE_RAW, 0, "[0]");
+  assert_ids (tok, "QQ", SIGLIP_TOKENIZE_DEFAULT, 3, "[20, 1, 2]");
+  siglip_tokenizer_free (tok);
+}
+
 static void
 expect_load_error (const char *dir, siglip_status status, const char *needle)
 {
@@ -806,6 +826,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tokenizer/tiny/merges", test_tiny_merges);
   g_test_add_func ("/tokenizer/tiny/byte-fallback", test_tiny_byte_fallback);
   g_test_add_func ("/tokenizer/tiny/normalizers-and-added-tokens", test_tiny_normalizers_and_added);
+  g_test_add_func ("/tokenizer/tiny/added-leftmost-longest", test_tiny_added_leftmost_longest);
   g_test_add_func ("/tokenizer/load-errors", test_load_errors);
   g_test_add_func ("/tokenizer/cli", test_cli);
 

@@ -244,7 +244,7 @@ typedef struct {
 typedef struct {
   added_pattern *items; /* sorted by first byte, then longest first */
   int n;
-  bool first_byte[256];
+  int bucket[257];      /* items starting with byte b: [bucket[b], bucket[b + 1]) */
 } pattern_set;
 
 struct siglip_tokenizer {
@@ -1092,9 +1092,14 @@ build_patterns (siglip_tokenizer *tok, pattern_set *set, int mode)
       if (p.n == 0) /* AddedVocabulary ignores empty tokens */
         continue;
       set->items[set->n++] = p;
-      set->first_byte[(unsigned char) p.s[0]] = true;
     }
   qsort (set->items, (size_t) set->n, sizeof *set->items, pattern_cmp);
+  for (int b = 0, k = 0; b <= 256; b++)
+    {
+      while (k < set->n && (unsigned char) set->items[k].s[0] < b)
+        k++;
+      set->bucket[b] = k;
+    }
   return true;
 }
 
@@ -1919,14 +1924,13 @@ split_added (encoder *e, const pattern_set *set, const char *s, size_t n, piece_
       const added_pattern *hit = NULL;
       for (; i < n && !hit; i++)
         {
-          if (!set->first_byte[(unsigned char) s[i]])
-            continue;
-          for (int k = 0; k < set->n; k++)
+          unsigned char b = (unsigned char) s[i];
+          for (int k = set->bucket[b]; k < set->bucket[b + 1]; k++)
             {
               const added_pattern *p = &set->items[k];
-              if (p->s[0] == s[i] && p->n <= n - i && memcmp (p->s, s + i, p->n) == 0)
+              if (p->n <= n - i && memcmp (p->s, s + i, p->n) == 0)
                 {
-                  hit = p; /* sorted longest first */
+                  hit = p; /* the bucket is sorted longest first */
                   break;
                 }
             }
