@@ -319,6 +319,69 @@ test_no_labels (void)
   close_window (window);
 }
 
+static gboolean
+two_bars (SiglensWindow *window)
+{
+  return idle (window)
+         && siglens_score_chart_get_n_bars (siglens_window_get_chart (window)) == 2;
+}
+
+static void
+test_typing_updates_by_itself (void)
+{
+  SiglensWindow *window = new_ready_window ();
+
+  type_labels (window, LABELS);
+  open_image (window, "chelsea.png");
+  wait_for (idle, window, "the scores");
+
+  /* Typed, no Enter: the scores follow after the typing pause. */
+  gtk_editable_set_text (siglens_window_get_labels_entry (window), "dog, cat");
+  wait_for (two_bars, window, "the debounced update");
+  g_assert_cmpstr (siglens_score_chart_get_label (siglens_window_get_chart (window), 0), ==, "cat");
+
+  close_window (window);
+}
+
+static void
+test_dropped_texture (void)
+{
+  SiglensWindow *window = new_ready_window ();
+  g_autofree char *path = test_data_path ("images/chelsea.png");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkTexture) texture = gdk_texture_new_from_filename (path, &error);
+
+  g_assert_no_error (error);
+  type_labels (window, LABELS);
+  /* What a drop of image data (say, from a browser) hands over: pixels, no file. */
+  siglens_window_open_texture (window, texture, "Dropped image");
+  wait_for (idle, window, "the scores");
+  g_assert_cmpstr (siglens_image_get_name (siglens_window_get_image (window)), ==, "Dropped image");
+  assert_chart_shows (window, "chelsea");
+
+  close_window (window);
+}
+
+static void
+test_dropped_uri_list (void)
+{
+  SiglensWindow *window = new_ready_window ();
+  g_autofree char *path = test_data_path ("images/chelsea.png");
+  g_autofree char *uri = g_filename_to_uri (path, NULL, NULL);
+  g_autofree char *uri_list = g_strdup_printf ("# from a browser\r\n%s\r\n", uri);
+
+  type_labels (window, LABELS);
+  g_assert_true (siglens_window_open_text (window, uri_list));
+  wait_for (idle, window, "the scores");
+  assert_chart_shows (window, "chelsea");
+
+  /* Text that names no file is refused with a sentence, not ignored. */
+  g_assert_false (siglens_window_open_text (window, "a red car"));
+  g_assert_nonnull (strstr (siglens_window_get_last_error (window), "a red car"));
+
+  close_window (window);
+}
+
 static void
 test_no_model (void)
 {
@@ -384,6 +447,9 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/newest-image-wins", test_newest_image_wins);
   g_test_add_func ("/window/unreadable-image", test_unreadable_image);
   g_test_add_func ("/window/no-labels", test_no_labels);
+  g_test_add_func ("/window/typing-updates-by-itself", test_typing_updates_by_itself);
+  g_test_add_func ("/window/dropped-texture", test_dropped_texture);
+  g_test_add_func ("/window/dropped-uri-list", test_dropped_uri_list);
   g_test_add_func ("/window/no-model", test_no_model);
   g_test_add_func ("/window/broken-model", test_broken_model);
 
