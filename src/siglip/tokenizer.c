@@ -2019,8 +2019,8 @@ siglip_tokenize (const siglip_tokenizer *tok, const char *text, ptrdiff_t len, u
   int n_special = tok->n_prefix + tok->n_suffix;
   if (!raw && (length < n_special || length <= 0))
     return siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
-                             "siglip_tokenize: length %d leaves no room for text next to %d "
-                             "special tokens", length, n_special);
+                             "siglip_tokenize: length %d cannot hold the template's %d special "
+                             "token(s) and must be positive", length, n_special);
   if (!raw && tok->pad_id < 0)
     return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
                              "the tokenizer has no pad token to pad to %d tokens", length);
