@@ -21,12 +21,15 @@
 #include <string.h>
 
 #include "siglens-application.h"
+#include "siglens-preferences-window.h"
 #include "siglens-window.h"
 
 /* Properties whose value is shown or announced; others (icon-name, name…) are identifiers. */
 static const char *const text_properties[] = {
   "label", "title", "subtitle", "description", "tooltip-text", "tooltip-markup",
-  "placeholder-text", "alternative-text", "heading", "body", "text", NULL
+  "placeholder-text", "alternative-text", "heading", "body", "text",
+  /* AdwAboutWindow */
+  "application-name", "developer-name", "comments", "translator-credits", NULL
 };
 
 /* Latin words that stay Latin in a Chinese UI. */
@@ -151,14 +154,17 @@ has_han (const char *text)
   return FALSE;
 }
 
-/* A Latin word of three letters or more that is not a name: English left in the UI. */
+/* A Latin word of three letters or more that is not a name: English left in the UI.
+ * URLs, paths and file names (anything with a / or an inner dot) are not prose. */
 static char *
 find_english_word (const char *text)
 {
+  g_autoptr(GRegex) not_prose = g_regex_new ("\\S*[/@]\\S*|\\S+\\.\\w\\S*", 0, 0, NULL);
   g_autoptr(GRegex) word = g_regex_new ("[A-Za-z]{3,}", 0, 0, NULL);
   g_autoptr(GMatchInfo) match = NULL;
+  g_autofree char *prose = g_regex_replace_literal (not_prose, text, -1, 0, " ", 0, NULL);
 
-  g_regex_match (word, text, 0, &match);
+  g_regex_match (word, prose, 0, &match);
   while (g_match_info_matches (match))
     {
       g_autofree char *w = g_match_info_fetch (match, 0);
@@ -167,6 +173,53 @@ find_english_word (const char *text)
       g_match_info_next (match, NULL);
     }
   return NULL;
+}
+
+/* Appends to `problems` every text that is English: a translated msgid shown untranslated, or
+ * prose with no Chinese in it. Returns how many texts are Chinese. */
+static guint
+check_texts (GPtrArray *texts,
+             GString   *problems)
+{
+  guint n_han = 0;
+
+  for (guint i = 0; i < texts->len; i++)
+    {
+      ShownText *t = g_ptr_array_index (texts, i);
+      const char *translation = g_dgettext (GETTEXT_PACKAGE, t->text);
+      g_autofree char *english = find_english_word (t->text);
+
+      g_test_message ("%s = \"%s\"", t->where, t->text);
+      if (has_han (t->text))
+        n_han++;
+      if (translation != t->text && !g_str_equal (translation, t->text))
+        g_string_append_printf (problems, "\n  %s shows \"%s\", untranslated although zh_CN has \"%s\"",
+                                t->where, t->text, translation);
+      else if (english != NULL && !has_han (t->text))
+        g_string_append_printf (problems, "\n  %s shows English \"%s\" (\"%s\" is not a name)",
+                                t->where, t->text, english);
+    }
+  return n_han;
+}
+
+/* TAP takes one line per failure: the details go out as messages first. */
+static void
+fail_on_problems (const char *what,
+                  GString    *problems)
+{
+  g_auto(GStrv) lines = NULL;
+  guint n = 0;
+
+  if (problems->len == 0)
+    return;
+  lines = g_strsplit (problems->str, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (*g_strstrip (lines[i]) != '\0')
+      {
+        g_test_message ("problem: %s", lines[i]);
+        n++;
+      }
+  g_test_fail_printf ("%s: %u problems (listed above)", what, n);
 }
 
 /* One registered application for the whole program, as in the real app. It is not finalised
@@ -219,29 +272,47 @@ min_width (GtkWidget *window)
   return minimum;
 }
 
+/* The widget as drawn, or NULL while it has not been laid out yet. (transfer full) */
+static GskRenderNode *
+snapshot_widget (GtkWidget *widget)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  int w = gtk_widget_get_width (widget);
+  int h = gtk_widget_get_height (widget);
+
+  if (w > 0 && h > 0)
+    gdk_paintable_snapshot (paintable, snapshot, w, h);
+  return gtk_snapshot_free_to_node (snapshot);
+}
+
 static void
 save_png (GtkWidget  *widget,
           const char *name)
 {
   const char *out = g_getenv ("SIGLENS_TEST_OUT");
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
   g_autoptr(GskRenderNode) node = NULL;
   g_autoptr(GdkTexture) texture = NULL;
   g_autofree char *path = NULL;
-  int w = gtk_widget_get_width (widget);
-  int h = gtk_widget_get_height (widget);
   GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
 
   g_assert_nonnull (out);
   g_mkdir_with_parents (out, 0755);
-  gdk_paintable_snapshot (paintable, snapshot, w, h);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  /* A window just mapped may not have had its first layout: wait for it, within 10 s. */
+  for (int i = 0; i < 1000 && (node = snapshot_widget (widget)) == NULL; i++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10 * 1000);
+    }
   g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
+  texture = gsk_renderer_render_texture (renderer, node,
+                                         &GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (widget),
+                                                              gtk_widget_get_height (widget)));
   path = g_build_filename (out, name, NULL);
   g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("rendered %s (%dx%d)", path, w, h);
+  g_test_message ("rendered %s (%dx%d)", path, gtk_widget_get_width (widget),
+                  gtk_widget_get_height (widget));
 }
 
 /* The translations are really loaded: otherwise every later check would pass on English. */
@@ -263,32 +334,16 @@ test_window_is_chinese (void)
   GtkWidget *window = new_window ();
   g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (shown_text_free);
   g_autoptr(GString) problems = g_string_new (NULL);
-  /* Texts the window must show in Chinese: msgid -> where it is expected. */
+  /* msgids the window must show, translated. */
   static const char *const expected[] = {
     "Drop an Image Here", "_Open", "_Labels", "No Model Found", "_Preferences",
     "_Keyboard Shortcuts", "_About Siglens", "Main Menu", NULL
   };
-  guint n_han = 0;
+  guint n_han;
 
   collect_widget (texts, window);
   g_assert_cmpuint (texts->len, >, 10);
-
-  for (guint i = 0; i < texts->len; i++)
-    {
-      ShownText *t = g_ptr_array_index (texts, i);
-      const char *translation = g_dgettext (GETTEXT_PACKAGE, t->text);
-      g_autofree char *english = find_english_word (t->text);
-
-      g_test_message ("%s = \"%s\"", t->where, t->text);
-      if (has_han (t->text))
-        n_han++;
-      if (translation != t->text && !g_str_equal (translation, t->text))
-        g_string_append_printf (problems, "\n  %s shows \"%s\", untranslated although zh_CN has \"%s\"",
-                                t->where, t->text, translation);
-      else if (english != NULL && !has_han (t->text))
-        g_string_append_printf (problems, "\n  %s shows English \"%s\" (\"%s\" is not a name)",
-                                t->where, t->text, english);
-    }
+  n_han = check_texts (texts, problems);
 
   for (guint i = 0; expected[i] != NULL; i++)
     {
@@ -305,10 +360,105 @@ test_window_is_chinese (void)
     }
 
   g_test_message ("%u of %u texts are Chinese", n_han, texts->len);
-  if (problems->len > 0)
-    g_test_fail_printf ("the window is not fully Chinese:%s", problems->str);
+  fail_on_problems ("the window is not fully Chinese", problems);
 
   save_png (window, "window-zh_CN.png");
+  close_window (window);
+}
+
+static GtkWindow *
+find_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels (); /* (transfer none) */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      GtkWindow *w = g_list_model_get_item (toplevels, i);
+
+      /* GTK owns toplevels until they are destroyed; the reference taken here is not needed. */
+      g_object_unref (w);
+      if (G_TYPE_CHECK_INSTANCE_TYPE (w, type))
+        return w;
+    }
+  return NULL;
+}
+
+/* Opens a window the way the menu does and waits for it to be mapped. */
+static GtkWindow *
+open_by_action (GtkWidget  *window,
+                const char *action,
+                GType       type)
+{
+  GtkWindow *opened = NULL;
+
+  g_assert_true (gtk_widget_activate_action (window, action, NULL));
+  for (int i = 0; i < 200 && (opened == NULL || !gtk_widget_get_mapped (GTK_WIDGET (opened))); i++)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      opened = find_toplevel (type);
+    }
+  g_assert_nonnull (opened);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  return opened;
+}
+
+/* Preferences, Keyboard Shortcuts and About, opened from the window as a person would. The
+ * About window's inner pages are libadwaita's (translated by its own catalogue), so only the
+ * texts Siglens gives it are read there. */
+static void
+test_dialogs_are_chinese (void)
+{
+  GtkWidget *window = new_window ();
+  g_autoptr(GString) problems = g_string_new (NULL);
+  static const struct {
+    const char *action;
+    const char *expected; /* a msgid the dialog must show translated */
+    gboolean    whole_tree;
+  } dialogs[] = {
+    { "app.preferences", "Detail Level", TRUE },
+    { "win.show-help-overlay", "Open an image", TRUE },
+    { "app.about", "translator-credits", FALSE },
+  };
+  GType types[G_N_ELEMENTS (dialogs)];
+
+  types[0] = SIGLENS_TYPE_PREFERENCES_WINDOW;
+  types[1] = GTK_TYPE_SHORTCUTS_WINDOW;
+  types[2] = ADW_TYPE_ABOUT_WINDOW;
+
+  for (guint d = 0; d < G_N_ELEMENTS (dialogs); d++)
+    {
+      GtkWindow *dialog = open_by_action (window, dialogs[d].action, types[d]);
+      g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (shown_text_free);
+      const char *want;
+      gboolean found = FALSE;
+      guint n_han;
+
+      if (dialogs[d].whole_tree)
+        collect_widget (texts, GTK_WIDGET (dialog));
+      else
+        collect_object (texts, G_OBJECT (dialog));
+      n_han = check_texts (texts, problems);
+      g_test_message ("%s: %u of %u texts are Chinese", dialogs[d].action, n_han, texts->len);
+
+      /* shortcut titles carry a context */
+      want = g_str_equal (dialogs[d].action, "win.show-help-overlay")
+             ? g_dpgettext2 (GETTEXT_PACKAGE, "shortcut window", dialogs[d].expected)
+             : g_dgettext (GETTEXT_PACKAGE, dialogs[d].expected);
+      for (guint j = 0; j < texts->len && !found; j++)
+        found = g_str_equal (((ShownText *) g_ptr_array_index (texts, j))->text, want);
+      if (!found || !has_han (want))
+        g_string_append_printf (problems, "\n  %s: no widget shows \"%s\" (zh_CN for \"%s\")",
+                                dialogs[d].action, want, dialogs[d].expected);
+
+      if (d == 0)
+        save_png (GTK_WIDGET (dialog), "preferences-zh_CN.png");
+      gtk_window_destroy (dialog);
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+    }
+
+  fail_on_problems ("a dialog is not fully Chinese", problems);
   close_window (window);
 }
 
@@ -364,6 +514,7 @@ main (int   argc,
 
   g_test_add_func ("/i18n/catalog", test_catalog);
   g_test_add_func ("/i18n/window-is-chinese", test_window_is_chinese);
+  g_test_add_func ("/i18n/dialogs-are-chinese", test_dialogs_are_chinese);
   g_test_add_func ("/i18n/chinese-fits", test_chinese_fits);
 
   return g_test_run ();
