@@ -257,7 +257,7 @@ struct siglip_tokenizer {
   const char **id_names; /* id -> token text: added tokens first, as Rust's id_to_token */
 
   merge_slot *merges;
-  uint32_t merges_mask;
+  uint32_t merges_mask, merges_count;
 
   /* BPE options (model section) */
   bool byte_fallback, fuse_unk, ignore_merges;
@@ -386,23 +386,43 @@ merge_get (const siglip_tokenizer *tok, uint32_t a, uint32_t b)
     }
 }
 
-/* entries[rank] = { a + 1, b, rank, new_id } in file order. */
+/* Rehashes the merges into a calloc'd table of `size` slots (a power of two). */
 static bool
-merges_build (siglip_tokenizer *tok, const merge_slot *entries, size_t n)
+merges_resize (siglip_tokenizer *tok, uint32_t size)
 {
-  uint32_t size = table_size (n);
-  tok->merges = calloc (size, sizeof *tok->merges);
-  if (!tok->merges)
+  merge_slot *slots = calloc (size, sizeof *slots);
+  if (!slots)
     return false;
+  for (uint32_t j = 0; tok->merges && j <= tok->merges_mask; j++)
+    if (tok->merges[j].a1)
+      {
+        uint32_t i = pair_hash (tok->merges[j].a1 - 1, tok->merges[j].b) & (size - 1);
+        while (slots[i].a1)
+          i = (i + 1) & (size - 1);
+        slots[i] = tok->merges[j];
+      }
+  free (tok->merges);
+  tok->merges = slots;
   tok->merges_mask = size - 1;
+  return true;
+}
+
+/* Inserts merges in file order, growing the table when it passes a load of 0.6. */
+static bool
+merges_insert (siglip_tokenizer *tok, const merge_slot *entries, size_t n)
+{
   for (size_t k = 0; k < n; k++)
     {
+      if ((uint64_t) (tok->merges_count + 1) * 5 > (uint64_t) (tok->merges_mask + 1) * 3
+          && !merges_resize (tok, (tok->merges_mask + 1) * 2))
+        return false;
       const merge_slot *e = &entries[k];
       for (uint32_t i = pair_hash (e->a1 - 1, e->b) & tok->merges_mask;; i = (i + 1) & tok->merges_mask)
         {
           merge_slot *slot = &tok->merges[i];
           if (!slot->a1 || (slot->a1 == e->a1 && slot->b == e->b))
             {
+              tok->merges_count += !slot->a1;
               *slot = *e;
               break;
             }
@@ -848,10 +868,14 @@ static bool
 load_merges (siglip_tokenizer *tok, json_cursor *c)
 {
   buf scratch = { 0 };
-  merge_slot *entries = NULL;
   pending_merge batch[MERGE_BATCH];
-  size_t rank = 0, cap = 0, n_batch = 0;
+  merge_slot resolved[MERGE_BATCH];
+  size_t rank = 0, n_batch = 0;
   bool ok = false;
+  /* BPE vocabularies carry about two merges per token (Gemma: 580604 for 256000): sized so,
+   * the table is allocated once and never rehashed */
+  if (!merges_resize (tok, table_size ((size_t) tok->n_ids * 2)))
+    goto oom;
   if (!json_expect (c, '['))
     goto out;
   bool empty = json_accept (c, ']');
@@ -866,26 +890,22 @@ load_merges (siglip_tokenizer *tok, json_cursor *c)
           continue;
         if (rank + n_batch >= UINT32_MAX)
           goto oom;
-        while (cap < rank + n_batch)
-          if (!grow_array ((void **) &entries, &cap, cap, sizeof *entries))
-            goto oom;
-        if (!resolve_merges (tok, c, &scratch, batch, n_batch, rank, entries + rank))
+        if (!resolve_merges (tok, c, &scratch, batch, n_batch, rank, resolved))
           goto out;
+        if (!merges_insert (tok, resolved, n_batch))
+          goto oom;
         rank += n_batch;
         n_batch = 0;
         scratch.len = 0;
       }
   if (!empty && !json_expect (c, ']'))
     goto out;
-  if (!merges_build (tok, entries, rank))
-    goto oom;
   ok = true;
   goto out;
 oom:
   siglip_set_error (c->error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", c->file);
 out:
   tok->stats.n_merges = (int) rank;
-  free (entries);
   free (scratch.data);
   return ok;
 }
