@@ -15,18 +15,23 @@
  *   5. unless RAW: truncate to length minus the template's special tokens, apply the template
  *      ($A <eos>), pad with <pad> to `length`.
  *
+ * Modes: DEFAULT does all five steps; NO_LOWERCASE skips the lowercasing (the file's own
+ * Lowercase step too, if it has one); RAW is steps 1-4 without lowercasing, i.e. the bare Gemma
+ * ids (added tokens in the text are still matched, as the goldens' raw_ids show for "<eos>").
+ *
  * Loading: tokenizer.json is ~11 MB, nearly all of it model.vocab (256000 entries) and
- * model.merges (580604). A cJSON tree of it takes ~0.3 s and ~100 MB, so those two arrays are
- * scanned straight from the text into flat hash tables; the small sections go through cJSON.
+ * model.merges (580604). cJSON alone needs ~0.3 s just to parse it (measured on the reference
+ * machine), more than this whole load (~0.17 s CPU): the file is mapped and scanned once, the
+ * two big arrays go straight into flat hash tables, and only the small sections use cJSON.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -1123,7 +1128,7 @@ build_patterns (siglip_tokenizer *tok, pattern_set *set, int mode)
   return true;
 }
 
-/* model.vocab ids of a token's text, added tokens first (as AddedVocabulary::token_to_id). */
+/* The id of a token's text: added tokens first, then model.vocab (AddedVocabulary::token_to_id). */
 static int32_t
 token_to_id (const siglip_tokenizer *tok, const char *s)
 {
