@@ -181,6 +181,23 @@ report_deliver (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Queues `func` on `context`. Not g_main_context_invoke(): from a worker it would run `func`
+ * right there whenever it can acquire an idle main context, and reports end in widgets. */
+static void
+run_on_context (GMainContext   *context,
+                GSourceFunc     func,
+                gpointer        data,
+                GDestroyNotify  notify)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, func, data, notify);
+  g_source_set_static_name (source, "[siglens] classifier");
+  g_source_attach (source, context);
+  g_source_unref (source);
+}
+
 /* From the worker: hands a progress report to the thread that made the request. */
 static void
 report (GTask *task, double fraction, const char *activity)
@@ -193,8 +210,7 @@ report (GTask *task, double fraction, const char *activity)
   r->serial = job->serial;
   r->fraction = fraction;
   r->activity = g_strdup (activity);
-  g_main_context_invoke_full (g_task_get_context (task), G_PRIORITY_DEFAULT,
-                              report_deliver, r, (GDestroyNotify) report_free);
+  run_on_context (g_task_get_context (task), report_deliver, r, (GDestroyNotify) report_free);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -442,22 +458,32 @@ worker_classify (SiglensClassifier *self, GTask *task, Job *job)
   g_task_return_pointer (task, g_steal_pointer (&scores), (GDestroyNotify) siglens_scores_free);
 }
 
+static gboolean
+release_task (gpointer data)
+{
+  return G_SOURCE_REMOVE;
+}
+
 static void
 worker_run (gpointer data,
             gpointer user_data)
 {
-  g_autoptr (GTask) task = data;
+  GTask *task = data; /* (transfer full) */
   SiglensClassifier *self = g_task_get_source_object (task);
   Job *job = g_task_get_task_data (task);
 
   /* A request superseded while it waited in the queue costs nothing. */
-  if (g_task_return_error_if_cancelled (task))
-    return;
+  if (!g_task_return_error_if_cancelled (task))
+    {
+      if (job->kind == JOB_LOAD)
+        worker_load (self, task, job);
+      else
+        worker_classify (self, task, job);
+    }
 
-  if (job->kind == JOB_LOAD)
-    worker_load (self, task, job);
-  else
-    worker_classify (self, task, job);
+  /* Our reference may be the task's last, and the task's may be the classifier's last: drop it
+   * on the main thread, or finalize would run here and wait for this very thread to end. */
+  run_on_context (g_task_get_context (task), release_task, task, g_object_unref);
 }
 
 /* ---------------------------------------------------------------------------------------------
