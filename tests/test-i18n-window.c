@@ -462,6 +462,66 @@ test_dialogs_are_chinese (void)
   close_window (window);
 }
 
+/* Labels typed the Chinese way — full-width comma 「，」 and enumeration comma 「、」 — are
+ * split into labels and scored (SigLIP 2 reads Chinese), and each bar is announced in
+ * Chinese. Uses the tiny test model: the scores are random, the pipeline is real. */
+static void
+test_chinese_labels (void)
+{
+  GtkWidget *window = new_window ();
+  SiglensWindow *self = SIGLENS_WINDOW (window);
+  SiglensScoreChart *chart = siglens_window_get_chart (self);
+  const char *data = g_getenv ("SIGLENS_TEST_DATA");
+  g_autofree char *model = g_build_filename (data, "tiny-siglip2-naflex", NULL);
+  g_autofree char *image_path = g_build_filename (data, "images", "chelsea.png", NULL);
+  g_autoptr(GFile) image = g_file_new_for_path (image_path);
+  static const char *const want[] = { "猫", "狗", "一辆红色的汽车", NULL };
+  gint64 deadline;
+
+  g_assert_nonnull (data);
+  siglens_classifier_load_model (siglens_window_get_classifier (self), model, SIGLENS_PRECISION_FP32);
+  siglens_window_open_file (self, image);
+  gtk_editable_set_text (siglens_window_get_labels_entry (self), "猫，狗、一辆红色的汽车");
+  siglens_window_update_scores (self);
+
+  /* Waits on state, not time; the bound only keeps a broken build from hanging. */
+  deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+  while (siglens_score_chart_get_n_bars (chart) != g_strv_length ((char **) want)
+         && siglens_window_get_last_error (self) == NULL
+         && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_null (siglens_window_get_last_error (self));
+  g_assert_cmpuint (siglens_score_chart_get_n_bars (chart), ==, 3);
+  for (guint i = 0; i < 3; i++)
+    {
+      const char *label = siglens_score_chart_get_label (chart, i);
+      float p = siglens_score_chart_get_probability (chart, i);
+      g_autofree char *spoken = siglens_score_chart_dup_bar_description (chart, i);
+      g_autofree char *expected_spoken = g_strdup_printf ("%s，百分之 %d", label, (int) (100.0f * p + 0.5f));
+
+      g_test_message ("bar %u: \"%s\" %.4f, announced \"%s\"", i, label, p, spoken);
+      g_assert_true (g_strv_contains (want, label));
+      g_assert_cmpfloat (p, >, 0.0f);
+      g_assert_cmpfloat (p, <, 1.0f);
+      if (i > 0)
+        g_assert_cmpfloat (p, <=, siglens_score_chart_get_probability (chart, i - 1));
+      g_assert_cmpstr (spoken, ==, expected_spoken);
+    }
+  /* For the picture, let the results page finish crossfading in over the loading page. */
+  {
+    GtkWidget *stack = gtk_widget_get_ancestor (GTK_WIDGET (chart), GTK_TYPE_STACK);
+
+    deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+    while ((!gtk_widget_get_mapped (GTK_WIDGET (chart))
+            || (stack != NULL && gtk_stack_get_transition_running (GTK_STACK (stack))))
+           && g_get_monotonic_time () < deadline)
+      g_main_context_iteration (NULL, TRUE);
+  }
+  save_png (window, "window-zh_CN-labels.png");
+  close_window (window);
+}
+
 /* Chinese must fit wherever English fits: a translation that forces a wider window (an
  * unwrapped label, a long button) breaks the layout on small classroom screens. */
 static void
@@ -515,6 +575,7 @@ main (int   argc,
   g_test_add_func ("/i18n/catalog", test_catalog);
   g_test_add_func ("/i18n/window-is-chinese", test_window_is_chinese);
   g_test_add_func ("/i18n/dialogs-are-chinese", test_dialogs_are_chinese);
+  g_test_add_func ("/i18n/chinese-labels", test_chinese_labels);
   g_test_add_func ("/i18n/chinese-fits", test_chinese_fits);
 
   return g_test_run ();
