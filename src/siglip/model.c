@@ -614,6 +614,15 @@ siglip_model_load (const char *path, const siglip_load_options *options, siglip_
     }
   if (!(m->tokenizer = siglip_tokenizer_load (m->directory, error)))
     goto fail;
+  /* A tokenizer that can produce ids past the embedding table belongs to another model; say so
+   * now rather than on the first label. */
+  if (siglip_tokenizer_vocab_size (m->tokenizer) > m->config.text.vocab_size)
+    {
+      siglip_set_error (error, SIGLIP_ERR_SHAPE,
+                        "tokenizer.json: %d tokens, but config.json text_config.vocab_size is %d",
+                        siglip_tokenizer_vocab_size (m->tokenizer), m->config.text.vocab_size);
+      goto fail;
+    }
   if (!(m->text_cache = siglip_text_cache_new ()))
     {
       siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", m->directory);
