@@ -1265,8 +1265,10 @@ set_template (siglip_tokenizer *tok, const int32_t *prefix, int n_prefix, const 
   tok->suffix = malloc ((size_t) (n_suffix + 1) * sizeof (int32_t));
   if (!tok->prefix || !tok->suffix)
     return false;
-  memcpy (tok->prefix, prefix, (size_t) n_prefix * sizeof (int32_t));
-  memcpy (tok->suffix, suffix, (size_t) n_suffix * sizeof (int32_t));
+  if (n_prefix)
+    memcpy (tok->prefix, prefix, (size_t) n_prefix * sizeof (int32_t));
+  if (n_suffix)
+    memcpy (tok->suffix, suffix, (size_t) n_suffix * sizeof (int32_t));
   tok->n_prefix = n_prefix;
   tok->n_suffix = n_suffix;
   return true;
