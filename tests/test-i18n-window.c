@@ -264,11 +264,12 @@ close_window (GtkWidget *window)
 }
 
 static int
-min_width (GtkWidget *window)
+min_size (GtkWidget      *window,
+          GtkOrientation  orientation)
 {
   int minimum = 0;
 
-  gtk_widget_measure (window, GTK_ORIENTATION_HORIZONTAL, -1, &minimum, NULL, NULL, NULL);
+  gtk_widget_measure (window, orientation, -1, &minimum, NULL, NULL, NULL);
   return minimum;
 }
 
@@ -522,16 +523,18 @@ test_chinese_labels (void)
   close_window (window);
 }
 
-/* Chinese must fit wherever English fits: a translation that forces a wider window (an
- * unwrapped label, a long button) breaks the layout on small classroom screens. */
+/* Chinese must fit wherever English fits: a translation that forces a bigger window (an
+ * unwrapped label, a long button) breaks the layout on small classroom screens. And both must
+ * fit the smallest screen the metainfo promises. */
 static void
 test_chinese_fits (void)
 {
   GtkWidget *window;
-  int zh, en;
+  int zh, en, zh_height, en_height;
 
   window = new_window ();
-  zh = min_width (window);
+  zh = min_size (window, GTK_ORIENTATION_HORIZONTAL);
+  zh_height = min_size (window, GTK_ORIENTATION_VERTICAL);
   close_window (window);
 
   /* Back to English in-process: LANGUAGE names a language with no catalogue, and setlocale()
@@ -541,14 +544,19 @@ test_chinese_fits (void)
   setlocale (LC_ALL, "");
   g_assert_cmpstr (g_dgettext (GETTEXT_PACKAGE, "_Open"), ==, "_Open");
   window = new_window ();
-  en = min_width (window);
+  en = min_size (window, GTK_ORIENTATION_HORIZONTAL);
+  en_height = min_size (window, GTK_ORIENTATION_VERTICAL);
   close_window (window);
   g_setenv ("LANGUAGE", "zh_CN", TRUE);
   setlocale (LC_ALL, "");
 
-  g_test_message ("minimum window width: zh_CN %d px, English %d px", zh, en);
+  g_test_message ("minimum window size: zh_CN %d×%d px, English %d×%d px", zh, zh_height, en, en_height);
   g_assert_cmpint (zh, >, 0);
   g_assert_cmpint (zh, <=, en);
+  g_assert_cmpint (zh_height, <=, en_height);
+  /* The metainfo promises a 1024×600 screen is enough (display_length ≥ 600). */
+  g_assert_cmpint (MAX (zh, en), <=, 1024);
+  g_assert_cmpint (MAX (zh_height, en_height), <=, 600);
 }
 
 int
