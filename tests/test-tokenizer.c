@@ -568,6 +568,16 @@ test_tiny_merges (void)
   check_tiny_merges (dir_pairs);
   check_tiny_merges (dir_strings);
 
+  /* merges listed before the vocab (key order is free in JSON): read after the vocab */
+  g_autofree char *merges_first = g_strdup_printf (
+    "{\"added_tokens\": [{\"id\": 1, \"content\": \"<eos>\", \"normalized\": false}],"
+    " \"normalizer\": {\"type\": \"Replace\", \"pattern\": {\"String\": \" \"},"
+    " \"content\": \"\\u2581\"}, \"model\": {\"merges\": [\"a b\", \"ab c\", \"a a\","
+    " \"\\u2581 a\", \"b c\"], \"type\": \"BPE\", \"unk_token\": \"<unk>\","
+    " \"fuse_unk\": true, \"vocab\": %s}}", tiny_vocab);
+  g_autofree char *dir_first = write_tokenizer ("merges-first", merges_first, tiny_config);
+  check_tiny_merges (dir_first);
+
   /* rank order decides, not list position of the pieces: with b+c ranked first, "abc" is a, bc */
   g_autofree char *bc_first = tiny_json (NULL, "[[\"b\", \"c\"], [\"a\", \"b\"], [\"ab\", \"c\"]]",
                                          NULL, NULL);
@@ -711,6 +721,18 @@ test_load_errors (void)
   g_autofree char *badutf = tiny_json (NULL, "[\"a \xC0\xAF\"]", NULL, NULL);
   g_autofree char *d10 = write_tokenizer ("bad-utf8", badutf, NULL);
   expect_load_error (d10, SIGLIP_ERR_FORMAT, "invalid UTF-8");
+
+  /* sections nobody reads are still checked, as serde_json checks the whole file */
+  GString *bad_literal = g_string_new (good);
+  g_string_replace (bad_literal, "\"decoder\": null", "\"decoder\": nul", 1);
+  g_autofree char *d13 = write_tokenizer ("bad-literal", bad_literal->str, NULL);
+  g_string_free (bad_literal, TRUE);
+  expect_load_error (d13, SIGLIP_ERR_FORMAT, "unexpected character 'n'");
+  GString *bad_number = g_string_new (good);
+  g_string_replace (bad_number, "\"decoder\": null", "\"decoder\": -.5", 1);
+  g_autofree char *d14 = write_tokenizer ("bad-number", bad_number->str, NULL);
+  g_string_free (bad_number, TRUE);
+  expect_load_error (d14, SIGLIP_ERR_FORMAT, "malformed number");
 
   /* every proper prefix of a valid file is refused cleanly (run under valgrind: no reads past
    * the end of the mapping) */

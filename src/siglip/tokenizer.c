@@ -605,8 +605,83 @@ json_uint (json_cursor *c, int64_t *value)
   return true;
 }
 
-/* Skips any value, checking its structure (strings fully, numbers and literals loosely: the
- * values we keep are re-parsed by cJSON). */
+/* Skips a string, checking it as json_string would (escapes, control characters, UTF-8). */
+static bool
+json_skip_string (json_cursor *c)
+{
+  c->p++; /* the opening quote */
+  while (c->p < c->end)
+    {
+      unsigned char ch = (unsigned char) *c->p;
+      if (ch == '"')
+        {
+          c->p++;
+          return true;
+        }
+      if (ch < 0x20)
+        return json_fail (c, "control character 0x%02X inside a string", ch);
+      if (ch == '\\')
+        {
+          char e = c->end - c->p >= 2 ? c->p[1] : '\0';
+          if (e == 'u' && (c->end - c->p < 6 || hex4 (c->p + 2) < 0))
+            return json_fail (c, "bad \\u escape");
+          if (e != 'u' && (!e || !strchr ("\"\\/bfnrt", e)))
+            return json_fail (c, "bad escape in a string");
+          c->p += e == 'u' ? 6 : 2;
+          continue;
+        }
+      if (ch >= 0x80)
+        {
+          uint32_t cp;
+          int n = siglip_utf8_decode ((const unsigned char *) c->p, (size_t) (c->end - c->p), &cp);
+          if (n < 0)
+            return json_fail (c, "invalid UTF-8 (%s)", siglip_utf8_problem_name (n));
+          c->p += n;
+          continue;
+        }
+      c->p++;
+    }
+  return json_fail (c, "unterminated string");
+}
+
+static bool
+json_digits (json_cursor *c)
+{
+  const char *begin = c->p;
+  while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
+    c->p++;
+  return c->p > begin || json_fail (c, "malformed number");
+}
+
+/* RFC 8259 number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static bool
+json_skip_number (json_cursor *c)
+{
+  if (c->p < c->end && *c->p == '-')
+    c->p++;
+  if (c->p < c->end && *c->p == '0')
+    c->p++;
+  else if (!json_digits (c))
+    return false;
+  if (c->p < c->end && *c->p == '.')
+    {
+      c->p++;
+      if (!json_digits (c))
+        return false;
+    }
+  if (c->p < c->end && (*c->p == 'e' || *c->p == 'E'))
+    {
+      c->p++;
+      if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
+        c->p++;
+      if (!json_digits (c))
+        return false;
+    }
+  return true;
+}
+
+/* Skips any value, checking it fully: a malformed section is an error even when nothing here
+ * reads it, as serde_json refuses the whole file. */
 static bool
 json_skip (json_cursor *c, int depth)
 {
@@ -617,23 +692,7 @@ json_skip (json_cursor *c, int depth)
     return json_fail (c, "expected a value, found the end of the file");
   char ch = *c->p;
   if (ch == '"')
-    {
-      /* the closing quote is the first one not escaped by an odd run of backslashes */
-      for (const char *q = c->p + 1;; q++)
-        {
-          q = memchr (q, '"', (size_t) (c->end - q));
-          if (!q)
-            return json_fail (c, "unterminated string");
-          const char *b = q;
-          while (b > c->p + 1 && b[-1] == '\\')
-            b--;
-          if ((q - b) % 2 == 0)
-            {
-              c->p = q + 1;
-              return true;
-            }
-        }
-    }
+    return json_skip_string (c);
   if (ch == '{' || ch == '[')
     {
       char close = ch == '{' ? '}' : ']';
@@ -642,20 +701,33 @@ json_skip (json_cursor *c, int depth)
         return true;
       do
         {
-          if (ch == '{' && !(json_skip (c, depth + 1) && json_expect (c, ':')))
-            return false;
+          if (ch == '{')
+            {
+              json_ws (c);
+              if (c->p >= c->end || *c->p != '"')
+                return json_fail (c, "expected a string key");
+              if (!json_skip_string (c) || !json_expect (c, ':'))
+                return false;
+            }
           if (!json_skip (c, depth + 1))
             return false;
         }
       while (json_accept (c, ','));
       return json_expect (c, close);
     }
-  const char *begin = c->p;
-  while (c->p < c->end && strchr ("+-.0123456789eEtruefalsn", *c->p) && *c->p)
-    c->p++;
-  if (c->p == begin)
-    return json_fail (c, "unexpected character '%c'", ch);
-  return true;
+  if (ch == '-' || (ch >= '0' && ch <= '9'))
+    return json_skip_number (c);
+  static const char *const literals[] = { "true", "false", "null" };
+  for (int i = 0; i < 3; i++)
+    {
+      size_t n = strlen (literals[i]);
+      if ((size_t) (c->end - c->p) >= n && !memcmp (c->p, literals[i], n))
+        {
+          c->p += n;
+          return true;
+        }
+    }
+  return json_fail (c, "unexpected character '%c'", ch);
 }
 
 /* Called for each member of an object scanned by json_object: returns 1 when it consumed the
