@@ -412,10 +412,13 @@ merges_resize (siglip_tokenizer *tok, uint32_t size)
   return true;
 }
 
-/* Inserts merges in file order, growing the table when it passes a load of 0.6. */
+/* Inserts merges in file order, growing the table when it passes a load of 0.6. The slots of
+ * the batch are prefetched first: each insert is otherwise a cache miss in a 16 MB table. */
 static bool
 merges_insert (siglip_tokenizer *tok, const merge_slot *entries, size_t n)
 {
+  for (size_t k = 0; k < n; k++)
+    __builtin_prefetch (&tok->merges[pair_hash (entries[k].a1 - 1, entries[k].b) & tok->merges_mask], 1);
   for (size_t k = 0; k < n; k++)
     {
       if ((uint64_t) (tok->merges_count + 1) * 5 > (uint64_t) (tok->merges_mask + 1) * 3
