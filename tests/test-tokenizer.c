@@ -824,6 +824,15 @@ test_cli (void)
   check_cli_line (raw_lines[0], texts[0], "raw_ids");
   check_cli_line (raw_lines[1], "<EOS>", "raw_ids");
 
+  /* options after the texts, and a text that looks like an option after "--" */
+  const char *mixed[] = { "tokenize", "American robin", "--model", model, "--raw", "--", "--", NULL };
+  g_autofree char *err6 = NULL;
+  g_autofree char *mixed_out = run_cli (mixed, &status, &err6);
+  g_assert_cmpint (status, ==, 0);
+  g_auto (GStrv) mixed_lines = g_strsplit (mixed_out, "\n", -1);
+  check_cli_line (mixed_lines[0], "American robin", "raw_ids");
+  check_cli_line (mixed_lines[1], "--", "raw_ids");
+
   const char *help[] = { "tokenize", "--help", NULL };
   g_autofree char *err3 = NULL;
   g_autofree char *usage = run_cli (help, &status, &err3);

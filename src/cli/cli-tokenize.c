@@ -24,7 +24,8 @@ tokenize_usage (FILE *out)
            "  --raw           the bare Gemma tokenization: no lowercasing, no <eos>, no padding\n"
            "  --no-lowercase  keep the text's case (SigLIP 2 was trained on lowercased text)\n"
            "  --length N      ids per text without --raw (default %d)\n"
-           "  --tokens        print the token strings instead of the ids\n",
+           "  --tokens        print the token strings instead of the ids\n\n"
+           "Options may come before or after the texts; texts after \"--\" are never options.\n",
            DEFAULT_LENGTH);
 }
 
@@ -78,7 +79,14 @@ siglens_cli_tokenize (int argc, char **argv)
 {
   const char *model = NULL;
   unsigned flags = SIGLIP_TOKENIZE_DEFAULT;
-  int length = DEFAULT_LENGTH, as_tokens = 0, first_text = argc;
+  int length = DEFAULT_LENGTH, as_tokens = 0, n_texts = 0;
+  /* options may come anywhere before "--", as GNU tools allow; texts keep their order */
+  const char **texts = calloc ((size_t) argc + 1, sizeof *texts);
+  if (!texts)
+    {
+      fprintf (stderr, "siglens-cli tokenize: out of memory\n");
+      return 1;
+    }
 
   for (int i = 1; i < argc; i++)
     {
@@ -86,6 +94,7 @@ siglens_cli_tokenize (int argc, char **argv)
       if (!strcmp (a, "--help") || !strcmp (a, "-h"))
         {
           tokenize_usage (stdout);
+          free (texts);
           return 0;
         }
       else if (!strcmp (a, "--raw"))
@@ -99,48 +108,46 @@ siglens_cli_tokenize (int argc, char **argv)
           if (i + 1 >= argc)
             {
               fprintf (stderr, "siglens-cli tokenize: %s needs a value\n", a);
-              return 1;
+              goto usage_error;
             }
           if (a[2] == 'm')
             model = argv[++i];
           else if (!parse_length (argv[++i], &length))
-            return 1;
+            goto usage_error;
         }
       else if (!strncmp (a, "--model=", 8))
         model = a + 8;
       else if (!strncmp (a, "--length=", 9))
         {
           if (!parse_length (a + 9, &length))
-            return 1;
+            goto usage_error;
         }
       else if (!strcmp (a, "--"))
         {
-          first_text = i + 1;
-          break;
+          while (++i < argc)
+            texts[n_texts++] = argv[i];
         }
       else if (a[0] == '-' && a[1] == '-')
         {
-          fprintf (stderr, "siglens-cli tokenize: unknown option '%s'\n\n", a);
+          fprintf (stderr, "siglens-cli tokenize: unknown option '%s' (put texts that start "
+                           "with \"--\" after \"--\")\n\n", a);
           tokenize_usage (stderr);
-          return 1;
+          goto usage_error;
         }
       else
-        {
-          first_text = i;
-          break;
-        }
+        texts[n_texts++] = a;
     }
   if (!model)
     {
       fprintf (stderr, "siglens-cli tokenize: --model is required\n\n");
       tokenize_usage (stderr);
-      return 1;
+      goto usage_error;
     }
-  if (first_text >= argc)
+  if (!n_texts)
     {
       fprintf (stderr, "siglens-cli tokenize: no TEXT given\n\n");
       tokenize_usage (stderr);
-      return 1;
+      goto usage_error;
     }
 
   siglip_error *err = NULL;
@@ -151,18 +158,17 @@ siglens_cli_tokenize (int argc, char **argv)
     {
       fprintf (stderr, "siglens-cli tokenize: %s\n", err ? err->message : "cannot load the tokenizer");
       siglip_error_free (err);
-      return 1;
+      goto usage_error;
     }
 
   int status = 0;
-  for (int i = first_text; i < argc; i++)
+  for (int i = 0; i < n_texts; i++)
     {
       int32_t *ids = NULL;
       int n = 0;
-      if (!siglip_tokenize (tok, argv[i], -1, flags, &ids, &n, length, &err))
+      if (!siglip_tokenize (tok, texts[i], -1, flags, &ids, &n, length, &err))
         {
-          fprintf (stderr, "siglens-cli tokenize: argument %d: %s\n", i - first_text + 1,
-                   err->message);
+          fprintf (stderr, "siglens-cli tokenize: text %d: %s\n", i + 1, err->message);
           siglip_error_free (err);
           err = NULL;
           status = 1;
@@ -172,7 +178,12 @@ siglens_cli_tokenize (int argc, char **argv)
       free (ids);
     }
   siglip_tokenizer_free (tok);
+  free (texts);
   if (fflush (stdout) != 0)
     status = 1;
   return status;
+
+usage_error:
+  free (texts);
+  return 1;
 }
