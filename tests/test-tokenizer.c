@@ -457,6 +457,40 @@ test_long_inputs (void)
   g_string_free (mixed, TRUE);
 }
 
+/* The generated table (from Python's str.lower, Unicode 14) against an independent one: GLib's
+ * g_unichar_tolower (Unicode 15; the lowercase mappings did not change in between). Expected
+ * differences: İ has the full mapping "i̇" (Rust char::to_lowercase) where GLib's simple mapping
+ * gives "i"; and GLib maps letters only, while UnicodeData (so Rust and Python) also lowercases
+ * the Roman numerals Ⅰ..Ⅿ (Nl) and circled Ⓐ..Ⓩ (So) — the golden case "Ⅻ" confirms Rust does. */
+static void
+test_unicode_lower_table (void)
+{
+  int differences = 0;
+  for (gunichar c = 0; c <= 0x10FFFF; c++)
+    {
+      if (c >= 0xD800 && c <= 0xDFFF)
+        continue;
+      uint32_t out[3];
+      int n = siglip_unicode_lower (c, out);
+      if (c == 0x130)
+        {
+          g_assert_cmpint (n, ==, 2);
+          g_assert_cmphex (out[0], ==, 0x69);
+          g_assert_cmphex (out[1], ==, 0x307);
+          continue;
+        }
+      g_assert_cmpint (n, ==, 1);
+      if (out[0] == g_unichar_tolower (c))
+        continue;
+      GUnicodeType type = g_unichar_type (c);
+      if (g_unichar_tolower (c) != c
+          || (type != G_UNICODE_LETTER_NUMBER && type != G_UNICODE_OTHER_SYMBOL))
+        g_error ("U+%04X: table U+%04X, GLib U+%04X", c, out[0], g_unichar_tolower (c));
+      differences++;
+    }
+  g_assert_cmpint (differences, ==, 16 + 26); /* Ⅰ..Ⅿ, Ⓐ..Ⓩ */
+}
+
 static gpointer
 thread_encode (gpointer data)
 {
@@ -873,6 +907,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tokenizer/invalid-utf8", test_invalid_utf8);
   g_test_add_func ("/tokenizer/long-inputs", test_long_inputs);
   g_test_add_func ("/tokenizer/threads", test_threads);
+  g_test_add_func ("/tokenizer/unicode-lower-table", test_unicode_lower_table);
   g_test_add_func ("/tokenizer/tiny/merges", test_tiny_merges);
   g_test_add_func ("/tokenizer/tiny/byte-fallback", test_tiny_byte_fallback);
   g_test_add_func ("/tokenizer/tiny/normalizers-and-added-tokens", test_tiny_normalizers_and_added);
