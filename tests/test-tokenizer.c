@@ -491,6 +491,61 @@ test_unicode_lower_table (void)
   g_assert_cmpint (differences, ==, 16 + 26); /* Ⅰ..Ⅿ, Ⓐ..Ⓩ */
 }
 
+/* Random texts (fixed seed): the default encoding must equal the bare encoding of the text
+ * lowercased code point by code point, framed with <eos> and <pad> — lowercasing is the only
+ * difference between the two modes. '<' is left out so that lowercasing cannot create "<eos>". */
+static void
+test_random_texts_consistent (void)
+{
+  static const gunichar pool[] = {
+    'a', 'Z', 'q', 'E', '0', '9', ' ', ' ', ' ', '.', ',', '-', '\'', '\t', '\n', '\r', 0,
+    0xE9, 0xC9, 0xDF, 0xA0, 0x130, 0x131, 0x3A3, 0x3C3, 0x3C2, 0x391, 0x416, 0x436, 0x5D0,
+    0x627, 0x915, 0x94D, 0xE01, 0x1E9E, 0x2126, 0x212A, 0x2160, 0x24B6, 0x301, 0x308, 0x200D,
+    0xFE0F, 0xFEFF, 0xFFFD, 0x3000, 0x732B, 0x72D7, 0xAC00, 0x3042, 0x1F431, 0x1F3FD, 0x1F1EF,
+    0x20000, 0x1D400, 0xE000, 0x10FFFF,
+  };
+  GRand *rand = g_rand_new_with_seed (20250601);
+  for (int round = 0; round < 1500; round++)
+    {
+      GString *text = g_string_new (NULL), *lower = g_string_new (NULL);
+      int n_chars = g_rand_int_range (rand, 0, 90);
+      for (int k = 0; k < n_chars; k++)
+        {
+          gunichar c = pool[g_rand_int_range (rand, 0, G_N_ELEMENTS (pool))];
+          uint32_t low[3];
+          int m = siglip_unicode_lower (c, low);
+          if (c == 0)
+            {
+              g_string_append_len (text, "", 1);
+              g_string_append_len (lower, "", 1);
+              continue;
+            }
+          g_string_append_unichar (text, c);
+          for (int j = 0; j < m; j++)
+            g_string_append_unichar (lower, low[j]);
+        }
+      int n_raw, n_def;
+      g_autofree int32_t *raw = tokenize_ok (gemma, lower->str, (ptrdiff_t) lower->len,
+                                             SIGLIP_TOKENIZE_RAW, 0, &n_raw);
+      g_autofree int32_t *def = tokenize_ok (gemma, text->str, (ptrdiff_t) text->len,
+                                             SIGLIP_TOKENIZE_DEFAULT, LENGTH, &n_def);
+      int keep = MIN (n_raw, LENGTH - 1);
+      for (int k = 0; k < LENGTH; k++)
+        {
+          int32_t want = k < keep ? raw[k] : k == keep ? 1 : 0;
+          if (def[k] != want)
+            {
+              g_autofree char *shown = shown_text (text->str, text->len);
+              g_error ("round %d \"%s\": position %d is %d, expected %d", round, shown, k,
+                       def[k], want);
+            }
+        }
+      g_string_free (text, TRUE);
+      g_string_free (lower, TRUE);
+    }
+  g_rand_free (rand);
+}
+
 static gpointer
 thread_encode (gpointer data)
 {
@@ -908,6 +963,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tokenizer/long-inputs", test_long_inputs);
   g_test_add_func ("/tokenizer/threads", test_threads);
   g_test_add_func ("/tokenizer/unicode-lower-table", test_unicode_lower_table);
+  g_test_add_func ("/tokenizer/random-texts", test_random_texts_consistent);
   g_test_add_func ("/tokenizer/tiny/merges", test_tiny_merges);
   g_test_add_func ("/tokenizer/tiny/byte-fallback", test_tiny_byte_fallback);
   g_test_add_func ("/tokenizer/tiny/normalizers-and-added-tokens", test_tiny_normalizers_and_added);
