@@ -256,7 +256,7 @@ struct siglip_tokenizer {
   /* vocabulary: all strings NUL-terminated in one arena */
   buf strings;
   vocab_slot *vocab; /* model vocab: token -> id, open addressing */
-  uint32_t vocab_mask;
+  uint32_t vocab_mask, vocab_count;
   uint32_t *id_off;  /* id -> offset in strings (UINT32_MAX: no token), model vocab */
   int n_ids;         /* max id + 1 over vocab and added tokens */
   const char **id_names; /* id -> token text: added tokens first, as Rust's id_to_token */
@@ -849,6 +849,7 @@ load_vocab (siglip_tokenizer *tok, json_cursor *c)
     goto out;
   if (!vocab_build (tok, entries, n))
     goto oom;
+  tok->vocab_count = (uint32_t) n;
   ok = true;
   goto out;
 oom:
@@ -954,7 +955,7 @@ load_merges (siglip_tokenizer *tok, json_cursor *c)
   bool ok = false;
   /* BPE vocabularies carry about two merges per token (Gemma: 580604 for 256000): sized so,
    * the table is allocated once and never rehashed */
-  if (!merges_resize (tok, table_size ((size_t) tok->n_ids * 2)))
+  if (!merges_resize (tok, table_size ((size_t) tok->vocab_count * 2)))
     goto oom;
   if (!json_expect (c, '['))
     goto out;
