@@ -28,8 +28,8 @@ typedef struct {
   int m, n, k;
 } shape;
 
-/* Odd sizes around the kernels' blocking (8-row strips, 32-column panels, K in pairs and 384-input
- * blocks) plus the model's own widths. */
+/* Odd sizes around the kernels' blocking (8-row strips, 32-column panels, K in pairs, 192-pair
+ * and 256-input K blocks, 240-row M blocks, 4-panel groups) plus the model's own widths. */
 static const shape shapes[] = {
   { 1, 1, 1 },
   { 3, 17, 5 },
@@ -42,6 +42,8 @@ static const shape shapes[] = {
   { 1, 1152, 4304 },
   { 257, 1152, 31 },
   { 130, 47, 385 },
+  { 241, 161, 257 },
+  { 500, 290, 513 },
 };
 
 static guint32 rng_state;
@@ -169,6 +171,115 @@ test_fp32 (void)
                      gamma_k (p.s->k + 1, 0x1p-24));
       problem_clear (&p);
     }
+}
+
+/* fp32 panels: the AVX-512 kernel, or OpenBLAS on the panels when forced, must match the
+ * double reference within gamma_K like plain sgemm, and never read the F32 view once packed. */
+static void
+check_fp32_panels (const char *what)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (shapes); i++)
+    for (int with_bias = 0; with_bias <= 1; with_bias++) {
+      problem p;
+      problem_init (&p, &shapes[i], 4321u + (guint32) i);
+      const float *b = with_bias ? p.b : NULL;
+      siglip_matrix m = { p.w, NULL, p.s->n, p.s->k };
+      g_assert_true (siglip_gemm_pack_f32 (&m, NULL));
+      g_assert_nonnull (m.packed);
+      g_assert_false (siglip_gemm_packed_is_bf16 (&m));
+      const gsize padded = (gsize) ((p.s->n + 31) / 32 * 32) * p.s->k;
+      g_assert_cmpuint (siglip_gemm_packed_bytes (&m), <=, padded * 4 + 256);
+      m.w = NULL;
+
+      memset (p.y, 0xff, sizeof (float) * p.s->m * p.s->n);
+      siglip_linear (p.y, p.x, &m, b, p.s->m);
+      reference (p.x, p.w, b, p.s, ROUND_NONE, p.ref, p.mag);
+      g_autofree char *name = g_strdup_printf ("%s%s", what, with_bias ? " with bias" : "");
+      assert_within (name, p.s, p.y, p.ref, p.mag, gamma_k (p.s->k + 1, 0x1p-24));
+
+      siglip_gemm_packed_free (&m);
+      g_assert_null (m.packed);
+      problem_clear (&p);
+    }
+}
+
+static void
+test_fp32_avx512 (void)
+{
+  siglip_gemm_set_fp32_backend (SIGLIP_GEMM_FP32_AUTO);
+  if (!siglip_gemm_cpu_has_avx512f ()) {
+    g_test_skip ("this CPU has no AVX-512F; fp32 panels are tested through /gemm/fp32/panels-openblas");
+    return;
+  }
+  g_assert_cmpstr (siglip_gemm_fp32_kernel_name (), ==, "avx512");
+  g_assert_true (siglip_gemm_fp32_packing_pays ());
+  check_fp32_panels ("fp32 avx512 panels");
+}
+
+static void
+test_fp32_panels_openblas (void)
+{
+  siglip_gemm_set_fp32_backend (SIGLIP_GEMM_FP32_OPENBLAS);
+  g_assert_cmpstr (siglip_gemm_fp32_kernel_name (), ==, "openblas");
+  g_assert_false (siglip_gemm_fp32_packing_pays ());
+  check_fp32_panels ("fp32 openblas panels");
+  siglip_gemm_set_fp32_backend (SIGLIP_GEMM_FP32_AUTO);
+}
+
+/* Packing straight from the file's dtype: BF16 and F16 sources widen exactly into fp32 panels,
+ * and a BF16 source lands bit for bit in bf16 panels (no second rounding). The products are
+ * compared with those of the same values packed from F32. */
+static void
+test_pack_dtypes (void)
+{
+  static const shape s = { 19, 70, 131 };
+  problem p;
+  problem_init (&p, &s, 31u);
+  const gsize nk = (gsize) s.n * s.k;
+  guint16 *bf = g_new (guint16, nk), *half = g_new (guint16, nk);
+  float *wide = g_new (float, nk);
+  for (gsize i = 0; i < nk; i++) {
+    bf[i] = siglip_f32_to_bf16_rne (p.w[i]);
+    wide[i] = siglip_bf16_bits_to_f32 (bf[i]);
+    /* f16 1.0 + the bf16 mantissa's top 7 bits: a value both formats hold exactly */
+    half[i] = (guint16) (0x3c00u | ((bf[i] & 0x7fu) << 3));
+  }
+  float *y_ref = g_new (float, (gsize) s.m * s.n);
+  for (int prec = 0; prec < 2; prec++) {
+    const siglip_precision precision = prec ? SIGLIP_PRECISION_BF16 : SIGLIP_PRECISION_FP32;
+    siglip_matrix ref = { wide, NULL, s.n, s.k }, from_bf16 = ref;
+    g_assert_true (siglip_gemm_pack (&ref, precision, wide, SIGLIP_DTYPE_F32, NULL));
+    g_assert_true (siglip_gemm_pack (&from_bf16, precision, bf, SIGLIP_DTYPE_BF16, NULL));
+    ref.w = from_bf16.w = NULL;
+    siglip_linear (y_ref, p.x, &ref, p.b, s.m);
+    siglip_linear (p.y, p.x, &from_bf16, p.b, s.m);
+    g_assert_cmpmem (p.y, sizeof (float) * s.m * s.n, y_ref, sizeof (float) * s.m * s.n);
+    siglip_gemm_packed_free (&ref);
+    siglip_gemm_packed_free (&from_bf16);
+  }
+  /* F16: the same values through an f32 copy */
+  for (gsize i = 0; i < nk; i++)
+    wide[i] = 1.0f + (float) ((bf[i] & 0x7fu) << 3) * 0x1p-10f;
+  siglip_matrix ref = { wide, NULL, s.n, s.k }, from_f16 = ref;
+  g_assert_true (siglip_gemm_pack (&ref, SIGLIP_PRECISION_FP32, wide, SIGLIP_DTYPE_F32, NULL));
+  g_assert_true (siglip_gemm_pack (&from_f16, SIGLIP_PRECISION_FP32, half, SIGLIP_DTYPE_F16, NULL));
+  siglip_linear (y_ref, p.x, &ref, NULL, s.m);
+  siglip_linear (p.y, p.x, &from_f16, NULL, s.m);
+  g_assert_cmpmem (p.y, sizeof (float) * s.m * s.n, y_ref, sizeof (float) * s.m * s.n);
+  siglip_gemm_packed_free (&ref);
+  siglip_gemm_packed_free (&from_f16);
+
+  siglip_error *error = NULL;
+  g_assert_false (siglip_gemm_pack (&ref, SIGLIP_PRECISION_FP32, wide, SIGLIP_DTYPE_OTHER, &error));
+  g_assert_nonnull (strstr (error->message, "[70, 131]"));
+  g_assert_null (ref.packed);
+  siglip_error_free (error);
+
+  g_free (y_ref);
+  g_free (bf);
+  g_free (half);
+  g_free (wide);
+  problem_clear (&p);
 }
 
 static void
@@ -311,6 +422,9 @@ main (int argc, char *argv[])
   siglip_gemm_set_threads (2);
   g_test_add_func ("/gemm/bf16/rounding", test_bf16_rounding);
   g_test_add_func ("/gemm/fp32", test_fp32);
+  g_test_add_func ("/gemm/fp32/panels-avx512", test_fp32_avx512);
+  g_test_add_func ("/gemm/fp32/panels-openblas", test_fp32_panels_openblas);
+  g_test_add_func ("/gemm/pack-dtypes", test_pack_dtypes);
   g_test_add_func ("/gemm/bf16/avx512bf16", test_bf16_fast);
   g_test_add_func ("/gemm/bf16/generic", test_bf16_generic);
   g_test_add_func ("/gemm/concurrent", test_concurrent);

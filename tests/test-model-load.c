@@ -11,6 +11,7 @@
 
 #include <glib/gstdio.h>
 
+#include "gemm.h"
 #include "internal.h"
 #include "test-util.h"
 
@@ -170,6 +171,16 @@ check_values (const char *dir, const char *name, const float *values, gint64 num
   g_error ("%s not found in %s", name, dir);
 }
 
+/* A bound matrix's values as row-major F32, wherever the loader put them (.w, or the GEMM's
+ * fp32 panels); freed with the model-independent g_free. */
+static float *
+matrix_values (const siglip_matrix *m)
+{
+  float *out = g_new (float, (gsize) m->rows * m->cols);
+  siglip_gemm_unpack_f32 (m, out);
+  return out;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* the fixtures */
 
@@ -310,7 +321,10 @@ test_fixture (gconstpointer data)
       g_assert_true (l->q.rows == Dt && l->q.cols == Dt && l->o.rows == Dt && l->o.cols == Dt);
       g_assert_true (l->fc1.rows == Mt && l->fc1.cols == Dt);
       g_assert_true (l->fc2.rows == Dt && l->fc2.cols == Mt);
-      g_assert_null (l->q.packed);
+      /* fp32: unpacked (OpenBLAS) or fp32 panels where the AVX-512 kernel runs, never bf16 */
+      /* (q/k/v are read as one fused matrix, ops.c's siglip_fuse_qkv) */
+      g_assert_false (siglip_gemm_packed_is_bf16 (&l->qkv));
+      g_assert_true ((l->qkv.packed == NULL) != (l->qkv.w == NULL));
     }
   g_assert_cmpint (model->text.head.rows, ==, info->text.projection_size);
   g_assert_cmpint (model->vision.patch.rows, ==, Dv);
@@ -320,31 +334,37 @@ test_fixture (gconstpointer data)
 
   /* sampled values equal the raw file bytes (BF16: exactly bits << 16) */
   const siglip_tower_info *t = &info->text, *v = &info->vision;
+  float *mv[5];
   check_values (dir, "text_model.embeddings.token_embedding.weight", model->text.token_embedding,
                 (gint64) t->vocab_size * Dt);
   check_values (dir, "text_model.encoder.layers.1.mlp.fc2.weight",
-                model->text.layers[1].fc2.w, (gint64) Dt * Mt);
+                mv[0] = matrix_values (&model->text.layers[1].fc2), (gint64) Dt * Mt);
   check_values (dir, "text_model.encoder.layers.0.self_attn.k_proj.bias",
                 model->text.layers[0].k_b, Dt);
-  check_values (dir, "text_model.head.weight", model->text.head.w,
+  check_values (dir, "text_model.head.weight", mv[1] = matrix_values (&model->text.head),
                 (gint64) t->projection_size * Dt);
-  check_values (dir, "vision_model.embeddings.patch_embedding.weight", model->vision.patch.w,
+  check_values (dir, "vision_model.embeddings.patch_embedding.weight", mv[2] = matrix_values (&model->vision.patch),
                 (gint64) Dv * 3 * p * p);
   check_values (dir, "vision_model.embeddings.position_embedding.weight",
                 model->vision.position_embedding, (gint64) v->num_patches * Dv);
   check_values (dir, "vision_model.encoder.layers.1.self_attn.out_proj.weight",
-                model->vision.layers[1].o.w, (gint64) Dv * Dv);
+                mv[3] = matrix_values (&model->vision.layers[1].o), (gint64) Dv * Dv);
   check_values (dir, "vision_model.head.probe", model->vision.probe, Dv);
-  check_values (dir, "vision_model.head.attention.in_proj_weight", model->vision.head_in.w,
+  check_values (dir, "vision_model.head.attention.in_proj_weight", mv[4] = matrix_values (&model->vision.head_in),
                 (gint64) 3 * Dv * Dv);
   check_values (dir, "vision_model.head.mlp.fc2.bias", model->vision.head_fc2_b, Dv);
   check_values (dir, "vision_model.post_layernorm.weight", model->vision.post_ln_w, Dv);
 
-  /* F32 is used in place; BF16 is converted into buffers the model owns, one per tensor */
+  for (gsize i = 0; i < G_N_ELEMENTS (mv); i++)
+    g_free (mv[i]);
+
+  /* F32 is used in place; BF16 is converted into buffers the model owns, one per tensor —
+   * except matrices packed for the GEMM straight from the file (6 per layer and 6 more) */
+  const int matrices = model->text.head.packed ? 6 + 6 * t->num_layers + 6 * v->num_layers : 0;
   if (!strcmp (info->file_dtype, "F32"))
     g_assert_cmpint (model->n_owned, ==, 0);
   else
-    g_assert_cmpint (model->n_owned, ==, 2 + 6 + 16 * t->num_layers + 16 + 16 * v->num_layers);
+    g_assert_cmpint (model->n_owned, ==, 2 + 6 + 16 * t->num_layers + 16 + 16 * v->num_layers - matrices);
 
   cJSON_Delete (config);
   siglip_model_free (model);
@@ -598,7 +618,8 @@ test_progress_and_cancel (void)
 static void
 test_precision_bf16 (void)
 {
-  /* bf16 precision packs every matrix for the bf16 GEMM; the F32 values stay bound */
+  /* bf16 precision packs every matrix for the bf16 GEMM and releases the F32 values (.w NULL:
+   * only siglip_linear reads a matrix) */
   g_autofree char *dir = test_data_path ("tiny-siglip2-naflex");
   siglip_load_options options = { .precision = SIGLIP_PRECISION_BF16 };
   siglip_model *model = load_ok (dir, &options);
@@ -606,11 +627,11 @@ test_precision_bf16 (void)
   const siglip_matrix *top[] = { &model->text.head, &model->vision.patch, &model->vision.head_in,
                                  &model->vision.head_out, &model->vision.head_fc1,
                                  &model->vision.head_fc2, &model->text.layers[1].fc2,
-                                 &model->vision.layers[0].q };
+                                 &model->vision.layers[0].qkv /* fused q/k/v, ops.c */ };
   for (gsize i = 0; i < G_N_ELEMENTS (top); i++)
     {
-      g_assert_nonnull (top[i]->packed);
-      g_assert_nonnull (top[i]->w);
+      g_assert_true (siglip_gemm_packed_is_bf16 (top[i]));
+      g_assert_null (top[i]->w);
     }
   siglip_model_free (model);
 }

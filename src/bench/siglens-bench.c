@@ -580,8 +580,14 @@ measure_linear (int m, int n, int k, bool bf16, int runs)
     w[i] = rng_unit ();
   siglip_matrix mat = { w, NULL, n, k };
   siglip_error *error = NULL;
+  /* packed as the loader packs: bf16 panels, or fp32 panels where our fp32 kernel runs */
   if (bf16 && !siglip_gemm_pack_bf16 (&mat, &error))
     die_error ("bf16 packing", error);
+  if (!bf16 && siglip_gemm_fp32_packing_pays () && !siglip_gemm_pack_f32 (&mat, &error))
+    die_error ("fp32 packing", error);
+  mat.w = NULL; /* as after loading: the kernels must not need it */
+  if (!mat.packed)
+    mat.w = w;
   double t[64];
   for (int r = 0; r <= runs; r++) {
     const double t0 = now_s ();
@@ -594,6 +600,50 @@ measure_linear (int m, int n, int k, bool bf16, int runs)
   free (w);
   free (y);
   return 2.0 * m * n * k / median (t, runs) / 1e9;
+}
+
+/* --gemm: siglip_linear and OpenBLAS on the shapes the towers multiply, with the peaks of the
+ * same run. M: 256/1024 patches, 8 labels of 64 tokens; (N, K): q/k/v/o, fused qkv, fc1, fc2. */
+static int
+run_gemm_table (int threads, int runs, bool json)
+{
+  static const int ms[] = { 256, 512, 1024 };
+  static const int nk[][2] = { { 1152, 1152 }, { 3456, 1152 }, { 4304, 1152 }, { 1152, 4304 } };
+  siglip_gemm_set_threads (threads);
+  threads = siglip_gemm_get_threads ();
+  const peaks pk = measure_peaks (threads);
+  if (json)
+    printf ("{\"threads\": %d, \"fp32_kernel\": \"%s\", \"bf16_kernel\": \"%s\", "
+            "\"fma_peak_gflops\": %.1f, \"bf16_peak_gflops\": %.1f, \"shapes\": [",
+            threads, siglip_gemm_fp32_kernel_name (), siglip_gemm_bf16_kernel_name (), pk.fma, pk.bf16);
+  else
+    printf ("GEMM, %d threads, fp32 kernel %s, bf16 kernel %s; FMA peak %.0f (%s), bf16 peak %.0f "
+            "GFLOP/s\n%-18s %9s %6s %9s %6s %9s %6s\n", threads, siglip_gemm_fp32_kernel_name (),
+            siglip_gemm_bf16_kernel_name (), pk.fma, pk.fma_isa, pk.bf16, "M x N x K", "sgemm",
+            "xpeak", "fp32", "xpeak", "bf16", "xbf16");
+  bool first = true;
+  for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+    for (size_t j = 0; j < sizeof nk / sizeof nk[0]; j++) {
+      const int m = ms[i], n = nk[j][0], k = nk[j][1];
+      const double sg = measure_sgemm (m, n, k, threads, runs);
+      const double l32 = measure_linear (m, n, k, false, runs);
+      const double l16 = measure_linear (m, n, k, true, runs);
+      const double p16 = pk.bf16 > 0 ? pk.bf16 : pk.fma;
+      if (json)
+        printf ("%s{\"shape\": [%d, %d, %d], \"sgemm_gflops\": %.1f, \"linear_fp32_gflops\": %.1f, "
+                "\"linear_bf16_gflops\": %.1f}", first ? "" : ", ", m, n, k, sg, l32, l16);
+      else {
+        char what[32];
+        snprintf (what, sizeof what, "%d x %d x %d", m, n, k);
+        printf ("%-18s %9.0f %6.2f %9.0f %6.2f %9.0f %6.2f\n", what, sg, sg / pk.fma, l32,
+                l32 / pk.fma, l16, l16 / p16);
+      }
+      fflush (stdout);
+      first = false;
+    }
+  if (json)
+    printf ("]}\n");
+  return 0;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -752,14 +802,15 @@ usage (FILE *f)
 {
   fputs ("Usage: siglens-bench [--synthetic so400m|base | --model DIR] [--precision fp32|bf16]\n"
          "                     [--threads N] [--runs N] [--quick] [--json]\n"
-         "                     [--file-dtype f32|bf16] [--cache DIR]\n", f);
+         "                     [--file-dtype f32|bf16] [--cache DIR]\n"
+         "       siglens-bench --gemm [--threads N] [--runs N] [--json]\n", f);
 }
 
 int
 main (int argc, char *argv[])
 {
   const char *synthetic = NULL, *model_dir = NULL, *cache = NULL;
-  bool bf16 = false, quick = false, json = false, file_bf16 = false;
+  bool bf16 = false, quick = false, json = false, file_bf16 = false, gemm_only = false;
   int threads = 0, runs = 5;
 
   for (int i = 1; i < argc; i++) {
@@ -785,6 +836,8 @@ main (int argc, char *argv[])
       cache = argv[++i];
     else if (!strcmp (a, "--quick"))
       quick = true;
+    else if (!strcmp (a, "--gemm"))
+      gemm_only = true;
     else if (!strcmp (a, "--json"))
       json = true;
     else if (!strcmp (a, "--help") || !strcmp (a, "-h")) {
@@ -799,6 +852,8 @@ main (int argc, char *argv[])
     die ("--runs: expected 1..63, got %d", runs);
   if (threads < 0)
     die ("--threads: expected >= 0, got %d", threads);
+  if (gemm_only)
+    return run_gemm_table (threads, runs, json);
   if (!synthetic && !model_dir)
     synthetic = "so400m";
   if (synthetic && model_dir)

@@ -22,6 +22,7 @@
 
 #define SIGLIP_GEMM_NR 32
 #define SIGLIP_GEMM_PANELS_MAGIC 0x50464231u /* "1BFP" */
+#define SIGLIP_GEMM_F32_PANELS_MAGIC 0x50463233u /* "32FP" */
 
 typedef struct {
   uint32_t magic;
@@ -31,6 +32,19 @@ typedef struct {
   size_t bytes;
   uint16_t *data;     /* 64-byte aligned, n_panels * k_pairs * NR * 2 values */
 } siglip_bf16_panels;
+
+/* fp32 panels: the same 32-column panels, one fp32 per (k, column), k not paired:
+ *
+ *   data[(j * K + k) * 32 + c] = W[32j + c][k]
+ *
+ * Columns past N are zero. A panel's slice for a block of K is contiguous. */
+typedef struct {
+  uint32_t magic;     /* first, as in siglip_bf16_panels: siglip_linear tells them apart by it */
+  int rows, cols;     /* N, K */
+  int n_panels;       /* ceil (N / NR) */
+  size_t bytes;
+  float *data;        /* 64-byte aligned, n_panels * K * NR values */
+} siglip_f32_panels;
 
 /* IEEE round to nearest even, NaN kept quiet; as torch's .to(bfloat16) (FACTS.md §11). */
 static inline uint16_t
@@ -55,15 +69,7 @@ siglip_bf16_bits_to_f32 (uint16_t h)
 /* gemm-avx512bf16.c. Activations are packed per strip of SIGLIP_GEMM_AVX512_MR rows:
  * ap[(s * k_pairs + p) * MR + r] = bf16 pair (x[s*MR + r][2p], x[s*MR + r][2p + 1]), rows past
  * n zero. */
-#ifdef MRX
-#define SIGLIP_GEMM_AVX512_MR MRX
-#else
-#ifdef MRX
-#define SIGLIP_GEMM_AVX512_MR MRX
-#else
 #define SIGLIP_GEMM_AVX512_MR 8
-#endif
-#endif
 size_t siglip_gemm_avx512bf16_a_words (int n, int k);
 /* Packs strips [s_begin, s_end) of x (n, k). */
 void siglip_gemm_avx512bf16_pack_a (uint32_t *ap, const float *x, int n, int k,
@@ -71,6 +77,15 @@ void siglip_gemm_avx512bf16_pack_a (uint32_t *ap, const float *x, int n, int k,
 /* y[:, 32 * j_begin .. 32 * j_end) = x @ W^T + b for panels [j_begin, j_end). */
 void siglip_gemm_avx512bf16_compute (float *y, const uint32_t *ap, const siglip_bf16_panels *w,
                                      const float *b, int n, int j_begin, int j_end);
+
+/* gemm-avx512f32.c: y[:, 32 * j_begin .. 32 * j_end) = x (n, K, row-major) @ W^T + b for
+ * panels [j_begin, j_end). */
+#define SIGLIP_GEMM_HAVE_AVX512F32_KERNEL 1
+#ifndef SIGLIP_GEMM_F32_MR
+#define SIGLIP_GEMM_F32_MR 8
+#endif
+void siglip_gemm_avx512f32_compute (float *y, const float *x, const siglip_f32_panels *w,
+                                    const float *b, int n, int j_begin, int j_end);
 #endif
 
 #endif /* SIGLIP_GEMM_PRIVATE_H */

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cblas.h>
@@ -309,6 +310,59 @@ use_avx512bf16 (void)
   return has;
 }
 
+static siglip_gemm_fp32_backend forced_fp32_backend = SIGLIP_GEMM_FP32_AUTO;
+
+bool
+siglip_gemm_cpu_has_avx512f (void)
+{
+#ifdef SIGLIP_GEMM_HAVE_AVX512F32_KERNEL
+  __builtin_cpu_init ();
+  return __builtin_cpu_supports ("avx512f");
+#else
+  return false;
+#endif
+}
+
+static bool
+env_forces_openblas (void)
+{
+  static int cached = -1;
+  if (cached < 0) {
+    const char *v = getenv ("SIGLIP_GEMM_F32");
+    cached = v && strcmp (v, "openblas") == 0;
+  }
+  return cached;
+}
+
+static bool
+use_avx512f32 (void)
+{
+  if (forced_fp32_backend == SIGLIP_GEMM_FP32_OPENBLAS || env_forces_openblas ())
+    return false;
+  static int has = -1;
+  if (has < 0)
+    has = siglip_gemm_cpu_has_avx512f ();
+  return has;
+}
+
+bool
+siglip_gemm_fp32_packing_pays (void)
+{
+  return use_avx512f32 ();
+}
+
+void
+siglip_gemm_set_fp32_backend (siglip_gemm_fp32_backend backend)
+{
+  forced_fp32_backend = backend;
+}
+
+const char *
+siglip_gemm_fp32_kernel_name (void)
+{
+  return use_avx512f32 () ? "avx512" : "openblas";
+}
+
 void
 siglip_gemm_set_bf16_backend (siglip_gemm_bf16_backend backend)
 {
@@ -324,77 +378,226 @@ siglip_gemm_bf16_kernel_name (void)
 /* ------------------------------------------------------------------------------------------ */
 /* packing */
 
-typedef struct {
-  siglip_bf16_panels *p;
-  const float *w;
-} pack_panels_job;
+#define PACK_KB 16 /* inputs per block of the transposition */
 
-/* One panel of 32 rows of W, see the layout in gemm-private.h. Rows are read in order; the
- * writes stay within the panel (k_pairs * 128 bytes: 147 KiB for K = 4304, in L2). */
+typedef struct {
+  const void *src;
+  siglip_dtype dtype;
+  int n, k;
+  void *panels;   /* siglip_f32_panels or siglip_bf16_panels */
+} pack_job;
+
+/* block[c][kk] = W[row0 + c][k0 + kk] as f32 for c < NR, kk < kb; rows past n are zero. */
 static void
-pack_panel_task (void *data, int j, int worker)
+load_block (float block[NR][PACK_KB], const pack_job *job, int row0, int k0, int kb)
 {
-  const pack_panels_job *job = data;
-  const siglip_bf16_panels *p = job->p;
-  const int n = p->rows, k = p->cols;
-  uint16_t *panel = p->data + (size_t) j * p->k_pairs * NR * 2;
   for (int c = 0; c < NR; c++) {
-    const int row = j * NR + c;
-    const float *wr = row < n ? job->w + (size_t) row * k : NULL;
-    for (int q = 0; q < p->k_pairs; q++)
-      for (int h = 0; h < 2; h++) {
-        const int col = 2 * q + h;
-        panel[(size_t) q * NR * 2 + 2 * c + h] = wr && col < k ? siglip_f32_to_bf16_rne (wr[col]) : 0;
+    const int row = row0 + c;
+    float *out = block[c];
+    if (row >= job->n) {
+      memset (out, 0, sizeof block[c]);
+      continue;
+    }
+    const size_t at = (size_t) row * job->k + k0;
+    switch (job->dtype) {
+    case SIGLIP_DTYPE_F32:
+      memcpy (out, (const uint8_t *) job->src + at * 4, (size_t) kb * 4); /* any alignment */
+      break;
+    case SIGLIP_DTYPE_BF16:
+      for (int kk = 0; kk < kb; kk++) {
+        uint16_t h;
+        memcpy (&h, (const uint8_t *) job->src + (at + kk) * 2, 2);
+        out[kk] = siglip_bf16_bits_to_f32 (h);
       }
+      break;
+    case SIGLIP_DTYPE_F16:
+    default:
+      for (int kk = 0; kk < kb; kk++) {
+        uint16_t h;
+        memcpy (&h, (const uint8_t *) job->src + (at + kk) * 2, 2);
+        out[kk] = siglip_f16_to_f32 (h);
+      }
+      break;
+    }
+    for (int kk = kb; kk < PACK_KB; kk++)
+      out[kk] = 0.0f;
   }
+}
+
+/* One fp32 panel: the source rows are read in blocks of PACK_KB inputs and transposed. */
+static void
+pack_f32_task (void *data, int j, int worker)
+{
+  const pack_job *job = data;
+  const siglip_f32_panels *p = job->panels;
+  float *panel = p->data + (size_t) j * p->cols * NR;
+  float block[NR][PACK_KB];
+  for (int k0 = 0; k0 < p->cols; k0 += PACK_KB) {
+    const int kb = p->cols - k0 < PACK_KB ? p->cols - k0 : PACK_KB;
+    load_block (block, job, j * NR, k0, kb);
+    for (int kk = 0; kk < kb; kk++)
+      for (int c = 0; c < NR; c++)
+        panel[(size_t) (k0 + kk) * NR + c] = block[c][kk];
+  }
+}
+
+/* One bf16 panel (layout in gemm-private.h). A BF16 source round-trips exactly through f32. */
+static void
+pack_bf16_task (void *data, int j, int worker)
+{
+  const pack_job *job = data;
+  const siglip_bf16_panels *p = job->panels;
+  uint16_t *panel = p->data + (size_t) j * p->k_pairs * NR * 2;
+  float block[NR][PACK_KB];
+  for (int k0 = 0; k0 < p->cols; k0 += PACK_KB) {
+    const int kb = p->cols - k0 < PACK_KB ? p->cols - k0 : PACK_KB;
+    load_block (block, job, j * NR, k0, kb); /* zero past kb: the odd K's partner is 0 */
+    for (int q = 0; q < (kb + 1) / 2; q++)
+      for (int c = 0; c < NR; c++)
+        for (int h = 0; h < 2; h++)
+          panel[(size_t) (k0 / 2 + q) * NR * 2 + 2 * c + h] = siglip_f32_to_bf16_rne (block[c][2 * q + h]);
+  }
+}
+
+/* Packed weights are the bulk of the process's memory and are read by every GEMM: ask for
+ * transparent huge pages (fewer page faults when packing, fewer TLB misses in the kernels). */
+static void *
+alloc_panels (size_t bytes)
+{
+  const size_t align = bytes >= ((size_t) 2 << 20) ? (size_t) 2 << 20 : 64;
+  const size_t size = (bytes + align - 1) & ~(align - 1);
+  void *p = aligned_alloc (align, size);
+#ifdef MADV_HUGEPAGE
+  if (p && align > 64)
+    madvise (p, size, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
+bool
+siglip_gemm_pack (siglip_matrix *m, siglip_precision precision, const void *src,
+                  siglip_dtype dtype, siglip_error **error)
+{
+  const int n = m->rows, k = m->cols;
+  if (!src || n <= 0 || k <= 0)
+    return siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
+                             "packing: matrix [%d, %d] has no data", n, k);
+  if (dtype != SIGLIP_DTYPE_F32 && dtype != SIGLIP_DTYPE_BF16 && dtype != SIGLIP_DTYPE_F16)
+    return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                             "packing: matrix [%d, %d]: dtype is not F32, BF16 or F16", n, k);
+  const int n_panels = (n + NR - 1) / NR;
+  pack_job job = { src, dtype, n, k, NULL };
+  size_t bytes;
+  void **data;
+  siglip_task_func task;
+  if (precision == SIGLIP_PRECISION_BF16) {
+    siglip_bf16_panels *p = calloc (1, sizeof *p);
+    if (!p)
+      return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "packing: out of memory");
+    *p = (siglip_bf16_panels){ .magic = SIGLIP_GEMM_PANELS_MAGIC, .rows = n, .cols = k,
+                               .k_pairs = (k + 1) / 2, .n_panels = n_panels };
+    p->bytes = bytes = (size_t) n_panels * p->k_pairs * NR * 2 * sizeof (uint16_t);
+    job.panels = p;
+    data = (void **) &p->data;
+    task = pack_bf16_task;
+  } else {
+    siglip_f32_panels *p = calloc (1, sizeof *p);
+    if (!p)
+      return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "packing: out of memory");
+    *p = (siglip_f32_panels){ .magic = SIGLIP_GEMM_F32_PANELS_MAGIC, .rows = n, .cols = k,
+                              .n_panels = n_panels };
+    p->bytes = bytes = (size_t) n_panels * k * NR * sizeof (float);
+    job.panels = p;
+    data = (void **) &p->data;
+    task = pack_f32_task;
+  }
+  *data = alloc_panels (bytes);
+  if (!*data) {
+    free (job.panels);
+    return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY,
+                             "packing: out of memory for a [%d, %d] matrix (%zu bytes)", n, k, bytes);
+  }
+  siglip_parallel_for (n_panels, task, &job);
+  m->packed = job.panels;
+  return true;
 }
 
 bool
 siglip_gemm_pack_bf16 (siglip_matrix *m, siglip_error **error)
 {
-  const int n = m->rows, k = m->cols;
-  if (!m->w || n <= 0 || k <= 0)
+  if (!m->w)
     return siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
-                             "bf16 packing: matrix [%d, %d] has no F32 data", n, k);
-  siglip_bf16_panels *p = calloc (1, sizeof *p);
-  if (!p)
-    return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "bf16 packing: out of memory");
-  p->magic = SIGLIP_GEMM_PANELS_MAGIC;
-  p->rows = n;
-  p->cols = k;
-  p->k_pairs = (k + 1) / 2;
-  p->n_panels = (n + NR - 1) / NR;
-  p->bytes = (size_t) p->n_panels * p->k_pairs * NR * 2 * sizeof (uint16_t);
-  p->data = aligned_alloc (64, (p->bytes + 63) & ~(size_t) 63);
-  if (!p->data) {
-    const size_t bytes = p->bytes;
-    free (p);
-    return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY,
-                             "bf16 packing: out of memory for a [%d, %d] matrix (%zu bytes)",
-                             n, k, bytes);
-  }
-  pack_panels_job job = { p, m->w };
-  siglip_parallel_for (p->n_panels, pack_panel_task, &job);
-  m->packed = p;
-  return true;
+                             "bf16 packing: matrix [%d, %d] has no F32 data", m->rows, m->cols);
+  return siglip_gemm_pack (m, SIGLIP_PRECISION_BF16, m->w, SIGLIP_DTYPE_F32, error);
+}
+
+bool
+siglip_gemm_pack_f32 (siglip_matrix *m, siglip_error **error)
+{
+  if (!m->w)
+    return siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
+                             "fp32 packing: matrix [%d, %d] has no F32 data", m->rows, m->cols);
+  return siglip_gemm_pack (m, SIGLIP_PRECISION_FP32, m->w, SIGLIP_DTYPE_F32, error);
+}
+
+static uint32_t
+packed_magic (const siglip_matrix *m)
+{
+  return m->packed ? *(const uint32_t *) m->packed : 0;
+}
+
+void
+siglip_gemm_unpack_f32 (const siglip_matrix *m, float *out)
+{
+  const int n = m->rows, k = m->cols;
+  for (int r = 0; r < n; r++)
+    for (int col = 0; col < k; col++) {
+      float v;
+      if (packed_magic (m) == SIGLIP_GEMM_F32_PANELS_MAGIC) {
+        const siglip_f32_panels *p = m->packed;
+        v = p->data[((size_t) (r / NR) * k + col) * NR + r % NR];
+      } else if (packed_magic (m) == SIGLIP_GEMM_PANELS_MAGIC) {
+        const siglip_bf16_panels *p = m->packed;
+        v = siglip_bf16_bits_to_f32 (p->data[((size_t) (r / NR) * p->k_pairs + col / 2) * NR * 2
+                                             + 2 * (r % NR) + (col & 1)]);
+      } else {
+        v = m->w[(size_t) r * k + col];
+      }
+      out[(size_t) r * k + col] = v;
+    }
+}
+
+bool
+siglip_gemm_packed_is_bf16 (const siglip_matrix *m)
+{
+  return packed_magic (m) == SIGLIP_GEMM_PANELS_MAGIC;
 }
 
 void
 siglip_gemm_packed_free (siglip_matrix *m)
 {
-  siglip_bf16_panels *p = (siglip_bf16_panels *) m->packed;
-  if (!p)
+  if (!m->packed)
     return;
-  free (p->data);
-  free (p);
+  if (siglip_gemm_packed_is_bf16 (m)) {
+    siglip_bf16_panels *p = (siglip_bf16_panels *) m->packed;
+    free (p->data);
+    free (p);
+  } else {
+    siglip_f32_panels *p = (siglip_f32_panels *) m->packed;
+    free (p->data);
+    free (p);
+  }
   m->packed = NULL;
 }
 
 size_t
 siglip_gemm_packed_bytes (const siglip_matrix *m)
 {
-  const siglip_bf16_panels *p = m->packed;
-  return p ? p->bytes + sizeof *p : 0;
+  if (!m->packed)
+    return 0;
+  if (siglip_gemm_packed_is_bf16 (m))
+    return ((const siglip_bf16_panels *) m->packed)->bytes + sizeof (siglip_bf16_panels);
+  return ((const siglip_f32_panels *) m->packed)->bytes + sizeof (siglip_f32_panels);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -513,12 +716,12 @@ typedef struct {
   uint32_t *ap;
   const float *x;
   int n, k;
-} pack_job;
+} pack_a_job;
 
 static void
-pack_task (void *data, int strip, int worker)
+pack_a_task (void *data, int strip, int worker)
 {
-  const pack_job *job = data;
+  const pack_a_job *job = data;
   siglip_gemm_avx512bf16_pack_a (job->ap, job->x, job->n, job->k, strip, strip + 1);
 }
 
@@ -541,8 +744,8 @@ linear_bf16 (float *y, const float *x, const siglip_matrix *m, const float *b, i
   if (use_avx512bf16 ()) {
     uint32_t *ap = scratch_get (SCRATCH_A, siglip_gemm_avx512bf16_a_words (n, w->cols) * sizeof (uint32_t));
     if (ap) {
-      pack_job pj = { ap, x, n, w->cols };
-      siglip_parallel_for ((n + SIGLIP_GEMM_AVX512_MR - 1) / SIGLIP_GEMM_AVX512_MR, pack_task, &pj);
+      pack_a_job pj = { ap, x, n, w->cols };
+      siglip_parallel_for ((n + SIGLIP_GEMM_AVX512_MR - 1) / SIGLIP_GEMM_AVX512_MR, pack_a_task, &pj);
       job.ap = ap;
       siglip_parallel_for (w->n_panels, avx512bf16_task, &job);
       return;
@@ -554,13 +757,78 @@ linear_bf16 (float *y, const float *x, const siglip_matrix *m, const float *b, i
     linear_bf16_scalar (y, x, w, b, n);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* fp32 panels */
+
+typedef struct {
+  float *y;
+  const float *x, *b;
+  const siglip_f32_panels *w;
+  int n;
+  int n_tasks;   /* avx512: one contiguous run of panels per task */
+} f32_panels_job;
+
+#ifdef SIGLIP_GEMM_HAVE_AVX512F32_KERNEL
+static void
+avx512f32_task (void *data, int task, int worker)
+{
+  const f32_panels_job *job = data;
+  /* one task per worker, each a contiguous run of panels the kernel blocks over itself */
+  const int begin = (int) ((long) job->w->n_panels * task / job->n_tasks);
+  const int end = (int) ((long) job->w->n_panels * (task + 1) / job->n_tasks);
+  siglip_gemm_avx512f32_compute (job->y, job->x, job->w, job->b, job->n, begin, end);
+}
+#endif
+
+/* Any CPU: OpenBLAS on each panel, a [K, 32] row-major matrix, into a 32-column tile of y. */
+static void
+openblas_panel_task (void *data, int j, int worker)
+{
+  const f32_panels_job *job = data;
+  const siglip_f32_panels *w = job->w;
+  const int d = w->rows, k = w->cols, c0 = j * NR;
+  const int cols = d - c0 < NR ? d - c0 : NR;
+  float tile[8 * NR];
+  for (int i0 = 0; i0 < job->n; i0 += 8) {
+    const int rows = job->n - i0 < 8 ? job->n - i0 : 8;
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, NR, k, 1.0f,
+                 job->x + (size_t) i0 * k, k, w->data + (size_t) j * k * NR, NR, 0.0f, tile, NR);
+    for (int r = 0; r < rows; r++)
+      for (int c = 0; c < cols; c++)
+        job->y[(size_t) (i0 + r) * d + c0 + c] = tile[r * NR + c] + (job->b ? job->b[c0 + c] : 0.0f);
+  }
+}
+
+static void
+linear_f32_panels (float *y, const float *x, const siglip_matrix *m, const float *b, int n)
+{
+  f32_panels_job job = { y, x, b, m->packed, n, 1 };
+#ifdef SIGLIP_GEMM_HAVE_AVX512F32_KERNEL
+  if (use_avx512f32 ()) {
+    job.n_tasks = siglip_gemm_get_threads ();
+    if (job.n_tasks > job.w->n_panels)
+      job.n_tasks = job.w->n_panels;
+    siglip_parallel_for (job.n_tasks, avx512f32_task, &job);
+    return;
+  }
+#endif
+  siglip_parallel_for (job.w->n_panels, openblas_panel_task, &job);
+}
+
 void
 siglip_linear (float *y, const float *x, const siglip_matrix *w, const float *b, int n)
 {
   if (n <= 0)
     return;
-  if (w->packed)
+  switch (packed_magic (w)) {
+  case SIGLIP_GEMM_PANELS_MAGIC:
     linear_bf16 (y, x, w, b, n);
-  else
+    break;
+  case SIGLIP_GEMM_F32_PANELS_MAGIC:
+    linear_f32_panels (y, x, w, b, n);
+    break;
+  default:
     linear_fp32 (y, x, w, b, n);
+    break;
+  }
 }

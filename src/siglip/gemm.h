@@ -13,8 +13,27 @@
 #include "internal.h"
 
 /* y (n, w.rows) = x (n, w.cols) @ W^T (w.cols, w.rows) + b   — b may be NULL.
- * Uses w.packed when set (bf16 panels), else the F32 w.w through OpenBLAS sgemm. */
+ * Uses w.packed when set (fp32 or bf16 panels), else the F32 w.w through OpenBLAS sgemm. */
 void siglip_linear (float *y, const float *x, const siglip_matrix *w, const float *b, int n);
+
+/* ------------------------------------------------------------------------------------------ */
+/* packing: once at load, into the layout the kernels read (gemm-private.h) */
+
+/* Packs a row-major [m->rows, m->cols] source of `dtype` (F32, BF16 or F16, little-endian, any
+ * alignment) into panels of `precision` and sets m->packed; m->w is left as it was. From then
+ * on siglip_linear reads only m->packed, so the caller may release the source and set
+ * m->w = NULL. bf16 panels round F32/F16 to nearest even and copy BF16 exactly. Returns false
+ * with an error naming the matrix shape when out of memory or the source is unusable. */
+bool siglip_gemm_pack (siglip_matrix *m, siglip_precision precision, const void *src,
+                       siglip_dtype dtype, siglip_error **error);
+/* True when fp32 panels have a kernel of ours on this CPU (AVX-512F and not forced off), i.e.
+ * when the loader should pack fp32 weights; else fp32 stays on OpenBLAS with the F32 view. */
+bool siglip_gemm_fp32_packing_pays (void);
+/* The matrix back as row-major F32 [rows, cols] into out (for tests and diagnostics): a copy
+ * of w, fp32 panels exactly, bf16 panels widened exactly from their bf16 values. */
+void siglip_gemm_unpack_f32 (const siglip_matrix *m, float *out);
+/* siglip_gemm_pack of m->w (F32) into fp32 panels. */
+bool siglip_gemm_pack_f32 (siglip_matrix *m, siglip_error **error);
 
 /* ------------------------------------------------------------------------------------------ */
 /* bf16 weights */
@@ -24,7 +43,7 @@ void siglip_linear (float *y, const float *x, const siglip_matrix *w, const floa
  * m->packed, so the loader may free an F32 copy it owns and set m->w = NULL. Returns false with
  * an error naming the matrix shape when out of memory. */
 bool siglip_gemm_pack_bf16 (siglip_matrix *m, siglip_error **error);
-/* Frees what siglip_gemm_pack_bf16 stored in m->packed and sets it to NULL. */
+/* Frees what siglip_gemm_pack* stored in m->packed and sets it to NULL. */
 void siglip_gemm_packed_free (siglip_matrix *m);
 /* Bytes held by a packed matrix (for memory reports). */
 size_t siglip_gemm_packed_bytes (const siglip_matrix *m);
@@ -45,6 +64,21 @@ const char *siglip_gemm_bf16_kernel_name (void);
 void siglip_gemm_set_bf16_backend (siglip_gemm_bf16_backend backend);
 /* True when this CPU can run the AVX512-BF16 kernel. */
 bool siglip_gemm_cpu_has_avx512bf16 (void);
+/* True when the packed precision of m is bf16 (false for fp32 panels and unpacked matrices). */
+bool siglip_gemm_packed_is_bf16 (const siglip_matrix *m);
+
+typedef enum {
+  SIGLIP_GEMM_FP32_AUTO = 0,   /* AVX-512 kernel on fp32 panels when the CPU has AVX-512F */
+  SIGLIP_GEMM_FP32_OPENBLAS,   /* OpenBLAS sgemm, on the panels (one call per panel) or on w */
+} siglip_gemm_fp32_backend;
+
+/* Name of the kernel fp32 panels use: "avx512" or "openblas". SIGLIP_GEMM_F32=openblas in the
+ * environment forces OpenBLAS (read once). */
+const char *siglip_gemm_fp32_kernel_name (void);
+/* As siglip_gemm_set_bf16_backend, for fp32 panels. */
+void siglip_gemm_set_fp32_backend (siglip_gemm_fp32_backend backend);
+/* True when this CPU can run the AVX-512 fp32 kernel. */
+bool siglip_gemm_cpu_has_avx512f (void);
 
 /* Sets the size of the pool (0: the machine's online cores). Called by the loader with the
  * model's n_threads; the largest request made so far wins. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -202,6 +203,7 @@ siglip_resolve_model_path (const char *name_or_path, siglip_error **error)
 typedef struct {
   siglip_model *model;
   const siglip_load_options *options;
+  bool pack;          /* matrices go into the GEMM's packed layout (bind_matrix) */
   int64_t *params;    /* the tower being bound */
   int bound, expected; /* for progress */
   unsigned dtypes;    /* bit per siglip_dtype seen */
@@ -258,10 +260,9 @@ report_progress (loader *l)
     }
 }
 
-/* Looks up the tensor named by fmt..., checks its shape, returns its values as F32 (in place
- * or converted into a buffer the model owns). NULL once anything failed. */
-static const float *
-bind_v (loader *l, const int64_t *shape, int ndim, const char *fmt, va_list ap)
+/* Looks up the tensor named by fmt... and checks its shape. NULL once anything failed. */
+static const siglip_tensor *
+find_v (loader *l, const int64_t *shape, int ndim, const char *fmt, va_list ap)
 {
   if (cancelled (l))
     return NULL;
@@ -289,22 +290,37 @@ bind_v (loader *l, const int64_t *shape, int ndim, const char *fmt, va_list ap)
                         siglip_weights_file_name (w, t->file_index), name, have, want);
       return NULL;
     }
+  return t;
+}
 
+static void
+count_bound (loader *l, const siglip_tensor *t)
+{
+  *l->params += t->numel;
+  l->dtypes |= 1u << t->dtype;
+  l->bound++;
+  report_progress (l);
+}
+
+/* Looks up the tensor named by fmt..., checks its shape, returns its values as F32 (in place
+ * or converted into a buffer the model owns). NULL once anything failed. */
+static const float *
+bind_v (loader *l, const int64_t *shape, int ndim, const char *fmt, va_list ap)
+{
+  const siglip_tensor *t = find_v (l, shape, ndim, fmt, ap);
+  if (!t)
+    return NULL;
+  siglip_weights *w = l->model->weights;
   float *owned = NULL;
   const float *values = siglip_tensor_as_f32 (w, t, &owned, &l->error);
   if (owned && !keep_owned (l->model, owned))
     {
       free (owned);
-      siglip_set_error (&l->error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", name);
+      siglip_set_error (&l->error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", t->name);
       return NULL;
     }
   if (values)
-    {
-      *l->params += t->numel;
-      l->dtypes |= 1u << t->dtype;
-      l->bound++;
-      report_progress (l);
-    }
+    count_bound (l, t);
   return values;
 }
 
@@ -322,8 +338,28 @@ bind (loader *l, const int64_t *shape, int ndim, const char *fmt, ...)
   return v;
 }
 
+/* The pages of [data, data + bytes) that lie wholly inside the range leave our resident set:
+ * the mapping is a private read-only file mapping, so the kernel drops them from our page
+ * tables (they stay in the page cache) and would fault them in again if read — nothing reads
+ * them after packing. The partial pages at the ends may hold neighbouring tensors and stay. */
+static void
+release_pages (const void *data, size_t bytes)
+{
+  const uintptr_t page = (uintptr_t) sysconf (_SC_PAGESIZE);
+  const uintptr_t begin = ((uintptr_t) data + page - 1) & ~(page - 1);
+  const uintptr_t end = ((uintptr_t) data + bytes) & ~(page - 1);
+  if (end > begin)
+    madvise ((void *) begin, end - begin, MADV_DONTNEED);
+}
+
 /* A weight matrix: rows = shape[0], cols = the product of the other dimensions, so a Conv2d
- * kernel [D, C, p, p] becomes the [D, C*p*p] matrix of a linear layer over (c, y, x) patches. */
+ * kernel [D, C, p, p] becomes the [D, C*p*p] matrix of a linear layer over (c, y, x) patches.
+ *
+ * When the GEMM wants its own layout (bf16 precision, or fp32 where our AVX-512 kernel runs;
+ * gemm.h) the matrix is packed straight from the file's dtype — no F32 copy of a BF16 file —
+ * and the source pages are released at once, so the weights are resident once, in the packed
+ * form, and .w is NULL: every product goes through siglip_linear, which reads only .packed.
+ * Otherwise .w is the F32 view of the mapping (or a converted copy) for OpenBLAS. */
 static void
 bind_matrix (loader *l, siglip_matrix *m, const int64_t *shape, int ndim, const char *fmt, ...)
   __attribute__ ((format (printf, 5, 6)));
@@ -331,15 +367,33 @@ bind_matrix (loader *l, siglip_matrix *m, const int64_t *shape, int ndim, const 
 static void
 bind_matrix (loader *l, siglip_matrix *m, const int64_t *shape, int ndim, const char *fmt, ...)
 {
-  va_list ap;
-  va_start (ap, fmt);
-  m->w = bind_v (l, shape, ndim, fmt, ap);
-  va_end (ap);
+  m->w = NULL;
   m->packed = NULL;
   m->rows = (int) shape[0];
   m->cols = 1;
   for (int i = 1; i < ndim; i++)
     m->cols *= (int) shape[i];
+
+  va_list ap;
+  va_start (ap, fmt);
+  if (!l->pack)
+    {
+      m->w = bind_v (l, shape, ndim, fmt, ap);
+      va_end (ap);
+      return;
+    }
+  const siglip_tensor *t = find_v (l, shape, ndim, fmt, ap);
+  va_end (ap);
+  if (!t)
+    return;
+  if (!siglip_gemm_pack (m, l->model->precision, t->data, t->dtype, &l->error))
+    {
+      siglip_prefix_error (&l->error, "%s: tensor %s",
+                           siglip_weights_file_name (l->model->weights, t->file_index), t->name);
+      return;
+    }
+  release_pages (t->data, t->nbytes);
+  count_bound (l, t);
 }
 
 /* Siglip2EncoderLayer: the same names and shapes in both towers. */
@@ -444,7 +498,8 @@ dtype_summary (unsigned seen)
 static bool
 bind_all (siglip_model *m, const siglip_load_options *options, siglip_error **error)
 {
-  loader l = { .model = m, .options = options, .expected = expected_tensors (&m->config) };
+  loader l = { .model = m, .options = options, .expected = expected_tensors (&m->config),
+               .pack = m->precision == SIGLIP_PRECISION_BF16 || siglip_gemm_fp32_packing_pays () };
   int64_t top_params = 0;
 
   m->text.layers = calloc ((size_t) m->config.text.num_layers, sizeof *m->text.layers);
@@ -498,24 +553,6 @@ for_each_matrix (siglip_model *m, bool (*fn) (siglip_matrix *, void *), void *da
               return;
         }
     }
-}
-
-typedef struct {
-  const siglip_load_options *options;
-  siglip_error **error;
-  bool ok;
-} pack_job;
-
-static bool
-pack_one (siglip_matrix *mat, void *data)
-{
-  pack_job *job = data;
-  const siglip_load_options *o = job->options;
-  if (o && o->abort_cb && o->abort_cb (o->abort_data))
-    job->ok = siglip_set_error (job->error, SIGLIP_ERR_CANCELLED, "loading cancelled");
-  else
-    job->ok = siglip_gemm_pack_bf16 (mat, job->error);
-  return job->ok;
 }
 
 static bool
@@ -602,16 +639,11 @@ siglip_model_load (const char *path, const siglip_load_options *options, siglip_
     goto fail;
   if (!(m->weights = siglip_weights_open (m->directory, error)))
     goto fail;
+  /* The core's thread pool is process-wide (gemm.h keeps OpenBLAS itself at one thread);
+   * sized before binding, which packs matrices on it. */
+  siglip_gemm_set_threads (m->n_threads);
   if (!bind_all (m, options, error))
     goto fail;
-  if (m->precision == SIGLIP_PRECISION_BF16)
-    {
-      /* The F32 values stay bound (.w) for the ops that are not matrix products. */
-      pack_job job = { options, error, true };
-      for_each_matrix (m, pack_one, &job);
-      if (!job.ok)
-        goto fail;
-    }
   if (!(m->tokenizer = siglip_tokenizer_load (m->directory, error)))
     goto fail;
   /* A tokenizer that can produce ids past the embedding table belongs to another model; say so
@@ -644,8 +676,6 @@ siglip_model_load (const char *path, const siglip_load_options *options, siglip_
   info->logit_bias = m->logit_bias;
   info->n_threads = m->n_threads;
 
-  /* The core's thread pool is process-wide (gemm.h keeps OpenBLAS itself at one thread). */
-  siglip_gemm_set_threads (m->n_threads);
   if (options && options->progress)
     options->progress (1.0, options->progress_data);
   return m;
