@@ -1,82 +1,398 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The arithmetic of the towers; see ops.h for the shapes. */
+/*
+ * The arithmetic of the towers; see ops.h for the shapes.
+ *
+ * Everything here that is not a weight product is memory-bound row work (LayerNorm, bias +
+ * GELU, softmax) or small per-head products, so the rules are: one pass over each row where two
+ * would do, rows (or sequence x head pairs) spread over the pool with siglip_parallel_for, and
+ * the inner loops written with GCC/Clang vector extensions (16 floats) so that every target gets
+ * vector code, compiled once more for AVX-512 and AVX2 on x86-64 (target_clones picks one at
+ * load time). The results do not depend on the number of threads: each row is computed by one
+ * worker in a fixed order.
+ */
 #include <cblas.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "gemm.h"
 #include "ops.h"
+
+/* ---------------------------------------------------------------------------------------------
+ * 16-float vectors
+ */
+
+#define LANES 16
+typedef float vf __attribute__ ((vector_size (LANES * sizeof (float))));
+typedef int32_t vi __attribute__ ((vector_size (LANES * sizeof (int32_t))));
+typedef float vf8 __attribute__ ((vector_size (8 * sizeof (float))));
+typedef double vd8 __attribute__ ((vector_size (8 * sizeof (double))));
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+/* Row kernels only: the callers stay generic, the resolver runs once per kernel. */
+#define ROW_KERNEL __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define ROW_KERNEL
+#endif
+
+#define INLINE static inline __attribute__ ((always_inline))
+
+/* The helpers below pass 64-byte vectors by value; they are always inlined, so the warning that
+ * such a call's ABI differs without AVX-512 never applies. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
+INLINE vf
+vload (const float *p)
+{
+  vf v;
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+INLINE void
+vstore (float *p, vf v)
+{
+  memcpy (p, &v, sizeof v);
+}
+
+INLINE vf
+vsplat (float x)
+{
+  return (vf) { 0 } + x;
+}
+
+/* mask ? a : b, lane by lane; mask lanes are 0 or -1 as vector comparisons give them */
+INLINE vf
+vselect (vi mask, vf a, vf b)
+{
+  return (vf) (((vi) a & mask) | ((vi) b & ~mask));
+}
+
+INLINE float
+vsum (vf v)
+{
+  float s = 0;
+  for (int i = 0; i < LANES; i++)
+    s += v[i];
+  return s;
+}
+
+INLINE float
+vmax_lanes (vf v)
+{
+  float m = v[0];
+  for (int i = 1; i < LANES; i++)
+    m = v[i] > m ? v[i] : m;
+  return m;
+}
+
+/* e^x per lane, within 2 ulp over the float range. Range reduction x = n ln2 + r, |r| <= ln2/2,
+ * with ln2 split in two (Cody-Waite) so n ln2 is exact; e^r by the degree-6 minimax polynomial
+ * of Cephes' expf; 2^n built in the exponent bits. n is rounded by adding 1.5 * 2^23, whose
+ * low mantissa bits then hold n + 2^22, so no float -> int conversion is needed.
+ * Below -87.33 (where e^x leaves the normal range) the result is 0, so exp (-inf) = 0 as a
+ * masked softmax needs; above 88.37 it saturates at e^88.37 (~2.5e38) instead of inf. */
+INLINE vf
+vexp (vf x)
+{
+  const vf lo = vsplat (-87.33654f), hi = vsplat (88.37626f);
+  const vi under = x < lo;
+  x = vselect (x > hi, hi, x);
+  x = vselect (under, lo, x);
+
+  const vf shifter = vsplat (12582912.0f); /* 1.5 * 2^23 */
+  const vf t = x * 1.44269504088896341f + shifter;
+  const vf n = t - shifter;
+  vf r = x - n * 0.693359375f;       /* ln2, high part: exact in 9 bits */
+  r = r - n * -2.12194440e-4f;       /* ln2 - 0.693359375 */
+
+  vf p = vsplat (1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+
+  /* bits of t = 0x4B400000 + n; 2^n = (n + 127) << 23 */
+  const vi scale = ((vi) t - (0x4B400000 - 127)) << 23;
+  return vselect (under, vsplat (0.0f), p * (vf) scale);
+}
+
+/* gelu_pytorch_tanh (x) = 0.5 x (1 + tanh (u)), u = sqrt (2/pi) (x + 0.044715 x^3), computed as
+ * x / (1 + e^(-2u)) — the same function (0.5 (1 + tanh u) = 1 / (1 + e^(-2u))), but without
+ * the cancellation of 1 + tanh (u) for negative x, so it is closer to the exact value than
+ * tanhf is; test-ops bounds the error against a double-precision evaluation. */
+INLINE vf
+vgelu (vf x)
+{
+  const float k = 0.7978845608028654f; /* sqrt (2 / pi) */
+  const vf u = k * (x + 0.044715f * x * x * x);
+  return x / (1.0f + vexp (-2.0f * u));
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Row kernels: one row of d floats each
+ */
+
+ROW_KERNEL static void
+gelu_row (float *y, const float *b, size_t d)
+{
+  size_t j = 0;
+  if (b)
+    for (; j + LANES <= d; j += LANES)
+      vstore (y + j, vgelu (vload (y + j) + vload (b + j)));
+  else
+    for (; j + LANES <= d; j += LANES)
+      vstore (y + j, vgelu (vload (y + j)));
+  if (j < d)
+    {
+      /* the tail goes through the same vector code, zero-padded */
+      float tmp[LANES] = { 0 };
+      for (size_t i = j; i < d; i++)
+        tmp[i - j] = y[i] + (b ? b[i] : 0.0f);
+      vstore (tmp, vgelu (vload (tmp)));
+      memcpy (y + j, tmp, (d - j) * sizeof (float));
+    }
+}
+
+/* mean and biased variance of x (d), accumulated in double in 8 lanes: with eps = 1e-6 the
+ * rounding of the statistics stays far below the golden tolerances, as torch's Welford does. */
+ROW_KERNEL static void
+row_moments (const float *x, int d, double *mean_out, double *var_out)
+{
+  vd8 acc = { 0 };
+  int j = 0;
+  for (; j + 8 <= d; j += 8)
+    {
+      vf8 v;
+      memcpy (&v, x + j, sizeof v);
+      acc += __builtin_convertvector (v, vd8);
+    }
+  double sum = 0;
+  for (int i = 0; i < 8; i++)
+    sum += acc[i];
+  for (; j < d; j++)
+    sum += x[j];
+  const double mean = sum / d;
+
+  vd8 sq = { 0 };
+  j = 0;
+  for (; j + 8 <= d; j += 8)
+    {
+      vf8 v;
+      memcpy (&v, x + j, sizeof v);
+      const vd8 c = __builtin_convertvector (v, vd8) - mean;
+      sq += c * c;
+    }
+  double var = 0;
+  for (int i = 0; i < 8; i++)
+    var += sq[i];
+  for (; j < d; j++)
+    var += (x[j] - mean) * (x[j] - mean);
+  *mean_out = mean;
+  *var_out = var / d; /* biased, as torch.nn.LayerNorm */
+}
+
+ROW_KERNEL static void
+normalize_row (float *y, const float *x, const float *w, const float *b, int d, float mean,
+               float inv)
+{
+  int j = 0;
+  for (; j + LANES <= d; j += LANES)
+    vstore (y + j, (vload (x + j) - mean) * inv * vload (w + j) + vload (b + j));
+  for (; j < d; j++)
+    y[j] = (x[j] - mean) * inv * w[j] + b[j];
+}
+
+static void
+layernorm_row (float *y, const float *x, const float *w, const float *b, int d, float eps)
+{
+  double mean, var;
+  row_moments (x, d, &mean, &var);
+  normalize_row (y, x, w, b, d, (float) mean, (float) (1.0 / sqrt (var + eps)));
+}
+
+ROW_KERNEL static void
+add_row (float *y, const float *x, size_t n)
+{
+  size_t j = 0;
+  for (; j + LANES <= n; j += LANES)
+    vstore (y + j, vload (y + j) + vload (x + j));
+  for (; j < n; j++)
+    y[j] += x[j];
+}
+
+ROW_KERNEL static void
+softmax_row (float *x, int n)
+{
+  int j = 0;
+  vf vm = vsplat (-INFINITY);
+  for (; j + LANES <= n; j += LANES)
+    {
+      const vf v = vload (x + j);
+      vm = vselect (v > vm, v, vm);
+    }
+  float max = vmax_lanes (vm);
+  for (; j < n; j++)
+    max = x[j] > max ? x[j] : max;
+
+  vf vs = vsplat (0.0f);
+  for (j = 0; j + LANES <= n; j += LANES)
+    {
+      const vf e = vexp (vload (x + j) - max);
+      vstore (x + j, e);
+      vs += e;
+    }
+  float sum = vsum (vs);
+  if (j < n)
+    {
+      float tmp[LANES];
+      for (int i = 0; i < LANES; i++)
+        tmp[i] = j + i < n ? x[j + i] - max : -INFINITY; /* exp -> 0 */
+      const vf e = vexp (vload (tmp));
+      vstore (tmp, e);
+      sum += vsum (e);
+      memcpy (x + j, tmp, (size_t) (n - j) * sizeof (float));
+    }
+
+  const float inv = 1.0f / sum;
+  for (j = 0; j + LANES <= n; j += LANES)
+    vstore (x + j, vload (x + j) * inv);
+  for (; j < n; j++)
+    x[j] *= inv;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Row ops over the pool. Below ~64 K floats a wake-up of the pool costs more than it saves.
+ */
+
+#define PARALLEL_MIN_FLOATS 65536
+
+typedef struct {
+  float *x, *y, *h;
+  const float *w, *b;
+  int d;
+  float eps;
+} rows_job;
+
+static void
+run_rows (int n, int d, siglip_task_func fn, rows_job *job)
+{
+  if ((size_t) n * d < PARALLEL_MIN_FLOATS)
+    for (int i = 0; i < n; i++)
+      fn (job, i, 0);
+  else
+    siglip_parallel_for (n, fn, job);
+}
+
+static void
+layernorm_task (void *data, int i, int worker)
+{
+  const rows_job *job = data;
+  const size_t off = (size_t) i * job->d;
+  layernorm_row (job->y + off, job->x + off, job->w, job->b, job->d, job->eps);
+}
 
 void
 siglip_layernorm (float *y, const float *x, const float *w, const float *b, int n, int d,
                   float eps)
 {
-  for (int i = 0; i < n; i++)
-    {
-      const float *xi = x + (size_t) i * d;
-      float *yi = y + (size_t) i * d;
-      /* Two passes in double: d is at most a few thousand and this keeps the variance exact
-       * enough that eps = 1e-6 is the only approximation, as in torch's Welford. */
-      double mean = 0, var = 0;
-      for (int j = 0; j < d; j++)
-        mean += xi[j];
-      mean /= d;
-      for (int j = 0; j < d; j++)
-        {
-          double c = xi[j] - mean;
-          var += c * c;
-        }
-      var /= d; /* biased, as torch.nn.LayerNorm */
-      const float inv = (float) (1.0 / sqrt (var + eps));
-      const float m = (float) mean;
-      for (int j = 0; j < d; j++)
-        yi[j] = (xi[j] - m) * inv * w[j] + b[j];
-    }
+  rows_job job = { .x = (float *) x, .y = y, .w = w, .b = b, .d = d, .eps = eps };
+  run_rows (n, d, layernorm_task, &job);
+}
+
+static void
+add_layernorm_task (void *data, int i, int worker)
+{
+  const rows_job *job = data;
+  const size_t off = (size_t) i * job->d;
+  add_row (job->x + off, job->h + off, (size_t) job->d);
+  if (job->w)
+    layernorm_row (job->y + off, job->x + off, job->w, job->b, job->d, job->eps);
+}
+
+void
+siglip_add_layernorm (float *x, const float *h, float *y, const float *w, const float *b, int n,
+                      int d, float eps)
+{
+  rows_job job = { .x = x, .h = (float *) h, .y = y, .w = w, .b = b, .d = d, .eps = eps };
+  run_rows (n, d, add_layernorm_task, &job);
+}
+
+static void
+bias_gelu_task (void *data, int i, int worker)
+{
+  const rows_job *job = data;
+  gelu_row (job->y + (size_t) i * job->d, job->b, (size_t) job->d);
+}
+
+void
+siglip_bias_gelu (float *y, const float *b, int n, int d)
+{
+  rows_job job = { .y = y, .b = b, .d = d };
+  run_rows (n, d, bias_gelu_task, &job);
 }
 
 void
 siglip_gelu_tanh (float *x, size_t n)
 {
-  /* activations.py: gelu_pytorch_tanh = nn.functional.gelu (x, approximate="tanh") */
-  const float k = 0.7978845608028654f; /* sqrt (2 / pi) */
-  for (size_t i = 0; i < n; i++)
-    {
-      const float v = x[i];
-      x[i] = 0.5f * v * (1.0f + tanhf (k * (v + 0.044715f * v * v * v)));
-    }
+  gelu_row (x, NULL, n);
 }
 
 void
 siglip_softmax (float *x, int n)
 {
-  float max = -INFINITY;
-  for (int i = 0; i < n; i++)
-    if (x[i] > max)
-      max = x[i];
-  float sum = 0;
-  for (int i = 0; i < n; i++)
-    {
-      x[i] = expf (x[i] - max);
-      sum += x[i];
-    }
-  const float inv = 1.0f / sum;
-  for (int i = 0; i < n; i++)
-    x[i] *= inv;
+  softmax_row (x, n);
 }
 
 void
 siglip_add (float *y, const float *x, size_t n)
 {
-  for (size_t i = 0; i < n; i++)
-    y[i] += x[i];
+  add_row (y, x, n);
 }
 
 void
 siglip_add_bias (float *y, const float *b, int n, int d)
 {
   for (int i = 0; i < n; i++)
-    siglip_add (y + (size_t) i * d, b, (size_t) d);
+    add_row (y + (size_t) i * d, b, (size_t) d);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Attention
+ */
+
+/* Query rows per task: a 64 x seq block of scores stays in L2 (64 KiB at 256 keys) between the
+ * two products, and 256 patches x 16 heads give 64 tasks to share out. */
+#define ATTN_QUERY_BLOCK 64
+
+/* out_h rows [q0, q0 + nq) of one head of one sequence: scores (nq, nk) =
+ * q_h k_h^T * hd^-0.5 (+ mask), softmax per row, out_h = scores v_h. */
+static void
+attention_block (float *out, int ldo, const float *q, int ldq, const float *k, int ldk,
+                 const float *v, int ldv, int nq, int nk, int hd, const uint8_t *key_valid,
+                 float *scores)
+{
+  const float scale = 1.0f / sqrtf ((float) hd); /* Siglip2Attention: head_dim**-0.5 */
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, hd, scale, q, ldq, k, ldk, 0.0f,
+               scores, nk);
+  for (int i = 0; i < nq; i++)
+    {
+      float *row = scores + (size_t) i * nk;
+      if (key_valid)
+        for (int j = 0; j < nk; j++)
+          if (!key_valid[j])
+            row[j] = -INFINITY;
+      softmax_row (row, nk);
+    }
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hd, nk, 1.0f, scores, nk, v, ldv,
+               0.0f, out, ldo);
 }
 
 void
@@ -85,35 +401,63 @@ siglip_attention (float *out, int ldo, const float *q, int ldq, const float *k, 
                   const uint8_t *key_valid, float *scores)
 {
   const int hd = dim / heads;
-  const float scale = 1.0f / sqrtf ((float) hd); /* Siglip2Attention: head_dim**-0.5 */
-
   for (int h = 0; h < heads; h++)
-    {
-      const int off = h * hd;
-      /* scores (nq, nk) = q_h (nq, hd) @ k_h^T (hd, nk) * scale */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, nq, nk, hd, scale, q + off, ldq,
-                   k + off, ldk, 0.0f, scores, nk);
-      for (int i = 0; i < nq; i++)
-        {
-          float *row = scores + (size_t) i * nk;
-          if (key_valid)
-            for (int j = 0; j < nk; j++)
-              if (!key_valid[j])
-                row[j] = -INFINITY;
-          siglip_softmax (row, nk);
-        }
-      /* out_h (nq, hd) = scores (nq, nk) @ v_h (nk, hd) */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, nq, hd, nk, 1.0f, scores, nk,
-                   v + off, ldv, 0.0f, out + off, ldo);
-    }
+    attention_block (out + h * hd, ldo, q + h * hd, ldq, k + h * hd, ldk, v + h * hd, ldv, nq, nk,
+                     hd, key_valid, scores);
 }
+
+typedef struct {
+  float *out;
+  const float *q, *k, *v;
+  int ldo, ldq, ldk, ldv;
+  int seq_len, nq, dim, heads, blocks;
+  const uint8_t *key_valid;
+  float *scratch;
+  size_t scratch_stride;
+} attention_job;
+
+/* task = (sequence, head, query block), sequence-major so a worker's run of tasks shares K/V */
+static void
+attention_task (void *data, int task, int worker)
+{
+  const attention_job *j = data;
+  const int per_seq = j->heads * j->blocks;
+  const int s = task / per_seq, h = task % per_seq / j->blocks, blk = task % j->blocks;
+  const int hd = j->dim / j->heads;
+  const int q0 = blk * ATTN_QUERY_BLOCK;
+  const int nq = j->nq - q0 < ATTN_QUERY_BLOCK ? j->nq - q0 : ATTN_QUERY_BLOCK;
+  const size_t qrow = (size_t) s * j->nq + q0, krow = (size_t) s * j->seq_len;
+  attention_block (j->out + qrow * j->ldo + h * hd, j->ldo, j->q + qrow * j->ldq + h * hd, j->ldq,
+                   j->k + krow * j->ldk + h * hd, j->ldk, j->v + krow * j->ldv + h * hd, j->ldv,
+                   nq, j->seq_len, hd, j->key_valid, j->scratch + worker * j->scratch_stride);
+}
+
+void
+siglip_attention_seqs (siglip_workspace *ws, float *out, int ldo, const float *q, int ldq,
+                       const float *k, int ldk, const float *v, int ldv, int n_seq, int nq,
+                       int seq_len, int dim, int heads)
+{
+  const int blocks = (nq + ATTN_QUERY_BLOCK - 1) / ATTN_QUERY_BLOCK;
+  attention_job job = {
+    .out = out, .q = q, .k = k, .v = v, .ldo = ldo, .ldq = ldq, .ldk = ldk, .ldv = ldv,
+    .seq_len = seq_len, .nq = nq, .dim = dim, .heads = heads, .blocks = blocks,
+    .scratch = ws->scores, .scratch_stride = (size_t) ATTN_QUERY_BLOCK * ws->cap_seq,
+  };
+  siglip_parallel_for (n_seq * heads * blocks, attention_task, &job);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Workspace
+ */
 
 bool
 siglip_workspace_reserve (siglip_workspace *ws, int dim, int inter, int tokens, int seq,
                           int pos_tmp_rows)
 {
+  /* one score block per pool worker, for siglip_attention_seqs */
+  int workers = siglip_gemm_get_threads ();
   if (ws->x && dim <= ws->dim && inter <= ws->inter && tokens <= ws->cap_tokens
-      && seq <= ws->cap_seq && pos_tmp_rows <= ws->pos_tmp_rows)
+      && seq <= ws->cap_seq && pos_tmp_rows <= ws->pos_tmp_rows && workers <= ws->n_workers)
     return true;
 
   /* Grow to the max of old and new so that alternating callers do not thrash. */
@@ -124,6 +468,7 @@ siglip_workspace_reserve (siglip_workspace *ws, int dim, int inter, int tokens, 
       tokens = tokens > ws->cap_tokens ? tokens : ws->cap_tokens;
       seq = seq > ws->cap_seq ? seq : ws->cap_seq;
       pos_tmp_rows = pos_tmp_rows > ws->pos_tmp_rows ? pos_tmp_rows : ws->pos_tmp_rows;
+      workers = workers > ws->n_workers ? workers : ws->n_workers;
     }
   siglip_workspace_clear (ws);
 
@@ -133,7 +478,11 @@ siglip_workspace_reserve (siglip_workspace *ws, int dim, int inter, int tokens, 
     *bufs[i] = malloc (rows * sizeof (float));
   ws->mlp = malloc ((size_t) tokens * inter * sizeof (float));
   ws->pos_tmp = malloc ((size_t) (pos_tmp_rows > 0 ? pos_tmp_rows : 1) * dim * sizeof (float));
-  ws->scores = malloc ((size_t) seq * seq * sizeof (float));
+  /* at least seq * seq too: siglip_attention callers pass ws->scores for a whole head */
+  size_t score_floats = (size_t) workers * ATTN_QUERY_BLOCK * seq;
+  if (score_floats < (size_t) seq * seq)
+    score_floats = (size_t) seq * seq;
+  ws->scores = malloc (score_floats * sizeof (float));
 
   bool ok = ws->mlp && ws->pos_tmp && ws->scores;
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
@@ -148,6 +497,7 @@ siglip_workspace_reserve (siglip_workspace *ws, int dim, int inter, int tokens, 
   ws->cap_tokens = tokens;
   ws->cap_seq = seq;
   ws->pos_tmp_rows = pos_tmp_rows;
+  ws->n_workers = workers;
   return true;
 }
 
@@ -167,31 +517,218 @@ siglip_workspace_clear (siglip_workspace *ws)
   memset (ws, 0, sizeof *ws);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * The encoder layer
+ */
+
 void
-siglip_encoder_layer (siglip_workspace *ws, const siglip_layer_weights *layer, int n_seq,
-                      int seq_len, int d, int heads, float eps)
+siglip_encoder_layer (siglip_workspace *ws, const siglip_layer_weights *layer,
+                      const float *next_ln_w, const float *next_ln_b, int n_seq, int seq_len,
+                      int d, int heads, float eps)
 {
   const int n = n_seq * seq_len;
   const int inter = layer->fc1.rows;
 
-  /* x = x + out_proj (attention (LN1 (x))) */
-  siglip_layernorm (ws->h, ws->x, layer->ln1_w, layer->ln1_b, n, d, eps);
-  siglip_linear (ws->q, ws->h, &layer->q, layer->q_b, n);
-  siglip_linear (ws->k, ws->h, &layer->k, layer->k_b, n);
-  siglip_linear (ws->v, ws->h, &layer->v, layer->v_b, n);
-  for (int s = 0; s < n_seq; s++)
+  /* x = x + out_proj (attention (LN1 (x))); ws->h holds LN1 (x) on entry. */
+  const float *q, *k, *v;
+  int ld;
+  if (layer->qkv.rows == 3 * d)
     {
-      const size_t off = (size_t) s * seq_len * d;
-      siglip_attention (ws->attn + off, d, ws->q + off, d, ws->k + off, d, ws->v + off, d,
-                        seq_len, seq_len, d, heads, NULL, ws->scores);
+      /* one product for all three (siglip_fuse_qkv); ws->mlp is free until fc1 */
+      siglip_linear (ws->mlp, ws->h, &layer->qkv, layer->qkv_b, n);
+      q = ws->mlp, k = ws->mlp + d, v = ws->mlp + 2 * d, ld = 3 * d;
     }
+  else
+    {
+      siglip_linear (ws->q, ws->h, &layer->q, layer->q_b, n);
+      siglip_linear (ws->k, ws->h, &layer->k, layer->k_b, n);
+      siglip_linear (ws->v, ws->h, &layer->v, layer->v_b, n);
+      q = ws->q, k = ws->k, v = ws->v, ld = d;
+    }
+  siglip_attention_seqs (ws, ws->attn, d, q, ld, k, ld, v, ld, n_seq, seq_len, seq_len, d, heads);
   siglip_linear (ws->h, ws->attn, &layer->o, layer->o_b, n);
-  siglip_add (ws->x, ws->h, (size_t) n * d);
+  /* x += h; h = LN2 (x), one pass */
+  siglip_add_layernorm (ws->x, ws->h, ws->h, layer->ln2_w, layer->ln2_b, n, d, eps);
 
   /* x = x + fc2 (gelu_tanh (fc1 (LN2 (x)))) */
-  siglip_layernorm (ws->h, ws->x, layer->ln2_w, layer->ln2_b, n, d, eps);
-  siglip_linear (ws->mlp, ws->h, &layer->fc1, layer->fc1_b, n);
-  siglip_gelu_tanh (ws->mlp, (size_t) n * inter);
+  siglip_linear (ws->mlp, ws->h, &layer->fc1, NULL, n);
+  siglip_bias_gelu (ws->mlp, layer->fc1_b, n, inter);
   siglip_linear (ws->h, ws->mlp, &layer->fc2, layer->fc2_b, n);
-  siglip_add (ws->x, ws->h, (size_t) n * d);
+  /* x += h; h = LN1 of the next layer (x), one pass */
+  siglip_add_layernorm (ws->x, ws->h, ws->h, next_ln_w, next_ln_b, n, d, eps);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Fused Q/K/V weights
+ */
+
+typedef struct siglip_fused siglip_fused;
+
+struct siglip_fused {
+  float **buffers; /* F32 weights (fp32 precision) and biases, freed with the model */
+  int n_buffers;
+  siglip_matrix **packed; /* fused matrices whose bf16 panels we own */
+  int n_packed;
+};
+
+/* A tower's layer tensor by its HF name (model.c's TN_LAYER) as F32: the mapping itself for an
+ * F32 file, else a converted copy in *owned. Read from the file rather than through the
+ * siglip_matrix because a loader that packs at bind time keeps no F32 view (.w == NULL). */
+static const float *
+layer_tensor (const siglip_model *m, const char *tower, int i, const char *what, float **owned,
+              siglip_error **error)
+{
+  char name[128];
+  snprintf (name, sizeof name, "%s.encoder.layers.%d.%s", tower, i, what);
+  *owned = NULL;
+  const siglip_tensor *t = siglip_weights_find (m->weights, name);
+  if (!t)
+    {
+      siglip_set_error (error, SIGLIP_ERR_FORMAT, "fusing q/k/v: tensor %s is missing", name);
+      return NULL;
+    }
+  return siglip_tensor_as_f32 (m->weights, t, owned, error);
+}
+
+/* Lets the kernel drop the mapped pages of a weight we no longer read: they are clean file
+ * pages of a read-only private mapping, so a later read would only fault them back in. Only the
+ * pages entirely inside [p, p + bytes) are dropped; partial ones may hold other tensors. */
+static void
+drop_pages (const void *p, size_t bytes)
+{
+  const uintptr_t page = (uintptr_t) sysconf (_SC_PAGESIZE);
+  const uintptr_t begin = ((uintptr_t) p + page - 1) & ~(page - 1);
+  const uintptr_t end = ((uintptr_t) p + bytes) & ~(page - 1);
+  if (end > begin)
+    madvise ((void *) begin, end - begin, MADV_DONTNEED);
+}
+
+static bool
+fused_keep (siglip_fused *f, float *buffer)
+{
+  float **grown = realloc (f->buffers, ((size_t) f->n_buffers + 1) * sizeof *grown);
+  if (!grown)
+    return false;
+  f->buffers = grown;
+  f->buffers[f->n_buffers++] = buffer;
+  return true;
+}
+
+/* w (3D, D) = [q; k; v] of layer i, from the file; the F32 source pages are dropped after the
+ * copy (the separate matrices are no longer read: siglip_encoder_layer uses qkv). */
+static bool
+concat_qkv (const siglip_model *m, const char *tower, int i, float *w, size_t block,
+            siglip_error **error)
+{
+  static const char *const names[3] = { "self_attn.q_proj.weight", "self_attn.k_proj.weight",
+                                        "self_attn.v_proj.weight" };
+  for (int p = 0; p < 3; p++)
+    {
+      float *owned = NULL;
+      const float *src = layer_tensor (m, tower, i, names[p], &owned, error);
+      if (!src)
+        return false;
+      memcpy (w + p * block, src, block * sizeof (float));
+      if (owned)
+        free (owned);
+      else
+        drop_pages (src, block * sizeof (float));
+    }
+  return true;
+}
+
+static bool
+fuse_layer (siglip_model *m, siglip_fused *f, const char *tower, int i, siglip_layer_weights *l,
+            siglip_error **error)
+{
+  const int d = l->q.cols;
+  const size_t block = (size_t) d * d;
+  siglip_matrix *parts[3] = { &l->q, &l->k, &l->v };
+  const float *biases[3] = { l->q_b, l->k_b, l->v_b };
+
+  float *w = malloc (3 * block * sizeof (float));
+  float *b = malloc (3 * (size_t) d * sizeof (float));
+  siglip_matrix **grown = realloc (f->packed, ((size_t) f->n_packed + 1) * sizeof *grown);
+  if (grown)
+    f->packed = grown;
+  if (!w || !b || !grown || !fused_keep (f, b))
+    {
+      free (w);
+      free (b);
+      return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY,
+                               "%s layer %d: out of memory fusing q/k/v into [%d, %d]", tower, i,
+                               3 * d, d);
+    }
+  for (int p = 0; p < 3; p++)
+    memcpy (b + (size_t) p * d, biases[p], (size_t) d * sizeof (float));
+  if (!concat_qkv (m, tower, i, w, block, error))
+    {
+      free (w);
+      return false;
+    }
+  l->qkv = (siglip_matrix) { .w = w, .rows = 3 * d, .cols = d };
+  l->qkv_b = b;
+
+  /* When the loader packed q/k/v (bf16, or fp32 panels for our AVX-512 kernel), the fused
+   * matrix gets the same layout and the separate panels go: they are never read again. */
+  if (l->q.packed)
+    {
+      const bool ok = siglip_gemm_pack (&l->qkv, m->precision, w, SIGLIP_DTYPE_F32, error);
+      free (w);
+      l->qkv.w = NULL;
+      if (!ok)
+        {
+          siglip_prefix_error (error, "%s layer %d: fused q/k/v", tower, i);
+          return false;
+        }
+      f->packed[f->n_packed++] = &l->qkv;
+      for (int p = 0; p < 3; p++)
+        siglip_gemm_packed_free (parts[p]);
+      return true;
+    }
+  if (!fused_keep (f, w))
+    {
+      free (w);
+      l->qkv.w = NULL;
+      return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s layer %d: out of memory", tower,
+                               i);
+    }
+  return true;
+}
+
+bool
+siglip_fuse_qkv (siglip_model *m, siglip_error **error)
+{
+  if (m->fused)
+    return true;
+  siglip_fused *f = calloc (1, sizeof *f);
+  if (!f)
+    return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "fusing q/k/v: out of memory");
+  m->fused = f;
+  for (int t = 0; t < 2; t++)
+    {
+      siglip_layer_weights *layers = t == 0 ? m->text.layers : m->vision.layers;
+      const int n = t == 0 ? m->config.text.num_layers : m->config.vision.num_layers;
+      const char *tower = t == 0 ? "text_model" : "vision_model";
+      for (int i = 0; layers && i < n; i++)
+        if (!fuse_layer (m, f, tower, i, &layers[i], error))
+          return false;
+    }
+  return true;
+}
+
+void
+siglip_fused_free (siglip_model *m)
+{
+  siglip_fused *f = m->fused;
+  if (!f)
+    return;
+  for (int i = 0; i < f->n_packed; i++)
+    siglip_gemm_packed_free (f->packed[i]);
+  for (int i = 0; i < f->n_buffers; i++)
+    free (f->buffers[i]);
+  free (f->packed);
+  free (f->buffers);
+  free (f);
+  m->fused = NULL;
 }

@@ -63,11 +63,18 @@ siglip_text_forward (const siglip_model *model, siglip_workspace *ws, const int3
 
       /* No attention mask: the SigLIP 2 tokenizer returns none, so <pad> tokens take part
        * (FACTS.md §6). */
+      const siglip_layer_weights *layers = model->text.layers;
+      if (tc->num_layers > 0)
+        siglip_layernorm (ws->h, ws->x, layers[0].ln1_w, layers[0].ln1_b, rows, d,
+                          tc->layer_norm_eps);
       for (int l = 0; l < tc->num_layers; l++)
         {
           if (options && options->abort_cb && options->abort_cb (options->abort_data))
             return siglip_set_error (error, SIGLIP_ERR_CANCELLED, "text encoding cancelled");
-          siglip_encoder_layer (ws, &model->text.layers[l], n_seq, len, d, tc->num_heads,
+          /* each layer leaves the next one's LN1 (x) in ws->h */
+          const siglip_layer_weights *next = l + 1 < tc->num_layers ? &layers[l + 1] : NULL;
+          siglip_encoder_layer (ws, &layers[l], next ? next->ln1_w : NULL,
+                                next ? next->ln1_b : NULL, n_seq, len, d, tc->num_heads,
                                 tc->layer_norm_eps);
           if (trace)
             {

@@ -164,8 +164,8 @@ pool_head (const siglip_model *model, siglip_workspace *ws, int n, float *embedd
    * tokens' q are not used. ws->mlp (n, 3D) holds the tokens' projections. */
   siglip_linear (ws->mlp, ws->x, &vw->head_in, vw->head_in_b, n);
   siglip_linear (ws->q, vw->probe, &vw->head_in, vw->head_in_b, 1);
-  siglip_attention (ws->attn, d, ws->q, 3 * d, ws->mlp + d, 3 * d, ws->mlp + 2 * d, 3 * d, 1, n,
-                    d, vc->num_heads, NULL, ws->scores);
+  siglip_attention_seqs (ws, ws->attn, d, ws->q, 3 * d, ws->mlp + d, 3 * d, ws->mlp + 2 * d,
+                         3 * d, 1, 1, n, d, vc->num_heads);
   float *h = ws->h;
   siglip_linear (h, ws->attn, &vw->head_out, vw->head_out_b, 1);
 
@@ -218,12 +218,17 @@ siglip_vision_forward (const siglip_model *model, siglip_workspace *ws,
 
   /* Padded patches are masked as keys in every layer and in the head, so running on the
    * valid ones alone gives the same result (FACTS.md §4). */
+  const siglip_layer_weights *layers = model->vision.layers;
+  if (vc->num_layers > 0)
+    siglip_layernorm (ws->h, ws->x, layers[0].ln1_w, layers[0].ln1_b, n, d, vc->layer_norm_eps);
   for (int l = 0; l < vc->num_layers; l++)
     {
       if (options && options->abort_cb && options->abort_cb (options->abort_data))
         return siglip_set_error (error, SIGLIP_ERR_CANCELLED, "image encoding cancelled");
-      siglip_encoder_layer (ws, &model->vision.layers[l], 1, n, d, vc->num_heads,
-                            vc->layer_norm_eps);
+      /* each layer leaves the next one's LN1 (x) in ws->h */
+      const siglip_layer_weights *next = l + 1 < vc->num_layers ? &layers[l + 1] : NULL;
+      siglip_encoder_layer (ws, &layers[l], next ? next->ln1_w : NULL, next ? next->ln1_b : NULL,
+                            1, n, d, vc->num_heads, vc->layer_norm_eps);
       if (trace)
         {
           char name[32];
