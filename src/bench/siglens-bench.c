@@ -560,6 +560,9 @@ measure_sgemm (int m, int n, int k, int threads, int runs)
       t[r - 1] = now_s () - t0;
   }
   openblas_set_num_threads (saved);
+  /* OpenBLAS's threads busy-wait for ~2^28 cycles after a call: let them go to sleep before
+   * anything else is timed, or they take a core from it */
+  usleep (200000);
   free (a);
   free (b);
   free (c);

@@ -378,7 +378,7 @@ siglip_gemm_bf16_kernel_name (void)
 /* ------------------------------------------------------------------------------------------ */
 /* packing */
 
-#define PACK_KB 16 /* inputs per block of the transposition */
+#define PACK_KB 128 /* inputs per block of the transposition: 512-byte runs of each source row, a 16 KiB block in L1 */
 
 typedef struct {
   const void *src;
@@ -650,6 +650,7 @@ typedef struct {
   int n;
   const uint32_t *ap;       /* avx512bf16 only */
   bool failed;              /* a worker could not get scratch memory */
+  int n_tasks;              /* avx512bf16: one contiguous run of panels per task */
 } bf16_job;
 
 /* tile[c][kk] = W[j0*NR + c][k0 + kk] for c < cols, kk < kb */
@@ -726,11 +727,13 @@ pack_a_task (void *data, int strip, int worker)
 }
 
 static void
-avx512bf16_task (void *data, int panel, int worker)
+avx512bf16_task (void *data, int task, int worker)
 {
   const bf16_job *job = data;
-  /* one task per panel: the static split gives each worker a contiguous run of panels */
-  siglip_gemm_avx512bf16_compute (job->y, job->ap, job->w, job->b, job->n, panel, panel + 1);
+  /* one task per worker, each a contiguous run of panels the kernel blocks over itself */
+  const int begin = (int) ((long) job->w->n_panels * task / job->n_tasks);
+  const int end = (int) ((long) job->w->n_panels * (task + 1) / job->n_tasks);
+  siglip_gemm_avx512bf16_compute (job->y, job->ap, job->w, job->b, job->n, begin, end);
 }
 #endif
 
@@ -738,7 +741,7 @@ static void
 linear_bf16 (float *y, const float *x, const siglip_matrix *m, const float *b, int n)
 {
   const siglip_bf16_panels *w = m->packed;
-  bf16_job job = { y, x, b, w, n, NULL, false };
+  bf16_job job = { y, x, b, w, n, NULL, false, 1 };
 
 #ifdef SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL
   if (use_avx512bf16 ()) {
@@ -747,7 +750,10 @@ linear_bf16 (float *y, const float *x, const siglip_matrix *m, const float *b, i
       pack_a_job pj = { ap, x, n, w->cols };
       siglip_parallel_for ((n + SIGLIP_GEMM_AVX512_MR - 1) / SIGLIP_GEMM_AVX512_MR, pack_a_task, &pj);
       job.ap = ap;
-      siglip_parallel_for (w->n_panels, avx512bf16_task, &job);
+      job.n_tasks = siglip_gemm_get_threads ();
+      if (job.n_tasks > w->n_panels)
+        job.n_tasks = w->n_panels;
+      siglip_parallel_for (job.n_tasks, avx512bf16_task, &job);
       return;
     }
   }
