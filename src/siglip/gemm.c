@@ -12,8 +12,11 @@
  * runtime (OpenMP) competing with our pool for two cores, and a packed layout we do not control.
  * The kernel is ~150 lines (gemm-avx512bf16.c), packs once at load, and runs on the pool.
  *
- * Why fp32 goes through OpenBLAS on our pool (one OpenBLAS thread per worker, columns split) and
- * not through OpenBLAS's own threads: OpenBLAS workers busy-wait after each call, so whatever
+ * fp32: where the CPU has AVX-512F the loader packs the weights into fp32 panels and
+ * gemm-avx512f32.c multiplies them (OpenBLAS's speed depends on OPENBLAS_CORETYPE: 0.45 of the
+ * FMA peak with the Haswell kernels, ours 0.8-0.9). Elsewhere (AVX2 laptops, aarch64) the
+ * weights stay unpacked and OpenBLAS does it. Why OpenBLAS runs on our pool (one OpenBLAS
+ * thread per worker, columns split) and not on its own threads: OpenBLAS workers busy-wait after each call, so whatever
  * runs next on our threads (attention, layer norms, a bf16 GEMM) would share the cores with
  * spinning threads. Splitting N between workers costs nothing at these shapes (N >= 1152).
  */
