@@ -800,13 +800,101 @@ peak_rss_mb (void)
 
 /* ------------------------------------------------------------------------------------------ */
 
+/* --accuracy: the bf16 path against fp32 on the same weights — the cosine similarity of the
+ * image embedding (256 patches) and of 8 label embeddings, each precision loaded in turn (so
+ * the peak RSS of this mode is not the benchmark's). One model at a time keeps memory at one
+ * copy of the weights. */
+static int
+run_bf16_accuracy (const char *dir, int threads, bool json)
+{
+  enum { N_LABELS = 8, PATCHES = 256 };
+  float *emb[2][1 + N_LABELS] = { { NULL } };
+  int dim_img = 0, dim_txt = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    siglip_error *error = NULL;
+    siglip_load_options lopt = { .n_threads = threads,
+                                 .precision = pass ? SIGLIP_PRECISION_BF16 : SIGLIP_PRECISION_FP32 };
+    siglip_model *model = siglip_model_load (dir, &lopt, &error);
+    if (!model)
+      die_error (dir, error);
+    const siglip_model_info *info = siglip_model_get_info (model);
+    siglip_state *st = siglip_state_new (model, &error);
+    if (!st)
+      die_error ("siglip_state_new", error);
+    dim_img = info->vision.hidden_size;
+    dim_txt = info->text.projection_size;
+
+    const int side = (int) lround (sqrt ((double) PATCHES)) * info->vision.patch_size;
+    uint8_t *rgb = synthetic_image (side, side);
+    siglip_image img = { rgb, side, side, (size_t) side * 3 };
+    siglip_encode_options opt = { .max_patches = PATCHES };
+    emb[pass][0] = malloc (sizeof (float) * (size_t) dim_img);
+    if (!siglip_encode_image (st, &img, &opt, emb[pass][0], NULL, &error))
+      die_error ("siglip_encode_image", error);
+    free (rgb);
+
+    const int len = info->text.max_position_embeddings;
+    int32_t *ids = malloc (sizeof (int32_t) * (size_t) N_LABELS * len);
+    float *texts = malloc (sizeof (float) * (size_t) N_LABELS * dim_txt);
+    for (int i = 0; i < N_LABELS; i++) {
+      char text[64];
+      snprintf (text, sizeof text, "This is a photo of label number %d.", i);
+      int32_t *tok = NULL;
+      int n_tok = 0;
+      if (!siglip_tokenize (siglip_model_get_tokenizer (model), text, -1, SIGLIP_TOKENIZE_DEFAULT,
+                            &tok, &n_tok, len, &error))
+        die_error ("siglip_tokenize", error);
+      memcpy (ids + (size_t) i * len, tok, sizeof (int32_t) * len);
+      free (tok);
+    }
+    if (!siglip_encode_token_ids (st, ids, N_LABELS, NULL, texts, &error))
+      die_error ("siglip_encode_token_ids", error);
+    for (int i = 0; i < N_LABELS; i++) {
+      emb[pass][1 + i] = malloc (sizeof (float) * (size_t) dim_txt);
+      memcpy (emb[pass][1 + i], texts + (size_t) i * dim_txt, sizeof (float) * dim_txt);
+    }
+    free (ids);
+    free (texts);
+    siglip_state_free (st);
+    siglip_model_free (model);
+  }
+
+  double cos[1 + N_LABELS], text_min = 1, text_mean = 0;
+  for (int e = 0; e <= N_LABELS; e++) {
+    const int dim = e ? dim_txt : dim_img;
+    double dot = 0, na = 0, nb = 0;
+    for (int j = 0; j < dim; j++) {
+      dot += (double) emb[0][e][j] * emb[1][e][j];
+      na += (double) emb[0][e][j] * emb[0][e][j];
+      nb += (double) emb[1][e][j] * emb[1][e][j];
+    }
+    cos[e] = dot / sqrt (na * nb);
+    if (e) {
+      text_min = cos[e] < text_min ? cos[e] : text_min;
+      text_mean += cos[e] / N_LABELS;
+    }
+    free (emb[0][e]);
+    free (emb[1][e]);
+  }
+  if (json)
+    printf ("{\"bf16_kernel\": \"%s\", \"image_cosine\": %.7f, \"label_cosine_min\": %.7f, "
+            "\"label_cosine_mean\": %.7f}\n", siglip_gemm_bf16_kernel_name (), cos[0], text_min,
+            text_mean);
+  else
+    printf ("bf16 vs fp32 (%s kernel), cosine of embeddings: image (%d patches) %.7f, "
+            "%d labels min %.7f mean %.7f\n", siglip_gemm_bf16_kernel_name (), PATCHES, cos[0],
+            N_LABELS, text_min, text_mean);
+  return 0;
+}
+
 static void
 usage (FILE *f)
 {
   fputs ("Usage: siglens-bench [--synthetic so400m|base | --model DIR] [--precision fp32|bf16]\n"
          "                     [--threads N] [--runs N] [--quick] [--json]\n"
          "                     [--file-dtype f32|bf16] [--cache DIR]\n"
-         "       siglens-bench --gemm [--threads N] [--runs N] [--json]\n", f);
+         "       siglens-bench --gemm [--threads N] [--runs N] [--json]\n"
+         "       siglens-bench --accuracy [--synthetic so400m|base | --model DIR] [--json]\n", f);
 }
 
 int
@@ -814,6 +902,7 @@ main (int argc, char *argv[])
 {
   const char *synthetic = NULL, *model_dir = NULL, *cache = NULL;
   bool bf16 = false, quick = false, json = false, file_bf16 = false, gemm_only = false;
+  bool accuracy_only = false;
   int threads = 0, runs = 5;
 
   for (int i = 1; i < argc; i++) {
@@ -841,6 +930,8 @@ main (int argc, char *argv[])
       quick = true;
     else if (!strcmp (a, "--gemm"))
       gemm_only = true;
+    else if (!strcmp (a, "--accuracy"))
+      accuracy_only = true;
     else if (!strcmp (a, "--json"))
       json = true;
     else if (!strcmp (a, "--help") || !strcmp (a, "-h")) {
@@ -875,6 +966,9 @@ main (int argc, char *argv[])
   } else {
     dir = strdup (model_dir);
   }
+
+  if (accuracy_only)
+    return run_bf16_accuracy (dir, threads, json);
 
   /* load */
   siglip_error *error = NULL;

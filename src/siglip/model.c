@@ -659,6 +659,8 @@ siglip_model_load (const char *path, const siglip_load_options *options, siglip_
   siglip_gemm_set_threads (m->n_threads);
   if (!bind_all (m, options, error))
     goto fail;
+  if (!siglip_fuse_qkv (m, error))
+    goto fail;
   if (!(m->tokenizer = siglip_tokenizer_load (m->directory, error)))
     goto fail;
   /* A tokenizer that can produce ids past the embedding table belongs to another model; say so
@@ -709,6 +711,7 @@ siglip_model_free (siglip_model *m)
     siglip_text_cache_free (m->text_cache);
   if (m->tokenizer)
     siglip_tokenizer_free (m->tokenizer);
+  siglip_fused_free (m);
   for_each_matrix (m, free_packed, NULL);
   for (int i = 0; i < m->n_owned; i++)
     free (m->owned[i]);
