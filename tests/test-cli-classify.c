@@ -12,41 +12,6 @@
 
 #include "test-util.h"
 
-typedef struct {
-  int status;
-  char *out, *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-
-/* Runs $SIGLENS_CLI with argv (NULL-terminated, without the program). */
-static Run
-run_cli (const char *const *args)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) g_getenv ("SIGLENS_CLI"));
-  for (; *args; args++)
-    g_ptr_array_add (argv, (gpointer) *args);
-  g_ptr_array_add (argv, NULL);
-  Run r = { 0 };
-  g_autoptr (GError) error = NULL;
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                &r.status, &error);
-  g_assert_no_error (error);
-  return r;
-}
-
-static int
-exit_code (const Run *r)
-{
-  return g_spawn_check_wait_status (r->status, NULL) ? 0 : WEXITSTATUS (r->status);
-}
-
 static const cJSON *
 item (const cJSON *obj, const char *key)
 {
@@ -94,9 +59,9 @@ test_classify_json (void)
       const char *args[] = { "classify", "--model", model_dir, "--labels",
                              "cat, dog, a red car, coffee, 一只猫, rocket ship", "--json",
                              paths[0], paths[1], paths[2], NULL };
-      Run r = run_cli (args);
+      TestRun r = test_run_cli (args, NULL);
       g_test_message ("stderr: %s", r.err);
-      g_assert_cmpint (exit_code (&r), ==, 0);
+      g_assert_cmpint (r.status, ==, 0);
 
       g_auto (GStrv) lines = g_strsplit (g_strchomp (r.out), "\n", -1);
       g_assert_cmpuint (g_strv_length (lines), ==, G_N_ELEMENTS (png_ids));
@@ -126,7 +91,7 @@ test_classify_json (void)
           test_assert_close (what, probs, golden_probs + idx * 12 + 6, 6, 3e-5, 0);
           cJSON_Delete (o);
         }
-      run_clear (&r);
+      test_run_clear (&r);
     }
 }
 
@@ -139,8 +104,8 @@ test_classify_no_template (void)
   g_autofree float *golden_logits = test_golden_f32 (item (m, "logits_per_image"), NULL);
   const char *args[] = { "classify", "--model", model_dir, "--labels", "cat\ndog、coffee",
                          "--template", "{}", "--json", path, NULL };
-  Run r = run_cli (args);
-  g_assert_cmpint (exit_code (&r), ==, 0);
+  TestRun r = test_run_cli (args, NULL);
+  g_assert_cmpint (r.status, ==, 0);
   cJSON *o = cJSON_Parse (r.out);
   g_assert_nonnull (o);
   const int idx = image_index (m, "coffee");
@@ -156,13 +121,13 @@ test_classify_no_template (void)
   g_assert_cmpint (cJSON_GetArrayItem (shape, 0)->valueint, ==, 13);
   g_assert_cmpint (cJSON_GetArrayItem (shape, 1)->valueint, ==, 19);
   cJSON_Delete (o);
-  run_clear (&r);
+  test_run_clear (&r);
 
   /* --max-patches: a smaller NAFlex budget gives a smaller grid, and other scores */
   const char *small[] = { "classify", "--model", model_dir, "--labels", "cat", "--max-patches",
                           "64", "--json", path, NULL };
-  r = run_cli (small);
-  g_assert_cmpint (exit_code (&r), ==, 0);
+  r = test_run_cli (small, NULL);
+  g_assert_cmpint (r.status, ==, 0);
   o = cJSON_Parse (r.out);
   g_assert_nonnull (o);
   shape = item (o, "spatial_shape");
@@ -170,7 +135,7 @@ test_classify_no_template (void)
   g_assert_cmpint (rows * cols, <=, 64);
   g_assert_cmpint (rows * cols, >, 32);
   cJSON_Delete (o);
-  run_clear (&r);
+  test_run_clear (&r);
 }
 
 static void
@@ -182,8 +147,8 @@ test_classify_table_and_csv (void)
 
   const char *args[] = { "classify", "--model", model_dir, "--labels", "cat, dog, rocket ship",
                          a, b, NULL };
-  Run r = run_cli (args);
-  g_assert_cmpint (exit_code (&r), ==, 0);
+  TestRun r = test_run_cli (args, NULL);
+  g_assert_cmpint (r.status, ==, 0);
   /* one block per image, header, three rows sorted by probability */
   g_assert_nonnull (strstr (r.out, a));
   g_assert_nonnull (strstr (r.out, b));
@@ -206,12 +171,12 @@ test_classify_table_and_csv (void)
         }
     }
   g_assert_cmpint (rows, ==, 6);
-  run_clear (&r);
+  test_run_clear (&r);
 
   const char *csv_args[] = { "classify", "--model", model_dir, "--labels", "cat, \"big\" dog",
                              "--csv", a, NULL };
-  r = run_cli (csv_args);
-  g_assert_cmpint (exit_code (&r), ==, 0);
+  r = test_run_cli (csv_args, NULL);
+  g_assert_cmpint (r.status, ==, 0);
   g_auto (GStrv) csv = g_strsplit (g_strchomp (r.out), "\n", -1);
   g_assert_cmpuint (g_strv_length (csv), ==, 3);
   g_assert_cmpstr (csv[0], ==, "image,label,logit,probability");
@@ -219,7 +184,7 @@ test_classify_table_and_csv (void)
   g_assert_true (g_str_has_prefix (csv[1], prefix));
   g_autofree char *quoted = g_strdup_printf ("%s,\"\"\"big\"\" dog\",", a);
   g_assert_true (g_str_has_prefix (csv[2], quoted));
-  run_clear (&r);
+  test_run_clear (&r);
 }
 
 static void
@@ -238,9 +203,9 @@ test_embed_json (void)
       /* raw texts as given, then the template applied to a label */
       const char *args[] = { "embed", "--model", model_dir, "--image", chelsea, "--image", gray,
                              "--text", "cat", "--text", "一只猫", "--json", NULL };
-      Run r = run_cli (args);
+      TestRun r = test_run_cli (args, NULL);
       g_test_message ("stderr: %s", r.err);
-      g_assert_cmpint (exit_code (&r), ==, 0);
+      g_assert_cmpint (r.status, ==, 0);
       cJSON *o = cJSON_Parse (r.out);
       g_assert_nonnull (o);
       const char *ids[] = { "chelsea", "gray_300x200" };
@@ -268,12 +233,12 @@ test_embed_json (void)
           test_assert_close ("embed text", v, text_golden + text_cols[i] * d, d, 1e-4, 1e-4);
         }
       cJSON_Delete (o);
-      run_clear (&r);
+      test_run_clear (&r);
 
       const char *templ[] = { "embed", "--model", model_dir, "--template",
                               "This is a photo of {}.", "--text", "rocket ship", "--json", NULL };
-      r = run_cli (templ);
-      g_assert_cmpint (exit_code (&r), ==, 0);
+      r = test_run_cli (templ, NULL);
+      g_assert_cmpint (r.status, ==, 0);
       o = cJSON_Parse (r.out);
       g_assert_nonnull (o);
       g_assert_cmpint (cJSON_GetArraySize (item (o, "images")), ==, 0);
@@ -284,7 +249,7 @@ test_embed_json (void)
         v[k] = (float) cJSON_GetArrayItem (item (e, "embedding"), k)->valuedouble;
       test_assert_close ("embed templated text", v, text_golden + 11 * d, d, 1e-4, 1e-4);
       cJSON_Delete (o);
-      run_clear (&r);
+      test_run_clear (&r);
     }
 }
 
@@ -302,18 +267,18 @@ test_errors (void)
   /* no labels (only separators and spaces) */
   {
     const char *args[] = { "classify", "--model", model_dir, "--labels", " , ，\n", good, NULL };
-    Run r = run_cli (args);
-    g_assert_cmpint (exit_code (&r), ==, 1);
+    TestRun r = test_run_cli (args, NULL);
+    g_assert_cmpint (r.status, ==, 1);
     g_assert_nonnull (strstr (r.err, "no labels"));
     g_assert_cmpstr (r.out, ==, "");
-    run_clear (&r);
+    test_run_clear (&r);
   }
   /* missing and corrupt images: reported by name, the good one still scored, exit 1 */
   {
     const char *args[] = { "classify", "--model", model_dir, "--labels", "cat", "--json",
                            missing, good, corrupt, NULL };
-    Run r = run_cli (args);
-    g_assert_cmpint (exit_code (&r), ==, 1);
+    TestRun r = test_run_cli (args, NULL);
+    g_assert_cmpint (r.status, ==, 1);
     g_assert_nonnull (strstr (r.err, "no-such-image.png"));
     g_assert_nonnull (strstr (r.err, "corrupt.png"));
     g_auto (GStrv) lines = g_strsplit (g_strchomp (r.out), "\n", -1);
@@ -322,16 +287,16 @@ test_errors (void)
     g_assert_nonnull (o);
     g_assert_cmpstr (item (o, "image")->valuestring, ==, good);
     cJSON_Delete (o);
-    run_clear (&r);
+    test_run_clear (&r);
   }
   /* bad model */
   {
     g_autofree char *not_a_model = test_data_path ("images");
     const char *args[] = { "classify", "--model", not_a_model, "--labels", "cat", good, NULL };
-    Run r = run_cli (args);
-    g_assert_cmpint (exit_code (&r), ==, 1);
+    TestRun r = test_run_cli (args, NULL);
+    g_assert_cmpint (r.status, ==, 1);
     g_assert_nonnull (strstr (r.err, "cannot load model"));
-    run_clear (&r);
+    test_run_clear (&r);
   }
   /* no images; no model option; embed with nothing to embed */
   {
@@ -341,24 +306,24 @@ test_errors (void)
     const char *const *all[] = { a1, a2, a3 };
     for (gsize i = 0; i < G_N_ELEMENTS (all); i++)
       {
-        Run r = run_cli (all[i]);
-        g_assert_cmpint (exit_code (&r), ==, 1);
+        TestRun r = test_run_cli (all[i], NULL);
+        g_assert_cmpint (r.status, ==, 1);
         g_assert_cmpstr (r.err, !=, "");
-        run_clear (&r);
+        test_run_clear (&r);
       }
   }
   /* embed: a missing image is reported, texts still come out */
   {
     const char *args[] = { "embed", "--model", model_dir, "--image", missing, "--text", "cat",
                            "--json", NULL };
-    Run r = run_cli (args);
-    g_assert_cmpint (exit_code (&r), ==, 1);
+    TestRun r = test_run_cli (args, NULL);
+    g_assert_cmpint (r.status, ==, 1);
     g_assert_nonnull (strstr (r.err, "no-such-image.png"));
     cJSON *o = cJSON_Parse (r.out);
     g_assert_nonnull (o);
     g_assert_cmpint (cJSON_GetArraySize (item (o, "texts")), ==, 1);
     cJSON_Delete (o);
-    run_clear (&r);
+    test_run_clear (&r);
   }
 }
 

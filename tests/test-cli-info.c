@@ -12,44 +12,6 @@
 
 #include "test-util.h"
 
-typedef struct {
-  int status;
-  char *out;
-  char *err;
-} run_result;
-
-static void
-run_result_clear (run_result *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-
-/* Runs $SIGLENS_CLI with argv (NULL-terminated) and `envp` (NULL: inherit). */
-static run_result
-run_cli (const char *const *args, char **envp)
-{
-  const char *cli = g_getenv ("SIGLENS_CLI");
-  g_assert_nonnull (cli);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) cli);
-  for (int i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  run_result r = { 0 };
-  int wait_status = 0;
-  g_autoptr (GError) error = NULL;
-  g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                &wait_status, &error);
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (wait_status));
-  r.status = WEXITSTATUS (wait_status);
-  g_test_message ("exit %d\nstdout: %s\nstderr: %s", r.status, r.out, r.err);
-  return r;
-}
-
-#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 static void
 assert_contains (const char *haystack, const char *needle)
@@ -137,7 +99,7 @@ test_fixture (gconstpointer data)
   const cJSON *manifest = test_manifest_model (fixture);
   bool siglip2 = !strcmp (cJSON_GetObjectItem (manifest, "kind")->valuestring, "siglip2");
 
-  run_result r = run_cli (ARGS ("info", dir), NULL);
+  TestRun r = test_run_cli (TEST_ARGS ("info", dir), NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_cmpstr (r.err, ==, "");
   assert_contains (r.out, dir);
@@ -149,12 +111,12 @@ test_fixture (gconstpointer data)
   assert_contains (r.out, siglip2 ? "max patches 256" : "image 64x64");
   assert_contains (r.out, cJSON_IsTrue (cJSON_GetObjectItem (manifest, "sharded")) ? "2 files"
                                                                                     : "1 file,");
-  run_result_clear (&r);
+  test_run_clear (&r);
 
-  r = run_cli (ARGS ("info", dir, "--json"), NULL);
+  r = test_run_cli (TEST_ARGS ("info", dir, "--json"), NULL);
   g_assert_cmpint (r.status, ==, 0);
   check_json (r.out, fixture, dir);
-  run_result_clear (&r);
+  test_run_clear (&r);
 }
 
 static void
@@ -191,17 +153,17 @@ test_hub_id (void)
 
   g_auto (GStrv) env = g_get_environ ();
   env = g_environ_setenv (env, "HF_HUB_CACHE", cache, TRUE);
-  run_result r = run_cli (ARGS ("info", "acme/tiny-fixres", "--json"), env);
+  TestRun r = test_run_cli (TEST_ARGS ("info", "acme/tiny-fixres", "--json"), env);
   g_assert_cmpint (r.status, ==, 0);
   check_json (r.out, "tiny-siglip-fixres", snapshot);
-  run_result_clear (&r);
+  test_run_clear (&r);
 
-  r = run_cli (ARGS ("info", "acme/missing"), env);
+  r = test_run_cli (TEST_ARGS ("info", "acme/missing"), env);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_cmpstr (r.out, ==, "");
   assert_contains (r.err, "acme/missing");
   assert_contains (r.err, "models--acme--missing");
-  run_result_clear (&r);
+  test_run_clear (&r);
 }
 
 static void
@@ -224,27 +186,27 @@ test_bad_model (void)
   g_autofree char *weights = g_build_filename (dir, "model.safetensors", NULL);
   g_assert_true (g_file_set_contents (weights, "\x40\x00\x00", 3, NULL));
 
-  run_result r = run_cli (ARGS ("info", dir), NULL);
+  TestRun r = test_run_cli (TEST_ARGS ("info", dir), NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_cmpstr (r.out, ==, "");
   assert_contains (r.err, "model.safetensors: truncated");
-  run_result_clear (&r);
+  test_run_clear (&r);
 
-  r = run_cli (ARGS ("info", "/nonexistent/model", "--json"), NULL);
+  r = test_run_cli (TEST_ARGS ("info", "/nonexistent/model", "--json"), NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_cmpstr (r.out, ==, "");
   assert_contains (r.err, "/nonexistent/model");
-  run_result_clear (&r);
+  test_run_clear (&r);
 
   /* usage errors are exit 2, not 1 */
-  r = run_cli (ARGS ("info"), NULL);
+  r = test_run_cli (TEST_ARGS ("info"), NULL);
   g_assert_cmpint (r.status, ==, 2);
   assert_contains (r.err, "Usage");
-  run_result_clear (&r);
-  r = run_cli (ARGS ("info", src, "--frobnicate"), NULL);
+  test_run_clear (&r);
+  r = test_run_cli (TEST_ARGS ("info", src, "--frobnicate"), NULL);
   g_assert_cmpint (r.status, ==, 2);
   assert_contains (r.err, "--frobnicate");
-  run_result_clear (&r);
+  test_run_clear (&r);
 }
 
 int

@@ -7,39 +7,16 @@
 
 #include "test-util.h"
 
-typedef struct {
-  int status;
-  char *out, *err;
-} run_result;
-
-static void
-run_result_clear (run_result *r)
+/* Runs `siglens-cli preprocess ARGS...`. */
+static TestRun
+run_preprocess (const char *const *args)
 {
-  g_free (r->out);
-  g_free (r->err);
-}
-
-static run_result
-run_cli (const char *const *args)
-{
-  const char *cli = g_getenv ("SIGLENS_CLI");
-  g_assert_nonnull (cli);
   g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) cli);
   g_ptr_array_add (argv, (gpointer) "preprocess");
   for (; *args; args++)
     g_ptr_array_add (argv, (gpointer) *args);
   g_ptr_array_add (argv, NULL);
-
-  run_result r = { 0 };
-  int wait_status;
-  g_autoptr (GError) error = NULL;
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                &wait_status, &error);
-  g_assert_no_error (error);
-  r.status = WIFEXITED (wait_status) ? WEXITSTATUS (wait_status) : -1;
-  g_test_message ("exit %d\nstdout: %s\nstderr: %s", r.status, r.out, r.err);
-  return r;
+  return test_run_cli ((const char *const *) argv->pdata, NULL);
 }
 
 static int
@@ -87,7 +64,7 @@ preprocess (const char *model, const char *image_id, const char *max_patches, gs
 
   const char *args[] = { "--model", model_dir, "--out", out_path, image_path,
                          max_patches ? "--max-patches" : NULL, max_patches, NULL };
-  run_result r = run_cli (args);
+  TestRun r = run_preprocess (args);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_cmpstr (r.err, ==, "");
 
@@ -97,7 +74,7 @@ preprocess (const char *model, const char *image_id, const char *max_patches, gs
   cJSON *json = cJSON_Parse (r.out);
   g_assert_nonnull (json);
   g_assert_cmpstr (cJSON_GetObjectItemCaseSensitive (json, "image")->valuestring, ==, image_path);
-  run_result_clear (&r);
+  test_run_clear (&r);
 
   gchar *data;
   gsize len;
@@ -208,12 +185,12 @@ test_max_patches (void)
 static void
 expect_failure (const char *const *args, int status, const char *fragment)
 {
-  run_result r = run_cli (args);
+  TestRun r = run_preprocess (args);
   g_assert_cmpint (r.status, ==, status);
   g_assert_cmpstr (r.out, ==, "");
   if (!strstr (r.err, fragment))
     g_error ("stderr '%s' lacks '%s'", r.err, fragment);
-  run_result_clear (&r);
+  test_run_clear (&r);
 }
 
 static void

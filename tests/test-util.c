@@ -2,6 +2,7 @@
 #include "test-util.h"
 
 #include <math.h>
+#include <sys/wait.h>
 
 char *
 test_data_path (const char *rel)
@@ -141,4 +142,34 @@ test_assert_close (const char *what, const float *actual, const float *golden, g
                           bad, worst);
     }
   return worst;
+}
+
+TestRun
+test_run_cli (const char *const *args, char **envp)
+{
+  const char *cli = g_getenv ("SIGLENS_CLI");
+  g_assert_nonnull (cli);
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) cli);
+  for (; *args; args++)
+    g_ptr_array_add (argv, (gpointer) *args);
+  g_ptr_array_add (argv, NULL);
+
+  TestRun run = { 0 };
+  int wait_status = 0;
+  g_autoptr (GError) error = NULL;
+  g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_DEFAULT, NULL, NULL, &run.out,
+                &run.err, &wait_status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (wait_status));
+  run.status = WEXITSTATUS (wait_status);
+  g_test_message ("exit %d\nstdout: %s\nstderr: %s", run.status, run.out, run.err);
+  return run;
+}
+
+void
+test_run_clear (TestRun *run)
+{
+  g_clear_pointer (&run->out, g_free);
+  g_clear_pointer (&run->err, g_free);
 }

@@ -27,3 +27,18 @@ const cJSON *test_manifest_image (const char *id);
  * worst offending index with both values and fails the test. Returns the max abs difference. */
 double test_assert_close (const char *what, const float *actual, const float *golden, gsize n,
                           double abs_tol, double rel_tol);
+
+/* A finished run of siglens-cli: exit code (the test fails if it did not exit normally) and
+ * its output. */
+typedef struct {
+  int status;
+  char *out;
+  char *err;
+} TestRun;
+
+/* Runs $SIGLENS_CLI with `args` (NULL-terminated, without the program name) in the
+ * environment `envp` (NULL: inherit); logs the output with g_test_message. */
+TestRun test_run_cli (const char *const *args, char **envp);
+void    test_run_clear (TestRun *run);
+
+#define TEST_ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
