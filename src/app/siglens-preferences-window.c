@@ -6,6 +6,7 @@
 #include "siglens-application.h"
 #include "siglens-model-locator.h"
 #include "siglens-preferences-window.h"
+#include "siglens-model-folder-chooser.h"
 
 struct _SiglensPreferencesWindow
 {
@@ -84,31 +85,12 @@ update_folder_row (SiglensPreferencesWindow *self)
 }
 
 static void
-on_folder_response (GtkNativeDialog          *dialog,
-                    int                       response,
-                    SiglensPreferencesWindow *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr (GFile) folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = g_file_get_path (folder);
-
-      if (path != NULL)
-        g_settings_set_string (self->settings, "model-folder", path);
-    }
-  g_clear_object (&self->chooser);
-}
-
-static void
 on_folder_clicked (SiglensPreferencesWindow *self)
 {
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
-  self->chooser = gtk_file_chooser_native_new (_("Open Model Folder"), GTK_WINDOW (self),
-                                               GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-                                               _("_Open"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
-  g_signal_connect (self->chooser, "response", G_CALLBACK (on_folder_response), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+  self->chooser = siglens_model_folder_chooser_new (GTK_WINDOW (self), self->settings);
 }
 
 static void

@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "siglip.h"
+#include "siglens-model-folder-chooser.h"
 #include "siglens-model-locator.h"
 #include "siglens-window.h"
 
@@ -451,36 +452,16 @@ open_action (GtkWidget  *widget,
 }
 
 static void
-on_model_folder_response (GtkNativeDialog *dialog,
-                          int              response,
-                          SiglensWindow   *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr (GFile) folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = g_file_get_path (folder);
-
-      /* The settings change reloads the model (see on_model_setting_changed). */
-      if (path != NULL)
-        g_settings_set_string (self->settings, "model-folder", path);
-    }
-  g_clear_object (&self->chooser);
-}
-
-static void
 open_model_folder_action (GtkWidget  *widget,
                           const char *action_name,
                           GVariant   *parameter)
 {
   SiglensWindow *self = SIGLENS_WINDOW (widget);
 
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
-  self->chooser = gtk_file_chooser_native_new (_("Open Model Folder"), GTK_WINDOW (self),
-                                               GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-                                               _("_Open"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
-  g_signal_connect (self->chooser, "response", G_CALLBACK (on_model_folder_response), self);
-  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+  self->chooser = siglens_model_folder_chooser_new (GTK_WINDOW (self), self->settings);
 }
 
 static void

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+/* Shows a native "Open Model Folder" chooser on `parent`; the folder chosen goes into the
+ * `model-folder` setting of `settings`, and the window reloads the model when that changes.
+ * (transfer full): the caller keeps the chooser so that it can destroy it with its window. */
+GtkFileChooserNative *siglens_model_folder_chooser_new (GtkWindow *parent,
+                                                        GSettings *settings);
+
+G_END_DECLS
