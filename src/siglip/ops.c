@@ -446,7 +446,16 @@ siglip_attention_seqs (siglip_workspace *ws, float *out, int ldo, const float *q
     .seq_len = seq_len, .nq = nq, .dim = dim, .heads = heads, .blocks = blocks,
     .scratch = ws->scores, .scratch_stride = (size_t) ATTN_QUERY_BLOCK * ws->cap_seq,
   };
-  siglip_parallel_for (n_seq * heads * blocks, attention_task, &job);
+  const int n_tasks = n_seq * heads * blocks;
+  if (siglip_gemm_get_threads () > ws->n_workers)
+    {
+      /* the pool grew (another model asked for more threads) after ws was sized: run here,
+       * with worker 0's block, rather than let a new worker index run past the scratch */
+      for (int t = 0; t < n_tasks; t++)
+        attention_task (&job, t, 0);
+      return;
+    }
+  siglip_parallel_for (n_tasks, attention_task, &job);
 }
 
 /* ---------------------------------------------------------------------------------------------
