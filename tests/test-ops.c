@@ -213,6 +213,11 @@ test_attention_seqs (void)
 
   siglip_workspace ws = { 0 };
   g_assert_true (siglip_workspace_reserve (&ws, DIM, LD, (int) rows, LEN, 0));
+  /* cblas on the pool first, then our own products (the scratch decides) */
+  g_autofree float *blas = g_new (float, rows * DIM);
+  siglip_attention_seqs (&ws, blas, DIM, qkv, LD, qkv + DIM, LD, qkv + 2 * DIM, LD, SEQ, LEN,
+                         LEN, DIM, HEADS);
+  g_assert_true (siglip_workspace_reserve_attention (&ws, LEN, DIM / HEADS));
   siglip_attention_seqs (&ws, out, DIM, qkv, LD, qkv + DIM, LD, qkv + 2 * DIM, LD, SEQ, LEN, LEN,
                          DIM, HEADS);
   for (int s = 0; s < SEQ; s++)
@@ -221,7 +226,17 @@ test_attention_seqs (void)
       siglip_attention (ref + (gsize) s * LEN * DIM, DIM, base, LD, base + DIM, LD, base + 2 * DIM,
                         LD, LEN, LEN, DIM, HEADS, NULL, ws.scores);
     }
-  test_assert_close ("attention over the pool vs serial", out, ref, rows * DIM, 1e-6, 1e-5);
+  test_assert_close ("attention (cblas) over the pool vs serial", blas, ref, rows * DIM, 1e-6,
+                     1e-5);
+  test_assert_close ("attention (own products) over the pool vs serial", out, ref, rows * DIM,
+                     1e-6, 1e-5);
+  /* head sizes off the specialised tiles (hd 24 = 2 vectors), odd lengths, one query */
+  g_assert_true (siglip_workspace_reserve_attention (&ws, LEN, 24));
+  siglip_attention_seqs (&ws, out, DIM, qkv, LD, qkv + DIM, LD, qkv + 2 * DIM, LD, 1, 1, 37, DIM,
+                         2);
+  siglip_attention (ref, DIM, qkv, LD, qkv + DIM, LD, qkv + 2 * DIM, LD, 1, 37, DIM, 2, NULL,
+                    ws.scores);
+  test_assert_close ("attention, 1 query of 37 keys, 2 heads", out, ref, DIM, 1e-6, 1e-5);
   siglip_workspace_clear (&ws);
 }
 

@@ -276,7 +276,9 @@ siglip_state_new (const siglip_model *model, siglip_error **error)
                              max_int (3 * vc->hidden_size, model->vision.head_fc1.rows));
   const int tokens = max_int (max_int (vision_tokens, text_tokens), 3);
   const int seq = max_int (vision_tokens, tc->max_position_embeddings);
-  if (!siglip_workspace_reserve (&state->ws, dim, inter, tokens, seq, pos_tmp_rows))
+  const int head_dim = max_int (tc->hidden_size / tc->num_heads, vc->hidden_size / vc->num_heads);
+  if (!siglip_workspace_reserve (&state->ws, dim, inter, tokens, seq, pos_tmp_rows)
+      || !siglip_workspace_reserve_attention (&state->ws, seq, head_dim))
     {
       siglip_set_error (error, SIGLIP_ERR_NO_MEMORY,
                         "out of memory allocating scratch for %d tokens of width %d", tokens,

@@ -409,6 +409,164 @@ siglip_attention (float *out, int ldo, const float *q, int ldq, const float *k, 
                      hd, key_valid, scores);
 }
 
+/* ---- our own attention products, on per-worker copies of K_h and V_h ----------------------
+ * OpenBLAS runs here with the kernels OPENBLAS_CORETYPE picks (Haswell AVX2 in this
+ * environment) and packs K_h and V_h on every call; with head_dim 72 the products are small
+ * and strided. Below, K_h is transposed once per task into Kt (hd, nkp) and V_h copied into
+ * Vp (nk, hdp), both contiguous and zero-padded (nkp: multiple of 32 keys, hdp: of 16 dims), so
+ * the two products are plain register-tiled loops the vector code handles well. */
+
+#define QK_MR 8  /* query rows x 32 keys per tile: 16 accumulators */
+#define PV_MR 4  /* query rows x hdp dims per tile: up to 4 x 8 accumulators */
+#define ATTN_MAX_HDP 128
+
+INLINE int
+round_up (int x, int m)
+{
+  return (x + m - 1) / m * m;
+}
+
+static void
+pack_kv (float *kt, float *vp, const float *k, int ldk, const float *v, int ldv, int nk, int hd,
+         int nkp, int hdp)
+{
+  for (int c = 0; c < hd; c++)
+    {
+      float *dst = kt + (size_t) c * nkp;
+      for (int j = 0; j < nk; j++)
+        dst[j] = k[(size_t) j * ldk + c];
+      memset (dst + nk, 0, (size_t) (nkp - nk) * sizeof (float));
+    }
+  for (int j = 0; j < nk; j++)
+    {
+      memcpy (vp + (size_t) j * hdp, v + (size_t) j * ldv, (size_t) hd * sizeof (float));
+      memset (vp + (size_t) j * hdp + hd, 0, (size_t) (hdp - hd) * sizeof (float));
+    }
+}
+
+/* s (nq, nkp) = q (nq, hd) Kt (hd, nkp) * scale */
+ROW_KERNEL static void
+qk_product (float *s, const float *q, int ldq, const float *kt, int nq, int hd, int nkp,
+            float scale)
+{
+  int i0 = 0;
+  for (; i0 + QK_MR <= nq; i0 += QK_MR)
+    for (int j0 = 0; j0 < nkp; j0 += 32)
+      {
+        vf acc[QK_MR][2];
+#pragma GCC unroll 8
+        for (int r = 0; r < QK_MR; r++)
+          acc[r][0] = acc[r][1] = vsplat (0.0f);
+        for (int c = 0; c < hd; c++)
+          {
+            const vf b0 = vload (kt + (size_t) c * nkp + j0);
+            const vf b1 = vload (kt + (size_t) c * nkp + j0 + 16);
+#pragma GCC unroll 8
+            for (int r = 0; r < QK_MR; r++)
+              {
+                const float a = q[(size_t) (i0 + r) * ldq + c];
+                acc[r][0] += a * b0;
+                acc[r][1] += a * b1;
+              }
+          }
+#pragma GCC unroll 8
+        for (int r = 0; r < QK_MR; r++)
+          {
+            vstore (s + (size_t) (i0 + r) * nkp + j0, acc[r][0] * scale);
+            vstore (s + (size_t) (i0 + r) * nkp + j0 + 16, acc[r][1] * scale);
+          }
+      }
+  for (; i0 < nq; i0++) /* the last rows, one at a time */
+    for (int j0 = 0; j0 < nkp; j0 += 16)
+      {
+        vf acc = vsplat (0.0f);
+        for (int c = 0; c < hd; c++)
+          acc += q[(size_t) i0 * ldq + c] * vload (kt + (size_t) c * nkp + j0);
+        vstore (s + (size_t) i0 * nkp + j0, acc * scale);
+      }
+}
+
+/* out rows [i0, i0 + MR) (hd of hdp = NV * 16 columns) = p (., nkp) Vp (nk, hdp) */
+INLINE void
+pv_tile (float *out, int ldo, const float *p, int nkp, const float *vp, int nk, int hd, int i0,
+         const int MR, const int NV)
+{
+  vf acc[PV_MR][ATTN_MAX_HDP / LANES];
+  for (int r = 0; r < MR; r++)
+    for (int v = 0; v < NV; v++)
+      acc[r][v] = vsplat (0.0f);
+  for (int j = 0; j < nk; j++)
+    {
+      vf b[ATTN_MAX_HDP / LANES];
+      for (int v = 0; v < NV; v++)
+        b[v] = vload (vp + (size_t) j * NV * LANES + v * LANES);
+      for (int r = 0; r < MR; r++)
+        {
+          const float a = p[(size_t) (i0 + r) * nkp + j];
+          for (int v = 0; v < NV; v++)
+            acc[r][v] += a * b[v];
+        }
+    }
+  for (int r = 0; r < MR; r++)
+    {
+      float row[ATTN_MAX_HDP];
+      for (int v = 0; v < NV; v++)
+        vstore (row + v * LANES, acc[r][v]);
+      memcpy (out + (size_t) (i0 + r) * ldo, row, (size_t) hd * sizeof (float));
+    }
+}
+
+/* out (nq, hd) = p (nq, nkp; the first nk columns) Vp (nk, hdp) */
+ROW_KERNEL static void
+pv_product (float *out, int ldo, const float *p, int nkp, const float *vp, int nq, int nk, int hd,
+            int hdp)
+{
+  const int nv = hdp / LANES;
+  int i0 = 0;
+  /* constant tile shapes for the usual head sizes (64, 72/80, 128), so the accumulators live
+   * in registers; anything else takes the same code with a variable width */
+  for (; i0 + PV_MR <= nq; i0 += PV_MR)
+    switch (nv)
+      {
+      case 4: pv_tile (out, ldo, p, nkp, vp, nk, hd, i0, PV_MR, 4); break;
+      case 5: pv_tile (out, ldo, p, nkp, vp, nk, hd, i0, PV_MR, 5); break;
+      case 8: pv_tile (out, ldo, p, nkp, vp, nk, hd, i0, PV_MR, 8); break;
+      default: pv_tile (out, ldo, p, nkp, vp, nk, hd, i0, PV_MR, nv); break;
+      }
+  for (; i0 < nq; i0++)
+    pv_tile (out, ldo, p, nkp, vp, nk, hd, i0, 1, nv);
+}
+
+/* attention_block with our products; scratch holds scores (nq, nkp), Kt and Vp. */
+static void
+attention_block_packed (float *out, int ldo, const float *q, int ldq, const float *k, int ldk,
+                        const float *v, int ldv, int nq, int nk, int hd,
+                        const uint8_t *key_valid, float *scratch)
+{
+  const int nkp = round_up (nk, 32), hdp = round_up (hd, LANES);
+  float *scores = scratch, *kt = scores + (size_t) nq * nkp, *vp = kt + (size_t) hd * nkp;
+  pack_kv (kt, vp, k, ldk, v, ldv, nk, hd, nkp, hdp);
+  qk_product (scores, q, ldq, kt, nq, hd, nkp, 1.0f / sqrtf ((float) hd));
+  for (int i = 0; i < nq; i++)
+    {
+      float *row = scores + (size_t) i * nkp;
+      if (key_valid)
+        for (int j = 0; j < nk; j++)
+          if (!key_valid[j])
+            row[j] = -INFINITY;
+      softmax_row (row, nk);
+    }
+  pv_product (out, ldo, scores, nkp, vp, nq, nk, hd, hdp);
+}
+
+/* floats of attention_block_packed's scratch for up to `qb` queries, `seq` keys, `hd` dims */
+static size_t
+packed_scratch_floats (int qb, int seq, int hd)
+{
+  const size_t nkp = (size_t) round_up (seq, 32), hdp = (size_t) round_up (hd, LANES);
+  return (size_t) qb * nkp + (size_t) hd * nkp + (size_t) seq * hdp;
+}
+
 typedef struct {
   float *out;
   const float *q, *k, *v;
@@ -417,6 +575,7 @@ typedef struct {
   const uint8_t *key_valid;
   float *scratch;
   size_t scratch_stride;
+  bool packed; /* attention_block_packed on ws->attn_scratch, else cblas on ws->scores */
 } attention_job;
 
 /* task = (sequence, head, query block), sequence-major so a worker's run of tasks shares K/V */
@@ -430,9 +589,10 @@ attention_task (void *data, int task, int worker)
   const int q0 = blk * ATTN_QUERY_BLOCK;
   const int nq = j->nq - q0 < ATTN_QUERY_BLOCK ? j->nq - q0 : ATTN_QUERY_BLOCK;
   const size_t qrow = (size_t) s * j->nq + q0, krow = (size_t) s * j->seq_len;
-  attention_block (j->out + qrow * j->ldo + h * hd, j->ldo, j->q + qrow * j->ldq + h * hd, j->ldq,
-                   j->k + krow * j->ldk + h * hd, j->ldk, j->v + krow * j->ldv + h * hd, j->ldv,
-                   nq, j->seq_len, hd, j->key_valid, j->scratch + worker * j->scratch_stride);
+  (j->packed ? attention_block_packed : attention_block) (
+    j->out + qrow * j->ldo + h * hd, j->ldo, j->q + qrow * j->ldq + h * hd, j->ldq,
+    j->k + krow * j->ldk + h * hd, j->ldk, j->v + krow * j->ldv + h * hd, j->ldv, nq, j->seq_len,
+    hd, j->key_valid, j->scratch + worker * j->scratch_stride);
 }
 
 void
@@ -446,6 +606,14 @@ siglip_attention_seqs (siglip_workspace *ws, float *out, int ldo, const float *q
     .seq_len = seq_len, .nq = nq, .dim = dim, .heads = heads, .blocks = blocks,
     .scratch = ws->scores, .scratch_stride = (size_t) ATTN_QUERY_BLOCK * ws->cap_seq,
   };
+  const int hd = dim / heads;
+  if (ws->attn_scratch && seq_len <= ws->attn_seq && hd <= ws->attn_hd
+      && round_up (hd, LANES) <= ATTN_MAX_HDP)
+    {
+      job.packed = true;
+      job.scratch = ws->attn_scratch;
+      job.scratch_stride = ws->attn_stride;
+    }
   const int n_tasks = n_seq * heads * blocks;
   if (siglip_gemm_get_threads () > ws->n_workers)
     {
@@ -513,9 +681,37 @@ siglip_workspace_reserve (siglip_workspace *ws, int dim, int inter, int tokens, 
   return true;
 }
 
+bool
+siglip_workspace_reserve_attention (siglip_workspace *ws, int seq, int head_dim)
+{
+  if (!ws->x || ws->n_workers <= 0)
+    return false;
+  if (ws->attn_scratch && seq <= ws->attn_seq && head_dim <= ws->attn_hd
+      && ws->attn_workers >= ws->n_workers)
+    return true;
+  seq = seq > ws->attn_seq ? seq : ws->attn_seq;
+  head_dim = head_dim > ws->attn_hd ? head_dim : ws->attn_hd;
+  /* per worker, rounded to 64 bytes so that the blocks do not share cache lines */
+  const size_t stride = round_up ((int) packed_scratch_floats (ATTN_QUERY_BLOCK, seq, head_dim),
+                                  16);
+  free (ws->attn_scratch);
+  ws->attn_scratch = aligned_alloc (64, (size_t) ws->n_workers * stride * sizeof (float));
+  if (!ws->attn_scratch)
+    {
+      ws->attn_seq = ws->attn_hd = ws->attn_workers = 0;
+      return false;
+    }
+  ws->attn_stride = stride;
+  ws->attn_seq = seq;
+  ws->attn_hd = head_dim;
+  ws->attn_workers = ws->n_workers;
+  return true;
+}
+
 void
 siglip_workspace_clear (siglip_workspace *ws)
 {
+  free (ws->attn_scratch);
   free (ws->x);
   free (ws->h);
   free (ws->q);

@@ -80,12 +80,21 @@ struct siglip_workspace {
                        weights per pool worker, or one head's for siglip_attention */
   int pos_tmp_rows;
   int n_workers;    /* pool size the score blocks were sized for */
+  /* siglip_attention_seqs' own products (ops.c): per worker a score block and contiguous
+   * copies of one head's K and V; NULL until siglip_workspace_reserve_attention */
+  float *attn_scratch;
+  size_t attn_stride; /* floats per worker */
+  int attn_seq, attn_hd, attn_workers;
 };
 
 /* Allocates (or grows) the buffers, also when the pool has grown since; existing contents are
  * not kept. False on out-of-memory. */
 bool siglip_workspace_reserve (siglip_workspace *ws, int dim, int inter, int tokens, int seq,
                                int pos_tmp_rows);
+/* Sizes the attention scratch for sequences of up to `seq` keys and heads of `head_dim`, for
+ * the pool size of the last siglip_workspace_reserve (call that first). Without it
+ * siglip_attention_seqs uses cblas on ws->scores. False on out-of-memory. */
+bool siglip_workspace_reserve_attention (siglip_workspace *ws, int seq, int head_dim);
 void siglip_workspace_clear (siglip_workspace *ws);
 
 /* One pre-LN encoder layer (Siglip2EncoderLayer / SiglipEncoderLayer) on ws->x, which holds

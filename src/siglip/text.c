@@ -49,7 +49,8 @@ siglip_text_forward (const siglip_model *model, siglip_workspace *ws, const int3
     return true;
   /* The state is sized for a batch of texts at creation; a smaller workspace (a test's own)
    * still holds at least one sequence. */
-  if (!siglip_workspace_reserve (ws, d, inter, len, len, 0))
+  if (!siglip_workspace_reserve (ws, d, inter, len, len, 0)
+      || !siglip_workspace_reserve_attention (ws, len, d / tc->num_heads))
     return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "text tower: out of memory");
   const int batch = ws->cap_tokens / len;
 

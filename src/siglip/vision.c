@@ -208,7 +208,8 @@ siglip_vision_forward (const siglip_model *model, siglip_workspace *ws,
   /* at least 3 rows: the head's probe projection [q; k; v] lands in ws->q */
   const int rows = n > 3 ? n : 3;
   if (n <= 0
-      || !siglip_workspace_reserve (ws, d, inter, rows, n, naflex ? g * patches->cols : 0))
+      || !siglip_workspace_reserve (ws, d, inter, rows, n, naflex ? g * patches->cols : 0)
+      || !siglip_workspace_reserve_attention (ws, n, d / vc->num_heads))
     return siglip_set_error (error, n <= 0 ? SIGLIP_ERR_INVALID_INPUT : SIGLIP_ERR_NO_MEMORY,
                              "vision tower: cannot hold %d patches", n);
 
