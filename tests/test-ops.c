@@ -11,6 +11,7 @@
 #include "gemm.h"
 #include "siglens-decode.h"
 #include "test-util.h"
+#include "text.h"
 #include "vision.h"
 
 /* GELU: |fast - exact| <= (GELU_REL + 3 |u| 2^-23) |exact| + GELU_ABS, u the tanh argument.
@@ -326,6 +327,42 @@ test_fused_qkv (void)
   check_fused ("tiny-siglip2-naflex", SIGLIP_PRECISION_BF16, 2e-2);
 }
 
+/* The text tower's last layer on the pooled rows only (no trace) equals the full last layer
+ * (with a trace), for a batch of several texts. */
+static void
+trace_ignore (void *user_data, const char *name, const float *x, int rows, int cols)
+{
+  (*(int *) user_data)++;
+}
+
+static void
+test_text_last_token (void)
+{
+  siglip_model *model = load_tiny ("tiny-siglip2-naflex", SIGLIP_PRECISION_FP32);
+  const int len = model->config.text.max_position_embeddings, proj = model->text.head.rows;
+  enum { N = 5 };
+  g_autofree int32_t *ids = g_new (int32_t, N * len);
+  for (int i = 0; i < N * len; i++)
+    ids[i] = (i * 7 + i / len * 13) % 50 + 1;
+  g_autofree float *fast = g_new (float, N * proj), *full = g_new (float, N * proj);
+  siglip_workspace ws = { 0 };
+  siglip_error *err = NULL;
+  int calls = 0;
+  siglip_trace trace = { trace_ignore, &calls };
+  g_assert_true (siglip_text_forward (model, &ws, ids, N, NULL, NULL, fast, &err));
+  siglip_workspace_clear (&ws);
+  /* a workspace big enough for the whole batch, so both runs see the same sequences together */
+  g_assert_true (siglip_workspace_reserve (&ws, model->config.text.hidden_size,
+                                           model->config.text.intermediate_size, N * len, len, 0));
+  g_assert_true (siglip_text_forward (model, &ws, ids, N, NULL, &trace, full, &err));
+  g_assert_cmpint (calls, >, 0);
+  test_assert_close ("text, last layer on pooled rows vs full", fast, full, N * proj, 1e-6, 1e-5);
+  /* and the texts differ, so a mixed-up row would show */
+  g_assert_cmpfloat (fabsf (fast[0] - fast[proj]), >, 1e-6);
+  siglip_workspace_clear (&ws);
+  siglip_model_free (model);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * bf16 against the goldens: the one-call pipeline on chelsea.png (exact pixels), six labels
  * with the default template (golden columns 6..11 of probs/logits_per_image).
@@ -403,6 +440,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/layernorm", test_layernorm);
   g_test_add_func ("/ops/attention-seqs", test_attention_seqs);
   g_test_add_func ("/ops/fused-qkv", test_fused_qkv);
+  g_test_add_func ("/ops/text-last-token", test_text_last_token);
   g_test_add_func ("/ops/bf16-goldens", test_bf16_goldens);
   return g_test_run ();
 }

@@ -108,6 +108,13 @@ void siglip_encoder_layer (siglip_workspace *ws, const siglip_layer_weights *lay
                            const float *next_ln_w, const float *next_ln_b, int n_seq,
                            int seq_len, int d, int heads, float eps);
 
+/* siglip_encoder_layer for a tower that reads only the last token of each sequence (the text
+ * tower's pooling): every token still gives keys and values, but only the last ones are
+ * queries, and out_proj and the MLP run on those n_seq rows alone. On return ws->x rows
+ * [0, n_seq) hold their outputs; the other rows are scratch. Uses ws->pos. */
+void siglip_encoder_layer_last_token (siglip_workspace *ws, const siglip_layer_weights *layer,
+                                      int n_seq, int seq_len, int d, int heads, float eps);
+
 /* Optional observer of intermediate activations (tests compare them with the goldens):
  * called with names like "embeddings", "layer0_out", "post_layernorm", "pooled". */
 typedef struct {
