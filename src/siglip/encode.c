@@ -230,7 +230,11 @@ siglip_text_cache_set_capacity (const siglip_model *model, int capacity)
  */
 
 /* Texts per batch in one text-tower pass: 16 x 64 tokens = 1024 rows, already enough for the
- * GEMMs to run at full speed, while a long label list does not grow the scratch buffers. */
+ * GEMMs to run at full speed, while a long label list does not grow the scratch buffers.
+ * Measured (siglens-bench, SO400M bf16): 0.0906 s per label for 8 labels in one pass, 0.0919 s
+ * for 32 in two passes — the products are compute-bound from ~512 rows, so reading the
+ * weights once more per 16 labels costs nothing measurable and a bigger batch would only
+ * double the state's scratch. */
 #define TEXT_BATCH 16
 /* The largest NAFlex max_num_patches the state is sized for up front; larger grids grow it. */
 #define VISION_TOKENS_PRESIZED 1024
