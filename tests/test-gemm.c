@@ -402,6 +402,46 @@ test_concurrent (void)
     problem_clear (&jobs[t].p);
 }
 
+/* A pool joined when its last model was freed, then started again: the new workers must take
+ * only jobs published after they started (they once re-ran the previous, finished job with its
+ * dangling context). A job marks its context dead once parallel_for has returned; running it
+ * again counts as a stale run. */
+typedef struct {
+  gboolean finished;
+  int stale_runs;
+  int runs[64];
+} pool_job;
+
+static void
+pool_job_task (void *ctx, int task, int worker)
+{
+  pool_job *job = ctx;
+  if (job->finished)
+    g_atomic_int_inc (&job->stale_runs);
+  else
+    job->runs[task]++;
+}
+
+static void
+test_pool_restart (void)
+{
+  pool_job jobs[4] = { 0 };
+  for (int round = 0; round < 4; round++) {
+    siglip_gemm_pool_acquire (2);
+    /* give the new workers time to start before the next job, which is when a worker that
+     * mistakes the previous job for new work shows itself (passing never depends on it) */
+    g_usleep (20000);
+    siglip_parallel_for (64, pool_job_task, &jobs[round]);
+    jobs[round].finished = TRUE;
+    siglip_gemm_pool_release ();
+  }
+  for (int round = 0; round < 4; round++) {
+    g_assert_cmpint (jobs[round].stale_runs, ==, 0);
+    for (int t = 0; t < 64; t++)
+      g_assert_cmpint (jobs[round].runs[t], ==, 1);
+  }
+}
+
 static void
 test_pack_errors (void)
 {
@@ -425,6 +465,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/gemm/fp32/panels-avx512", test_fp32_avx512);
   g_test_add_func ("/gemm/fp32/panels-openblas", test_fp32_panels_openblas);
   g_test_add_func ("/gemm/pack-dtypes", test_pack_dtypes);
+  g_test_add_func ("/gemm/pool-restart", test_pool_restart);
   g_test_add_func ("/gemm/bf16/avx512bf16", test_bf16_fast);
   g_test_add_func ("/gemm/bf16/generic", test_bf16_generic);
   g_test_add_func ("/gemm/concurrent", test_concurrent);

@@ -105,6 +105,7 @@ typedef struct {
   unsigned generation;
   atomic_int pending;
   atomic_uint published;  /* == generation once the job is visible to spinning workers */
+  unsigned start_generation; /* the last job before the current workers were started */
   bool quit;
 } pool_t;
 
@@ -116,6 +117,7 @@ static pool_t pool = {
   .n_workers = 1,
 };
 static int requested_threads; /* 0: not set -> online cores */
+static int pool_holders;      /* loaded models; under pool.busy */
 
 /* A worker spins this many polls before sleeping: consecutive GEMMs of a layer follow each other
  * within microseconds, and a futex wake-up costs more than that. Short enough not to burn a core
@@ -143,7 +145,9 @@ static void *
 worker_main (void *data)
 {
   const int worker = (int) (intptr_t) data;
-  unsigned seen = 0;
+  /* Jobs published before this worker existed are not its own: a pool restarted after earlier
+   * work must not run the last (finished) job again. Written before pthread_create. */
+  unsigned seen = pool.start_generation;
 
   for (;;) {
     unsigned gen = 0;
@@ -207,6 +211,7 @@ pool_resize_locked (int n)
   pool.threads = calloc ((size_t) n - 1, sizeof *pool.threads);
   if (!pool.threads)
     return;
+  pool.start_generation = pool.generation;
   int started = 1;
   for (; started < n; started++)
     if (pthread_create (&pool.threads[started - 1], NULL, worker_main, (void *) (intptr_t) started) != 0)
@@ -222,6 +227,26 @@ siglip_gemm_set_threads (int n_threads)
   if (n > requested_threads) {
     requested_threads = n;
     pool_resize_locked (n);
+  }
+  pthread_mutex_unlock (&pool.busy);
+}
+
+void
+siglip_gemm_pool_acquire (int n_threads)
+{
+  pthread_mutex_lock (&pool.busy);
+  pool_holders++;
+  pthread_mutex_unlock (&pool.busy);
+  siglip_gemm_set_threads (n_threads);
+}
+
+void
+siglip_gemm_pool_release (void)
+{
+  pthread_mutex_lock (&pool.busy);
+  if (pool_holders > 0 && --pool_holders == 0) {
+    pool_resize_locked (1);
+    requested_threads = 0;
   }
   pthread_mutex_unlock (&pool.busy);
 }

@@ -80,9 +80,14 @@ void siglip_gemm_set_fp32_backend (siglip_gemm_fp32_backend backend);
 /* True when this CPU can run the AVX-512 fp32 kernel. */
 bool siglip_gemm_cpu_has_avx512f (void);
 
-/* Sets the size of the pool (0: the machine's online cores). Called by the loader with the
- * model's n_threads; the largest request made so far wins. */
+/* Sets the size of the pool (0: the machine's online cores); the largest request made so far
+ * wins. */
 void siglip_gemm_set_threads (int n_threads);
+/* Every loaded model holds the pool: the loader acquires it with the model's n_threads, and
+ * siglip_model_free releases it. When the last holder lets go, the worker threads are joined,
+ * so a program that has freed its models is left with no threads and no memory of ours. */
+void siglip_gemm_pool_acquire (int n_threads);
+void siglip_gemm_pool_release (void);
 int  siglip_gemm_get_threads (void);
 
 /* Runs fn (ctx, task, worker) for task = 0 .. n_tasks-1 on the pool, static contiguous split,

@@ -182,6 +182,7 @@ struct siglip_model {
   siglip_vision_weights vision;
   float logit_scale, logit_bias;
   int n_threads;
+  bool holds_pool; /* acquired the core's thread pool (gemm.h); released by siglip_model_free */
   siglip_precision precision;
   /* F16/BF16 tensors converted to F32 at load; freed with the model */
   float **owned;

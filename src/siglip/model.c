@@ -656,7 +656,8 @@ siglip_model_load (const char *path, const siglip_load_options *options, siglip_
     goto fail;
   /* The core's thread pool is process-wide (gemm.h keeps OpenBLAS itself at one thread);
    * sized before binding, which packs matrices on it. */
-  siglip_gemm_set_threads (m->n_threads);
+  siglip_gemm_pool_acquire (m->n_threads);
+  m->holds_pool = true;
   if (!bind_all (m, options, error))
     goto fail;
   if (!siglip_fuse_qkv (m, error))
@@ -720,6 +721,8 @@ siglip_model_free (siglip_model *m)
   free (m->vision.layers);
   siglip_weights_close (m->weights);
   free (m->directory);
+  if (m->holds_pool)
+    siglip_gemm_pool_release ();
   free (m);
 }
 
