@@ -98,6 +98,8 @@ typedef struct siglip_weights siglip_weights; /* all tensors of all files of a m
 siglip_weights      *siglip_weights_open (const char *directory, siglip_error **error);
 void                 siglip_weights_close (siglip_weights *weights);
 const siglip_tensor *siglip_weights_find (const siglip_weights *weights, const char *name);
+/* "[d0,d1,...]" into buf, for messages that name a shape. */
+void siglip_format_shape (char *buf, size_t len, const int64_t *shape, int ndim);
 int                  siglip_weights_n_files (const siglip_weights *weights);
 int                  siglip_weights_n_tensors (const siglip_weights *weights);
 /* File name of a tensor's file_index, relative to the model directory. */

@@ -213,16 +213,6 @@ typedef struct {
 #define SHAPE(...)                                                                                 \
   (const int64_t[]){ __VA_ARGS__ }, (int) (sizeof ((int64_t[]){ __VA_ARGS__ }) / sizeof (int64_t))
 
-static void
-format_shape (char *buf, size_t len, const int64_t *shape, int ndim)
-{
-  size_t pos = (size_t) snprintf (buf, len, "[");
-  for (int i = 0; i < ndim && pos < len; i++)
-    pos += (size_t) snprintf (buf + pos, len - pos, "%s%lld", i ? "," : "", (long long) shape[i]);
-  if (pos < len)
-    snprintf (buf + pos, len - pos, "]");
-}
-
 static bool
 keep_owned (siglip_model *m, float *buffer)
 {
@@ -284,8 +274,8 @@ find_v (loader *l, const int64_t *shape, int ndim, const char *fmt, va_list ap)
   if (!same)
     {
       char have[128], want[128];
-      format_shape (have, sizeof have, t->shape, t->ndim);
-      format_shape (want, sizeof want, shape, ndim);
+      siglip_format_shape (have, sizeof have, t->shape, t->ndim);
+      siglip_format_shape (want, sizeof want, shape, ndim);
       siglip_set_error (&l->error, SIGLIP_ERR_SHAPE, "%s: tensor %s: shape %s expected %s",
                         siglip_weights_file_name (w, t->file_index), name, have, want);
       return NULL;

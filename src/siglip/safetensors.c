@@ -175,8 +175,8 @@ json_to_u64 (const cJSON *item, uint64_t *out)
   return true;
 }
 
-static void
-format_shape (char *buf, size_t len, const int64_t *shape, int ndim)
+void
+siglip_format_shape (char *buf, size_t len, const int64_t *shape, int ndim)
 {
   size_t pos = (size_t) snprintf (buf, len, "[");
   for (int i = 0; i < ndim && pos < len; i++)
@@ -222,7 +222,7 @@ parse_shape (const cJSON *shape, const char *file, const char *name, siglip_tens
   if (overflow)
     {
       char buf[256];
-      format_shape (buf, sizeof buf, t->shape, ndim);
+      siglip_format_shape (buf, sizeof buf, t->shape, ndim);
       return siglip_set_error (error, SIGLIP_ERR_FORMAT,
                                "%s: tensor %s: shape %s overflows a 64-bit element count", file,
                                name, buf);
@@ -276,7 +276,7 @@ parse_offsets (const cJSON *offsets, const mapped_file *f, const char *name, siz
       || expected != end - begin)
     {
       char buf[256];
-      format_shape (buf, sizeof buf, t->shape, t->ndim);
+      siglip_format_shape (buf, sizeof buf, t->shape, t->ndim);
       return siglip_set_error (error, SIGLIP_ERR_FORMAT,
                                "%s: tensor %s: %llu bytes at data_offsets [%llu,%llu] but "
                                "%s shape %s needs %lld x %zu bytes", f->name, name,
