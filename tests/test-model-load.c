@@ -37,16 +37,10 @@ expect_load_error (const char *path, siglip_status status, const char *const *ne
   siglip_error *error = NULL;
   siglip_model *model = siglip_model_load (path, NULL, &error);
   g_assert_null (model);
-  g_assert_nonnull (error);
-  g_test_message ("%s -> %s: %s", path, siglip_status_name (error->status), error->message);
-  g_assert_cmpstr (siglip_status_name (error->status), ==, siglip_status_name (status));
-  for (int i = 0; needles[i]; i++)
-    if (!strstr (error->message, needles[i]))
-      g_error ("message \"%s\" does not mention \"%s\"", error->message, needles[i]);
-  siglip_error_free (error);
+  test_assert_error (error, status, path, needles);
 }
 
-#define NEEDLES(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define NEEDLES(...) TEST_ARGS (__VA_ARGS__)
 
 /* ------------------------------------------------------------------------------------------ */
 /* reading the files the way the reference does, independently of the loader */

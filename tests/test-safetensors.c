@@ -66,16 +66,10 @@ expect_error (const char *dir, siglip_status status, const char *const *needles)
   siglip_error *error = NULL;
   siglip_weights *w = siglip_weights_open (dir, &error);
   g_assert_null (w);
-  g_assert_nonnull (error);
-  g_test_message ("%s -> %s: %s", dir, siglip_status_name (error->status), error->message);
-  g_assert_cmpstr (siglip_status_name (error->status), ==, siglip_status_name (status));
-  for (int i = 0; needles[i]; i++)
-    if (!strstr (error->message, needles[i]))
-      g_error ("message \"%s\" does not mention \"%s\"", error->message, needles[i]);
-  siglip_error_free (error);
+  test_assert_error (error, status, dir, needles);
 }
 
-#define NEEDLES(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define NEEDLES(...) TEST_ARGS (__VA_ARGS__)
 
 static void
 test_bad_truncated (void)

@@ -2,6 +2,7 @@
 #include "test-util.h"
 
 #include <math.h>
+#include <string.h>
 #include <sys/wait.h>
 
 char *
@@ -172,4 +173,17 @@ test_run_clear (TestRun *run)
 {
   g_clear_pointer (&run->out, g_free);
   g_clear_pointer (&run->err, g_free);
+}
+
+void
+test_assert_error (siglip_error *error, siglip_status status, const char *what,
+                   const char *const *needles)
+{
+  g_assert_nonnull (error);
+  g_test_message ("%s -> %s: %s", what, siglip_status_name (error->status), error->message);
+  g_assert_cmpstr (siglip_status_name (error->status), ==, siglip_status_name (status));
+  for (int i = 0; needles[i]; i++)
+    if (!strstr (error->message, needles[i]))
+      g_error ("message \"%s\" does not mention \"%s\"", error->message, needles[i]);
+  siglip_error_free (error);
 }

@@ -5,6 +5,8 @@
 #include <cjson/cJSON.h>
 #include <glib.h>
 
+#include "siglip.h"
+
 /* tests/data/<rel> (SIGLENS_TEST_DATA from meson). (transfer full) */
 char *test_data_path (const char *rel);
 /* A directory in the build tree for files a test writes, created on demand. (transfer full) */
@@ -42,3 +44,8 @@ TestRun test_run_cli (const char *const *args, char **envp);
 void    test_run_clear (TestRun *run);
 
 #define TEST_ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/* Fails unless `error` is set with `status` and its message contains every one of `needles`
+ * (NULL-terminated); `what` (the input that failed) goes into the log. Frees the error. */
+void test_assert_error (siglip_error *error, siglip_status status, const char *what,
+                        const char *const *needles);
