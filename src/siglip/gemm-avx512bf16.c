@@ -7,20 +7,27 @@
  *
  * Micro-kernel: an 8 x 32 tile of C in 16 zmm accumulators. Per pair of K it loads two zmm of
  * the weight panel (32 columns x 2 bf16) and, for each of the 8 rows, broadcasts that row's bf16
- * pair from the packed activations: 16 `vdpbf16ps` (1024 flops) for 2 loads + 8 broadcasts,
+ * pair from the converted activations: 16 `vdpbf16ps` (1024 flops) for 2 loads + 8 broadcasts,
  * which keeps both of Zen 5's 512-bit pipes fed. Products of bf16 are exact in fp32 and sums are
  * fp32, so only the rounding of the inputs to bf16 differs from an fp32 GEMM.
- * Measured (2 threads, noisy box): 8 x 32 reached ~750-810 GFLOP/s on 256 x {1152,4304}; 12 x 32
- * and 14 x 32 were not faster and waste more work on small M (one label = 64 rows, the pooling
- * probe = 1 row).
+ * Tile heights measured (2 threads, shared box, best of 5 over the 12 shapes of
+ * siglens-bench --gemm): 8, 12 and 14 rows within 1% of each other; 8 wastes least on small M
+ * (one label = 64 rows, the pooling probe = 1 row).
+ *
+ * Activations: converted once per call to bf16 pairs with their rows kept in order (one
+ * vcvtne2ps2bf16 and one contiguous store per 32 inputs), and the kernel broadcasts from 8 row
+ * streams, as the fp32 kernel does. An earlier layout interleaved the 8 rows of a strip, which
+ * took a scatter per 16 words; that conversion cost up to a fifth of the fc2 GEMM (K = 4304):
+ * ratios to the bf16 peak went from 0.70/0.70/0.58 to 0.82/0.79/0.76 on M = 256/512/1024 x
+ * (1152, 4304), the other shapes unchanged within noise.
  *
  * Blocking (as gemm-avx512f32.c): a worker owns a contiguous run of panels, walked in groups of
- * GROUP panels whose column of C (M x 128 floats) stays in L2 over the K blocks; K in blocks of
- * KC_PAIRS pairs so a panel slice (24 KiB) stays in L1 while the strips of a block of MC_STRIPS
- * strips of A (256 rows x 192 pairs x 4 B = 192 KiB) stream past it from L2. The earlier
- * one-panel-at-a-time walk streamed all of A per panel, which for fc2 (K = 4304: 2.2 MiB of
- * packed A at M = 256) comes from L3. Measured on a shared box, ratios to the bf16 peak of the
- * same run: 0.80-0.89 on M = 256 x (N, K) in {1152, 3456, 4304}, 0.63-0.89 on M = 1024.
+ * GROUP panels whose column of C (M x 128 floats) stays in L2 over the K blocks; K in equal
+ * blocks of at most KC_PAIRS pairs so a panel slice (<= 24 KiB) stays in L1 while a block of
+ * at most MC_ROWS rows of A (256 rows x 192 pairs x 4 B = 192 KiB) streams past it from L2.
+ * Measured and not kept: software prefetch of the next panel slice into L2 (no change: the
+ * hardware prefetchers follow the contiguous slices), KC_PAIRS = 256, and handing out panels
+ * to workers first come first served (8% slower than the static split).
  */
 #include "gemm-private.h"
 
@@ -34,9 +41,10 @@
 #ifndef KC_PAIRS
 #define KC_PAIRS 192
 #endif
-#ifndef MC_STRIPS
-#define MC_STRIPS 32   /* 256 rows: the A block of a K slice is 256 x 192 pairs x 4 B = 192 KiB */
+#ifndef MC_ROWS
+#define MC_ROWS 256    /* the A block of a K slice is 256 x 192 pairs x 4 B = 192 KiB */
 #endif
+#define MC_STRIPS ((MC_ROWS + MR - 1) / MR)
 #ifndef GROUP
 #define GROUP 4        /* panels whose column of C (M x 128 floats) stays in L2 over K */
 #endif
@@ -46,52 +54,46 @@
 size_t
 siglip_gemm_avx512bf16_a_words (int n, int k)
 {
-  size_t strips = ((size_t) n + MR - 1) / MR;
-  return strips * (size_t) ((k + 1) / 2) * MR;
+  return (size_t) n * (size_t) ((k + 1) / 2);
 }
 
 TARGET void
-siglip_gemm_avx512bf16_pack_a (uint32_t *ap, const float *x, int n, int k, int s_begin, int s_end)
+siglip_gemm_avx512bf16_pack_a (uint32_t *ap, const float *x, int n, int k, int r_begin, int r_end)
 {
   const int kp = (k + 1) / 2;
-  /* word i of a converted block goes to row-interleaved position i * MR */
-  const __m512i scatter_index = _mm512_mullo_epi32 (
-    _mm512_set_epi32 (15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32 (MR));
-
-  for (int s = s_begin; s < s_end; s++) {
-    uint32_t *strip = ap + (size_t) s * kp * MR;
-    for (int r = 0; r < MR; r++) {
-      const int row = s * MR + r;
-      if (row >= n) {
-        for (int p = 0; p < kp; p++)
-          strip[(size_t) p * MR + r] = 0;
-        continue;
-      }
-      const float *xr = x + (size_t) row * k;
-      for (int k0 = 0; k0 < k; k0 += 32) {
-        const int left = k - k0;
-        const __mmask16 m_lo = left >= 16 ? 0xffff : (__mmask16) ((1u << left) - 1);
-        const __mmask16 m_hi = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16) ((1u << (left - 16)) - 1);
-        const __m512 lo = _mm512_maskz_loadu_ps (m_lo, xr + k0);
-        const __m512 hi = _mm512_maskz_loadu_ps (m_hi, xr + k0 + 16);
-        /* cvtne2ps rounds to nearest even; the second operand fills the low half */
-        const __m512i pairs = (__m512i) _mm512_cvtne2ps_pbh (hi, lo);
-        const int words = left >= 32 ? 16 : (left + 1) / 2;
-        const __mmask16 m_words = words >= 16 ? 0xffff : (__mmask16) ((1u << words) - 1);
-        _mm512_mask_i32scatter_epi32 (strip + (size_t) (k0 / 2) * MR + r, m_words, scatter_index,
-                                      pairs, 4);
-      }
+  for (int row = r_begin; row < r_end; row++) {
+    const float *xr = x + (size_t) row * k;
+    uint32_t *out = ap + (size_t) row * kp;
+    for (int k0 = 0; k0 < k; k0 += 32) {
+      const int left = k - k0;
+      const __mmask16 m_lo = left >= 16 ? 0xffff : (__mmask16) ((1u << left) - 1);
+      const __mmask16 m_hi = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16) ((1u << (left - 16)) - 1);
+      const __m512 lo = _mm512_maskz_loadu_ps (m_lo, xr + k0);
+      const __m512 hi = _mm512_maskz_loadu_ps (m_hi, xr + k0 + 16);
+      /* cvtne2ps rounds to nearest even; the second operand fills the low half, so word i is
+       * the pair (x[k0 + 2i], x[k0 + 2i + 1]); a missing odd partner was loaded as 0 */
+      const __m512i pairs = (__m512i) _mm512_cvtne2ps_pbh (hi, lo);
+      const int words = left >= 32 ? 16 : (left + 1) / 2;
+      const __mmask16 m_words = words >= 16 ? 0xffff : (__mmask16) ((1u << words) - 1);
+      _mm512_mask_storeu_epi32 (out + k0 / 2, m_words, pairs);
     }
   }
 }
 
 /* C[rows, 32] (ldc) = (first ? bias : C) + A_strip[kb pairs] . B_slice[kb pairs] */
 TARGET static inline void
-kernel_8x32 (int kb, const uint32_t *restrict a, const uint16_t *restrict b, float *restrict c,
-              size_t ldc, int rows, __mmask16 m0, __mmask16 m1, bool first, const float *bias)
+kernel (int kb, const uint32_t *restrict a, size_t lda, const uint16_t *restrict b,
+        float *restrict c, size_t ldc, int rows, __mmask16 m0, __mmask16 m1, bool first,
+        const float *bias)
 {
+  /* rows past M in the last strip alias the last real row and are never stored */
+  const uint32_t *ar[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; r++)
+    ar[r] = a + (size_t) (r < rows ? r : rows - 1) * lda;
+
   __m512 c0[MR], c1[MR];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int r = 0; r < MR; r++) {
     c0[r] = _mm512_setzero_ps ();
     c1[r] = _mm512_setzero_ps ();
@@ -100,10 +102,9 @@ kernel_8x32 (int kb, const uint32_t *restrict a, const uint16_t *restrict b, flo
   for (int p = 0; p < kb; p++) {
     const __m512bh b0 = (__m512bh) _mm512_load_si512 (b + (size_t) p * 64);
     const __m512bh b1 = (__m512bh) _mm512_load_si512 (b + (size_t) p * 64 + 32);
-    const uint32_t *ar = a + (size_t) p * MR;
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < MR; r++) {
-      const __m512bh av = (__m512bh) _mm512_set1_epi32 ((int) ar[r]);
+      const __m512bh av = (__m512bh) _mm512_set1_epi32 ((int) ar[r][p]);
       c0[r] = _mm512_dpbf16_ps (c0[r], av, b0);
       c1[r] = _mm512_dpbf16_ps (c1[r], av, b1);
     }
@@ -114,7 +115,7 @@ kernel_8x32 (int kb, const uint32_t *restrict a, const uint16_t *restrict b, flo
     base0 = _mm512_maskz_loadu_ps (m0, bias);
     base1 = _mm512_maskz_loadu_ps (m1, bias + 16);
   }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int r = 0; r < MR; r++) {
     if (r >= rows)
       break;
@@ -128,6 +129,14 @@ kernel_8x32 (int kb, const uint32_t *restrict a, const uint16_t *restrict b, flo
   }
 }
 
+/* The size of ceil (total / max) equal blocks covering total. */
+static int
+block_size (int total, int max)
+{
+  const int blocks = (total + max - 1) / max;
+  return (total + blocks - 1) / blocks;
+}
+
 TARGET void
 siglip_gemm_avx512bf16_compute (float *y, const uint32_t *ap, const siglip_bf16_panels *w,
                                 const float *b, int n, int j_begin, int j_end)
@@ -135,13 +144,16 @@ siglip_gemm_avx512bf16_compute (float *y, const uint32_t *ap, const siglip_bf16_
   const int kp = w->k_pairs, ncols = w->rows;
   const int strips = (n + MR - 1) / MR;
 
+  /* blocks of equal size no larger than KC_PAIRS and MC_STRIPS: K = 4304 (2152 pairs) runs
+   * as 9 x 240 rather than 11 x 192 + 40 */
+  const int kc = block_size (kp, KC_PAIRS), mcs = block_size (strips, MC_STRIPS);
   for (int jg = j_begin; jg < j_end; jg += GROUP) {
     const int jg_end = j_end - jg < GROUP ? j_end : jg + GROUP;
-    for (int k0 = 0; k0 < kp; k0 += KC_PAIRS) {
-      const int kb = kp - k0 < KC_PAIRS ? kp - k0 : KC_PAIRS;
+    for (int k0 = 0; k0 < kp; k0 += kc) {
+      const int kb = kp - k0 < kc ? kp - k0 : kc;
       const bool first = k0 == 0;
-      for (int s0 = 0; s0 < strips; s0 += MC_STRIPS) {
-        const int s_end = strips - s0 < MC_STRIPS ? strips : s0 + MC_STRIPS;
+      for (int s0 = 0; s0 < strips; s0 += mcs) {
+        const int s_end = strips - s0 < mcs ? strips : s0 + mcs;
         for (int j = jg; j < jg_end; j++) {
           const uint16_t *bp = w->data + ((size_t) j * kp + k0) * 64;
           const int valid = ncols - j * NR < NR ? ncols - j * NR : NR;
@@ -150,9 +162,9 @@ siglip_gemm_avx512bf16_compute (float *y, const uint32_t *ap, const siglip_bf16_
           const float *bj = b ? b + (size_t) j * NR : NULL;
           for (int s = s0; s < s_end; s++) {
             const int rows = n - s * MR < MR ? n - s * MR : MR;
-            kernel_8x32 (kb, ap + ((size_t) s * kp + k0) * MR, bp,
-                         y + (size_t) s * MR * ncols + (size_t) j * NR, (size_t) ncols, rows, m0,
-                         m1, first, bj);
+            kernel (kb, ap + (size_t) s * MR * kp + k0, (size_t) kp, bp,
+                    y + (size_t) s * MR * ncols + (size_t) j * NR, (size_t) ncols, rows, m0, m1,
+                    first, bj);
           }
         }
       }

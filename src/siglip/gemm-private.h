@@ -66,14 +66,15 @@ siglip_bf16_bits_to_f32 (uint16_t h)
 #if defined(__x86_64__) || defined(__i386__)
 #define SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL 1
 
-/* gemm-avx512bf16.c. Activations are packed per strip of SIGLIP_GEMM_AVX512_MR rows:
- * ap[(s * k_pairs + p) * MR + r] = bf16 pair (x[s*MR + r][2p], x[s*MR + r][2p + 1]), rows past
- * n zero. */
+/* gemm-avx512bf16.c. Activations are converted to bf16 pairs, rows kept in order:
+ * ap[row * k_pairs + p] = bf16 pair (x[row][2p], x[row][2p + 1]), the odd K's partner zero. */
+#ifndef SIGLIP_GEMM_AVX512_MR
 #define SIGLIP_GEMM_AVX512_MR 8
+#endif
 size_t siglip_gemm_avx512bf16_a_words (int n, int k);
-/* Packs strips [s_begin, s_end) of x (n, k). */
+/* Converts rows [r_begin, r_end) of x (n, k). */
 void siglip_gemm_avx512bf16_pack_a (uint32_t *ap, const float *x, int n, int k,
-                                    int s_begin, int s_end);
+                                    int r_begin, int r_end);
 /* y[:, 32 * j_begin .. 32 * j_end) = x @ W^T + b for panels [j_begin, j_end). */
 void siglip_gemm_avx512bf16_compute (float *y, const uint32_t *ap, const siglip_bf16_panels *w,
                                      const float *b, int n, int j_begin, int j_end);

@@ -747,18 +747,23 @@ typedef struct {
   int n, k;
 } pack_a_job;
 
+#define PACK_A_ROWS 16 /* rows converted per task */
+
 static void
-pack_a_task (void *data, int strip, int worker)
+pack_a_task (void *data, int task, int worker)
 {
   const pack_a_job *job = data;
-  siglip_gemm_avx512bf16_pack_a (job->ap, job->x, job->n, job->k, strip, strip + 1);
+  const int r0 = task * PACK_A_ROWS;
+  const int r1 = job->n - r0 < PACK_A_ROWS ? job->n : r0 + PACK_A_ROWS;
+  siglip_gemm_avx512bf16_pack_a (job->ap, job->x, job->n, job->k, r0, r1);
 }
 
 static void
 avx512bf16_task (void *data, int task, int worker)
 {
   const bf16_job *job = data;
-  /* one task per worker, each a contiguous run of panels the kernel blocks over itself */
+  /* one task per worker, each a contiguous run of panels the kernel blocks over itself (handing
+   * out groups of 4 panels first come first served measured 8% slower) */
   const int begin = (int) ((long) job->w->n_panels * task / job->n_tasks);
   const int end = (int) ((long) job->w->n_panels * (task + 1) / job->n_tasks);
   siglip_gemm_avx512bf16_compute (job->y, job->ap, job->w, job->b, job->n, begin, end);
@@ -776,7 +781,7 @@ linear_bf16 (float *y, const float *x, const siglip_matrix *m, const float *b, i
     uint32_t *ap = scratch_get (SCRATCH_A, siglip_gemm_avx512bf16_a_words (n, w->cols) * sizeof (uint32_t));
     if (ap) {
       pack_a_job pj = { ap, x, n, w->cols };
-      siglip_parallel_for ((n + SIGLIP_GEMM_AVX512_MR - 1) / SIGLIP_GEMM_AVX512_MR, pack_a_task, &pj);
+      siglip_parallel_for ((n + PACK_A_ROWS - 1) / PACK_A_ROWS, pack_a_task, &pj);
       job.ap = ap;
       job.n_tasks = siglip_gemm_get_threads ();
       if (job.n_tasks > w->n_panels)
