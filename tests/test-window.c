@@ -343,6 +343,32 @@ test_typing_updates_by_itself (void)
   close_window (window);
 }
 
+/* A pasted list of hundreds of labels: the first SIGLENS_MAX_LABELS are compared, the note
+ * says so, and it goes away with a list of ordinary length. */
+static void
+test_too_many_labels (void)
+{
+  SiglensWindow *window = new_ready_window ();
+  SiglensScoreChart *chart = siglens_window_get_chart (window);
+  g_autoptr (GString) many = g_string_new (NULL);
+
+  for (int i = 0; i < SIGLENS_MAX_LABELS + 50; i++)
+    g_string_append_printf (many, "thing %d, ", i);
+  open_image (window, "chelsea.png");
+  type_labels (window, many->str);
+  wait_for (idle, window, "classifying many labels");
+  g_assert_cmpuint (siglens_score_chart_get_n_bars (chart), ==, SIGLENS_MAX_LABELS);
+  g_assert_nonnull (siglens_window_get_labels_note (window));
+  g_assert_nonnull (strstr (siglens_window_get_labels_note (window), "100"));
+
+  type_labels (window, LABELS);
+  wait_for (idle, window, "classifying");
+  assert_chart_shows (window, "chelsea");
+  g_assert_null (siglens_window_get_labels_note (window));
+
+  close_window (window);
+}
+
 static void
 test_dropped_texture (void)
 {
@@ -447,6 +473,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/newest-image-wins", test_newest_image_wins);
   g_test_add_func ("/window/unreadable-image", test_unreadable_image);
   g_test_add_func ("/window/no-labels", test_no_labels);
+  g_test_add_func ("/window/too-many-labels", test_too_many_labels);
   g_test_add_func ("/window/typing-updates-by-itself", test_typing_updates_by_itself);
   g_test_add_func ("/window/dropped-texture", test_dropped_texture);
   g_test_add_func ("/window/dropped-uri-list", test_dropped_uri_list);

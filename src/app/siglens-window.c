@@ -23,6 +23,7 @@ struct _SiglensWindow
 
   /* Template widgets */
   AdwToastOverlay      *toast_overlay;
+  GtkLabel             *labels_note;
   AdwWindowTitle       *window_title;
   GtkStack             *main_stack;
   AdwStatusPage        *no_model_page;
@@ -77,6 +78,27 @@ show_error (SiglensWindow *self, const char *message)
   g_free (self->last_error);
   self->last_error = g_strdup (message);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_ERROR]);
+}
+
+/* A pasted word list of thousands of labels would keep the CPU busy for minutes and give a chart
+ * nobody can read; the first SIGLENS_MAX_LABELS are compared and the note under the entry says
+ * so for as long as it is true. */
+static void
+limit_labels (SiglensWindow *self, char **labels, int *n_labels)
+{
+  gboolean too_many = *n_labels > SIGLENS_MAX_LABELS;
+
+  if (too_many)
+    {
+      g_autofree char *note = g_strdup_printf (_("Only the first %d labels are compared."),
+                                               SIGLENS_MAX_LABELS);
+
+      for (int i = SIGLENS_MAX_LABELS; i < *n_labels; i++)
+        g_clear_pointer (&labels[i], free);
+      *n_labels = SIGLENS_MAX_LABELS;
+      gtk_label_set_label (self->labels_note, note);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->labels_note), too_many);
 }
 
 static void
@@ -150,6 +172,7 @@ siglens_window_update_scores (SiglensWindow *self)
     return;
 
   labels = siglip_split_labels (text, &n_labels);
+  limit_labels (self, labels, &n_labels);
   if (n_labels == 0)
     {
       siglip_labels_free (labels);
@@ -750,6 +773,7 @@ siglens_window_class_init (SiglensWindowClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/siglens/Siglens/siglens-window.ui");
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, labels_note);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, window_title);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, no_model_page);
@@ -818,6 +842,15 @@ siglens_window_get_labels_entry (SiglensWindow *self)
 {
   g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
   return GTK_EDITABLE (self->labels_entry);
+}
+
+const char *
+siglens_window_get_labels_note (SiglensWindow *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
+  if (!gtk_widget_get_visible (GTK_WIDGET (self->labels_note)))
+    return NULL;
+  return gtk_label_get_label (self->labels_note);
 }
 
 SiglensImage *

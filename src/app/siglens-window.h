@@ -10,6 +10,9 @@
 G_BEGIN_DECLS
 
 #define SIGLENS_TYPE_WINDOW (siglens_window_get_type ())
+
+/* More labels than this are not compared: see limit_labels. */
+#define SIGLENS_MAX_LABELS 100
 G_DECLARE_FINAL_TYPE (SiglensWindow, siglens_window, SIGLENS, WINDOW, AdwApplicationWindow)
 
 SiglensWindow     *siglens_window_new            (SiglensApplication *application);
@@ -35,5 +38,7 @@ SiglensImage      *siglens_window_get_image      (SiglensWindow *self);
 const char        *siglens_window_get_visible_page (SiglensWindow *self);
 /* The last error sentence shown to the person (toast or status page), or NULL. */
 const char        *siglens_window_get_last_error (SiglensWindow *self);
+/* The note under the labels entry while it is shown (too many labels), or NULL. */
+const char        *siglens_window_get_labels_note (SiglensWindow *self);
 
 G_END_DECLS
