@@ -25,6 +25,13 @@
  * other builds so the FMA peak of the same run read 409 instead of 548): 0.83-0.90 of that peak
  * on M = 256/512/1024 x (N, K) in {1152, 3456, 4304}, where OpenBLAS with the Haswell kernels
  * reached 0.44-0.47.
+ * Measured and not kept (2 threads, shared box, interleaved runs, means over the 12 shapes of
+ * siglens-bench --gemm within the +-5% noise of each other): tiles of 12 and 14 rows, KC = 192,
+ * GROUP = 2 and 8, MC = 128 and 512, K and M cut into equal blocks, software prefetch of the
+ * next panel slice, panels handed out first come first served (slower), and splitting M
+ * instead of N between the workers. Two single-threaded processes side by side reached
+ * 0.89-0.93 of the one-thread peak each, the in-process 2-thread GEMM 0.84-0.90 of the
+ * 2-thread peak: what is left is the shared box, not the kernel's inner loop.
  */
 #include "gemm-private.h"
 
