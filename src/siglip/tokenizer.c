@@ -49,6 +49,21 @@
  * Small growable buffers
  */
 
+/* Makes room for one more element in a growable array, doubling from `first`. */
+static bool
+grow_array (void **items, size_t *cap, size_t len, size_t elem_size, size_t first)
+{
+  if (len < *cap)
+    return true;
+  size_t cap2 = *cap ? *cap * 2 : first;
+  void *p = realloc (*items, cap2 * elem_size);
+  if (!p)
+    return false;
+  *items = p;
+  *cap = cap2;
+  return true;
+}
+
 typedef struct {
   char *data;
   size_t len, cap;
@@ -106,15 +121,8 @@ typedef struct {
 static bool
 idvec_push (idvec *v, int32_t id)
 {
-  if (v->len == v->cap)
-    {
-      size_t cap = v->cap ? v->cap * 2 : 64;
-      int32_t *p = realloc (v->data, cap * sizeof *p);
-      if (!p)
-        return false;
-      v->data = p;
-      v->cap = cap;
-    }
+  if (!grow_array ((void **) &v->data, &v->cap, v->len, sizeof *v->data, 64))
+    return false;
   v->data[v->len++] = id;
   return true;
 }
@@ -781,21 +789,6 @@ key_is (const buf *key, const char *name)
  * Loading: model.vocab and model.merges
  */
 
-/* Makes room for one more element in a growable array. */
-static bool
-grow_array (void **items, size_t *cap, size_t len, size_t elem_size)
-{
-  if (len < *cap)
-    return true;
-  size_t cap2 = *cap ? *cap * 2 : 4096;
-  void *p = realloc (*items, cap2 * elem_size);
-  if (!p)
-    return false;
-  *items = p;
-  *cap = cap2;
-  return true;
-}
-
 static bool
 load_vocab (siglip_tokenizer *tok, json_cursor *c)
 {
@@ -831,7 +824,7 @@ load_vocab (siglip_tokenizer *tok, json_cursor *c)
       while ((size_t) id >= cap_ids)
         {
           size_t old = cap_ids;
-          if (!grow_array ((void **) &tok->id_off, &cap_ids, cap_ids, sizeof *tok->id_off))
+          if (!grow_array ((void **) &tok->id_off, &cap_ids, cap_ids, sizeof *tok->id_off, 4096))
             goto oom;
           for (size_t i = old; i < cap_ids; i++)
             tok->id_off[i] = UINT32_MAX;
@@ -839,7 +832,7 @@ load_vocab (siglip_tokenizer *tok, json_cursor *c)
       tok->id_off[id] = (uint32_t) off;
       if (id + 1 > tok->n_ids)
         tok->n_ids = (int) id + 1;
-      if (!grow_array ((void **) &entries, &cap, n, sizeof *entries))
+      if (!grow_array ((void **) &entries, &cap, n, sizeof *entries, 4096))
         goto oom;
       entries[n++] = (vocab_slot) { (uint32_t) off, (uint32_t) len,
                                     hash_bytes (tok->strings.data + off, len), (uint32_t) id + 1 };
@@ -1814,15 +1807,8 @@ heap_less (const heap_item *a, const heap_item *b)
 static bool
 heap_push (encoder *e, uint32_t rank, uint32_t pos, int32_t new_id)
 {
-  if (e->n_heap == e->cap_heap)
-    {
-      size_t cap = e->cap_heap ? e->cap_heap * 2 : 64;
-      heap_item *p = realloc (e->heap, cap * sizeof *p);
-      if (!p)
-        return false;
-      e->heap = p;
-      e->cap_heap = cap;
-    }
+  if (!grow_array ((void **) &e->heap, &e->cap_heap, e->n_heap, sizeof *e->heap, 64))
+    return false;
   size_t i = e->n_heap++;
   heap_item item = { rank, pos, new_id };
   while (i > 0 && heap_less (&item, &e->heap[(i - 1) / 2]))
