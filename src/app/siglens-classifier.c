@@ -553,6 +553,13 @@ job_done (GObject      *source,
 
   /* After the caller's callback, so a follow-up request it makes keeps :busy from blinking. */
   set_busy (self, -1);
+
+  /* An image read beside a model load must not leave "Reading image…" up once it is shown:
+   * what remains is the wait for the model (unless the callback started something else). */
+  if ((job->kind == JOB_READ_FILE || job->kind == JOB_READ_PIXBUF)
+      && self->n_pending > 0 && self->state == SIGLENS_MODEL_STATE_LOADING
+      && g_strcmp0 (self->activity, _("Reading image…")) == 0)
+    set_string (self, &self->activity, _("Waiting for the model…"), PROP_ACTIVITY);
 }
 
 static GTask *
