@@ -241,6 +241,115 @@ test_attention_seqs (void)
   siglip_workspace_clear (&ws);
 }
 
+/* Attention with bf16 products (ws.attn_bf16, the model's precision bf16) against the fp32
+ * loops on the same input. The bound is derived from the roundings, per output (i, c):
+ * u = 2^-9 is bf16's unit roundoff, so a product of two rounded values is off by at most
+ * eps = 2u + u^2 relative, and each score q_i.k_j * scale by at most
+ *   D_i = scale * eps * max_j sum_c |q_ic| |k_jc|   (+ the fp32 sums' hd 2^-24, both paths).
+ * Shifting every score by at most D moves each softmax weight by a factor in [e^-2D, e^2D],
+ * so sum_j |p'_j - p_j| <= e^2D - 1; rounding p' and v adds eps relative per term. Hence
+ *   |o' - o| <= (e^2D - 1 + eps + (2 nk + 2 hd + 8) 2^-24) max_j |v_jc|
+ * (the last term: both paths' fp32 sums and exp's few ulp). Without AVX512-BF16, or with the
+ * generic bf16 backend forced, attention must fall back to the fp32 loops bit for bit. */
+static double
+attention_bf16_worst (const float *qkv, int ld, int n_seq, int nq, int len, int dim, int heads,
+                      const float *out, const float *ref)
+{
+  const int hd = dim / heads;
+  const double u = ldexp (1.0, -9), eps = 2 * u + u * u, scale = 1.0 / sqrt (hd);
+  double worst = 0; /* largest |o' - o| / bound */
+  for (int s = 0; s < n_seq; s++)
+    for (int h = 0; h < heads; h++)
+      for (int i = 0; i < nq; i++)
+        {
+          /* the queries are the last nq rows of each sequence, as siglip_attention_seqs reads
+           * them from the same [q; k; v] rows */
+          const float *qi = qkv + ((gsize) s * len + (len - nq) + i) * ld + h * hd;
+          double dot_max = 0;
+          for (int j = 0; j < len; j++)
+            {
+              const float *kj = qkv + ((gsize) s * len + j) * ld + dim + h * hd;
+              double dot = 0;
+              for (int c = 0; c < hd; c++)
+                dot += fabs (qi[c]) * fabs (kj[c]);
+              dot_max = fmax (dot_max, dot);
+            }
+          const double d_i = scale * (eps + hd * ldexp (1.0, -24)) * dot_max;
+          for (int c = 0; c < hd; c++)
+            {
+              double v_max = 0;
+              for (int j = 0; j < len; j++)
+                v_max = fmax (v_max, fabs (qkv[((gsize) s * len + j) * ld + 2 * dim + h * hd + c]));
+              const double bound
+                = (expm1 (2 * d_i) + eps + (2.0 * len + 2 * hd + 8) * ldexp (1.0, -24)) * v_max;
+              const gsize o = ((gsize) s * nq + i) * dim + h * hd + c;
+              const double err = fabs ((double) out[o] - ref[o]);
+              if (!(err <= bound))
+                g_error ("bf16 attention (%d heads of %d, %d of %d keys): out[%d][%d] = %g vs "
+                         "fp32 %g, off by %g > bound %g", heads, hd, nq, len, s * nq + i,
+                         h * hd + c, out[o], ref[o], err, bound);
+              worst = fmax (worst, err / bound);
+            }
+        }
+  return worst;
+}
+
+static void
+test_attention_bf16 (void)
+{
+  /* sequences, queries, keys, width, heads: hd 12 (one vector), 72 (SO400M's, 5 vectors),
+   * 9 (an odd pair partner); keys off multiples of 32 and 2; one query (the text tower's) */
+  static const struct { int n_seq, nq, len, dim, heads; } cases[] = {
+    { 3, 150, 150, 48, 4 }, { 2, 37, 37, 144, 2 }, { 2, 33, 33, 27, 3 }, { 2, 1, 64, 144, 2 },
+  };
+  GRand *rand = g_rand_new_with_seed (8);
+  for (gsize t = 0; t < G_N_ELEMENTS (cases); t++)
+    {
+      const int n_seq = cases[t].n_seq, nq = cases[t].nq, len = cases[t].len;
+      const int dim = cases[t].dim, heads = cases[t].heads, ld = 3 * dim;
+      const gsize rows = (gsize) n_seq * len;
+      g_autofree float *qkv = g_new (float, rows * ld);
+      for (gsize i = 0; i < rows * ld; i++)
+        qkv[i] = (float) g_rand_double_range (rand, -2, 2);
+      /* the queries: the last nq rows of each sequence, packed as siglip_attention_seqs wants */
+      g_autofree float *q = g_new (float, (gsize) n_seq * nq * dim);
+      for (int s = 0; s < n_seq; s++)
+        for (int i = 0; i < nq; i++)
+          memcpy (q + ((gsize) s * nq + i) * dim, qkv + ((gsize) s * len + len - nq + i) * ld,
+                  dim * sizeof (float));
+      const gsize n_out = (gsize) n_seq * nq * dim;
+      g_autofree float *ref = g_new (float, n_out), *out = g_new (float, n_out);
+
+      siglip_workspace ws = { 0 };
+      g_assert_true (siglip_workspace_reserve (&ws, dim, ld, (int) rows, len, 0));
+      g_assert_true (siglip_workspace_reserve_attention (&ws, len, dim / heads));
+      ws.attn_bf16 = false;
+      siglip_attention_seqs (&ws, ref, dim, q, dim, qkv + dim, ld, qkv + 2 * dim, ld, n_seq, nq,
+                             len, dim, heads);
+      ws.attn_bf16 = true;
+      siglip_attention_seqs (&ws, out, dim, q, dim, qkv + dim, ld, qkv + 2 * dim, ld, n_seq, nq,
+                             len, dim, heads);
+      const double worst = attention_bf16_worst (qkv, ld, n_seq, nq, len, dim, heads, out, ref);
+      g_test_message ("bf16 attention, %d heads of %d, %d queries of %d keys: worst error %.3g "
+                      "of the bound (%s)", heads, dim / heads, nq, len, worst,
+                      siglip_gemm_bf16_is_native () ? "vdpbf16ps" : "fp32 fallback");
+      if (siglip_gemm_bf16_is_native ())
+        /* the bf16 products did run: the result is not the fp32 one */
+        g_assert_cmpfloat (worst, >, 0);
+      else
+        g_assert_cmpmem (out, n_out * sizeof (float), ref, n_out * sizeof (float));
+
+      /* the fallback, forced: the fp32 loops bit for bit */
+      siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_GENERIC);
+      siglip_attention_seqs (&ws, out, dim, q, dim, qkv + dim, ld, qkv + 2 * dim, ld, n_seq, nq,
+                             len, dim, heads);
+      siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_AUTO);
+      g_assert_cmpmem (out, n_out * sizeof (float), ref, n_out * sizeof (float));
+      siglip_workspace_clear (&ws);
+    }
+  g_rand_free (rand);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Fused Q/K/V
  */
@@ -370,7 +479,8 @@ test_text_last_token (void)
 
 /* The bf16 path's tolerance on the tiny goldens. Measured with the avx512bf16 kernel (weights
  * and activations rounded to bf16, fp32 accumulation): max |p - golden| 0.0056 (naflex),
- * 0.0018 (naflex, bf16 file), 0.0176 (fixres); fp32 stays below 6e-7 on the same cases. The
+ * 0.0018 (naflex, bf16 file), 0.0176 (fixres); with the attention products in bf16 too,
+ * 0.0082, 0.0021 and 0.0107; fp32 stays below 6e-7 on the same cases. The
  * tiny models' random weights make probabilities far more sensitive than a trained model's:
  * on the full-size synthetic SO400M, siglens-bench --precision bf16 reports the cosine of the
  * embeddings to fp32. */
@@ -439,6 +549,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/softmax", test_softmax);
   g_test_add_func ("/ops/layernorm", test_layernorm);
   g_test_add_func ("/ops/attention-seqs", test_attention_seqs);
+  g_test_add_func ("/ops/attention-bf16", test_attention_bf16);
   g_test_add_func ("/ops/fused-qkv", test_fused_qkv);
   g_test_add_func ("/ops/text-last-token", test_text_last_token);
   g_test_add_func ("/ops/bf16-goldens", test_bf16_goldens);

@@ -397,6 +397,12 @@ siglip_gemm_set_bf16_backend (siglip_gemm_bf16_backend backend)
   forced_backend = backend;
 }
 
+bool
+siglip_gemm_bf16_is_native (void)
+{
+  return use_avx512bf16 ();
+}
+
 const char *
 siglip_gemm_bf16_kernel_name (void)
 {

@@ -62,6 +62,9 @@ const char *siglip_gemm_bf16_kernel_name (void);
 /* Tests and the benchmark force a backend; AUTO restores runtime detection. Not thread-safe
  * against concurrent siglip_linear calls. */
 void siglip_gemm_set_bf16_backend (siglip_gemm_bf16_backend backend);
+/* True when bf16 work runs on the AVX512-BF16 kernels now: the CPU has them and no backend
+ * was forced to generic. ops.c's attention follows the same choice. */
+bool siglip_gemm_bf16_is_native (void);
 /* True when this CPU can run the AVX512-BF16 kernel. */
 bool siglip_gemm_cpu_has_avx512bf16 (void);
 /* True when the packed precision of m is bf16 (false for fp32 panels and unpacked matrices). */

@@ -28,6 +28,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "gemm-private.h"
 #include "gemm.h"
 #include "ops.h"
 
@@ -335,6 +336,7 @@ siglip_add_layernorm (float *x, const float *h, float *y, const float *w, const 
   run_rows (n, d, add_layernorm_task, &job);
 }
 
+
 static void
 bias_gelu_task (void *data, int i, int worker)
 {
@@ -348,6 +350,7 @@ siglip_bias_gelu (float *y, const float *b, int n, int d)
   rows_job job = { .y = y, .b = b, .d = d };
   run_rows (n, d, bias_gelu_task, &job);
 }
+
 
 void
 siglip_gelu_tanh (float *x, size_t n)
@@ -569,12 +572,77 @@ attention_block_packed (float *out, int ldo, const float *q, int ldq, const floa
   pv_product (out, ldo, scores, nkp, vp, nq, nk, hd, hdp);
 }
 
-/* floats of attention_block_packed's scratch for up to `qb` queries, `seq` keys, `hd` dims */
+#ifdef SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL
+/* The bf16 scratch, carved in 64-byte pieces: scores (nq, nkp) fp32, then bf16 pairs of
+ * Kt (nkp * hp), Vp (nkp / 2 * hdp), the queries (nq * hp) and the softmax rows (nq * nkp / 2)
+ * — see gemm-private.h for the layouts. */
+typedef struct {
+  float *scores;
+  uint32_t *kt, *vp, *qa, *pa;
+} attn_bf16_scratch;
+
+static size_t
+attn_bf16_carve (float *base, int qb, int seq, int hd, attn_bf16_scratch *out)
+{
+  const size_t nkp = (size_t) round_up (seq, 32), hdp = (size_t) round_up (hd, LANES);
+  const size_t hp = (size_t) (hd + 1) / 2;
+  const size_t sizes[5] = { (size_t) qb * nkp, nkp * hp, nkp / 2 * hdp, (size_t) qb * hp,
+                            (size_t) qb * nkp / 2 };
+  void *parts[5];
+  size_t at = 0;
+  for (int i = 0; i < 5; i++)
+    {
+      parts[i] = base ? base + at : NULL;
+      at += (size_t) round_up ((int) sizes[i], 16);
+    }
+  if (out)
+    *out = (attn_bf16_scratch) { parts[0], parts[1], parts[2], parts[3], parts[4] };
+  return at;
+}
+
+/* attention_block_packed with the two products in bf16 (vdpbf16ps, fp32 sums); the scores,
+ * the mask and the softmax stay fp32 (max-subtracted, as softmax_row), and only its result
+ * is rounded to bf16 for the second product. Halves the bytes the products stream and runs at
+ * twice the fp32 FMA rate; test-ops bounds the difference from the fp32 loops. Measured on
+ * SO400M (256 patches, 16 heads of 72, 2 threads, back to back in one process): 27 layers'
+ * attention 34.5 ms (236 GFLOP/s) with the fp32 loops, 19.5 ms (420 GFLOP/s) here. */
+static void
+attention_block_bf16 (float *out, int ldo, const float *q, int ldq, const float *k, int ldk,
+                      const float *v, int ldv, int nq, int nk, int hd, const uint8_t *key_valid,
+                      float *scratch)
+{
+  attn_bf16_scratch b;
+  attn_bf16_carve (scratch, nq, nk, hd, &b);
+  const int nkp = round_up (nk, 32), hp = (hd + 1) / 2;
+  siglip_attn_bf16_pack_kv (b.kt, b.vp, k, ldk, v, ldv, nk, hd);
+  siglip_attn_bf16_pack_rows (b.qa, (size_t) hp, q, (size_t) ldq, nq, hd);
+  siglip_attn_bf16_qk (b.scores, b.qa, b.kt, nq, hd, nk, 1.0f / sqrtf ((float) hd));
+  for (int i = 0; i < nq; i++)
+    {
+      float *row = b.scores + (size_t) i * nkp;
+      if (key_valid)
+        for (int j = 0; j < nk; j++)
+          if (!key_valid[j])
+            row[j] = -INFINITY;
+      softmax_row (row, nk);
+    }
+  siglip_attn_bf16_pack_rows (b.pa, (size_t) nkp / 2, b.scores, (size_t) nkp, nq, nk);
+  siglip_attn_bf16_pv (out, ldo, b.pa, b.vp, nq, nk, hd);
+}
+#endif
+
+/* floats of attention_block_packed's (or _bf16's) scratch for up to `qb` queries, `seq` keys,
+ * `hd` dims */
 static size_t
 packed_scratch_floats (int qb, int seq, int hd)
 {
   const size_t nkp = (size_t) round_up (seq, 32), hdp = (size_t) round_up (hd, LANES);
-  return (size_t) qb * nkp + (size_t) hd * nkp + (size_t) seq * hdp;
+  size_t floats = (size_t) qb * nkp + (size_t) hd * nkp + (size_t) seq * hdp;
+#ifdef SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL
+  const size_t bf16 = attn_bf16_carve (NULL, qb, seq, hd, NULL);
+  floats = bf16 > floats ? bf16 : floats;
+#endif
+  return floats;
 }
 
 typedef struct {
@@ -585,7 +653,11 @@ typedef struct {
   const uint8_t *key_valid;
   float *scratch;
   size_t scratch_stride;
-  bool packed; /* attention_block_packed on ws->attn_scratch, else cblas on ws->scores */
+  /* attention_block_packed or attention_block_bf16 on ws->attn_scratch, else
+   * attention_block (cblas) on ws->scores */
+  void (*block) (float *out, int ldo, const float *q, int ldq, const float *k, int ldk,
+                 const float *v, int ldv, int nq, int nk, int hd, const uint8_t *key_valid,
+                 float *scratch);
 } attention_job;
 
 /* task = (sequence, head, query block), sequence-major so a worker's run of tasks shares K/V */
@@ -599,7 +671,7 @@ attention_task (void *data, int task, int worker)
   const int q0 = blk * ATTN_QUERY_BLOCK;
   const int nq = j->nq - q0 < ATTN_QUERY_BLOCK ? j->nq - q0 : ATTN_QUERY_BLOCK;
   const size_t qrow = (size_t) s * j->nq + q0, krow = (size_t) s * j->seq_len;
-  (j->packed ? attention_block_packed : attention_block) (
+  j->block (
     j->out + qrow * j->ldo + h * hd, j->ldo, j->q + qrow * j->ldq + h * hd, j->ldq,
     j->k + krow * j->ldk + h * hd, j->ldk, j->v + krow * j->ldv + h * hd, j->ldv, nq, j->seq_len,
     hd, j->key_valid, j->scratch + worker * j->scratch_stride);
@@ -615,12 +687,19 @@ siglip_attention_seqs (siglip_workspace *ws, float *out, int ldo, const float *q
     .out = out, .q = q, .k = k, .v = v, .ldo = ldo, .ldq = ldq, .ldk = ldk, .ldv = ldv,
     .seq_len = seq_len, .nq = nq, .dim = dim, .heads = heads, .blocks = blocks,
     .scratch = ws->scores, .scratch_stride = (size_t) ATTN_QUERY_BLOCK * ws->cap_seq,
+    .block = attention_block,
   };
   const int hd = dim / heads;
   if (ws->attn_scratch && seq_len <= ws->attn_seq && hd <= ws->attn_hd
       && round_up (hd, LANES) <= ATTN_MAX_HDP)
     {
-      job.packed = true;
+      job.block = attention_block_packed;
+#ifdef SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL
+      /* bf16 products only where the model itself is bf16 and the CPU runs vdpbf16ps: the fp32
+       * path stays bit for bit what the goldens were checked with */
+      if (ws->attn_bf16 && siglip_gemm_bf16_is_native ())
+        job.block = attention_block_bf16;
+#endif
       job.scratch = ws->attn_scratch;
       job.scratch_stride = ws->attn_stride;
     }

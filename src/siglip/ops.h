@@ -85,6 +85,10 @@ struct siglip_workspace {
   float *attn_scratch;
   size_t attn_stride; /* floats per worker */
   int attn_seq, attn_hd, attn_workers;
+  /* attention products in bf16 (the model's precision is bf16; used only with the attention
+   * scratch and when siglip_gemm_bf16_is_native). siglip_workspace_reserve clears it: towers
+   * set it after reserving. */
+  bool attn_bf16;
 };
 
 /* Allocates (or grows) the buffers, also when the pool has grown since; existing contents are

@@ -212,6 +212,8 @@ siglip_vision_forward (const siglip_model *model, siglip_workspace *ws,
       || !siglip_workspace_reserve_attention (ws, n, d / vc->num_heads))
     return siglip_set_error (error, n <= 0 ? SIGLIP_ERR_INVALID_INPUT : SIGLIP_ERR_NO_MEMORY,
                              "vision tower: cannot hold %d patches", n);
+  /* bf16 weights: attention products in bf16 too (ops.c) */
+  ws->attn_bf16 = model->precision == SIGLIP_PRECISION_BF16;
 
   if (!(naflex ? embed_naflex (model, ws, patches, error) : embed_fixed (model, ws, patches, error)))
     return false;
