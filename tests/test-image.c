@@ -33,24 +33,6 @@ fixres_config (void)
   return config;
 }
 
-static int
-json_int (const cJSON *obj, const char *key, int index)
-{
-  const cJSON *item = cJSON_GetObjectItemCaseSensitive (obj, key);
-  if (index >= 0)
-    item = cJSON_GetArrayItem (item, index);
-  g_assert_true (cJSON_IsNumber (item));
-  return item->valueint;
-}
-
-static double
-json_double (const cJSON *obj, const char *key)
-{
-  const cJSON *item = cJSON_GetObjectItemCaseSensitive (obj, key);
-  g_assert_true (cJSON_IsNumber (item));
-  return item->valuedouble;
-}
-
 /* ------------------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -207,7 +189,7 @@ check_sums (const char *what, const float *values, gsize n, const cJSON *c, gboo
       sum += values[i];
       sumsq += (double) values[i] * values[i];
     }
-  double gsum = json_double (c, "pixel_values_sum"), gsumsq = json_double (c, "pixel_values_sumsq");
+  double gsum = test_json_double (c, "pixel_values_sum"), gsumsq = test_json_double (c, "pixel_values_sumsq");
   /* Same values summed in the same order: only the rounding of a different summation order
    * could show, far below one level (2/255 = 0.0078) of one pixel. With a non-exact JPEG
    * decode a few bytes may move by a level. */
@@ -238,11 +220,11 @@ test_golden_naflex (void)
       g_assert_null (err);
       g_assert_nonnull (p);
 
-      g_assert_cmpint (p->resized_height, ==, json_int (c, "target_hw", 0));
-      g_assert_cmpint (p->resized_width, ==, json_int (c, "target_hw", 1));
-      g_assert_cmpint (p->rows, ==, json_int (c, "spatial_shape", 0));
-      g_assert_cmpint (p->cols, ==, json_int (c, "spatial_shape", 1));
-      g_assert_cmpint (p->num_valid, ==, json_int (c, "num_valid_patches", -1));
+      g_assert_cmpint (p->resized_height, ==, test_json_int (c, "target_hw", 0));
+      g_assert_cmpint (p->resized_width, ==, test_json_int (c, "target_hw", 1));
+      g_assert_cmpint (p->rows, ==, test_json_int (c, "spatial_shape", 0));
+      g_assert_cmpint (p->cols, ==, test_json_int (c, "spatial_shape", 1));
+      g_assert_cmpint (p->num_valid, ==, test_json_int (c, "num_valid_patches", -1));
       g_assert_cmpint (p->num_patches, ==, 256);
       g_assert_cmpint (p->patch_dim, ==, 768);
 
@@ -289,8 +271,8 @@ test_golden_fixres (void)
       siglip_patches *p = siglip_preprocess_with_config (&config, SIGLIP_KIND_SIGLIP, &image,
                                                          1000, &err);
       g_assert_null (err);
-      g_assert_cmpint (p->resized_height, ==, json_int (c, "target_hw", 0));
-      g_assert_cmpint (p->resized_width, ==, json_int (c, "target_hw", 1));
+      g_assert_cmpint (p->resized_height, ==, test_json_int (c, "target_hw", 0));
+      g_assert_cmpint (p->resized_width, ==, test_json_int (c, "target_hw", 1));
       g_assert_cmpint (p->rows, ==, 4);
       g_assert_cmpint (p->cols, ==, 4);
       g_assert_cmpint (p->num_valid, ==, 16);

@@ -187,3 +187,26 @@ test_assert_error (siglip_error *error, siglip_status status, const char *what,
       g_error ("message \"%s\" does not mention \"%s\"", error->message, needles[i]);
   siglip_error_free (error);
 }
+
+static const cJSON *
+json_number (const cJSON *obj, const char *key, int index)
+{
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive (obj, key);
+  if (index >= 0)
+    item = cJSON_GetArrayItem (item, index);
+  if (!cJSON_IsNumber (item))
+    g_error ("JSON: %s%s is not a number", key, index >= 0 ? "[i]" : "");
+  return item;
+}
+
+int
+test_json_int (const cJSON *obj, const char *key, int index)
+{
+  return json_number (obj, key, index)->valueint;
+}
+
+double
+test_json_double (const cJSON *obj, const char *key)
+{
+  return json_number (obj, key, -1)->valuedouble;
+}

@@ -49,3 +49,7 @@ void    test_run_clear (TestRun *run);
  * (NULL-terminated); `what` (the input that failed) goes into the log. Frees the error. */
 void test_assert_error (siglip_error *error, siglip_status status, const char *what,
                         const char *const *needles);
+
+/* The number at obj[key] (index < 0), or obj[key][index]; fails the test if it is not one. */
+int    test_json_int (const cJSON *obj, const char *key, int index);
+double test_json_double (const cJSON *obj, const char *key);
