@@ -57,6 +57,25 @@ siglip_gemm_avx512bf16_a_words (int n, int k)
   return (size_t) n * (size_t) ((k + 1) / 2);
 }
 
+/* out[p] = bf16 pair (x[2p], x[2p + 1]) for p < (n + 1) / 2, a missing odd partner zero */
+TARGET static inline void
+pairs_row (uint32_t *out, const float *x, int n)
+{
+  for (int k0 = 0; k0 < n; k0 += 32) {
+    const int left = n - k0;
+    const __mmask16 m_lo = left >= 16 ? 0xffff : (__mmask16) ((1u << left) - 1);
+    const __mmask16 m_hi = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16) ((1u << (left - 16)) - 1);
+    const __m512 lo = _mm512_maskz_loadu_ps (m_lo, x + k0);
+    const __m512 hi = _mm512_maskz_loadu_ps (m_hi, x + k0 + 16);
+    /* cvtne2ps rounds to nearest even; the second operand fills the low half, so word i is
+     * the pair (x[k0 + 2i], x[k0 + 2i + 1]); a missing odd partner was loaded as 0 */
+    const __m512i pairs = (__m512i) _mm512_cvtne2ps_pbh (hi, lo);
+    const int words = left >= 32 ? 16 : (left + 1) / 2;
+    const __mmask16 m_words = words >= 16 ? 0xffff : (__mmask16) ((1u << words) - 1);
+    _mm512_mask_storeu_epi32 (out + k0 / 2, m_words, pairs);
+  }
+}
+
 TARGET void
 siglip_gemm_avx512bf16_pack_a (uint32_t *ap, const float *x, int n, int k, int r_begin, int r_end)
 {
@@ -64,19 +83,7 @@ siglip_gemm_avx512bf16_pack_a (uint32_t *ap, const float *x, int n, int k, int r
   for (int row = r_begin; row < r_end; row++) {
     const float *xr = x + (size_t) row * k;
     uint32_t *out = ap + (size_t) row * kp;
-    for (int k0 = 0; k0 < k; k0 += 32) {
-      const int left = k - k0;
-      const __mmask16 m_lo = left >= 16 ? 0xffff : (__mmask16) ((1u << left) - 1);
-      const __mmask16 m_hi = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16) ((1u << (left - 16)) - 1);
-      const __m512 lo = _mm512_maskz_loadu_ps (m_lo, xr + k0);
-      const __m512 hi = _mm512_maskz_loadu_ps (m_hi, xr + k0 + 16);
-      /* cvtne2ps rounds to nearest even; the second operand fills the low half, so word i is
-       * the pair (x[k0 + 2i], x[k0 + 2i + 1]); a missing odd partner was loaded as 0 */
-      const __m512i pairs = (__m512i) _mm512_cvtne2ps_pbh (hi, lo);
-      const int words = left >= 32 ? 16 : (left + 1) / 2;
-      const __mmask16 m_words = words >= 16 ? 0xffff : (__mmask16) ((1u << words) - 1);
-      _mm512_mask_storeu_epi32 (out + k0 / 2, m_words, pairs);
-    }
+    pairs_row (out, xr, k);
   }
 }
 
@@ -186,22 +193,6 @@ siglip_gemm_avx512bf16_compute (float *y, const uint32_t *ap, const siglip_bf16_
 #define ATTN_QK_MR 8 /* query rows x 32 keys: 16 accumulators, as the GEMM's tile */
 #define ATTN_PV_MR 4 /* query rows x hdp dims: up to 4 x 8 accumulators */
 
-/* out[p] = bf16 pair (x[2p], x[2p + 1]) for p < (n + 1) / 2, a missing odd partner zero */
-TARGET static inline void
-pairs_row (uint32_t *out, const float *x, int n)
-{
-  for (int k0 = 0; k0 < n; k0 += 32) {
-    const int left = n - k0;
-    const __mmask16 m_lo = left >= 16 ? 0xffff : (__mmask16) ((1u << left) - 1);
-    const __mmask16 m_hi = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16) ((1u << (left - 16)) - 1);
-    const __m512 lo = _mm512_maskz_loadu_ps (m_lo, x + k0);
-    const __m512 hi = _mm512_maskz_loadu_ps (m_hi, x + k0 + 16);
-    const __m512i pairs = (__m512i) _mm512_cvtne2ps_pbh (hi, lo);
-    const int words = left >= 32 ? 16 : (left + 1) / 2;
-    const __mmask16 m_words = words >= 16 ? 0xffff : (__mmask16) ((1u << words) - 1);
-    _mm512_mask_storeu_epi32 (out + k0 / 2, m_words, pairs);
-  }
-}
 
 TARGET void
 siglip_attn_bf16_pack_rows (uint32_t *out, size_t ldout, const float *x, size_t ldx, int rows,
