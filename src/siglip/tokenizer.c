@@ -9,7 +9,8 @@
  *   2. normalize each remaining piece: SigLIP 2 lowercases each code point (FACTS.md §8), then the
  *      file's normalizer (Gemma: Replace " " -> "▁");
  *   3. split those pieces on the normalized added tokens (none in Gemma's file);
- *   4. BPE each piece as one word (pre_tokenizer is null): code points -> vocab ids, byte fallback
+ *   4. BPE each piece as one word (no pre_tokenizer runs: the Hub files' Split " " finds no space
+ *      left after Replace " " -> "▁", see check_pre_tokenizer): code points -> vocab ids, byte fallback
  *      to <0xXX> tokens, then merges by rank through a min-heap over a linked list of symbols, as
  *      bpe/word.rs merge_all — O(n log n), no rescans;
  *   5. unless RAW: truncate to length minus the template's special tokens, apply the template
@@ -19,8 +20,8 @@
  * Lowercase step too, if it has one); RAW is steps 1-4 without lowercasing, i.e. the bare Gemma
  * ids (added tokens in the text are still matched, as the goldens' raw_ids show for "<eos>").
  *
- * Loading: tokenizer.json is ~11 MB, nearly all of it model.vocab (256000 entries) and
- * model.merges (580604). cJSON alone needs ~0.3 s just to parse it (measured on the reference
+ * Loading: tokenizer.json is 11 MB minified, 34 MB pretty-printed as the Hub serves it, nearly
+ * all of it model.vocab (256000 entries) and model.merges (580604). cJSON alone needs ~0.3 s just to parse it (measured on the reference
  * machine), more than this whole load (~0.17 s CPU): the file is mapped and scanned once, the
  * two big arrays go straight into flat hash tables, and only the small sections use cJSON.
  */
@@ -292,6 +293,10 @@ struct siglip_tokenizer {
   int n_prefix, n_suffix;
   int32_t pad_id; /* -1: none */
   bool pad_left, truncate_left;
+  /* tokenizer.json "padding": defaults for tokenizer_config.json's pad_token and padding_side,
+   * as PreTrainedTokenizerFast takes them (NULL / -1: no padding block) */
+  char *padding_token;
+  int padding_left;
 
   siglip_tokenizer_load_stats stats;
 };
@@ -1399,6 +1404,87 @@ load_template (siglip_tokenizer *tok, const cJSON *pp, const char *file, siglip_
          || siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
 }
 
+/* Whether no text the normalizer puts out can contain `pattern`, for every lowercase mode. Proved
+ * only for the shape transformers' Gemma converter writes: the pattern is one ASCII character
+ * that is not a letter (so no Lowercase step, the file's or SigLIP 2's, can make one), a Replace
+ * of exactly that character removes every occurrence, and no later step writes it again. */
+static bool
+normalizer_removes (const siglip_tokenizer *tok, const char *pattern)
+{
+  unsigned char ch = (unsigned char) pattern[0];
+  if (!ch || pattern[1] || ch >= 0x80 || (unsigned) ((ch | 0x20) - 'a') < 26u)
+    return false;
+  bool removed = false;
+  for (int i = 0; i < tok->n_steps; i++)
+    {
+      const norm_step *st = &tok->steps[i];
+      bool writes = st->content && memchr (st->content, ch, st->content_len);
+      if (st->kind == NORM_REPLACE && st->pattern_len == 1 && (unsigned char) st->pattern[0] == ch)
+        removed = !writes;
+      else if (writes)
+        removed = false;
+    }
+  return removed;
+}
+
+/* pre_tokenizer: Siglens runs none, so each normalized piece is one BPE word. transformers' Gemma
+ * converter writes Split(String " ", MergedWithPrevious) after Replace(" " -> "▁"): a split on a
+ * character the normalizer has already removed splits nothing, so that one is accepted. Any other
+ * would cut the text into words before BPE, which Siglens does not do: refused. */
+static bool
+check_pre_tokenizer (const siglip_tokenizer *tok, const cJSON *pre, const char *file,
+                     siglip_error **error)
+{
+  if (!pre || cJSON_IsNull (pre))
+    return true;
+  const cJSON *type = cJSON_GetObjectItemCaseSensitive (pre, "type");
+  const char *name = cJSON_IsString (type) ? type->valuestring : "without a type";
+  if (cJSON_IsString (type) && !strcmp (name, "Split"))
+    {
+      const cJSON *pattern = cJSON_GetObjectItemCaseSensitive (pre, "pattern");
+      const cJSON *literal = cJSON_GetObjectItemCaseSensitive (pattern, "String");
+      const cJSON *invert = cJSON_GetObjectItemCaseSensitive (pre, "invert");
+      if (cJSON_IsString (literal) && !cJSON_IsTrue (invert)
+          && normalizer_removes (tok, literal->valuestring))
+        return true;
+      return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                               "%s: pre_tokenizer Split on %s%s%s is not supported: Siglens "
+                               "supports no pre_tokenizer, or a Split on a String that the "
+                               "normalizer replaces first (Gemma's Split \" \" after Replace "
+                               "\" \" -> \"\u2581\")",
+                               file, cJSON_IsString (literal) ? "\"" : "a Regex",
+                               cJSON_IsString (literal) ? literal->valuestring : "",
+                               cJSON_IsString (literal) ? "\"" : "");
+    }
+  return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                           "%s: pre_tokenizer \"%s\" is not supported: Siglens supports no "
+                           "pre_tokenizer, or a Split on a String that the normalizer replaces "
+                           "first (Gemma's Split \" \" after Replace \" \" -> \"\u2581\")",
+                           file, name);
+}
+
+/* tokenizer.json "padding" (null, or {"strategy", "direction": "Left"|"Right", "pad_token", ...}).
+ * Siglens always pads to the text tower's length, so only the token and the side are kept. */
+static bool
+load_padding (siglip_tokenizer *tok, const cJSON *padding, const char *file, siglip_error **error)
+{
+  tok->padding_left = -1;
+  if (!padding || cJSON_IsNull (padding))
+    return true;
+  const cJSON *direction = cJSON_GetObjectItemCaseSensitive (padding, "direction");
+  const cJSON *token = cJSON_GetObjectItemCaseSensitive (padding, "pad_token");
+  if (!cJSON_IsObject (padding) || !cJSON_IsString (direction)
+      || (strcmp (direction->valuestring, "Left") && strcmp (direction->valuestring, "Right"))
+      || (token && !cJSON_IsString (token)))
+    return siglip_set_error (error, SIGLIP_ERR_FORMAT,
+                             "%s: padding needs a \"direction\" of \"Left\" or \"Right\" and a "
+                             "string \"pad_token\"", file);
+  tok->padding_left = !strcmp (direction->valuestring, "Left");
+  if (token && !(tok->padding_token = strdup (token->valuestring)))
+    return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
+  return true;
+}
+
 /* tokenizer_config.json: as transformers' GemmaTokenizerFast, add_bos_token/add_eos_token
  * rebuild the template (update_post_processor: "<bos> $A <eos>" with either part optional);
  * pad_token and padding_side decide the padding. Without the file, the post_processor of
@@ -1472,15 +1558,24 @@ load_config (siglip_tokenizer *tok, const char *directory, const cJSON *post_pro
     goto out;
 
   const char *pad = config_token (config, "pad_token");
+  const char *pad_file = path;
+  if (!pad && tok->padding_token)
+    {
+      pad = tok->padding_token;
+      pad_file = json_file;
+    }
   tok->pad_id = token_to_id (tok, pad ? pad : "<pad>");
   if (pad && tok->pad_id < 0)
     {
       siglip_set_error (error, SIGLIP_ERR_FORMAT, "%s: pad_token \"%s\" is not in the vocabulary",
-                        path, pad);
+                        pad_file, pad);
       goto out;
     }
   const cJSON *side = cJSON_GetObjectItemCaseSensitive (config, "padding_side");
-  tok->pad_left = cJSON_IsString (side) && !strcmp (side->valuestring, "left");
+  if (cJSON_IsString (side))
+    tok->pad_left = !strcmp (side->valuestring, "left");
+  else
+    tok->pad_left = tok->padding_left == 1;
   side = cJSON_GetObjectItemCaseSensitive (config, "truncation_side");
   tok->truncate_left = cJSON_IsString (side) && !strcmp (side->valuestring, "left");
   ok = true;
@@ -1582,11 +1677,11 @@ static bool
 load_tokenizer_json (siglip_tokenizer *tok, const char *directory, const char *path,
                      const char *text, size_t size, siglip_error **error)
 {
-  enum { TOP_ADDED, TOP_NORMALIZER, TOP_PRE_TOKENIZER, TOP_POST_PROCESSOR, N_TOP };
+  enum { TOP_ADDED, TOP_NORMALIZER, TOP_PRE_TOKENIZER, TOP_POST_PROCESSOR, TOP_PADDING, N_TOP };
   static const char *const top_keys[N_TOP] = { "added_tokens", "normalizer", "pre_tokenizer",
-                                               "post_processor" };
+                                               "post_processor", "padding" };
   slice top[N_TOP];
-  cJSON *added = NULL, *normalizer = NULL, *pre = NULL, *post = NULL;
+  cJSON *added = NULL, *normalizer = NULL, *pre = NULL, *post = NULL, *padding = NULL;
   buf key = { 0 };
   load_context ctx = { .tok = tok };
   bool ok = false;
@@ -1643,18 +1738,13 @@ load_tokenizer_json (siglip_tokenizer *tok, const char *directory, const char *p
           && !(pre = parse_slice (top[TOP_PRE_TOKENIZER], path, "pre_tokenizer", error)))
       || (top[TOP_ADDED].p && !(added = parse_slice (top[TOP_ADDED], path, "added_tokens", error)))
       || (top[TOP_POST_PROCESSOR].p
-          && !(post = parse_slice (top[TOP_POST_PROCESSOR], path, "post_processor", error))))
+          && !(post = parse_slice (top[TOP_POST_PROCESSOR], path, "post_processor", error)))
+      || (top[TOP_PADDING].p && !(padding = parse_slice (top[TOP_PADDING], path, "padding", error))))
     goto out;
   if (normalizer && !load_normalizer (tok, normalizer, path, 0, error))
     goto out;
-  if (pre && !cJSON_IsNull (pre))
-    {
-      const cJSON *type = cJSON_GetObjectItemCaseSensitive (pre, "type");
-      siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
-                        "%s: pre_tokenizer \"%s\" is not supported (Gemma has none)", path,
-                        cJSON_IsString (type) ? type->valuestring : "?");
-      goto out;
-    }
+  if (!check_pre_tokenizer (tok, pre, path, error) || !load_padding (tok, padding, path, error))
+    goto out;
   if (!load_added_tokens (tok, added, path, error))
     goto out;
   if (!load_config (tok, directory, post, path, error))
@@ -1665,6 +1755,7 @@ out:
   cJSON_Delete (normalizer);
   cJSON_Delete (pre);
   cJSON_Delete (post);
+  cJSON_Delete (padding);
   free (key.data);
   free (ctx.key.data);
   return ok;
@@ -1731,6 +1822,7 @@ siglip_tokenizer_free (siglip_tokenizer *tok)
   free (tok->id_names);
   free (tok->merges);
   free (tok->unk_token);
+  free (tok->padding_token);
   for (int i = 0; i < tok->n_steps; i++)
     {
       free (tok->steps[i].pattern);
