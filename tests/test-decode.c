@@ -451,7 +451,8 @@ test_trailing_data (void)
       g_assert_true (g_file_get_contents (src, &data, &len, NULL));
       GByteArray *padded = g_byte_array_new ();
       g_byte_array_append (padded, (const guint8 *) data, (guint) len);
-      g_byte_array_append (padded, (const guint8 *) "\0\0trailing junk\xff", 18);
+      static const char junk[] = "\0\0trailing junk\xff";
+      g_byte_array_append (padded, (const guint8 *) junk, sizeof junk - 1);
       g_autoptr (GBytes) bytes = g_byte_array_free_to_bytes (padded);
       g_autoptr (GError) error = NULL;
       g_autoptr (SiglensRgbImage) image = siglens_decode_bytes (bytes, ids[i], 0, &error);
