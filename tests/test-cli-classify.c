@@ -49,7 +49,7 @@ test_classify_json (void)
       g_autofree char *model_dir = test_data_path (item (m, "dir")->valuestring);
       g_autofree float *golden_logits = test_golden_f32 (item (m, "logits_per_image"), NULL);
       g_autofree float *golden_probs = test_golden_f32 (item (m, "probs"), NULL);
-      g_autofree char *paths[G_N_ELEMENTS (png_ids)];
+      g_auto (GStrv) paths = g_new0 (char *, G_N_ELEMENTS (png_ids) + 1);
       for (gsize i = 0; i < G_N_ELEMENTS (png_ids); i++)
         {
           g_autofree char *rel = g_strdup_printf ("images/%s.png", png_ids[i]);
@@ -327,6 +327,81 @@ test_errors (void)
   }
 }
 
+/* Labels as people type them: merged ones and cut ones are scored and the user is told, on
+ * stderr so that --json stays parseable; invalid UTF-8 is named; 500 labels all come out. */
+static void
+test_label_notes (void)
+{
+  g_autofree char *model_dir = test_data_path ("tiny-siglip2-naflex");
+  g_autofree char *good = test_data_path ("images/chelsea.png");
+  g_autoptr (GString) long_label = g_string_new (NULL);
+  while (long_label->len < 10000)
+    g_string_append (long_label, "a cat ");
+  g_string_truncate (long_label, 10000);
+  g_autofree char *labels = g_strdup_printf ("cat, dog, Cat, %s", long_label->str);
+  {
+    const char *args[] = { "classify", "--model", model_dir, "--labels", labels, "--json", good,
+                           NULL };
+    TestRun r = test_run_cli (args, NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.err, "\"Cat\" reads the same as \"cat\" to the model"));
+    g_assert_nonnull (strstr (r.err, "scored once, as \"cat\""));
+    g_assert_nonnull (strstr (r.err, "label 4 (\"a cat a cat a cat a cat a cat a cat a ca…\") is "
+                                     "longer than the 64 tokens the model reads"));
+    cJSON *o = cJSON_Parse (r.out);
+    g_assert_nonnull (o);
+    const cJSON *scores = item (o, "scores");
+    g_assert_cmpint (cJSON_GetArraySize (scores), ==, 3);
+    g_assert_cmpstr (item (cJSON_GetArrayItem (scores, 0), "label")->valuestring, ==, "cat");
+    g_assert_cmpstr (item (cJSON_GetArrayItem (scores, 1), "label")->valuestring, ==, "dog");
+    cJSON_Delete (o);
+    test_run_clear (&r);
+  }
+  /* invalid UTF-8 in a label, the template and a text: refused, naming which */
+  {
+    const char *args[] = { "classify", "--model", model_dir, "--labels", "cat, caf\xc3 noir",
+                           good, NULL };
+    TestRun r = test_run_cli (args, NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_nonnull (strstr (r.err, "label 2 (\"caf\") is not valid UTF-8: a truncated "
+                                     "multi-byte sequence at byte 3"));
+    g_assert_cmpstr (r.out, ==, "");
+    test_run_clear (&r);
+  }
+  {
+    const char *args[] = { "classify", "--model", model_dir, "--labels", "cat", "--template",
+                           "a \xff {}", good, NULL };
+    TestRun r = test_run_cli (args, NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_nonnull (strstr (r.err, "--template is not valid UTF-8 (byte 0xFF at offset 2)"));
+    test_run_clear (&r);
+  }
+  {
+    const char *args[] = { "embed", "--model", model_dir, "--text", "ok", "--text", "b\xe4" "d",
+                           "--json", NULL };
+    TestRun r = test_run_cli (args, NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_nonnull (strstr (r.err, "not valid UTF-8"));
+    g_assert_nonnull (strstr (r.err, "byte offset 1 (byte 0xE4)"));
+    test_run_clear (&r);
+  }
+  /* 500 labels: every one scored */
+  {
+    g_autoptr (GString) many = g_string_new (NULL);
+    for (int i = 0; i < 500; i++)
+      g_string_append_printf (many, "thing %d, ", i);
+    const char *args[] = { "classify", "--model", model_dir, "--labels", many->str, "--json",
+                           good, NULL };
+    TestRun r = test_run_cli (args, NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    cJSON *o = cJSON_Parse (r.out);
+    g_assert_nonnull (o);
+    g_assert_cmpint (cJSON_GetArraySize (item (o, "scores")), ==, 500);
+    cJSON_Delete (o);
+    test_run_clear (&r);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -336,5 +411,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli-classify/table-and-csv", test_classify_table_and_csv);
   g_test_add_func ("/cli-classify/embed", test_embed_json);
   g_test_add_func ("/cli-classify/errors", test_errors);
+  g_test_add_func ("/cli-classify/label-notes", test_label_notes);
   return g_test_run ();
 }

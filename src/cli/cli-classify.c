@@ -33,10 +33,13 @@ common_options_clear (CommonOptions *o)
   g_free (o->precision);
 }
 
+/* Texts (labels, template, --text) are taken as FILENAME, i.e. the bytes as given: GOption's
+ * STRING conversion would refuse invalid UTF-8 with "Invalid byte sequence in conversion
+ * input", naming neither the option nor the byte; the core's check names both. */
 #define COMMON_ENTRIES(o)                                                                      \
-  { "model", 'm', 0, G_OPTION_ARG_STRING, &(o)->model,                                         \
+  { "model", 'm', 0, G_OPTION_ARG_FILENAME, &(o)->model,                                       \
     "Model directory or Hugging Face id in the local HF cache", "MODEL" },                    \
-  { "template", 0, 0, G_OPTION_ARG_STRING, &(o)->template,                                     \
+  { "template", 0, 0, G_OPTION_ARG_FILENAME, &(o)->template,                                    \
     "Prompt template, {} is replaced by the label (\"{}\" alone: no template)", "T" },         \
   { "max-patches", 0, 0, G_OPTION_ARG_INT, &(o)->max_patches,                                  \
     "NAFlex patch budget per image (default: the model's preprocessor, 256)", "N" },           \
@@ -71,6 +74,13 @@ check_common (const char *command, const CommonOptions *o)
   if (!o->model)
     {
       fprintf (stderr, "siglens-cli %s: --model MODEL is required\n", command);
+      return false;
+    }
+  const char *bad = NULL;
+  if (o->template && !g_utf8_validate (o->template, -1, &bad))
+    {
+      fprintf (stderr, "siglens-cli %s: --template is not valid UTF-8 (byte 0x%02X at offset "
+               "%td)\n", command, (unsigned char) *bad, bad - o->template);
       return false;
     }
   if (o->precision && strcmp (o->precision, "fp32") && strcmp (o->precision, "bf16"))
@@ -219,6 +229,53 @@ print_csv (const char *path, char **labels, const siglip_score *scores, int n)
     }
 }
 
+/* The typed labels, merged and checked as the model will read them (model may be NULL);
+ * NULL after saying why. */
+static siglip_label_list *
+read_labels (const char *text, const siglip_model *model, const CommonOptions *common)
+{
+  const siglip_encode_options options = {
+    .template = common->template,
+    .no_lowercase = common->no_lowercase,
+  };
+  siglip_error *err = NULL;
+  siglip_label_list *list = siglip_label_list_new (text, model, &options, &err);
+  if (!list)
+    {
+      fprintf (stderr, "siglens-cli classify: %s\n", err->message);
+      siglip_error_free (err);
+      return NULL;
+    }
+  if (list->n_labels == 0)
+    {
+      fprintf (stderr, "siglens-cli classify: no labels given; use --labels \"cat, dog\"\n");
+      siglip_label_list_free (list);
+      return NULL;
+    }
+  return list;
+}
+
+/* Notes on stderr, so that JSON and CSV on stdout stay clean. */
+static void
+tell_merged_and_truncated (const siglip_label_list *list)
+{
+  for (int i = 0; i < list->n_entries; i++)
+    {
+      const siglip_label_entry *e = &list->entries[i];
+      if (e->merged)
+        fprintf (stderr, "siglens-cli classify: note: \"%s\" reads the same as \"%s\" to the "
+                 "model (lowercased and cut to its %d tokens), so it is scored once, as \"%s\"\n",
+                 e->text, list->labels[e->label], list->max_tokens, list->labels[e->label]);
+      if (e->truncated)
+        {
+          g_autofree char *head = g_utf8_substring (e->text, 0, 40);
+          fprintf (stderr, "siglens-cli classify: note: label %d (\"%s…\") is longer than the "
+                   "%d tokens the model reads; its last %d tokens are ignored\n",
+                   i + 1, head, list->max_tokens, e->n_dropped);
+        }
+    }
+}
+
 int
 siglens_cli_classify (int argc, char **argv)
 {
@@ -227,13 +284,14 @@ siglens_cli_classify (int argc, char **argv)
   gboolean json = FALSE, csv = FALSE;
   const GOptionEntry entries[] = {
     COMMON_ENTRIES (&common),
-    { "labels", 'l', 0, G_OPTION_ARG_STRING, &labels_text,
+    { "labels", 'l', 0, G_OPTION_ARG_FILENAME, &labels_text,
       "Labels separated by commas (also ，、 and newlines)", "\"cat, dog\"" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per image per line", NULL },
     { "csv", 0, 0, G_OPTION_ARG_NONE, &csv, "CSV rows: image,label,logit,probability", NULL },
     { NULL },
   };
   int status = 1;
+  siglip_label_list *list = NULL;
   char **labels = NULL;
   siglip_model *model = NULL;
   siglip_state *state = NULL;
@@ -252,12 +310,9 @@ siglens_cli_classify (int argc, char **argv)
       fprintf (stderr, "siglens-cli classify: choose one of --json and --csv\n");
       goto out;
     }
-  labels = siglip_split_labels (labels_text, &n_labels);
-  if (!labels || n_labels == 0)
-    {
-      fprintf (stderr, "siglens-cli classify: no labels given; use --labels \"cat, dog\"\n");
-      goto out;
-    }
+  /* Checked once before the model loads so that a typo costs no load time. */
+  if (!(list = read_labels (labels_text, NULL, &common)))
+    goto out;
   if (argc < 2)
     {
       fprintf (stderr, "siglens-cli classify: no images given\n");
@@ -281,6 +336,14 @@ siglens_cli_classify (int argc, char **argv)
                "size\n", common.model, siglip_model_embed_dim_vision (model), dim);
       goto out;
     }
+
+  /* Read again with the model: it merges what the model reads the same and knows its window. */
+  siglip_label_list_free (list);
+  if (!(list = read_labels (labels_text, model, &common)))
+    goto out;
+  tell_merged_and_truncated (list);
+  labels = list->labels;
+  n_labels = list->n_labels;
 
   /* The labels are encoded once, in one batch, and scored against every image. */
   const siglip_encode_options options = {
@@ -342,7 +405,7 @@ out:
   for (int i = 0; texts && i < n_labels; i++)
     free (texts[i]);
   g_free (texts);
-  siglip_labels_free (labels);
+  siglip_label_list_free (list);
   siglip_state_free (state);
   siglip_model_free (model);
   common_options_clear (&common);
@@ -373,7 +436,7 @@ siglens_cli_embed (int argc, char **argv)
     COMMON_ENTRIES (&common),
     { "image", 'i', 0, G_OPTION_ARG_FILENAME_ARRAY, &images, "An image to embed (repeatable)",
       "IMG" },
-    { "text", 't', 0, G_OPTION_ARG_STRING_ARRAY, &texts,
+    { "text", 't', 0, G_OPTION_ARG_FILENAME_ARRAY, &texts,
       "A text to embed (repeatable); templated only with --template", "T" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "JSON output (the only format)", NULL },
     { NULL },

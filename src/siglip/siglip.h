@@ -277,6 +277,38 @@ bool siglip_classify (siglip_state *state, const siglip_image *image,
 char **siglip_split_labels (const char *text, int *n_out);
 void   siglip_labels_free (char **labels);
 
+/* One entry of a typed label list, as the model will read it. */
+typedef struct {
+  const char *text; /* the entry as typed, trimmed (owned by the list) */
+  int label;        /* index in labels[] of the label that scores this entry */
+  bool merged;      /* an earlier entry reads the same to the model (e.g. "Cat" after "cat",
+                       once lowercased): this one is not scored separately */
+  bool truncated;   /* the templated text has more tokens than the text tower reads
+                       (max_tokens): the rest of the entry is not seen */
+  int n_dropped;    /* how many tokens are cut off when truncated */
+} siglip_label_entry;
+
+typedef struct {
+  char **labels;               /* NULL-terminated: the distinct labels to classify, each spelled
+                                  as first typed */
+  int n_labels;
+  siglip_label_entry *entries; /* every non-empty entry in typed order */
+  int n_entries;
+  int n_merged;                /* entries with .merged */
+  int n_truncated;             /* entries with .truncated */
+  int max_tokens;              /* the text tower's window (64), 0 when parsed without a model */
+} siglip_label_list;
+
+/* Splits `text` as siglip_split_labels does and merges the entries the model cannot tell apart:
+ * with a model, those whose templated text (options->template, lowercasing unless
+ * options->no_lowercase) gives the same token ids; without one (model NULL), those equal after
+ * lowercasing. Reports truncation to the model's token window. Invalid UTF-8 in an entry is an
+ * SIGLIP_ERR_INVALID_INPUT error naming the entry. `options` may be NULL. */
+siglip_label_list *siglip_label_list_new (const char *text, const siglip_model *model,
+                                          const siglip_encode_options *options,
+                                          siglip_error **error);
+void               siglip_label_list_free (siglip_label_list *list);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2184,6 +2184,44 @@ check_utf8 (const char *text, size_t len, siglip_error **error)
   return true;
 }
 
+/* The BPE ids of text without specials, truncation or padding into *out (malloc'd data). */
+static bool
+encode_text (const siglip_tokenizer *tok, const char *text, ptrdiff_t len, unsigned flags,
+             idvec *out, siglip_error **error)
+{
+  size_t n = len < 0 ? strlen (text) : (size_t) len;
+  if (!check_utf8 (text, n, error))
+    return false;
+
+  encoder e = { .tok = tok, .lowercase = !(flags & (SIGLIP_TOKENIZE_NO_LOWERCASE | SIGLIP_TOKENIZE_RAW)) };
+  bool ok = split_added (&e, &tok->raw_patterns, text ? text : "", n, normalized_piece);
+  free (e.norm.data);
+  free (e.tmp.data);
+  free (e.symbols);
+  free (e.heap);
+  if (!ok || e.out.len > INT_MAX)
+    {
+      free (e.out.data);
+      return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory while tokenizing");
+    }
+  *out = e.out;
+  return true;
+}
+
+bool
+siglip_tokenize_overflow (const siglip_tokenizer *tok, const char *text, unsigned flags,
+                          int length, int *dropped, siglip_error **error)
+{
+  idvec out;
+  if (!encode_text (tok, text, -1, flags & ~(unsigned) SIGLIP_TOKENIZE_RAW, &out, error))
+    return false;
+  free (out.data);
+  size_t room = length > tok->n_prefix + tok->n_suffix
+                  ? (size_t) (length - tok->n_prefix - tok->n_suffix) : 0;
+  *dropped = out.len > room ? (int) (out.len - room) : 0;
+  return true;
+}
+
 bool
 siglip_tokenize (const siglip_tokenizer *tok, const char *text, ptrdiff_t len, unsigned flags,
                  int32_t **ids_out, int *n_out, int length, siglip_error **error)
@@ -2205,28 +2243,16 @@ siglip_tokenize (const siglip_tokenizer *tok, const char *text, ptrdiff_t len, u
   if (!raw && tok->pad_id < 0)
     return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
                              "the tokenizer has no pad token to pad to %d tokens", length);
-  size_t n = len < 0 ? strlen (text) : (size_t) len;
-  if (!check_utf8 (text, n, error))
+  idvec out;
+  if (!encode_text (tok, text, len, flags, &out, error))
     return false;
-
-  encoder e = { .tok = tok, .lowercase = !(flags & (SIGLIP_TOKENIZE_NO_LOWERCASE | SIGLIP_TOKENIZE_RAW)) };
-  bool ok = split_added (&e, &tok->raw_patterns, text ? text : "", n, normalized_piece);
-  free (e.norm.data);
-  free (e.tmp.data);
-  free (e.symbols);
-  free (e.heap);
-  if (!ok || e.out.len > INT_MAX)
-    {
-      free (e.out.data);
-      return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory while tokenizing");
-    }
 
   if (raw)
     {
-      if (!e.out.data && !(e.out.data = malloc (sizeof (int32_t))))
+      if (!out.data && !(out.data = malloc (sizeof (int32_t))))
         return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory while tokenizing");
-      *ids_out = e.out.data;
-      *n_out = (int) e.out.len;
+      *ids_out = out.data;
+      *n_out = (int) out.len;
       return true;
     }
 
@@ -2235,11 +2261,11 @@ siglip_tokenize (const siglip_tokenizer *tok, const char *text, ptrdiff_t len, u
   int32_t *ids = malloc ((size_t) length * sizeof *ids);
   if (!ids)
     {
-      free (e.out.data);
+      free (out.data);
       return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory while tokenizing");
     }
-  size_t keep = e.out.len < (size_t) (length - n_special) ? e.out.len : (size_t) (length - n_special);
-  size_t first = tok->truncate_left ? e.out.len - keep : 0;
+  size_t keep = out.len < (size_t) (length - n_special) ? out.len : (size_t) (length - n_special);
+  size_t first = tok->truncate_left ? out.len - keep : 0;
   int used = tok->n_prefix + (int) keep + tok->n_suffix;
   int k = tok->pad_left ? length - used : 0;
   for (int i = 0; i < length; i++)
@@ -2247,10 +2273,10 @@ siglip_tokenize (const siglip_tokenizer *tok, const char *text, ptrdiff_t len, u
   memcpy (ids + k, tok->prefix, (size_t) tok->n_prefix * sizeof *ids);
   k += tok->n_prefix;
   if (keep)
-    memcpy (ids + k, e.out.data + first, keep * sizeof *ids);
+    memcpy (ids + k, out.data + first, keep * sizeof *ids);
   k += (int) keep;
   memcpy (ids + k, tok->suffix, (size_t) tok->n_suffix * sizeof *ids);
-  free (e.out.data);
+  free (out.data);
   *ids_out = ids;
   *n_out = length;
   return true;

@@ -29,6 +29,11 @@ typedef enum {
 int         siglip_utf8_decode (const unsigned char *s, size_t n, uint32_t *cp);
 const char *siglip_utf8_problem_name (int problem);
 
+/* How many of text's ids siglip_tokenize (flags, length) would cut off to fit `length` with the
+ * template's special tokens, in *dropped (0 when everything fits). */
+bool siglip_tokenize_overflow (const siglip_tokenizer *tokenizer, const char *text, unsigned flags,
+                               int length, int *dropped, siglip_error **error);
+
 /* How long siglip_tokenizer_load spent where, in seconds (for the benchmark). */
 typedef struct {
   double read;   /* reading tokenizer.json into memory */
