@@ -355,6 +355,15 @@ siglip_encode_token_ids (siglip_state *state, const int32_t *ids, int n,
                               error);
 }
 
+/* The disk layer under the in-memory cache, when the model was loaded with one. */
+static bool
+disk_lookup (const siglip_model *model, const char *text, bool no_lowercase, float *out)
+{
+  return model->label_cache
+         && siglip_label_cache_lookup (model->label_cache, model->identity, model->precision,
+                                       no_lowercase, text, out, text_dim (model));
+}
+
 /* ids (len) = the tokenizer's padded ids for `text`. */
 static bool
 tokenize_padded (const siglip_model *model, const char *text, bool no_lowercase, int32_t *ids,
@@ -404,7 +413,11 @@ siglip_encode_texts (siglip_state *state, const char *const *texts, int n,
       keys[i] = cache_key (texts[i], no_lowercase);
       if (!keys[i])
         ok = siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory encoding texts");
-      else if (!cache_lookup (model->text_cache, keys[i], embeddings + (size_t) i * dim, dim))
+      else if (cache_lookup (model->text_cache, keys[i], embeddings + (size_t) i * dim, dim))
+        continue;
+      else if (disk_lookup (model, texts[i], no_lowercase, embeddings + (size_t) i * dim))
+        cache_insert (model->text_cache, keys[i], embeddings + (size_t) i * dim, dim);
+      else
         {
           ok = tokenize_padded (model, texts[i], no_lowercase, ids + (size_t) n_missing * len,
                                 error);
@@ -420,6 +433,9 @@ siglip_encode_texts (siglip_state *state, const char *const *texts, int n,
       memcpy (embeddings + (size_t) i * dim, fresh + (size_t) m * dim,
               (size_t) dim * sizeof (float));
       cache_insert (model->text_cache, keys[i], fresh + (size_t) m * dim, dim);
+      if (model->label_cache)
+        siglip_label_cache_store (model->label_cache, model->identity, model->precision,
+                                  no_lowercase, texts[i], fresh + (size_t) m * dim, dim);
     }
 
   for (int i = 0; keys && i < n; i++)

@@ -190,6 +190,8 @@ struct siglip_model {
   float **owned;
   int n_owned;
   siglip_text_cache *text_cache; /* label embeddings; has its own lock */
+  siglip_label_cache *label_cache; /* on disk; not owned, may be NULL */
+  char *identity;                  /* siglip_model_identity, when label_cache is set */
   struct siglip_fused *fused;    /* ops.c: what siglip_fuse_qkv allocated */
 };
 
@@ -204,5 +206,22 @@ void siglip_fused_free (siglip_model *model);
 
 siglip_text_cache *siglip_text_cache_new (void);
 void               siglip_text_cache_free (siglip_text_cache *cache);
+
+/* ------------------------------------------------------------------------------------------ */
+/* label-cache.c — the disk layer under the text cache */
+
+/* A digest of what decides the model's numbers: the snapshot revision when it is one, the
+ * config, preprocessor and tokenizer files, and the weight files (sizes, headers, content or
+ * samples of it). 16 hex digits, malloc'd. */
+char *siglip_model_identity (const siglip_model *model);
+/* Copies the embedding of `text` into `embedding` and returns true on a valid hit; a damaged
+ * entry is removed and counts as a miss. */
+bool siglip_label_cache_lookup (siglip_label_cache *cache, const char *identity,
+                                siglip_precision precision, bool no_lowercase, const char *text,
+                                float *embedding, int dim);
+/* Best effort: a failed write only means the text is encoded again next time. */
+void siglip_label_cache_store (siglip_label_cache *cache, const char *identity,
+                               siglip_precision precision, bool no_lowercase, const char *text,
+                               const float *embedding, int dim);
 
 #endif /* SIGLIP_INTERNAL_H */

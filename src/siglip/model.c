@@ -669,6 +669,16 @@ siglip_model_load (const char *path, const siglip_load_options *options, siglip_
       goto fail;
     }
 
+  if (options && options->label_cache)
+    {
+      if (!(m->identity = siglip_model_identity (m)))
+        {
+          siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", m->directory);
+          goto fail;
+        }
+      m->label_cache = options->label_cache;
+    }
+
   siglip_model_info *info = &m->info;
   info->kind = m->config.kind;
   info->model_type = m->config.kind == SIGLIP_KIND_SIGLIP2 ? "siglip2" : "siglip";
@@ -710,6 +720,7 @@ siglip_model_free (siglip_model *m)
   free (m->text.layers);
   free (m->vision.layers);
   siglip_weights_close (m->weights);
+  free (m->identity);
   free (m->directory);
   if (m->holds_pool)
     siglip_gemm_pool_release ();

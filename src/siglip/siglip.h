@@ -78,6 +78,8 @@ typedef enum {
   SIGLIP_PRECISION_BF16, /* weights packed to bf16 at load; AVX512-BF16 where the CPU has it */
 } siglip_precision;
 
+typedef struct siglip_label_cache siglip_label_cache; /* label embeddings on disk, below */
+
 typedef struct {
   int n_threads;              /* 0: the machine's cores */
   siglip_precision precision; /* default FP32 */
@@ -86,6 +88,9 @@ typedef struct {
   void *progress_data;
   siglip_abort_func abort_cb;
   void *abort_data;
+  /* Optional: label embeddings are looked up here before the text tower runs and stored here
+   * after (not owned; must outlive the model). */
+  siglip_label_cache *label_cache;
 } siglip_load_options;
 
 typedef struct siglip_model siglip_model;
@@ -308,6 +313,38 @@ siglip_label_list *siglip_label_list_new (const char *text, const siglip_model *
                                           const siglip_encode_options *options,
                                           siglip_error **error);
 void               siglip_label_list_free (siglip_label_list *list);
+
+/* ---------------------------------------------------------------------------------------------
+ * The persistent label-embedding cache: one checksummed file per templated text, keyed by the
+ * model's identity (its files' digest and, for a Hugging Face snapshot, its revision), the
+ * precision, the lowercase flag and the exact text. Damaged, truncated or foreign entries are
+ * dropped and recomputed, never trusted; writes are atomic (temporary file + rename).
+ * Safe to share between threads and processes.
+ */
+
+#define SIGLIP_LABEL_CACHE_DEFAULT_MAX_BYTES ((int64_t) 256 << 20)
+
+/* `directory` NULL: siglip_label_cache_default_directory (). max_bytes 0: the default cap;
+ * the least recently used entries go beyond it. Creates the directory. */
+siglip_label_cache *siglip_label_cache_open (const char *directory, int64_t max_bytes,
+                                             siglip_error **error);
+void                siglip_label_cache_free (siglip_label_cache *cache);
+const char         *siglip_label_cache_get_directory (const siglip_label_cache *cache);
+/* $XDG_CACHE_HOME/siglens/labels, else ~/.cache/siglens/labels. malloc'd, NULL without HOME. */
+char               *siglip_label_cache_default_directory (void);
+/* Removes every entry (and stray temporary) in `directory` (NULL: the default); other files
+ * there are left alone. A directory that does not exist is already clear. */
+bool                siglip_label_cache_clear (const char *directory, siglip_error **error);
+
+typedef struct {
+  uint64_t hits, misses;
+  uint64_t dropped;   /* entries found damaged, truncated or stale, removed and recomputed */
+  uint64_t stores, evictions;
+  int entries;        /* on disk, as far as this process knows */
+  int64_t bytes;
+} siglip_label_cache_stats;
+
+void siglip_label_cache_get_stats (siglip_label_cache *cache, siglip_label_cache_stats *stats);
 
 #ifdef __cplusplus
 }
