@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * test-gemm.c — siglip_linear in fp32 and bf16 (AVX512-BF16 kernel and the generic fallback,
- * forced on so it is exercised on machines that have the fast kernel) against a double-precision
+ * test-gemm.c — siglip_linear in fp32 and bf16 (AVX-512, AVX2 and the generic fallbacks, each
+ * forced on so it is exercised on machines that have a faster kernel) against a double-precision
  * reference, on shapes that are not multiples of the kernels' blocking.
  *
  * Error bounds (Higham, "Accuracy and Stability of Numerical Algorithms", §3.1): a dot product
@@ -28,8 +28,9 @@ typedef struct {
   int m, n, k;
 } shape;
 
-/* Odd sizes around the kernels' blocking (8-row strips, 32-column panels, K in pairs, 192-pair
- * and 256-input K blocks, 240-row M blocks, 4-panel groups) plus the model's own widths. */
+/* Odd sizes around the kernels' blocking (8-row and 6-row strips with every remainder 1-5,
+ * 32-column panels and their 16-column halves, K in pairs, 192-pair and 256-input K blocks,
+ * 240-row M blocks, 4-panel groups) plus the model's own widths. */
 static const shape shapes[] = {
   { 1, 1, 1 },
   { 3, 17, 5 },
@@ -217,6 +218,44 @@ test_fp32_avx512 (void)
 }
 
 static void
+test_fp32_avx2 (void)
+{
+  if (!siglip_gemm_cpu_has_avx2 ()) {
+    g_test_skip ("this CPU has no AVX2 + FMA; fp32 panels are tested through /gemm/fp32/panels-openblas");
+    return;
+  }
+  /* forced, so that an AVX-512 machine tests the kernel AVX2 laptops run */
+  siglip_gemm_set_fp32_backend (SIGLIP_GEMM_FP32_AVX2);
+  g_assert_cmpstr (siglip_gemm_fp32_kernel_name (), ==, "avx2");
+  g_assert_true (siglip_gemm_fp32_packing_pays ());
+  check_fp32_panels ("fp32 avx2 panels");
+  siglip_gemm_set_fp32_backend (SIGLIP_GEMM_FP32_AUTO);
+}
+
+/* SIGLIP_ISA=avx2 (a second run of this program, tests/meson.build) must leave the core exactly
+ * where a CPU without AVX-512 would: the AVX2 kernels chosen by default, no AVX-512 reported. */
+static void
+test_isa_switch (void)
+{
+  const char *cap = g_getenv ("SIGLIP_ISA");
+  if (!cap || strcmp (cap, "avx2") != 0) {
+    g_test_skip ("SIGLIP_ISA=avx2 is not set in this run");
+    return;
+  }
+  if (!siglip_gemm_cpu_has_avx2 ()) {
+    g_test_skip ("this CPU has no AVX2 + FMA");
+    return;
+  }
+  g_assert_cmpint (siglip_isa_get (), ==, SIGLIP_ISA_AVX2);
+  g_assert_cmpstr (siglip_isa_name (siglip_isa_get ()), ==, "avx2");
+  g_assert_false (siglip_gemm_cpu_has_avx512f ());
+  g_assert_false (siglip_gemm_cpu_has_avx512bf16 ());
+  g_assert_false (siglip_gemm_bf16_is_native ());
+  g_assert_cmpstr (siglip_gemm_fp32_kernel_name (), ==, "avx2");
+  g_assert_cmpstr (siglip_gemm_bf16_kernel_name (), ==, "avx2");
+}
+
+static void
 test_fp32_panels_openblas (void)
 {
   siglip_gemm_set_fp32_backend (SIGLIP_GEMM_FP32_OPENBLAS);
@@ -328,6 +367,21 @@ test_bf16_fast (void)
   }
   g_assert_cmpstr (siglip_gemm_bf16_kernel_name (), ==, "avx512bf16");
   check_bf16 ("bf16 avx512bf16", ROUND_W_AND_X);
+}
+
+static void
+test_bf16_avx2 (void)
+{
+  if (!siglip_gemm_cpu_has_avx2 ()) {
+    g_test_skip ("this CPU has no AVX2 + FMA; the generic path is tested by /gemm/bf16/generic");
+    return;
+  }
+  siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_AVX2);
+  g_assert_cmpstr (siglip_gemm_bf16_kernel_name (), ==, "avx2");
+  g_assert_false (siglip_gemm_bf16_is_native ());
+  /* weights widened exactly from bf16, activations kept fp32 */
+  check_bf16 ("bf16 avx2", ROUND_W);
+  siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_AUTO);
 }
 
 static void
@@ -463,10 +517,13 @@ main (int argc, char *argv[])
   g_test_add_func ("/gemm/bf16/rounding", test_bf16_rounding);
   g_test_add_func ("/gemm/fp32", test_fp32);
   g_test_add_func ("/gemm/fp32/panels-avx512", test_fp32_avx512);
+  g_test_add_func ("/gemm/fp32/panels-avx2", test_fp32_avx2);
   g_test_add_func ("/gemm/fp32/panels-openblas", test_fp32_panels_openblas);
+  g_test_add_func ("/gemm/isa-switch", test_isa_switch);
   g_test_add_func ("/gemm/pack-dtypes", test_pack_dtypes);
   g_test_add_func ("/gemm/pool-restart", test_pool_restart);
   g_test_add_func ("/gemm/bf16/avx512bf16", test_bf16_fast);
+  g_test_add_func ("/gemm/bf16/avx2", test_bf16_avx2);
   g_test_add_func ("/gemm/bf16/generic", test_bf16_generic);
   g_test_add_func ("/gemm/concurrent", test_concurrent);
   g_test_add_func ("/gemm/pack-errors", test_pack_errors);

@@ -516,13 +516,13 @@ measure_peaks (int threads)
 {
   peaks p = { 0, "none", 0, 0 };
 #if defined(__x86_64__)
-  __builtin_cpu_init ();
-  if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")) {
+  /* the ISA the core runs (SIGLIP_ISA=avx2 caps both), so the limit is the one of its kernels */
+  if (siglip_isa_get () >= SIGLIP_ISA_AVX2) {
     p.avx2 = measure_peak (peak_avx2, 12 * 8 * 2, threads);
     p.fma = p.avx2;
     p.fma_isa = "avx2";
   }
-  if (__builtin_cpu_supports ("avx512f")) {
+  if (siglip_isa_get () >= SIGLIP_ISA_AVX512) {
     const double g = measure_peak (peak_avx512, 12 * 16 * 2, threads);
     if (g > p.fma) {
       p.fma = g;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * gemm-private.h — what gemm.c shares with its kernels (gemm-*.c): the bf16 panel layout.
+ * gemm-private.h — what gemm.c shares with its kernels (gemm-*.c): the panel layouts.
  *
  * A packed weight W [N = rows, K = cols] is cut into panels of NR = 32 output columns. Panel j
  * holds, for each pair of inputs p = 0 .. ceil(K/2)-1 and each of its 32 columns c, the two bf16
@@ -105,6 +105,25 @@ void siglip_attn_bf16_pv (float *out, int ldo, const uint32_t *pa, const uint32_
 #endif
 void siglip_gemm_avx512f32_compute (float *y, const float *x, const siglip_f32_panels *w,
                                     const float *b, int n, int j_begin, int j_end);
+
+/* gemm-avx2f32.c and gemm-avx2bf16.c: AVX2 + FMA, for CPUs without AVX-512 */
+#define SIGLIP_GEMM_HAVE_AVX2_KERNELS 1
+#define SIGLIP_GEMM_AVX2_KC 256     /* inputs per K block (even: bf16 blocks start on a pair) */
+#define SIGLIP_GEMM_AVX2_GROUP 4    /* panels per group */
+/* y[:, 32 * j_begin .. 32 * j_end) = x (n, K, row-major) @ W^T + b for panels [j_begin, j_end) */
+void siglip_gemm_avx2f32_compute (float *y, const float *x, const siglip_f32_panels *w,
+                                  const float *b, int n, int j_begin, int j_end);
+/* One panel's block: y[r][0 .. cols) (row stride ldy) = (first ? b or 0 : y) +
+ * x[r][0 .. kb) (row stride ldx) . slice[0 .. kb)[32] for r < rows; slice as one K block of a
+ * fp32 panel (row stride 32 floats, 32-byte aligned). */
+void siglip_gemm_avx2_panel_block (float *y, size_t ldy, const float *x, size_t ldx, int rows,
+                                   const float *slice, int kb, int cols, bool first,
+                                   const float *b);
+/* As siglip_gemm_avx2f32_compute on bf16 panels, widening each block into `scratch`
+ * (siglip_gemm_avx2bf16_scratch_floats () floats, 32-byte aligned, the caller's per worker). */
+size_t siglip_gemm_avx2bf16_scratch_floats (void);
+void siglip_gemm_avx2bf16_compute (float *y, const float *x, const siglip_bf16_panels *w,
+                                   const float *b, int n, int j_begin, int j_end, float *scratch);
 #endif
 
 #endif /* SIGLIP_GEMM_PRIVATE_H */

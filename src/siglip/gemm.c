@@ -14,8 +14,10 @@
  *
  * fp32: where the CPU has AVX-512F the loader packs the weights into fp32 panels and
  * gemm-avx512f32.c multiplies them (OpenBLAS's speed depends on OPENBLAS_CORETYPE: 0.45 of the
- * FMA peak with the Haswell kernels, ours 0.8-0.9). Elsewhere (AVX2 laptops, aarch64) the
- * weights stay unpacked and OpenBLAS does it. Why OpenBLAS runs on our pool (one OpenBLAS
+ * FMA peak with the Haswell kernels, ours 0.8-0.9). On AVX2 + FMA CPUs (most laptops) the same
+ * panels go to gemm-avx2f32.c, and bf16 panels to gemm-avx2bf16.c; elsewhere (aarch64, old
+ * x86) the weights stay unpacked and OpenBLAS does it. SIGLIP_ISA=avx2 (gemm.h) runs the AVX2
+ * choice on an AVX-512 machine. Why OpenBLAS runs on our pool (one OpenBLAS
  * thread per worker, columns split) and not on its own threads: OpenBLAS workers busy-wait after each call, so whatever
  * runs next on our threads (attention, layer norms, a bf16 GEMM) would share the cores with
  * spinning threads. Splitting N between workers costs nothing at these shapes (N >= 1152).
@@ -302,81 +304,123 @@ siglip_parallel_for (int n_tasks, siglip_task_func fn, void *ctx)
 /* ------------------------------------------------------------------------------------------ */
 /* backend selection */
 
-static siglip_gemm_bf16_backend forced_backend = SIGLIP_GEMM_BF16_AUTO;
+/* What the CPU has, capped by SIGLIP_ISA (read once). */
+siglip_isa
+siglip_isa_get (void)
+{
+  static int cached = -1;
+  if (cached >= 0)
+    return (siglip_isa) cached;
+  siglip_isa isa = SIGLIP_ISA_GENERIC;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init ();
+  if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma")) {
+    isa = SIGLIP_ISA_AVX2;
+    if (__builtin_cpu_supports ("avx512f"))
+      isa = SIGLIP_ISA_AVX512;
+  }
+#endif
+  const char *cap = getenv ("SIGLIP_ISA");
+  if (cap && strcmp (cap, "avx2") == 0 && isa > SIGLIP_ISA_AVX2)
+    isa = SIGLIP_ISA_AVX2;
+  else if (cap && strcmp (cap, "generic") == 0)
+    isa = SIGLIP_ISA_GENERIC;
+  cached = (int) isa;
+  return isa;
+}
+
+const char *
+siglip_isa_name (siglip_isa isa)
+{
+  switch (isa) {
+  case SIGLIP_ISA_AVX512: return "avx512";
+  case SIGLIP_ISA_AVX2: return "avx2";
+  case SIGLIP_ISA_GENERIC:
+  default: return "generic";
+  }
+}
 
 bool
 siglip_gemm_cpu_has_avx512bf16 (void)
 {
 #ifdef SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL
-  __builtin_cpu_init ();
-  return __builtin_cpu_supports ("avx512bf16") && __builtin_cpu_supports ("avx512bw")
-         && __builtin_cpu_supports ("avx512vl") && __builtin_cpu_supports ("avx512dq");
+  static int has = -1;
+  if (has < 0) {
+    __builtin_cpu_init ();
+    has = siglip_isa_get () == SIGLIP_ISA_AVX512 && __builtin_cpu_supports ("avx512bf16")
+          && __builtin_cpu_supports ("avx512bw") && __builtin_cpu_supports ("avx512vl")
+          && __builtin_cpu_supports ("avx512dq");
+  }
+  return has;
 #else
   return false;
 #endif
 }
-
-static bool
-env_forces_generic (void)
-{
-  static int cached = -1;
-  if (cached < 0) {
-    const char *v = getenv ("SIGLIP_GEMM_BF16");
-    cached = v && strcmp (v, "generic") == 0;
-  }
-  return cached;
-}
-
-static bool
-use_avx512bf16 (void)
-{
-  if (forced_backend == SIGLIP_GEMM_BF16_GENERIC || env_forces_generic ())
-    return false;
-  static int has = -1;
-  if (has < 0)
-    has = siglip_gemm_cpu_has_avx512bf16 ();
-  return has;
-}
-
-static siglip_gemm_fp32_backend forced_fp32_backend = SIGLIP_GEMM_FP32_AUTO;
 
 bool
 siglip_gemm_cpu_has_avx512f (void)
 {
 #ifdef SIGLIP_GEMM_HAVE_AVX512F32_KERNEL
-  __builtin_cpu_init ();
-  return __builtin_cpu_supports ("avx512f");
+  return siglip_isa_get () == SIGLIP_ISA_AVX512;
+#else
+  return false;
+#endif
+}
+
+bool
+siglip_gemm_cpu_has_avx2 (void)
+{
+#ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
+  return siglip_isa_get () >= SIGLIP_ISA_AVX2;
 #else
   return false;
 #endif
 }
 
 static bool
-env_forces_openblas (void)
+env_is (const char *name, const char *value, int *cached)
 {
-  static int cached = -1;
-  if (cached < 0) {
-    const char *v = getenv ("SIGLIP_GEMM_F32");
-    cached = v && strcmp (v, "openblas") == 0;
+  if (*cached < 0) {
+    const char *v = getenv (name);
+    *cached = v && strcmp (v, value) == 0;
   }
-  return cached;
+  return *cached;
 }
 
-static bool
-use_avx512f32 (void)
+typedef enum { BF16_GENERIC, BF16_AVX2, BF16_AVX512BF16 } bf16_kernel;
+typedef enum { FP32_OPENBLAS, FP32_AVX2, FP32_AVX512 } fp32_kernel;
+
+static siglip_gemm_bf16_backend forced_backend = SIGLIP_GEMM_BF16_AUTO;
+static siglip_gemm_fp32_backend forced_fp32_backend = SIGLIP_GEMM_FP32_AUTO;
+
+static bf16_kernel
+bf16_kernel_get (void)
 {
-  if (forced_fp32_backend == SIGLIP_GEMM_FP32_OPENBLAS || env_forces_openblas ())
-    return false;
-  static int has = -1;
-  if (has < 0)
-    has = siglip_gemm_cpu_has_avx512f ();
-  return has;
+  static int env_generic = -1;
+  if (forced_backend == SIGLIP_GEMM_BF16_GENERIC
+      || env_is ("SIGLIP_GEMM_BF16", "generic", &env_generic))
+    return BF16_GENERIC;
+  if (forced_backend != SIGLIP_GEMM_BF16_AVX2 && siglip_gemm_cpu_has_avx512bf16 ())
+    return BF16_AVX512BF16;
+  return siglip_gemm_cpu_has_avx2 () ? BF16_AVX2 : BF16_GENERIC;
+}
+
+static fp32_kernel
+fp32_kernel_get (void)
+{
+  static int env_openblas = -1;
+  if (forced_fp32_backend == SIGLIP_GEMM_FP32_OPENBLAS
+      || env_is ("SIGLIP_GEMM_F32", "openblas", &env_openblas))
+    return FP32_OPENBLAS;
+  if (forced_fp32_backend != SIGLIP_GEMM_FP32_AVX2 && siglip_gemm_cpu_has_avx512f ())
+    return FP32_AVX512;
+  return siglip_gemm_cpu_has_avx2 () ? FP32_AVX2 : FP32_OPENBLAS;
 }
 
 bool
 siglip_gemm_fp32_packing_pays (void)
 {
-  return use_avx512f32 ();
+  return fp32_kernel_get () != FP32_OPENBLAS;
 }
 
 void
@@ -388,7 +432,12 @@ siglip_gemm_set_fp32_backend (siglip_gemm_fp32_backend backend)
 const char *
 siglip_gemm_fp32_kernel_name (void)
 {
-  return use_avx512f32 () ? "avx512" : "openblas";
+  switch (fp32_kernel_get ()) {
+  case FP32_AVX512: return "avx512";
+  case FP32_AVX2: return "avx2";
+  case FP32_OPENBLAS:
+  default: return "openblas";
+  }
 }
 
 void
@@ -400,13 +449,18 @@ siglip_gemm_set_bf16_backend (siglip_gemm_bf16_backend backend)
 bool
 siglip_gemm_bf16_is_native (void)
 {
-  return use_avx512bf16 ();
+  return bf16_kernel_get () == BF16_AVX512BF16;
 }
 
 const char *
 siglip_gemm_bf16_kernel_name (void)
 {
-  return use_avx512bf16 () ? "avx512bf16" : "generic";
+  switch (bf16_kernel_get ()) {
+  case BF16_AVX512BF16: return "avx512bf16";
+  case BF16_AVX2: return "avx2";
+  case BF16_GENERIC:
+  default: return "generic";
+  }
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -776,6 +830,22 @@ avx512bf16_task (void *data, int task, int worker)
 }
 #endif
 
+#ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
+static void
+avx2bf16_task (void *data, int task, int worker)
+{
+  bf16_job *job = data;
+  float *scratch = scratch_get (SCRATCH_TILE, siglip_gemm_avx2bf16_scratch_floats () * sizeof (float));
+  if (!scratch) {
+    job->failed = true;
+    return;
+  }
+  const int begin = (int) ((long) job->w->n_panels * task / job->n_tasks);
+  const int end = (int) ((long) job->w->n_panels * (task + 1) / job->n_tasks);
+  siglip_gemm_avx2bf16_compute (job->y, job->x, job->w, job->b, job->n, begin, end, scratch);
+}
+#endif
+
 static void
 linear_bf16 (float *y, const float *x, const siglip_matrix *m, const float *b, int n)
 {
@@ -783,7 +853,7 @@ linear_bf16 (float *y, const float *x, const siglip_matrix *m, const float *b, i
   bf16_job job = { y, x, b, w, n, NULL, false, 1 };
 
 #ifdef SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL
-  if (use_avx512bf16 ()) {
+  if (bf16_kernel_get () == BF16_AVX512BF16) {
     uint32_t *ap = scratch_get (SCRATCH_A, siglip_gemm_avx512bf16_a_words (n, w->cols) * sizeof (uint32_t));
     if (ap) {
       pack_a_job pj = { ap, x, n, w->cols };
@@ -795,6 +865,17 @@ linear_bf16 (float *y, const float *x, const siglip_matrix *m, const float *b, i
       siglip_parallel_for (job.n_tasks, avx512bf16_task, &job);
       return;
     }
+  }
+#endif
+#ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
+  if (bf16_kernel_get () == BF16_AVX2) {
+    job.n_tasks = siglip_gemm_get_threads ();
+    if (job.n_tasks > w->n_panels)
+      job.n_tasks = w->n_panels;
+    siglip_parallel_for (job.n_tasks, avx2bf16_task, &job);
+    if (!job.failed)
+      return;
+    job.failed = false;
   }
 #endif
   siglip_parallel_for ((w->n_panels + GENERIC_PANELS - 1) / GENERIC_PANELS, generic_task, &job);
@@ -825,6 +906,17 @@ avx512f32_task (void *data, int task, int worker)
 }
 #endif
 
+#ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
+static void
+avx2f32_task (void *data, int task, int worker)
+{
+  const f32_panels_job *job = data;
+  const int begin = (int) ((long) job->w->n_panels * task / job->n_tasks);
+  const int end = (int) ((long) job->w->n_panels * (task + 1) / job->n_tasks);
+  siglip_gemm_avx2f32_compute (job->y, job->x, job->w, job->b, job->n, begin, end);
+}
+#endif
+
 /* Any CPU: OpenBLAS on each panel, a [K, 32] row-major matrix, into a 32-column tile of y. */
 static void
 openblas_panel_task (void *data, int j, int worker)
@@ -848,15 +940,22 @@ static void
 linear_f32_panels (float *y, const float *x, const siglip_matrix *m, const float *b, int n)
 {
   f32_panels_job job = { y, x, b, m->packed, n, 1 };
-#ifdef SIGLIP_GEMM_HAVE_AVX512F32_KERNEL
-  if (use_avx512f32 ()) {
+  const fp32_kernel kernel = fp32_kernel_get ();
+  if (kernel != FP32_OPENBLAS) {
     job.n_tasks = siglip_gemm_get_threads ();
     if (job.n_tasks > job.w->n_panels)
       job.n_tasks = job.w->n_panels;
-    siglip_parallel_for (job.n_tasks, avx512f32_task, &job);
-    return;
-  }
+#ifdef SIGLIP_GEMM_HAVE_AVX512F32_KERNEL
+    if (kernel == FP32_AVX512) {
+      siglip_parallel_for (job.n_tasks, avx512f32_task, &job);
+      return;
+    }
 #endif
+#ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
+    siglip_parallel_for (job.n_tasks, avx2f32_task, &job);
+    return;
+#endif
+  }
   siglip_parallel_for (job.w->n_panels, openblas_panel_task, &job);
 }
 

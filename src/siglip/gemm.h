@@ -26,7 +26,8 @@ void siglip_linear (float *y, const float *x, const siglip_matrix *w, const floa
  * with an error naming the matrix shape when out of memory or the source is unusable. */
 bool siglip_gemm_pack (siglip_matrix *m, siglip_precision precision, const void *src,
                        siglip_dtype dtype, siglip_error **error);
-/* True when fp32 panels have a kernel of ours on this CPU (AVX-512F and not forced off), i.e.
+/* True when fp32 panels have a kernel of ours on this CPU (AVX-512F or AVX2 + FMA, and not
+ * forced off), i.e.
  * when the loader should pack fp32 weights; else fp32 stays on OpenBLAS with the F32 view. */
 bool siglip_gemm_fp32_packing_pays (void);
 /* The matrix back as row-major F32 [rows, cols] into out (for tests and diagnostics): a copy
@@ -51,13 +52,28 @@ size_t siglip_gemm_packed_bytes (const siglip_matrix *m);
 /* ------------------------------------------------------------------------------------------ */
 /* backends and threads */
 
+/* The widest x86 vector instructions the kernels use: what the CPU has, capped by the
+ * environment variable SIGLIP_ISA (read once): SIGLIP_ISA=avx2 makes the core choose its
+ * kernels exactly as on a CPU without AVX-512 (AVX2 + FMA), SIGLIP_ISA=generic as on one
+ * without AVX2 (OpenBLAS and portable C only); anything else, or unset, changes nothing.
+ * Every cpu_has function below answers for this capped ISA. */
 typedef enum {
-  SIGLIP_GEMM_BF16_AUTO = 0,   /* AVX512-BF16 kernel when the CPU has it, else generic */
+  SIGLIP_ISA_GENERIC = 0,
+  SIGLIP_ISA_AVX2,             /* AVX2 and FMA */
+  SIGLIP_ISA_AVX512,           /* AVX-512F too */
+} siglip_isa;
+siglip_isa siglip_isa_get (void);
+/* "generic", "avx2" or "avx512" */
+const char *siglip_isa_name (siglip_isa isa);
+
+typedef enum {
+  SIGLIP_GEMM_BF16_AUTO = 0,   /* AVX512-BF16 kernel when the CPU has it, else AVX2, else generic */
   SIGLIP_GEMM_BF16_GENERIC,    /* widen bf16 panels to f32 tiles and call sgemm: any CPU */
+  SIGLIP_GEMM_BF16_AVX2,       /* the AVX2 kernel even where AVX512-BF16 is there (tests) */
 } siglip_gemm_bf16_backend;
 
-/* Name of the bf16 kernel siglip_linear will use: "avx512bf16" or "generic". The environment
- * variable SIGLIP_GEMM_BF16=generic forces the generic one (read once). */
+/* Name of the bf16 kernel siglip_linear will use: "avx512bf16", "avx2" or "generic". The
+ * environment variable SIGLIP_GEMM_BF16=generic forces the generic one (read once). */
 const char *siglip_gemm_bf16_kernel_name (void);
 /* Tests and the benchmark force a backend; AUTO restores runtime detection. Not thread-safe
  * against concurrent siglip_linear calls. */
@@ -71,17 +87,21 @@ bool siglip_gemm_cpu_has_avx512bf16 (void);
 bool siglip_gemm_packed_is_bf16 (const siglip_matrix *m);
 
 typedef enum {
-  SIGLIP_GEMM_FP32_AUTO = 0,   /* AVX-512 kernel on fp32 panels when the CPU has AVX-512F */
+  SIGLIP_GEMM_FP32_AUTO = 0,   /* our kernel on fp32 panels: AVX-512 when the CPU has AVX-512F,
+                                  else AVX2 + FMA when it has those, else OpenBLAS */
   SIGLIP_GEMM_FP32_OPENBLAS,   /* OpenBLAS sgemm, on the panels (one call per panel) or on w */
+  SIGLIP_GEMM_FP32_AVX2,       /* the AVX2 kernel even where AVX-512 is there (tests) */
 } siglip_gemm_fp32_backend;
 
-/* Name of the kernel fp32 panels use: "avx512" or "openblas". SIGLIP_GEMM_F32=openblas in the
- * environment forces OpenBLAS (read once). */
+/* Name of the kernel fp32 panels use: "avx512", "avx2" or "openblas". SIGLIP_GEMM_F32=openblas
+ * in the environment forces OpenBLAS (read once). */
 const char *siglip_gemm_fp32_kernel_name (void);
 /* As siglip_gemm_set_bf16_backend, for fp32 panels. */
 void siglip_gemm_set_fp32_backend (siglip_gemm_fp32_backend backend);
 /* True when this CPU can run the AVX-512 fp32 kernel. */
 bool siglip_gemm_cpu_has_avx512f (void);
+/* True when this CPU can run the AVX2 + FMA kernels (fp32 and bf16). */
+bool siglip_gemm_cpu_has_avx2 (void);
 
 /* Sets the size of the pool (0: the machine's online cores); the largest request made so far
  * wins. */

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * gemm-avx2bf16.c — bf16 weights on CPUs without AVX512-BF16 (AVX2 + FMA): the bf16 panels
+ * stay in memory at half the size of fp32, and each block of them is widened to fp32 just
+ * before gemm-avx2f32.c's micro-kernel multiplies it.
+ *
+ * Widening a bf16 value is exact (the 16 bits become the high half of an fp32), so the
+ * arithmetic is the fp32 kernel's on the bf16-rounded weights; the activations stay fp32 (a
+ * CPU without vdpbf16ps gains nothing from rounding them).
+ *
+ * Cost: a panel slice of KC pairs is widened once per block of KC inputs and then multiplied by
+ * every row of x (M >= 64 for a label, 256+ for an image), so the widening is 2 cheap integer
+ * ops per weight against M FMAs per weight — a few percent. The widened slices of a group
+ * (GROUP x 2 KC x 32 floats = 128 KiB) live in per-worker scratch and stay in L2 while the rows
+ * stream past them, exactly where the fp32 kernel would have found its panel slices.
+ */
+#include "gemm-private.h"
+
+#ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
+
+#include <immintrin.h>
+
+#define NR SIGLIP_GEMM_NR
+#define KC SIGLIP_GEMM_AVX2_KC       /* inputs per block, even so blocks start on a pair */
+#define GROUP SIGLIP_GEMM_AVX2_GROUP
+#ifndef MC
+#define MC 240
+#endif
+
+#define TARGET __attribute__ ((target ("avx2,fma")))
+
+size_t
+siglip_gemm_avx2bf16_scratch_floats (void)
+{
+  return (size_t) GROUP * KC * NR;
+}
+
+/* out[2q + h][c] = W[32j + c][2 (p0 + q) + h] for q < n_pairs, as fp32 (the fp32 panel layout) */
+TARGET static void
+widen_slice (float *restrict out, const uint16_t *restrict panel, int p0, int n_pairs)
+{
+  const __m256i high = _mm256_set1_epi32 ((int) 0xffff0000u);
+  for (int q = 0; q < n_pairs; q++) {
+    const uint16_t *src = panel + (size_t) (p0 + q) * NR * 2;
+    float *even = out + (size_t) 2 * q * NR, *odd = even + NR;
+#pragma GCC unroll 4
+    for (int c = 0; c < NR; c += 8) {
+      /* word c = (W[c][2p] low, W[c][2p + 1] high) */
+      const __m256i v = _mm256_load_si256 ((const __m256i *) (src + 2 * c));
+      _mm256_store_ps (even + c, _mm256_castsi256_ps (_mm256_slli_epi32 (v, 16)));
+      _mm256_store_ps (odd + c, _mm256_castsi256_ps (_mm256_and_si256 (v, high)));
+    }
+  }
+}
+
+TARGET void
+siglip_gemm_avx2bf16_compute (float *y, const float *x, const siglip_bf16_panels *w,
+                              const float *bias, int n, int j_begin, int j_end, float *scratch)
+{
+  const int k = w->cols, ncols = w->rows;
+
+  for (int jg = j_begin; jg < j_end; jg += GROUP) {
+    const int jg_end = j_end - jg < GROUP ? j_end : jg + GROUP;
+    for (int k0 = 0; k0 < k; k0 += KC) {
+      const int kb = k - k0 < KC ? k - k0 : KC;
+      for (int j = jg; j < jg_end; j++)
+        widen_slice (scratch + (size_t) (j - jg) * KC * NR,
+                     w->data + (size_t) j * w->k_pairs * NR * 2, k0 / 2, (kb + 1) / 2);
+      for (int m0 = 0; m0 < n; m0 += MC) {
+        const int rows = n - m0 < MC ? n - m0 : MC;
+        for (int j = jg; j < jg_end; j++) {
+          const int cols = ncols - j * NR < NR ? ncols - j * NR : NR;
+          siglip_gemm_avx2_panel_block (y + (size_t) m0 * ncols + (size_t) j * NR, (size_t) ncols,
+                                        x + (size_t) m0 * k + k0, (size_t) k, rows,
+                                        scratch + (size_t) (j - jg) * KC * NR, kb, cols, k0 == 0,
+                                        bias ? bias + (size_t) j * NR : NULL);
+        }
+      }
+    }
+  }
+}
+
+#endif /* SIGLIP_GEMM_HAVE_AVX2_KERNELS */

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * gemm-avx2f32.c — the fp32 GEMM kernel for CPUs with AVX2 and FMA but no AVX-512 (Intel's
+ * client CPUs, Zen 1-3), on the same packed panels as gemm-avx512f32.c.
+ *
+ * Why our own: OpenBLAS's Haswell sgemm reached 0.71 of the AVX2 FMA peak on the towers'
+ * shapes, and it packs the weight matrix again on every call (a third of the work for one
+ * label, M = 64). Here the weights are packed once at load.
+ *
+ * Micro-kernel: 6 x 16 — a half panel (16 of its 32 columns, one 64-byte cache line per k) times
+ * 6 rows of x, in 12 ymm accumulators. Per k: 2 loads of the weights, 6 broadcasts of x[row][k]
+ * straight from the row-major activations (6 sequential streams), 12 FMAs; with the 2 weight
+ * registers and the broadcast that is 15 of the 16 ymm registers, and 12 independent chains
+ * cover the FMA latency (4-5 cycles) on two FMA pipes. A full panel (32 columns) would need 4
+ * weight registers and leave room for only 2 rows — twice the broadcasts per FMA.
+ * Short strips (the last rows of M, the 1-row pooling probe) run a kernel compiled for 1, 2 or 4
+ * rows instead of multiplying rows that are thrown away.
+ *
+ * Blocking (as gemm-avx512f32.c): a worker owns a contiguous run of panels, walked in groups of
+ * GROUP panels whose column of C stays in L2 over the K blocks; K in blocks of KC so that a half
+ * panel's slice (KC x 64 bytes = 16 KiB) stays in L1 while the strips of a block of MC rows of x
+ * (MC x KC x 4 = 240 KiB) stream past it from L2.
+ *
+ * siglip_gemm_avx2_panel_block is shared with gemm-avx2bf16.c, which widens bf16 panel slices
+ * into the fp32 layout first.
+ *
+ * Compiled with function target attributes, as the AVX-512 kernels, so libsiglip still runs on
+ * any x86-64: gemm.c calls in here only after siglip_isa_get said AVX2.
+ */
+#include "gemm-private.h"
+
+#ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
+
+#include <immintrin.h>
+#include <string.h>
+
+#define NR SIGLIP_GEMM_NR
+#define MR 6
+#define HALF 16
+#ifndef KC
+#define KC SIGLIP_GEMM_AVX2_KC
+#endif
+#ifndef MC
+#define MC 240         /* 40 strips of 6 rows */
+#endif
+#ifndef GROUP
+#define GROUP SIGLIP_GEMM_AVX2_GROUP
+#endif
+
+#define TARGET __attribute__ ((target ("avx2,fma")))
+#define INLINE static inline __attribute__ ((always_inline))
+
+/* C[R, 16] (ldc) = (first ? bias or 0 : C) + x[R][0 .. kb) . b[0 .. kb)[16] (b's row stride
+ * NR). Only the first `cols` columns are stored. */
+TARGET INLINE void
+kernel (const int R, int kb, const float *restrict x, size_t ldx, const float *restrict b,
+        float *restrict c, size_t ldc, int cols, bool first, const float *bias)
+{
+  __m256 c0[MR], c1[MR];
+#pragma GCC unroll 6
+  for (int r = 0; r < R; r++) {
+    c0[r] = _mm256_setzero_ps ();
+    c1[r] = _mm256_setzero_ps ();
+  }
+
+#pragma GCC unroll 2
+  for (int k = 0; k < kb; k++) {
+    const __m256 b0 = _mm256_load_ps (b + (size_t) k * NR);
+    const __m256 b1 = _mm256_load_ps (b + (size_t) k * NR + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++) {
+      const __m256 a = _mm256_broadcast_ss (x + (size_t) r * ldx + k);
+      c0[r] = _mm256_fmadd_ps (a, b0, c0[r]);
+      c1[r] = _mm256_fmadd_ps (a, b1, c1[r]);
+    }
+  }
+
+  if (cols == HALF) {
+    __m256 base0 = _mm256_setzero_ps (), base1 = _mm256_setzero_ps ();
+    if (first && bias) {
+      base0 = _mm256_loadu_ps (bias);
+      base1 = _mm256_loadu_ps (bias + 8);
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < R; r++) {
+      float *cr = c + (size_t) r * ldc;
+      if (!first) {
+        base0 = _mm256_loadu_ps (cr);
+        base1 = _mm256_loadu_ps (cr + 8);
+      }
+      _mm256_storeu_ps (cr, _mm256_add_ps (base0, c0[r]));
+      _mm256_storeu_ps (cr + 8, _mm256_add_ps (base1, c1[r]));
+    }
+    return;
+  }
+  /* the last panel of a matrix whose rows are not a multiple of 32: through a tile (unrolled,
+   * like every loop over the accumulators, so that they stay in registers) */
+#pragma GCC unroll 6
+  for (int r = 0; r < R; r++) {
+    float tile[HALF];
+    _mm256_storeu_ps (tile, c0[r]);
+    _mm256_storeu_ps (tile + 8, c1[r]);
+    float *cr = c + (size_t) r * ldc;
+    for (int i = 0; i < cols; i++)
+      cr[i] = tile[i] + (first ? (bias ? bias[i] : 0.0f) : cr[i]);
+  }
+}
+
+TARGET void
+siglip_gemm_avx2_panel_block (float *y, size_t ldy, const float *x, size_t ldx, int rows,
+                              const float *slice, int kb, int cols, bool first, const float *bias)
+{
+  for (int h = 0; h < NR / HALF && h * HALF < cols; h++) {
+    const int hc = cols - h * HALF < HALF ? cols - h * HALF : HALF;
+    const float *bh = slice + h * HALF;
+    const float *biash = bias ? bias + h * HALF : NULL;
+    float *yh = y + h * HALF;
+    int r0 = 0;
+    for (; r0 + MR <= rows; r0 += MR)
+      kernel (MR, kb, x + (size_t) r0 * ldx, ldx, bh, yh + (size_t) r0 * ldy, ldy, hc, first, biash);
+    const int left = rows - r0;
+    const float *xr = x + (size_t) r0 * ldx;
+    float *yr = yh + (size_t) r0 * ldy;
+    switch (left) {
+    case 0: break;
+    case 1: kernel (1, kb, xr, ldx, bh, yr, ldy, hc, first, biash); break;
+    case 2: kernel (2, kb, xr, ldx, bh, yr, ldy, hc, first, biash); break;
+    case 3: kernel (2, kb, xr, ldx, bh, yr, ldy, hc, first, biash);
+            kernel (1, kb, xr + 2 * ldx, ldx, bh, yr + 2 * ldy, ldy, hc, first, biash); break;
+    case 4: kernel (4, kb, xr, ldx, bh, yr, ldy, hc, first, biash); break;
+    default: kernel (4, kb, xr, ldx, bh, yr, ldy, hc, first, biash);
+             kernel (1, kb, xr + 4 * ldx, ldx, bh, yr + 4 * ldy, ldy, hc, first, biash); break;
+    }
+  }
+}
+
+TARGET void
+siglip_gemm_avx2f32_compute (float *y, const float *x, const siglip_f32_panels *w,
+                             const float *bias, int n, int j_begin, int j_end)
+{
+  const int k = w->cols, ncols = w->rows;
+
+  for (int jg = j_begin; jg < j_end; jg += GROUP) {
+    const int jg_end = j_end - jg < GROUP ? j_end : jg + GROUP;
+    for (int k0 = 0; k0 < k; k0 += KC) {
+      const int kb = k - k0 < KC ? k - k0 : KC;
+      for (int m0 = 0; m0 < n; m0 += MC) {
+        const int rows = n - m0 < MC ? n - m0 : MC;
+        for (int j = jg; j < jg_end; j++) {
+          const int cols = ncols - j * NR < NR ? ncols - j * NR : NR;
+          siglip_gemm_avx2_panel_block (y + (size_t) m0 * ncols + (size_t) j * NR, (size_t) ncols,
+                                        x + (size_t) m0 * k + k0, (size_t) k, rows,
+                                        w->data + ((size_t) j * k + k0) * NR, kb, cols, k0 == 0,
+                                        bias ? bias + (size_t) j * NR : NULL);
+        }
+      }
+    }
+  }
+}
+
+#endif /* SIGLIP_GEMM_HAVE_AVX2_KERNELS */
