@@ -23,6 +23,7 @@
 
 #include "gemm.h"
 #include "gemm-private.h"
+#include "pool.h"
 
 typedef struct {
   int m, n, k;
@@ -59,7 +60,7 @@ rng_uniform (void) /* [-1, 1) */
 static float
 bf16_round (float f)
 {
-  return siglip_bf16_bits_to_f32 (siglip_f32_to_bf16_rne (f));
+  return siglip_bf16_to_f32 (siglip_f32_to_bf16_rne (f));
 }
 
 static double
@@ -279,7 +280,7 @@ test_pack_dtypes (void)
   float *wide = g_new (float, nk);
   for (gsize i = 0; i < nk; i++) {
     bf[i] = siglip_f32_to_bf16_rne (p.w[i]);
-    wide[i] = siglip_bf16_bits_to_f32 (bf[i]);
+    wide[i] = siglip_bf16_to_f32 (bf[i]);
     /* f16 1.0 + the bf16 mantissa's top 7 bits: a value both formats hold exactly */
     half[i] = (guint16) (0x3c00u | ((bf[i] & 0x7fu) << 3));
   }
@@ -405,7 +406,7 @@ test_bf16_rounding (void)
   g_assert_cmpuint (siglip_f32_to_bf16_rne (1.0f + 0x1p-8f + 0x1p-20f), ==, 0x3f81);
   g_assert_cmpuint (siglip_f32_to_bf16_rne (-2.0f), ==, 0xc000);
   g_assert_cmpuint (siglip_f32_to_bf16_rne (INFINITY), ==, 0x7f80);
-  g_assert_true (isnan (siglip_bf16_bits_to_f32 (siglip_f32_to_bf16_rne (NAN))));
+  g_assert_true (isnan (siglip_bf16_to_f32 (siglip_f32_to_bf16_rne (NAN))));
   /* the largest finite f32 rounds to infinity, as in torch */
   g_assert_cmpuint (siglip_f32_to_bf16_rne (3.4028235e38f), ==, 0x7f80);
 }
@@ -456,46 +457,6 @@ test_concurrent (void)
     problem_clear (&jobs[t].p);
 }
 
-/* A pool joined when its last model was freed, then started again: the new workers must take
- * only jobs published after they started (they once re-ran the previous, finished job with its
- * dangling context). A job marks its context dead once parallel_for has returned; running it
- * again counts as a stale run. */
-typedef struct {
-  gboolean finished;
-  int stale_runs;
-  int runs[64];
-} pool_job;
-
-static void
-pool_job_task (void *ctx, int task, int worker)
-{
-  pool_job *job = ctx;
-  if (job->finished)
-    g_atomic_int_inc (&job->stale_runs);
-  else
-    job->runs[task]++;
-}
-
-static void
-test_pool_restart (void)
-{
-  pool_job jobs[4] = { 0 };
-  for (int round = 0; round < 4; round++) {
-    siglip_gemm_pool_acquire (2);
-    /* give the new workers time to start before the next job, which is when a worker that
-     * mistakes the previous job for new work shows itself (passing never depends on it) */
-    g_usleep (20000);
-    siglip_parallel_for (64, pool_job_task, &jobs[round]);
-    jobs[round].finished = TRUE;
-    siglip_gemm_pool_release ();
-  }
-  for (int round = 0; round < 4; round++) {
-    g_assert_cmpint (jobs[round].stale_runs, ==, 0);
-    for (int t = 0; t < 64; t++)
-      g_assert_cmpint (jobs[round].runs[t], ==, 1);
-  }
-}
-
 static void
 test_pack_errors (void)
 {
@@ -513,7 +474,7 @@ main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
   /* two workers even on a one-core runner, so the split between workers is exercised */
-  siglip_gemm_set_threads (2);
+  siglip_pool_set_threads (2);
   g_test_add_func ("/gemm/bf16/rounding", test_bf16_rounding);
   g_test_add_func ("/gemm/fp32", test_fp32);
   g_test_add_func ("/gemm/fp32/panels-avx512", test_fp32_avx512);
@@ -521,7 +482,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/gemm/fp32/panels-openblas", test_fp32_panels_openblas);
   g_test_add_func ("/gemm/isa-switch", test_isa_switch);
   g_test_add_func ("/gemm/pack-dtypes", test_pack_dtypes);
-  g_test_add_func ("/gemm/pool-restart", test_pool_restart);
   g_test_add_func ("/gemm/bf16/avx512bf16", test_bf16_fast);
   g_test_add_func ("/gemm/bf16/avx2", test_bf16_avx2);
   g_test_add_func ("/gemm/bf16/generic", test_bf16_generic);

@@ -29,6 +29,7 @@
 #include <cblas.h>
 
 #include "gemm.h"
+#include "pool.h"
 #include "siglip.h"
 
 #ifndef SIGLENS_SRC_DIR
@@ -612,8 +613,8 @@ run_gemm_table (int threads, int runs, bool json)
 {
   static const int ms[] = { 256, 512, 1024 };
   static const int nk[][2] = { { 1152, 1152 }, { 3456, 1152 }, { 4304, 1152 }, { 1152, 4304 } };
-  siglip_gemm_set_threads (threads);
-  threads = siglip_gemm_get_threads ();
+  siglip_pool_set_threads (threads);
+  threads = siglip_pool_n_threads ();
   const peaks pk = measure_peaks (threads);
   if (json)
     printf ("{\"threads\": %d, \"fp32_kernel\": \"%s\", \"bf16_kernel\": \"%s\", "

@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "internal.h"
+#include "util.h"
 
 #define CONFIG_FILE     "config.json"
 #define PREPROCESS_FILE "preprocessor_config.json"
@@ -24,14 +25,12 @@
 static cJSON *
 load_json (const char *directory, const char *name, siglip_error **error)
 {
-  size_t n = strlen (directory) + 1 + strlen (name) + 1;
-  char *path = malloc (n);
+  char *path = siglip_path_join (directory, name);
   if (!path)
     {
       siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", name);
       return NULL;
     }
-  snprintf (path, n, "%s/%s", directory, name);
   char *text = siglip_read_text_file (path, MAX_CONFIG_BYTES, error);
   cJSON *json = NULL;
   if (text)

@@ -281,7 +281,7 @@ siglip_state_new (const siglip_model *model, siglip_error **error)
   const int tokens = max_int (max_int (vision_tokens, text_tokens), 3);
   const int seq = max_int (vision_tokens, tc->max_position_embeddings);
   const int head_dim = max_int (tc->hidden_size / tc->num_heads, vc->hidden_size / vc->num_heads);
-  if (!siglip_workspace_reserve (&state->ws, dim, inter, tokens, seq, pos_tmp_rows)
+  if (!siglip_workspace_reserve (&state->ws, dim, inter, tokens, pos_tmp_rows)
       || !siglip_workspace_reserve_attention (&state->ws, seq, head_dim))
     {
       siglip_set_error (error, SIGLIP_ERR_NO_MEMORY,

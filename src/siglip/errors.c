@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "util.h"
 
 void
 siglip_error_free (siglip_error *error)
@@ -32,21 +33,6 @@ siglip_status_name (siglip_status status)
   return "unknown error";
 }
 
-static char *
-vformat (const char *fmt, va_list ap)
-{
-  va_list copy;
-  va_copy (copy, ap);
-  int n = vsnprintf (NULL, 0, fmt, copy);
-  va_end (copy);
-  if (n < 0)
-    return NULL;
-  char *s = malloc ((size_t) n + 1);
-  if (s)
-    vsnprintf (s, (size_t) n + 1, fmt, ap);
-  return s;
-}
-
 bool
 siglip_set_error (siglip_error **error, siglip_status status, const char *fmt, ...)
 {
@@ -60,7 +46,7 @@ siglip_set_error (siglip_error **error, siglip_status status, const char *fmt, .
     return false;
   va_list ap;
   va_start (ap, fmt);
-  e->message = vformat (fmt, ap);
+  e->message = siglip_strdup_vprintf (fmt, ap);
   va_end (ap);
   e->status = status;
   if (!e->message)
@@ -76,7 +62,7 @@ siglip_prefix_error (siglip_error **error, const char *fmt, ...)
     return;
   va_list ap;
   va_start (ap, fmt);
-  char *prefix = vformat (fmt, ap);
+  char *prefix = siglip_strdup_vprintf (fmt, ap);
   va_end (ap);
   if (!prefix)
     return;

@@ -2,8 +2,8 @@
 /*
  * gemm-avx512bf16.c — the bf16 GEMM kernel for CPUs with AVX512-BF16 (Zen 4/5, Sapphire Rapids).
  *
- * Compiled with per-function target attributes, not -mavx512bf16 for the file, so libsiglip
- * still runs on any x86-64: gemm.c calls in here only after __builtin_cpu_supports said yes.
+ * Compiled with per-function target attributes (bf16.h), so libsiglip still runs on any x86-64:
+ * gemm.c calls in here only after __builtin_cpu_supports said yes.
  *
  * Micro-kernel: an 8 x 32 tile of C in 16 zmm accumulators. Per pair of K it loads two zmm of
  * the weight panel (32 columns x 2 bf16) and, for each of the 8 rows, broadcasts that row's bf16
@@ -29,11 +29,11 @@
  * hardware prefetchers follow the contiguous slices), KC_PAIRS = 256, and handing out panels
  * to workers first come first served (8% slower than the static split).
  */
+#define SIGLIP_BF16_KERNELS 1 /* bf16.h: the pair conversion */
 #include "gemm-private.h"
 
 #ifdef SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL
 
-#include <immintrin.h>
 #include <string.h>
 
 #define MR SIGLIP_GEMM_AVX512_MR
@@ -49,31 +49,12 @@
 #define GROUP 4        /* panels whose column of C (M x 128 floats) stays in L2 over K */
 #endif
 
-#define TARGET __attribute__ ((target ("avx512f,avx512bf16,avx512bw,avx512vl,avx512dq")))
+#define TARGET SIGLIP_AVX512BF16_TARGET
 
 size_t
 siglip_gemm_avx512bf16_a_words (int n, int k)
 {
   return (size_t) n * (size_t) ((k + 1) / 2);
-}
-
-/* out[p] = bf16 pair (x[2p], x[2p + 1]) for p < (n + 1) / 2, a missing odd partner zero */
-TARGET static inline void
-pairs_row (uint32_t *out, const float *x, int n)
-{
-  for (int k0 = 0; k0 < n; k0 += 32) {
-    const int left = n - k0;
-    const __mmask16 m_lo = left >= 16 ? 0xffff : (__mmask16) ((1u << left) - 1);
-    const __mmask16 m_hi = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16) ((1u << (left - 16)) - 1);
-    const __m512 lo = _mm512_maskz_loadu_ps (m_lo, x + k0);
-    const __m512 hi = _mm512_maskz_loadu_ps (m_hi, x + k0 + 16);
-    /* cvtne2ps rounds to nearest even; the second operand fills the low half, so word i is
-     * the pair (x[k0 + 2i], x[k0 + 2i + 1]); a missing odd partner was loaded as 0 */
-    const __m512i pairs = (__m512i) _mm512_cvtne2ps_pbh (hi, lo);
-    const int words = left >= 32 ? 16 : (left + 1) / 2;
-    const __mmask16 m_words = words >= 16 ? 0xffff : (__mmask16) ((1u << words) - 1);
-    _mm512_mask_storeu_epi32 (out + k0 / 2, m_words, pairs);
-  }
 }
 
 TARGET void
@@ -83,7 +64,7 @@ siglip_gemm_avx512bf16_pack_a (uint32_t *ap, const float *x, int n, int k, int r
   for (int row = r_begin; row < r_end; row++) {
     const float *xr = x + (size_t) row * k;
     uint32_t *out = ap + (size_t) row * kp;
-    pairs_row (out, xr, k);
+    siglip_bf16_pairs_row (out, xr, k);
   }
 }
 
@@ -175,168 +156,6 @@ siglip_gemm_avx512bf16_compute (float *y, const uint32_t *ap, const siglip_bf16_
           }
         }
       }
-    }
-  }
-}
-
-#endif /* SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL */
-
-/* ---------------------------------------------------------------------------------------------
- * Attention products in bf16 (ops.c's attention_block_bf16 drives them; layouts in
- * gemm-private.h). Same arithmetic as the GEMM above: inputs rounded to nearest even bf16,
- * products exact and sums in fp32, so only the rounding of q, k, the softmax weights and v
- * differs from the fp32 loops. head_dim is at most 128 (ops.c checks), so a row's pairs fit in
- * one 64-word stack row.
- */
-#ifdef SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL
-
-#define ATTN_QK_MR 8 /* query rows x 32 keys: 16 accumulators, as the GEMM's tile */
-#define ATTN_PV_MR 4 /* query rows x hdp dims: up to 4 x 8 accumulators */
-
-
-TARGET void
-siglip_attn_bf16_pack_rows (uint32_t *out, size_t ldout, const float *x, size_t ldx, int rows,
-                            int n)
-{
-  for (int r = 0; r < rows; r++)
-    pairs_row (out + (size_t) r * ldout, x + (size_t) r * ldx, n);
-}
-
-TARGET void
-siglip_attn_bf16_pack_kv (uint32_t *kt, uint32_t *vp, const float *k, int ldk, const float *v,
-                          int ldv, int nk, int hd)
-{
-  const int hp = (hd + 1) / 2, nkp = (nk + 31) / 32 * 32, hdp = (hd + 15) / 16 * 16;
-  /* Kt: each key's pairs converted in order, then scattered into its column of the block */
-  for (int j = 0; j < nkp; j++) {
-    uint32_t row[64];
-    if (j < nk)
-      pairs_row (row, k + (size_t) j * ldk, hd);
-    else
-      memset (row, 0, (size_t) hp * sizeof row[0]);
-    uint32_t *dst = kt + (size_t) (j / 32) * hp * 32 + j % 32;
-    for (int p = 0; p < hp; p++)
-      dst[(size_t) p * 32] = row[p];
-  }
-  /* Vp: keys 2p and 2p + 1 interleaved column by column; vcvtne2ps2bf16 puts key 2p's 16
-   * values in the low half and key 2p + 1's in the high half, vpermw pairs them up */
-  const __m512i interleave = _mm512_set_epi16 (31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10,
-                                               25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
-                                               18, 2, 17, 1, 16, 0);
-  for (int p = 0; p < (nk + 1) / 2; p++) {
-    const float *a = v + (size_t) (2 * p) * ldv;
-    const float *b = 2 * p + 1 < nk ? a + ldv : NULL;
-    for (int c0 = 0; c0 < hdp; c0 += 16) {
-      const int left = hd - c0;
-      const __mmask16 m = left >= 16 ? 0xffff : (__mmask16) ((1u << left) - 1);
-      const __m512 va = _mm512_maskz_loadu_ps (m, a + c0);
-      const __m512 vb = b ? _mm512_maskz_loadu_ps (m, b + c0) : _mm512_setzero_ps ();
-      const __m512i both = (__m512i) _mm512_cvtne2ps_pbh (vb, va);
-      _mm512_storeu_si512 (vp + (size_t) p * hdp + c0, _mm512_permutexvar_epi16 (interleave, both));
-    }
-  }
-}
-
-TARGET void
-siglip_attn_bf16_qk (float *s, const uint32_t *qa, const uint32_t *kt, int nq, int hd, int nk,
-                     float scale)
-{
-  const int hp = (hd + 1) / 2, nkp = (nk + 31) / 32 * 32;
-  const __m512 vscale = _mm512_set1_ps (scale);
-  for (int i0 = 0; i0 < nq; i0 += ATTN_QK_MR) {
-    const int rows = nq - i0 < ATTN_QK_MR ? nq - i0 : ATTN_QK_MR;
-    /* rows past nq alias the last real row and are never stored */
-    const uint32_t *ar[ATTN_QK_MR];
-#pragma GCC unroll 8
-    for (int r = 0; r < ATTN_QK_MR; r++)
-      ar[r] = qa + (size_t) (i0 + (r < rows ? r : rows - 1)) * hp;
-    for (int j0 = 0; j0 < nkp; j0 += 32) {
-      const uint32_t *b = kt + (size_t) j0 * hp;
-      __m512 c0[ATTN_QK_MR], c1[ATTN_QK_MR];
-#pragma GCC unroll 8
-      for (int r = 0; r < ATTN_QK_MR; r++)
-        c0[r] = c1[r] = _mm512_setzero_ps ();
-      for (int p = 0; p < hp; p++) {
-        const __m512bh b0 = (__m512bh) _mm512_loadu_si512 (b + (size_t) p * 32);
-        const __m512bh b1 = (__m512bh) _mm512_loadu_si512 (b + (size_t) p * 32 + 16);
-#pragma GCC unroll 8
-        for (int r = 0; r < ATTN_QK_MR; r++) {
-          const __m512bh av = (__m512bh) _mm512_set1_epi32 ((int) ar[r][p]);
-          c0[r] = _mm512_dpbf16_ps (c0[r], av, b0);
-          c1[r] = _mm512_dpbf16_ps (c1[r], av, b1);
-        }
-      }
-#pragma GCC unroll 8
-      for (int r = 0; r < ATTN_QK_MR; r++) {
-        if (r >= rows)
-          break;
-        float *sr = s + (size_t) (i0 + r) * nkp + j0;
-        _mm512_storeu_ps (sr, _mm512_mul_ps (c0[r], vscale));
-        _mm512_storeu_ps (sr + 16, _mm512_mul_ps (c1[r], vscale));
-      }
-    }
-  }
-}
-
-/* out rows [i0, i0 + rows) = pa (pairs of keys) Vp, NV vectors of 16 dims */
-TARGET static inline __attribute__ ((always_inline)) void
-pv_tile (float *out, int ldo, const uint32_t *pa, int np, const uint32_t *vp, int npairs, int hd,
-         int i0, int rows, const int NV)
-{
-  const uint32_t *ar[ATTN_PV_MR];
-#pragma GCC unroll 4
-  for (int r = 0; r < ATTN_PV_MR; r++)
-    ar[r] = pa + (size_t) (i0 + (r < rows ? r : rows - 1)) * np;
-  __m512 acc[ATTN_PV_MR][8];
-#pragma GCC unroll 4
-  for (int r = 0; r < ATTN_PV_MR; r++)
-#pragma GCC unroll 8
-    for (int c = 0; c < NV; c++)
-      acc[r][c] = _mm512_setzero_ps ();
-  for (int p = 0; p < npairs; p++) {
-    __m512bh b[8];
-#pragma GCC unroll 8
-    for (int c = 0; c < NV; c++)
-      b[c] = (__m512bh) _mm512_loadu_si512 (vp + (size_t) p * NV * 16 + c * 16);
-#pragma GCC unroll 4
-    for (int r = 0; r < ATTN_PV_MR; r++) {
-      const __m512bh av = (__m512bh) _mm512_set1_epi32 ((int) ar[r][p]);
-#pragma GCC unroll 8
-      for (int c = 0; c < NV; c++)
-        acc[r][c] = _mm512_dpbf16_ps (acc[r][c], av, b[c]);
-    }
-  }
-#pragma GCC unroll 4
-  for (int r = 0; r < ATTN_PV_MR; r++) {
-    if (r >= rows)
-      break;
-    float *o = out + (size_t) (i0 + r) * ldo;
-#pragma GCC unroll 8
-    for (int c = 0; c < NV; c++) {
-      const int left = hd - c * 16;
-      const __mmask16 m = left >= 16 ? 0xffff : (__mmask16) ((1u << left) - 1);
-      _mm512_mask_storeu_ps (o + c * 16, m, acc[r][c]);
-    }
-  }
-}
-
-TARGET void
-siglip_attn_bf16_pv (float *out, int ldo, const uint32_t *pa, const uint32_t *vp, int nq, int nk,
-                     int hd)
-{
-  const int np = (nk + 31) / 32 * 16, npairs = (nk + 1) / 2, nv = (hd + 15) / 16;
-  /* a constant width for every head size up to 128, so the accumulators stay in registers */
-  for (int i0 = 0; i0 < nq; i0 += ATTN_PV_MR) {
-    const int rows = nq - i0 < ATTN_PV_MR ? nq - i0 : ATTN_PV_MR;
-    switch (nv) {
-    case 1: pv_tile (out, ldo, pa, np, vp, npairs, hd, i0, rows, 1); break;
-    case 2: pv_tile (out, ldo, pa, np, vp, npairs, hd, i0, rows, 2); break;
-    case 3: pv_tile (out, ldo, pa, np, vp, npairs, hd, i0, rows, 3); break;
-    case 4: pv_tile (out, ldo, pa, np, vp, npairs, hd, i0, rows, 4); break;
-    case 5: pv_tile (out, ldo, pa, np, vp, npairs, hd, i0, rows, 5); break;
-    case 6: pv_tile (out, ldo, pa, np, vp, npairs, hd, i0, rows, 6); break;
-    case 7: pv_tile (out, ldo, pa, np, vp, npairs, hd, i0, rows, 7); break;
-    default: pv_tile (out, ldo, pa, np, vp, npairs, hd, i0, rows, 8); break;
     }
   }
 }

@@ -18,6 +18,7 @@
 
 #include <stdint.h>
 
+#include "bf16.h"
 #include "internal.h"
 
 #define SIGLIP_GEMM_NR 32
@@ -46,23 +47,6 @@ typedef struct {
   float *data;        /* 64-byte aligned, n_panels * K * NR values */
 } siglip_f32_panels;
 
-/* IEEE round to nearest even, NaN kept quiet; as torch's .to(bfloat16) (FACTS.md §11). */
-static inline uint16_t
-siglip_f32_to_bf16_rne (float f)
-{
-  union { float f; uint32_t u; } v = { f };
-  if ((v.u & 0x7fffffffu) > 0x7f800000u)
-    return (uint16_t) ((v.u >> 16) | 0x40u);
-  return (uint16_t) ((v.u + 0x7fffu + ((v.u >> 16) & 1u)) >> 16);
-}
-
-static inline float
-siglip_bf16_bits_to_f32 (uint16_t h)
-{
-  union { uint32_t u; float f; } v = { (uint32_t) h << 16 };
-  return v.f;
-}
-
 #if defined(__x86_64__) || defined(__i386__)
 #define SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL 1
 
@@ -78,24 +62,6 @@ void siglip_gemm_avx512bf16_pack_a (uint32_t *ap, const float *x, int n, int k,
 /* y[:, 32 * j_begin .. 32 * j_end) = x @ W^T + b for panels [j_begin, j_end). */
 void siglip_gemm_avx512bf16_compute (float *y, const uint32_t *ap, const siglip_bf16_panels *w,
                                      const float *b, int n, int j_begin, int j_end);
-
-/* gemm-avx512bf16.c, attention products of one head (ops.c's attention_block_bf16), with
- * nkp = nk rounded up to 32 keys, hp = ceil (hd / 2) pairs, hdp = hd rounded up to 16 dims,
- * hd <= 128; every buffer holds u32 words, each a bf16 pair (low half first):
- *   pack_rows: out[r * ldout + p] = (x[r][2p], x[r][2p + 1])          (queries, softmax rows)
- *   kt[((j / 32) * hp + p) * 32 + j % 32] = (k[j][2p], k[j][2p + 1])   (nkp * hp words, zero
- *                                                                        past nk)
- *   vp[p * hdp + c] = (v[2p][c], v[2p + 1][c])                           (ceil (nk/2) * hdp)
- *   qk: s (nq, nkp) = qa (nq, hp pairs) kt * scale, fp32
- *   pv: out (nq, hd; row stride ldo) = pa (nq, nkp / 2 pairs) vp */
-void siglip_attn_bf16_pack_rows (uint32_t *out, size_t ldout, const float *x, size_t ldx,
-                                 int rows, int n);
-void siglip_attn_bf16_pack_kv (uint32_t *kt, uint32_t *vp, const float *k, int ldk,
-                               const float *v, int ldv, int nk, int hd);
-void siglip_attn_bf16_qk (float *s, const uint32_t *qa, const uint32_t *kt, int nq, int hd,
-                          int nk, float scale);
-void siglip_attn_bf16_pv (float *out, int ldo, const uint32_t *pa, const uint32_t *vp, int nq,
-                          int nk, int hd);
 
 /* gemm-avx512f32.c: y[:, 32 * j_begin .. 32 * j_end) = x (n, K, row-major) @ W^T + b for
  * panels [j_begin, j_end). */

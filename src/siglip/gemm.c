@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * gemm.c — siglip_linear, the bf16 weight panels, and the thread pool every parallel stage of
- * libsiglip runs on.
+ * gemm.c — siglip_linear and the packed weight panels (fp32 and bf16), run on the pool of pool.c.
  *
  * Why our own bf16 kernel and not oneDNN 2.6 (Debian libdnnl-dev): measured on the target box
  * (Zen 5, 2 threads, best runs; the box was shared with other builds, medians swing 2x):
@@ -16,14 +15,11 @@
  * gemm-avx512f32.c multiplies them (OpenBLAS's speed depends on OPENBLAS_CORETYPE: 0.45 of the
  * FMA peak with the Haswell kernels, ours 0.8-0.9). On AVX2 + FMA CPUs (most laptops) the same
  * panels go to gemm-avx2f32.c, and bf16 panels to gemm-avx2bf16.c; elsewhere (aarch64, old
- * x86) the weights stay unpacked and OpenBLAS does it. SIGLIP_ISA=avx2 (gemm.h) runs the AVX2
- * choice on an AVX-512 machine. Why OpenBLAS runs on our pool (one OpenBLAS
- * thread per worker, columns split) and not on its own threads: OpenBLAS workers busy-wait after each call, so whatever
- * runs next on our threads (attention, layer norms, a bf16 GEMM) would share the cores with
- * spinning threads. Splitting N between workers costs nothing at these shapes (N >= 1152).
+ * x86) the weights stay unpacked and OpenBLAS does it, on our pool (one OpenBLAS thread per
+ * worker, columns split; pool.c says why). SIGLIP_ISA=avx2 (gemm.h) runs the AVX2 choice on an
+ * AVX-512 machine. Splitting N between workers costs nothing at these shapes (N >= 1152).
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +30,7 @@
 
 #include "gemm.h"
 #include "gemm-private.h"
+#include "pool.h"
 
 #define NR SIGLIP_GEMM_NR
 
@@ -89,216 +86,6 @@ scratch_get (int slot, size_t bytes)
     set->n[slot] = size;
   }
   return set->p[slot];
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* the pool: n - 1 worker threads plus the caller as worker 0 */
-
-typedef struct {
-  pthread_mutex_t busy;   /* held by the one caller that owns the pool for a parallel_for */
-  pthread_mutex_t lock;
-  pthread_cond_t wake, done;
-  int n_workers;          /* including the caller */
-  pthread_t *threads;
-  /* the current job, written under `lock` */
-  siglip_task_func fn;
-  void *ctx;
-  int n_tasks;
-  unsigned generation;
-  atomic_int pending;
-  atomic_uint published;  /* == generation once the job is visible to spinning workers */
-  unsigned start_generation; /* the last job before the current workers were started */
-  bool quit;
-} pool_t;
-
-static pool_t pool = {
-  .busy = PTHREAD_MUTEX_INITIALIZER,
-  .lock = PTHREAD_MUTEX_INITIALIZER,
-  .wake = PTHREAD_COND_INITIALIZER,
-  .done = PTHREAD_COND_INITIALIZER,
-  .n_workers = 1,
-};
-static int requested_threads; /* 0: not set -> online cores */
-static int pool_holders;      /* loaded models; under pool.busy */
-
-/* A worker spins this many polls before sleeping: consecutive GEMMs of a layer follow each other
- * within microseconds, and a futex wake-up costs more than that. Short enough not to burn a core
- * someone else needs. */
-#define SPIN_POLLS 20000
-
-static inline void
-cpu_relax (void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause ();
-#endif
-}
-
-static void
-run_share (siglip_task_func fn, void *ctx, int n_tasks, int worker, int n_workers)
-{
-  const int begin = (int) ((long) n_tasks * worker / n_workers);
-  const int end = (int) ((long) n_tasks * (worker + 1) / n_workers);
-  for (int t = begin; t < end; t++)
-    fn (ctx, t, worker);
-}
-
-static void *
-worker_main (void *data)
-{
-  const int worker = (int) (intptr_t) data;
-  /* Jobs published before this worker existed are not its own: a pool restarted after earlier
-   * work must not run the last (finished) job again. Written before pthread_create. */
-  unsigned seen = pool.start_generation;
-
-  for (;;) {
-    unsigned gen = 0;
-    for (int i = 0; i < SPIN_POLLS; i++) {
-      gen = atomic_load_explicit (&pool.published, memory_order_acquire);
-      if (gen != seen)
-        break;
-      cpu_relax ();
-    }
-    pthread_mutex_lock (&pool.lock);
-    while (!pool.quit && pool.generation == seen)
-      pthread_cond_wait (&pool.wake, &pool.lock);
-    if (pool.quit) {
-      pthread_mutex_unlock (&pool.lock);
-      return NULL;
-    }
-    seen = pool.generation;
-    siglip_task_func fn = pool.fn;
-    void *ctx = pool.ctx;
-    const int n_tasks = pool.n_tasks, n_workers = pool.n_workers;
-    pthread_mutex_unlock (&pool.lock);
-
-    run_share (fn, ctx, n_tasks, worker, n_workers);
-
-    if (atomic_fetch_sub_explicit (&pool.pending, 1, memory_order_acq_rel) == 1) {
-      pthread_mutex_lock (&pool.lock);
-      pthread_cond_signal (&pool.done);
-      pthread_mutex_unlock (&pool.lock);
-    }
-  }
-}
-
-static int
-online_cores (void)
-{
-  long n = sysconf (_SC_NPROCESSORS_ONLN);
-  return n < 1 ? 1 : n > 256 ? 256 : (int) n;
-}
-
-/* With `busy` held: stops the workers, starts `n - 1` new ones. On failure to create a thread
- * the pool keeps the ones it got. */
-static void
-pool_resize_locked (int n)
-{
-  /* OpenBLAS runs single-threaded inside our workers, see the top of the file */
-  openblas_set_num_threads (1);
-  if (pool.threads) {
-    pthread_mutex_lock (&pool.lock);
-    pool.quit = true;
-    pthread_cond_broadcast (&pool.wake);
-    pthread_mutex_unlock (&pool.lock);
-    for (int i = 1; i < pool.n_workers; i++)
-      pthread_join (pool.threads[i - 1], NULL);
-    free (pool.threads);
-    pool.threads = NULL;
-    pool.quit = false;
-    pool.n_workers = 1;
-  }
-  if (n <= 1)
-    return;
-  pool.threads = calloc ((size_t) n - 1, sizeof *pool.threads);
-  if (!pool.threads)
-    return;
-  pool.start_generation = pool.generation;
-  int started = 1;
-  for (; started < n; started++)
-    if (pthread_create (&pool.threads[started - 1], NULL, worker_main, (void *) (intptr_t) started) != 0)
-      break;
-  pool.n_workers = started;
-}
-
-void
-siglip_gemm_set_threads (int n_threads)
-{
-  const int n = n_threads > 0 ? n_threads : online_cores ();
-  pthread_mutex_lock (&pool.busy);
-  if (n > requested_threads) {
-    requested_threads = n;
-    pool_resize_locked (n);
-  }
-  pthread_mutex_unlock (&pool.busy);
-}
-
-void
-siglip_gemm_pool_acquire (int n_threads)
-{
-  pthread_mutex_lock (&pool.busy);
-  pool_holders++;
-  pthread_mutex_unlock (&pool.busy);
-  siglip_gemm_set_threads (n_threads);
-}
-
-void
-siglip_gemm_pool_release (void)
-{
-  pthread_mutex_lock (&pool.busy);
-  if (pool_holders > 0 && --pool_holders == 0) {
-    pool_resize_locked (1);
-    requested_threads = 0;
-  }
-  pthread_mutex_unlock (&pool.busy);
-}
-
-int
-siglip_gemm_get_threads (void)
-{
-  return requested_threads > 0 ? requested_threads : online_cores ();
-}
-
-void
-siglip_parallel_for (int n_tasks, siglip_task_func fn, void *ctx)
-{
-  if (n_tasks <= 0)
-    return;
-  if (n_tasks == 1 || pthread_mutex_trylock (&pool.busy) != 0) {
-    run_share (fn, ctx, n_tasks, 0, 1);
-    return;
-  }
-  if (!pool.threads && requested_threads == 0) {
-    requested_threads = online_cores ();
-    pool_resize_locked (requested_threads);
-  }
-  if (pool.n_workers <= 1) {
-    pthread_mutex_unlock (&pool.busy);
-    run_share (fn, ctx, n_tasks, 0, 1);
-    return;
-  }
-
-  pthread_mutex_lock (&pool.lock);
-  pool.fn = fn;
-  pool.ctx = ctx;
-  pool.n_tasks = n_tasks;
-  atomic_store (&pool.pending, pool.n_workers - 1);
-  pool.generation++;
-  atomic_store_explicit (&pool.published, pool.generation, memory_order_release);
-  pthread_cond_broadcast (&pool.wake);
-  pthread_mutex_unlock (&pool.lock);
-
-  run_share (fn, ctx, n_tasks, 0, pool.n_workers);
-
-  for (int i = 0; i < SPIN_POLLS && atomic_load_explicit (&pool.pending, memory_order_acquire) > 0; i++)
-    cpu_relax ();
-  if (atomic_load_explicit (&pool.pending, memory_order_acquire) > 0) {
-    pthread_mutex_lock (&pool.lock);
-    while (atomic_load_explicit (&pool.pending, memory_order_acquire) > 0)
-      pthread_cond_wait (&pool.done, &pool.lock);
-    pthread_mutex_unlock (&pool.lock);
-  }
-  pthread_mutex_unlock (&pool.busy);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -495,7 +282,7 @@ load_block (float block[NR][PACK_KB], const pack_job *job, int row0, int k0, int
       for (int kk = 0; kk < kb; kk++) {
         uint16_t h;
         memcpy (&h, (const uint8_t *) job->src + (at + kk) * 2, 2);
-        out[kk] = siglip_bf16_bits_to_f32 (h);
+        out[kk] = siglip_bf16_to_f32 (h);
       }
       break;
     case SIGLIP_DTYPE_F16:
@@ -646,7 +433,7 @@ siglip_gemm_unpack_f32 (const siglip_matrix *m, float *out)
         v = p->data[((size_t) (r / NR) * k + col) * NR + r % NR];
       } else if (packed_magic (m) == SIGLIP_GEMM_PANELS_MAGIC) {
         const siglip_bf16_panels *p = m->packed;
-        v = siglip_bf16_bits_to_f32 (p->data[((size_t) (r / NR) * p->k_pairs + col / 2) * NR * 2
+        v = siglip_bf16_to_f32 (p->data[((size_t) (r / NR) * p->k_pairs + col / 2) * NR * 2
                                              + 2 * (r % NR) + (col & 1)]);
       } else {
         v = m->w[(size_t) r * k + col];
@@ -714,7 +501,7 @@ fp32_task (void *data, int task, int worker)
 static void
 linear_fp32 (float *y, const float *x, const siglip_matrix *w, const float *b, int n)
 {
-  const int threads = siglip_gemm_get_threads ();
+  const int threads = siglip_pool_n_threads ();
   fp32_job job = { y, x, w->w, b, n, w->cols, w->rows, 0 };
   /* whole multiples of 64 columns per worker: OpenBLAS's own N blocking stays aligned */
   int per = (w->rows + threads - 1) / threads;
@@ -751,7 +538,7 @@ widen_tile (float *tile, const siglip_bf16_panels *w, int j0, int cols, int k0, 
     float *t = tile + (size_t) c * kb;
     for (int kk = 0; kk < kb; kk++) {
       const int col = k0 + kk;
-      t[kk] = siglip_bf16_bits_to_f32 (panel[(size_t) (col / 2) * NR * 2 + 2 * cc + (col & 1)]);
+      t[kk] = siglip_bf16_to_f32 (panel[(size_t) (col / 2) * NR * 2 + 2 * cc + (col & 1)]);
     }
   }
 }
@@ -795,7 +582,7 @@ linear_bf16_scalar (float *y, const float *x, const siglip_bf16_panels *w, const
       double acc = b ? b[r] : 0.0;
       for (int col = 0; col < w->cols; col++)
         acc += (double) x[(size_t) i * w->cols + col]
-               * siglip_bf16_bits_to_f32 (panel[(size_t) (col / 2) * NR * 2 + 2 * (r % NR) + (col & 1)]);
+               * siglip_bf16_to_f32 (panel[(size_t) (col / 2) * NR * 2 + 2 * (r % NR) + (col & 1)]);
       y[(size_t) i * w->rows + r] = (float) acc;
     }
 }
@@ -859,7 +646,7 @@ linear_bf16 (float *y, const float *x, const siglip_matrix *m, const float *b, i
       pack_a_job pj = { ap, x, n, w->cols };
       siglip_parallel_for ((n + PACK_A_ROWS - 1) / PACK_A_ROWS, pack_a_task, &pj);
       job.ap = ap;
-      job.n_tasks = siglip_gemm_get_threads ();
+      job.n_tasks = siglip_pool_n_threads ();
       if (job.n_tasks > w->n_panels)
         job.n_tasks = w->n_panels;
       siglip_parallel_for (job.n_tasks, avx512bf16_task, &job);
@@ -869,7 +656,7 @@ linear_bf16 (float *y, const float *x, const siglip_matrix *m, const float *b, i
 #endif
 #ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
   if (bf16_kernel_get () == BF16_AVX2) {
-    job.n_tasks = siglip_gemm_get_threads ();
+    job.n_tasks = siglip_pool_n_threads ();
     if (job.n_tasks > w->n_panels)
       job.n_tasks = w->n_panels;
     siglip_parallel_for (job.n_tasks, avx2bf16_task, &job);
@@ -942,7 +729,7 @@ linear_f32_panels (float *y, const float *x, const siglip_matrix *m, const float
   f32_panels_job job = { y, x, b, m->packed, n, 1 };
   const fp32_kernel kernel = fp32_kernel_get ();
   if (kernel != FP32_OPENBLAS) {
-    job.n_tasks = siglip_gemm_get_threads ();
+    job.n_tasks = siglip_pool_n_threads ();
     if (job.n_tasks > job.w->n_panels)
       job.n_tasks = job.w->n_panels;
 #ifdef SIGLIP_GEMM_HAVE_AVX512F32_KERNEL

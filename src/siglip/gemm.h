@@ -3,9 +3,7 @@
  * gemm.h — every matrix product of the towers goes through here, so that the precision
  * (fp32 through OpenBLAS, bf16 panels packed at load) and the threading are chosen in one place.
  *
- * Threads: libsiglip runs all its parallel work on one process-wide pool (the caller is
- * worker 0). OpenBLAS is kept at one thread and is called from inside the pool, so OpenBLAS's
- * own threads never compete with ours for the cores (they busy-wait after each call).
+ * The products run on the pool of pool.h, OpenBLAS included (one OpenBLAS thread per worker).
  */
 #ifndef SIGLIP_GEMM_H
 #define SIGLIP_GEMM_H
@@ -50,7 +48,7 @@ void siglip_gemm_packed_free (siglip_matrix *m);
 size_t siglip_gemm_packed_bytes (const siglip_matrix *m);
 
 /* ------------------------------------------------------------------------------------------ */
-/* backends and threads */
+/* backends */
 
 /* The widest x86 vector instructions the kernels use: what the CPU has, capped by the
  * environment variable SIGLIP_ISA (read once): SIGLIP_ISA=avx2 makes the core choose its
@@ -79,7 +77,7 @@ const char *siglip_gemm_bf16_kernel_name (void);
  * against concurrent siglip_linear calls. */
 void siglip_gemm_set_bf16_backend (siglip_gemm_bf16_backend backend);
 /* True when bf16 work runs on the AVX512-BF16 kernels now: the CPU has them and no backend
- * was forced to generic. ops.c's attention follows the same choice. */
+ * was forced to generic. attention.c follows the same choice. */
 bool siglip_gemm_bf16_is_native (void);
 /* True when this CPU can run the AVX512-BF16 kernel. */
 bool siglip_gemm_cpu_has_avx512bf16 (void);
@@ -102,21 +100,5 @@ void siglip_gemm_set_fp32_backend (siglip_gemm_fp32_backend backend);
 bool siglip_gemm_cpu_has_avx512f (void);
 /* True when this CPU can run the AVX2 + FMA kernels (fp32 and bf16). */
 bool siglip_gemm_cpu_has_avx2 (void);
-
-/* Sets the size of the pool (0: the machine's online cores); the largest request made so far
- * wins. */
-void siglip_gemm_set_threads (int n_threads);
-/* Every loaded model holds the pool: the loader acquires it with the model's n_threads, and
- * siglip_model_free releases it. When the last holder lets go, the worker threads are joined,
- * so a program that has freed its models is left with no threads and no memory of ours. */
-void siglip_gemm_pool_acquire (int n_threads);
-void siglip_gemm_pool_release (void);
-int  siglip_gemm_get_threads (void);
-
-/* Runs fn (ctx, task, worker) for task = 0 .. n_tasks-1 on the pool, static contiguous split,
- * and returns when all are done. When the pool is busy (another thread of the process is using
- * it) the tasks run serially in the calling thread — correct, just not parallel. */
-typedef void (*siglip_task_func) (void *ctx, int task, int worker);
-void siglip_parallel_for (int n_tasks, siglip_task_func fn, void *ctx);
 
 #endif /* SIGLIP_GEMM_H */

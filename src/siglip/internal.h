@@ -111,8 +111,7 @@ int64_t              siglip_weights_total_bytes (const siglip_weights *weights);
 char *siglip_read_text_file (const char *path, size_t max_bytes, siglip_error **error);
 
 /* Exact conversions: bf16 is the upper half of an f32; f16 incl. subnormals, inf and nan. */
-float siglip_bf16_to_f32 (uint16_t h);
-float siglip_f16_to_f32 (uint16_t h);
+float siglip_f16_to_f32 (uint16_t h); /* bf16: bf16.h */
 /* A tensor's values as F32: the mapping itself when it is F32 and 4-byte aligned (zero copy,
  * *owned = NULL), else a malloc'd converted copy that is also stored in *owned for the caller
  * to free. SIGLIP_DTYPE_OTHER is refused with an error naming the tensor. */
@@ -184,7 +183,7 @@ struct siglip_model {
   siglip_vision_weights vision;
   float logit_scale, logit_bias;
   int n_threads;
-  bool holds_pool; /* acquired the core's thread pool (gemm.h); released by siglip_model_free */
+  bool holds_pool; /* acquired the core's thread pool (pool.h); released by siglip_model_free */
   siglip_precision precision;
   /* F16/BF16 tensors converted to F32 at load; freed with the model */
   float **owned;

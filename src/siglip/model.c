@@ -16,6 +16,8 @@
 
 #include "gemm.h"
 #include "internal.h"
+#include "pool.h"
+#include "util.h"
 
 /* Tensor names of the transformers state dict (Siglip2Model / SiglipModel). */
 #define TN_LAYER          "%s.encoder.layers.%d.%s"
@@ -40,24 +42,6 @@ is_directory (const char *path)
   return stat (path, &st) == 0 && S_ISDIR (st.st_mode);
 }
 
-static char *
-strdup_printf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
-
-static char *
-strdup_printf (const char *fmt, ...)
-{
-  va_list ap, copy;
-  va_start (ap, fmt);
-  va_copy (copy, ap);
-  int n = vsnprintf (NULL, 0, fmt, copy);
-  va_end (copy);
-  char *s = n >= 0 ? malloc ((size_t) n + 1) : NULL;
-  if (s)
-    vsnprintf (s, (size_t) n + 1, fmt, ap);
-  va_end (ap);
-  return s;
-}
-
 /* One part of ORG/NAME as the Hub allows it: letters, digits, '-', '_', '.', not starting
  * with '.' (so neither "." nor ".." can walk out of the cache). */
 static bool
@@ -80,18 +64,18 @@ hub_cache_dir (void)
   if ((v = getenv ("HF_HUB_CACHE")) && *v)
     return strdup (v);
   if ((v = getenv ("HF_HOME")) && *v)
-    return strdup_printf ("%s/hub", v);
+    return siglip_strdup_printf ("%s/hub", v);
   if ((v = getenv ("XDG_CACHE_HOME")) && *v)
-    return strdup_printf ("%s/huggingface/hub", v);
+    return siglip_strdup_printf ("%s/huggingface/hub", v);
   const char *home = getenv ("HOME");
-  return strdup_printf ("%s/.cache/huggingface/hub", home && *home ? home : ".");
+  return siglip_strdup_printf ("%s/.cache/huggingface/hub", home && *home ? home : ".");
 }
 
 /* refs/main holds the commit hash of the snapshot transformers last downloaded. */
 static char *
 read_ref (const char *repo_dir, const char *id, siglip_error **error)
 {
-  char *ref_path = strdup_printf ("%s/refs/main", repo_dir);
+  char *ref_path = siglip_strdup_printf ("%s/refs/main", repo_dir);
   if (!ref_path)
     {
       siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", id);
@@ -165,7 +149,7 @@ siglip_resolve_model_path (const char *name_or_path, siglip_error **error)
     }
 
   char *cache = hub_cache_dir ();
-  char *repo = cache ? strdup_printf ("%s/models--%.*s--%s", cache,
+  char *repo = cache ? siglip_strdup_printf ("%s/models--%.*s--%s", cache,
                                       (int) (slash - name_or_path), name_or_path, slash + 1)
                      : NULL;
   char *snapshot = NULL;
@@ -180,7 +164,7 @@ siglip_resolve_model_path (const char *name_or_path, siglip_error **error)
       char *rev = read_ref (repo, name_or_path, error);
       if (rev)
         {
-          snapshot = strdup_printf ("%s/snapshots/%s", repo, rev);
+          snapshot = siglip_strdup_printf ("%s/snapshots/%s", repo, rev);
           if (snapshot && !is_directory (snapshot))
             {
               siglip_set_error (error, SIGLIP_ERR_MISSING,
@@ -644,9 +628,9 @@ siglip_model_load (const char *path, const siglip_load_options *options, siglip_
     goto fail;
   if (!(m->weights = siglip_weights_open (m->directory, error)))
     goto fail;
-  /* The core's thread pool is process-wide (gemm.h keeps OpenBLAS itself at one thread);
+  /* The core's thread pool is process-wide (pool.h keeps OpenBLAS itself at one thread);
    * sized before binding, which packs matrices on it. */
-  siglip_gemm_pool_acquire (m->n_threads);
+  siglip_pool_acquire (m->n_threads);
   m->holds_pool = true;
   if (!bind_all (m, options, error))
     goto fail;
@@ -723,7 +707,7 @@ siglip_model_free (siglip_model *m)
   free (m->identity);
   free (m->directory);
   if (m->holds_pool)
-    siglip_gemm_pool_release ();
+    siglip_pool_release ();
   free (m);
 }
 

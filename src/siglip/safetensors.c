@@ -23,7 +23,9 @@
 
 #include <cjson/cJSON.h>
 
+#include "bf16.h"
 #include "internal.h"
+#include "util.h"
 
 #define SINGLE_FILE "model.safetensors"
 #define INDEX_FILE  "model.safetensors.index.json"
@@ -36,8 +38,7 @@
 
 typedef struct {
   char *name;          /* relative to the model directory */
-  void *map;
-  size_t size;         /* whole file */
+  siglip_mapping mapping; /* the whole file */
   const uint8_t *data; /* start of the data section */
   size_t data_size;
 } mapped_file;
@@ -68,16 +69,6 @@ static const struct {
   { "BOOL", SIGLIP_DTYPE_OTHER, 1 }, { "F8_E4M3", SIGLIP_DTYPE_OTHER, 1 },
   { "F8_E5M2", SIGLIP_DTYPE_OTHER, 1 },
 };
-
-float
-siglip_bf16_to_f32 (uint16_t h)
-{
-  /* bfloat16 is the upper half of an IEEE binary32: exact by construction. */
-  uint32_t bits = (uint32_t) h << 16;
-  float f;
-  memcpy (&f, &bits, sizeof f);
-  return f;
-}
 
 float
 siglip_f16_to_f32 (uint16_t h)
@@ -372,62 +363,37 @@ parse_header (siglip_weights *w, int file_index, const cJSON *header, siglip_err
 /* ------------------------------------------------------------------------------------------ */
 /* files */
 
-static char *
-join_path (const char *dir, const char *name)
-{
-  size_t n = strlen (dir) + 1 + strlen (name) + 1;
-  char *p = malloc (n);
-  if (p)
-    snprintf (p, n, "%s/%s", dir, name);
-  return p;
-}
-
 /* Maps `name` in `directory` read-only and checks the 8-byte header length against the size. */
 static bool
 map_file (const char *directory, const char *name, mapped_file *f, siglip_error **error)
 {
-  char *path = join_path (directory, name);
+  char *path = siglip_path_join (directory, name);
   f->name = strdup (name);
   if (!path || !f->name)
     {
       free (path);
       return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", name);
     }
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    {
-      siglip_status status = errno == ENOENT ? SIGLIP_ERR_MISSING : SIGLIP_ERR_IO;
-      siglip_set_error (error, status, "%s: cannot open: %s", path, strerror (errno));
-      free (path);
-      return false;
-    }
-  struct stat st;
+  siglip_mapping mapping;
+  const char *step = NULL;
+  const int err = siglip_map_readonly (path, false, &mapping, &step);
   bool ok = false;
-  if (fstat (fd, &st) != 0)
-    siglip_set_error (error, SIGLIP_ERR_IO, "%s: cannot stat: %s", path, strerror (errno));
-  else if (!S_ISREG (st.st_mode))
+  if (err == EINVAL && !strcmp (step, "read"))
     siglip_set_error (error, SIGLIP_ERR_IO, "%s: not a regular file", path);
-  else if (st.st_size < 8)
+  else if (err)
+    siglip_set_error (error, err == ENOENT ? SIGLIP_ERR_MISSING : SIGLIP_ERR_IO,
+                      "%s: cannot %s: %s", path, step, strerror (err));
+  else if (mapping.size < 8)
     siglip_set_error (error, SIGLIP_ERR_FORMAT,
-                      "%s: truncated: %lld bytes, shorter than the 8-byte header length", name,
-                      (long long) st.st_size);
-  else if ((uint64_t) st.st_size > SIZE_MAX)
-    siglip_set_error (error, SIGLIP_ERR_IO, "%s: too large to map", path);
+                      "%s: truncated: %zu bytes, shorter than the 8-byte header length", name,
+                      mapping.size);
   else
     {
-      f->map = mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (f->map == MAP_FAILED)
-        {
-          f->map = NULL;
-          siglip_set_error (error, SIGLIP_ERR_IO, "%s: cannot map: %s", path, strerror (errno));
-        }
-      else
-        {
-          f->size = (size_t) st.st_size;
-          ok = true;
-        }
+      f->mapping = mapping;
+      ok = true;
     }
-  close (fd);
+  if (!ok)
+    siglip_unmap (&mapping);
   free (path);
   return ok;
 }
@@ -446,22 +412,22 @@ open_file (siglip_weights *w, const char *directory, const char *name, siglip_er
 
   if (!map_file (directory, name, f, error))
     return false;
-  w->total_bytes += (int64_t) f->size;
+  w->total_bytes += (int64_t) f->mapping.size;
 
-  const uint8_t *p = f->map;
+  const uint8_t *p = f->mapping.data;
   uint64_t header_len = 0;
   for (int i = 7; i >= 0; i--)
     header_len = (header_len << 8) | p[i];
-  if (header_len > f->size - 8)
+  if (header_len > f->mapping.size - 8)
     return siglip_set_error (error, SIGLIP_ERR_FORMAT,
                              "%s: header length %llu larger than the file (%zu bytes)", name,
-                             (unsigned long long) header_len, f->size);
+                             (unsigned long long) header_len, f->mapping.size);
   if (header_len > MAX_HEADER_BYTES)
     return siglip_set_error (error, SIGLIP_ERR_FORMAT,
                              "%s: header length %llu exceeds the 100 MB limit", name,
                              (unsigned long long) header_len);
   f->data = p + 8 + header_len;
-  f->data_size = f->size - 8 - (size_t) header_len;
+  f->data_size = f->mapping.size - 8 - (size_t) header_len;
 
   const char *end = NULL;
   cJSON *header = cJSON_ParseWithLengthOpts ((const char *) p + 8, (size_t) header_len, &end,
@@ -573,7 +539,7 @@ siglip_read_text_file (const char *path, size_t max_bytes, siglip_error **error)
 static bool
 open_sharded (siglip_weights *w, const char *directory, siglip_error **error)
 {
-  char *path = join_path (directory, INDEX_FILE);
+  char *path = siglip_path_join (directory, INDEX_FILE);
   if (!path)
     return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, INDEX_FILE ": out of memory");
   char *text = siglip_read_text_file (path, 256u << 20, error);
@@ -622,7 +588,7 @@ open_sharded (siglip_weights *w, const char *directory, siglip_error **error)
 static bool
 file_exists (const char *directory, const char *name)
 {
-  char *path = join_path (directory, name);
+  char *path = siglip_path_join (directory, name);
   bool exists = path && access (path, F_OK) == 0;
   free (path);
   return exists;
@@ -665,8 +631,7 @@ siglip_weights_close (siglip_weights *w)
   free (w->tensors);
   for (int i = 0; i < w->n_files; i++)
     {
-      if (w->files[i].map)
-        munmap (w->files[i].map, w->files[i].size);
+      siglip_unmap (&w->files[i].mapping);
       free (w->files[i].name);
     }
   free (w->files);

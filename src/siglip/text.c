@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gemm.h"
+#include "ops.h"
 #include "text.h"
 
 /* ws->x (n_seq * L, D) = token_embedding[ids] + position_embedding[arange (L)]
@@ -49,11 +50,11 @@ siglip_text_forward (const siglip_model *model, siglip_workspace *ws, const int3
     return true;
   /* The state is sized for a batch of texts at creation; a smaller workspace (a test's own)
    * still holds at least one sequence. */
-  if (!siglip_workspace_reserve (ws, d, inter, len, len, 0)
+  if (!siglip_workspace_reserve (ws, d, inter, len, 0)
       || !siglip_workspace_reserve_attention (ws, len, d / tc->num_heads))
     return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "text tower: out of memory");
-  /* bf16 weights: attention products in bf16 too (ops.c) */
-  ws->attn_bf16 = model->precision == SIGLIP_PRECISION_BF16;
+  /* bf16 weights: attention products in bf16 too (attention.c) */
+  ws->attention.bf16 = model->precision == SIGLIP_PRECISION_BF16;
   const int batch = ws->cap_tokens / len;
   /* Only position len - 1 is pooled, so the last layer needs no other query rows and its
    * out_proj and MLP run on one row per text (3% of the tower's work). A trace sees every

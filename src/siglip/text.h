@@ -3,7 +3,7 @@
 #ifndef SIGLIP_TEXT_H
 #define SIGLIP_TEXT_H
 
-#include "ops.h"
+#include "encoder.h"
 
 /* embeddings (n, projection_size) = pooled, projected outputs (before L2 normalisation) for
  * `ids` (n, max_position_embeddings). Sequences are run in batches of as many as `ws` holds.

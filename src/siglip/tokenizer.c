@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "util.h"
 #include "tokenizer.h"
 
 /* Ids beyond this are refused as implausible (Gemma has 256000): keeps a corrupt file from
@@ -1498,7 +1499,7 @@ load_config (siglip_tokenizer *tok, const char *directory, const cJSON *post_pro
   char *text = NULL;
   cJSON *config = NULL;
   bool ok = false;
-  if (asprintf (&path, "%s/tokenizer_config.json", directory) < 0)
+  if (!(path = siglip_path_join (directory, "tokenizer_config.json")))
     return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
   FILE *f = fopen (path, "rb");
   if (f)
@@ -1588,30 +1589,17 @@ out:
 
 /* Maps the file read-only: no copy of its 11 MB, and the page cache serves repeated loads. */
 static bool
-map_file (const char *path, const char **data, size_t *size, siglip_error **error)
+map_file (const char *path, siglip_mapping *mapping, siglip_error **error)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return siglip_set_error (error, errno == ENOENT ? SIGLIP_ERR_MISSING : SIGLIP_ERR_IO, "%s: %s",
-                             path, strerror (errno));
-  struct stat st;
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
-    {
-      close (fd);
-      return siglip_set_error (error, SIGLIP_ERR_IO, "%s: not a regular file", path);
-    }
-  if (st.st_size == 0)
-    {
-      close (fd);
-      return siglip_set_error (error, SIGLIP_ERR_FORMAT, "%s: the file is empty", path);
-    }
-  *size = (size_t) st.st_size;
-  void *p = mmap (NULL, *size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-  int saved = errno;
-  close (fd);
-  if (p == MAP_FAILED)
-    return siglip_set_error (error, SIGLIP_ERR_IO, "%s: cannot map: %s", path, strerror (saved));
-  *data = p;
+  const char *step = NULL;
+  const int err = siglip_map_readonly (path, true, mapping, &step);
+  if (err == EINVAL && !strcmp (step, "read"))
+    return siglip_set_error (error, SIGLIP_ERR_IO, "%s: not a regular file", path);
+  if (err)
+    return siglip_set_error (error, err == ENOENT ? SIGLIP_ERR_MISSING : SIGLIP_ERR_IO,
+                             "%s: cannot %s: %s", path, step, strerror (err));
+  if (mapping->size == 0)
+    return siglip_set_error (error, SIGLIP_ERR_FORMAT, "%s: the file is empty", path);
   return true;
 }
 
@@ -1785,22 +1773,20 @@ siglip_tokenizer_load (const char *directory, siglip_error **error)
     }
   double t0 = now_seconds ();
   siglip_tokenizer *tok = calloc (1, sizeof *tok);
-  char *path = NULL;
-  const char *text = NULL;
-  size_t size = 0;
-  if (!tok || asprintf (&path, "%s/tokenizer.json", directory) < 0)
+  char *path = tok ? siglip_path_join (directory, "tokenizer.json") : NULL;
+  siglip_mapping file = { NULL, 0 };
+  if (!path)
     {
       free (tok);
       siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
       return NULL;
     }
-  bool ok = map_file (path, &text, &size, error);
+  bool ok = map_file (path, &file, error);
   tok->stats.read = now_seconds () - t0;
-  ok = ok && load_tokenizer_json (tok, directory, path, text, size, error);
+  ok = ok && load_tokenizer_json (tok, directory, path, file.data, file.size, error);
   if (ok && !build_id_names (tok))
     ok = siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
-  if (text)
-    munmap ((void *) text, size);
+  siglip_unmap (&file);
   free (path);
   if (!ok)
     {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gemm.h"
+#include "ops.h"
 #include "vision.h"
 
 /* ---------------------------------------------------------------------------------------------
@@ -164,8 +165,8 @@ pool_head (const siglip_model *model, siglip_workspace *ws, int n, float *embedd
    * tokens' q are not used. ws->mlp (n, 3D) holds the tokens' projections. */
   siglip_linear (ws->mlp, ws->x, &vw->head_in, vw->head_in_b, n);
   siglip_linear (ws->q, vw->probe, &vw->head_in, vw->head_in_b, 1);
-  siglip_attention_seqs (ws, ws->attn, d, ws->q, 3 * d, ws->mlp + d, 3 * d, ws->mlp + 2 * d,
-                         3 * d, 1, 1, n, d, vc->num_heads);
+  siglip_attention_seqs (&ws->attention, ws->attn, d, ws->q, 3 * d, ws->mlp + d, 3 * d,
+                         ws->mlp + 2 * d, 3 * d, 1, 1, n, d, vc->num_heads);
   float *h = ws->h;
   siglip_linear (h, ws->attn, &vw->head_out, vw->head_out_b, 1);
 
@@ -208,12 +209,12 @@ siglip_vision_forward (const siglip_model *model, siglip_workspace *ws,
   /* at least 3 rows: the head's probe projection [q; k; v] lands in ws->q */
   const int rows = n > 3 ? n : 3;
   if (n <= 0
-      || !siglip_workspace_reserve (ws, d, inter, rows, n, naflex ? g * patches->cols : 0)
+      || !siglip_workspace_reserve (ws, d, inter, rows, naflex ? g * patches->cols : 0)
       || !siglip_workspace_reserve_attention (ws, n, d / vc->num_heads))
     return siglip_set_error (error, n <= 0 ? SIGLIP_ERR_INVALID_INPUT : SIGLIP_ERR_NO_MEMORY,
                              "vision tower: cannot hold %d patches", n);
-  /* bf16 weights: attention products in bf16 too (ops.c) */
-  ws->attn_bf16 = model->precision == SIGLIP_PRECISION_BF16;
+  /* bf16 weights: attention products in bf16 too (attention.c) */
+  ws->attention.bf16 = model->precision == SIGLIP_PRECISION_BF16;
 
   if (!(naflex ? embed_naflex (model, ws, patches, error) : embed_fixed (model, ws, patches, error)))
     return false;

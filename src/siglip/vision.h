@@ -3,7 +3,7 @@
 #ifndef SIGLIP_VISION_H
 #define SIGLIP_VISION_H
 
-#include "ops.h"
+#include "encoder.h"
 
 /* out (rows * cols, dim) = the learned position table (grid * grid, dim), viewed as a
  * (dim, grid, grid) image, resized to (rows, cols) like torch's

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* util.c — see util.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+char *
+siglip_strdup_vprintf (const char *fmt, va_list ap)
+{
+  va_list copy;
+  va_copy (copy, ap);
+  int n = vsnprintf (NULL, 0, fmt, copy);
+  va_end (copy);
+  if (n < 0)
+    return NULL;
+  char *s = malloc ((size_t) n + 1);
+  if (s)
+    vsnprintf (s, (size_t) n + 1, fmt, ap);
+  return s;
+}
+
+char *
+siglip_strdup_printf (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  char *s = siglip_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  return s;
+}
+
+char *
+siglip_path_join (const char *dir, const char *name)
+{
+  return siglip_strdup_printf ("%s/%s", dir, name);
+}
+
+int
+siglip_map_readonly (const char *path, bool populate, siglip_mapping *out, const char **step)
+{
+  *out = (siglip_mapping) { NULL, 0 };
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    {
+      *step = "open";
+      return errno;
+    }
+  struct stat st;
+  int err = 0;
+  if (fstat (fd, &st) != 0)
+    *step = "stat", err = errno;
+  else if (!S_ISREG (st.st_mode))
+    *step = "read", err = EINVAL;
+  else if ((uint64_t) st.st_size > SIZE_MAX)
+    *step = "map", err = EFBIG;
+  else if (st.st_size > 0)
+    {
+      void *p = mmap (NULL, (size_t) st.st_size, PROT_READ,
+                      MAP_PRIVATE | (populate ? MAP_POPULATE : 0), fd, 0);
+      if (p == MAP_FAILED)
+        *step = "map", err = errno;
+      else
+        *out = (siglip_mapping) { p, (size_t) st.st_size };
+    }
+  close (fd);
+  return err;
+}
+
+void
+siglip_unmap (siglip_mapping *mapping)
+{
+  if (mapping->data)
+    munmap ((void *) mapping->data, mapping->size);
+  *mapping = (siglip_mapping) { NULL, 0 };
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * util.h — the small helpers several rooms of libsiglip need, one copy each: formatting into a
+ * new string, joining a path, mapping a file read-only. A leaf: it knows nothing of the rest of
+ * the core (no error values; callers say what failed in their own words).
+ */
+#ifndef SIGLIP_UTIL_H
+#define SIGLIP_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* printf into a new malloc'd string; NULL when out of memory. */
+char *siglip_strdup_printf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+char *siglip_strdup_vprintf (const char *fmt, va_list ap) __attribute__ ((format (printf, 1, 0)));
+
+/* "dir/name", malloc'd; NULL when out of memory. */
+char *siglip_path_join (const char *dir, const char *name);
+
+/* A whole regular file mapped read-only and private: no copy, and the page cache serves
+ * repeated loads. */
+typedef struct {
+  const void *data; /* NULL for an empty file (which cannot be mapped) */
+  size_t size;
+} siglip_mapping;
+
+/* Maps `path`; `populate` faults every page in now (MAP_POPULATE). Returns 0, or the errno
+ * of the step that failed with *step set to it: "open", "stat", "map", or "read" with EINVAL
+ * when the path is not a regular file (a directory, a FIFO). */
+int  siglip_map_readonly (const char *path, bool populate, siglip_mapping *out,
+                          const char **step);
+void siglip_unmap (siglip_mapping *mapping);
+
+#endif /* SIGLIP_UTIL_H */

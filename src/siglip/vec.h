@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * vec.h — 16-float vectors in GCC/Clang vector extensions, for the row kernels of ops.c and the
+ * fp32 attention products of attention.c: every target gets vector code, and the kernels marked
+ * ROW_KERNEL are compiled once more for AVX-512 and AVX2 on x86-64 (target_clones picks one at
+ * load time). Include it first, in .c files only: it sets the file's floating-point contraction.
+ */
+#ifndef SIGLIP_VEC_H
+#define SIGLIP_VEC_H
+
+/* ISO C mode (-std=c11) leaves GCC's a * b + c unfused (-ffp-contract=off); the products and
+ * polynomials below are written to become FMAs on the targets that have them (one rounding
+ * instead of two, and half the instructions). For the whole including file, so that the
+ * inlined helpers and their callers agree (the goldens were checked with FMAs). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize ("fp-contract=fast")
+#elif defined(__clang__)
+#pragma clang fp contract(fast)
+#endif
+
+#include <stdint.h>
+#include <string.h>
+
+#define LANES 16
+typedef float vf __attribute__ ((vector_size (LANES * sizeof (float))));
+typedef int32_t vi __attribute__ ((vector_size (LANES * sizeof (int32_t))));
+typedef float vf8 __attribute__ ((vector_size (8 * sizeof (float))));
+typedef double vd8 __attribute__ ((vector_size (8 * sizeof (double))));
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+/* Row kernels only: the callers stay generic, the resolver runs once per kernel. */
+#define ROW_KERNEL __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define ROW_KERNEL
+#endif
+
+#define INLINE static inline __attribute__ ((always_inline))
+
+/* The helpers pass 64-byte vectors by value; they are always inlined, so the warning that
+ * such a call's ABI differs without AVX-512 never applies. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
+INLINE vf
+vload (const float *p)
+{
+  vf v;
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+INLINE void
+vstore (float *p, vf v)
+{
+  memcpy (p, &v, sizeof v);
+}
+
+INLINE vf
+vsplat (float x)
+{
+  return (vf) { 0 } + x;
+}
+
+/* mask ? a : b, lane by lane; mask lanes are 0 or -1 as vector comparisons give them */
+INLINE vf
+vselect (vi mask, vf a, vf b)
+{
+  return (vf) (((vi) a & mask) | ((vi) b & ~mask));
+}
+
+INLINE float
+vsum (vf v)
+{
+  float s = 0;
+  for (int i = 0; i < LANES; i++)
+    s += v[i];
+  return s;
+}
+
+INLINE float
+vmax_lanes (vf v)
+{
+  float m = v[0];
+  for (int i = 1; i < LANES; i++)
+    m = v[i] > m ? v[i] : m;
+  return m;
+}
+
+INLINE int
+round_up (int x, int m)
+{
+  return (x + m - 1) / m * m;
+}
+
+#endif /* SIGLIP_VEC_H */
