@@ -599,9 +599,9 @@ test_errors (void)
                 SIGLIP_ERR_UNSUPPORTED, "resample 0");
 
   siglip_preprocess_config bad = fixres_config ();
-  bad.size_width = 30;
+  bad.size_width = 10;
   expect_error (&bad, SIGLIP_KIND_SIGLIP, &(siglip_image){ px, 1, 1, 3 }, 0, inv,
-                "not a positive multiple of patch 16");
+                "size 10x64 is smaller than one patch of 16");
   siglip_preprocess_config no_resize = config;
   no_resize.do_resize = false;
   expect_error (&no_resize, SIGLIP_KIND_SIGLIP2, &(siglip_image){ px, 1, 1, 3 }, 0, inv,

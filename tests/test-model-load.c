@@ -559,6 +559,131 @@ test_missing_tensor (void)
                      NEEDLES ("model.safetensors: missing tensor vision_model.head.probe"));
 }
 
+/* The fixture's weights rewritten: tensors whose names start with one of `drop` left out, and
+ * `extra` (F32 zeros of shape [rows, cols], cols 0 for a vector) added, as model.safetensors. */
+static void
+rewrite_weights (const char *dir, const char *const *drop, const char *extra, int rows, int cols)
+{
+  g_autofree char *src = test_data_path ("tiny-siglip2-naflex/model.safetensors");
+  st_file f;
+  st_file_open (&f, src);
+  cJSON *header = cJSON_CreateObject ();
+  g_autoptr (GByteArray) data = g_byte_array_new ();
+  const cJSON *entry;
+  cJSON_ArrayForEach (entry, f.header)
+    {
+      if (!strcmp (entry->string, "__metadata__"))
+        continue;
+      gboolean dropped = FALSE;
+      for (int i = 0; drop[i]; i++)
+        dropped |= g_str_has_prefix (entry->string, drop[i]);
+      if (dropped)
+        continue;
+      const cJSON *offsets = cJSON_GetObjectItem (entry, "data_offsets");
+      gsize begin = (gsize) cJSON_GetArrayItem (offsets, 0)->valuedouble;
+      gsize end = (gsize) cJSON_GetArrayItem (offsets, 1)->valuedouble;
+      cJSON *copy = cJSON_Duplicate (entry, TRUE);
+      cJSON *new_offsets = cJSON_CreateArray ();
+      cJSON_AddItemToArray (new_offsets, cJSON_CreateNumber (data->len));
+      cJSON_AddItemToArray (new_offsets, cJSON_CreateNumber (data->len + (end - begin)));
+      cJSON_ReplaceItemInObject (copy, "data_offsets", new_offsets);
+      cJSON_AddItemToObject (header, entry->string, copy);
+      g_byte_array_append (data, (guint8 *) f.bytes + f.data_start + begin, (guint) (end - begin));
+    }
+  if (extra)
+    {
+      gsize n = (gsize) rows * (cols ? cols : 1) * 4;
+      cJSON *t = cJSON_CreateObject ();
+      cJSON_AddStringToObject (t, "dtype", "F32");
+      cJSON *shape = cJSON_AddArrayToObject (t, "shape");
+      cJSON_AddItemToArray (shape, cJSON_CreateNumber (rows));
+      if (cols)
+        cJSON_AddItemToArray (shape, cJSON_CreateNumber (cols));
+      cJSON *offsets = cJSON_AddArrayToObject (t, "data_offsets");
+      cJSON_AddItemToArray (offsets, cJSON_CreateNumber (data->len));
+      cJSON_AddItemToArray (offsets, cJSON_CreateNumber (data->len + n));
+      cJSON_AddItemToObject (header, extra, t);
+      g_autofree guint8 *zeros = g_malloc0 (n);
+      g_byte_array_append (data, zeros, (guint) n);
+    }
+  char *text = cJSON_PrintUnformatted (header);
+  g_autoptr (GByteArray) out = g_byte_array_new ();
+  guint64 len = strlen (text);
+  for (int i = 0; i < 8; i++)
+    {
+      guint8 b = (guint8) (len >> (8 * i));
+      g_byte_array_append (out, &b, 1);
+    }
+  g_byte_array_append (out, (guint8 *) text, (guint) len);
+  g_byte_array_append (out, data->data, data->len);
+  replace_file (dir, "model.safetensors", (const char *) out->data, out->len);
+  free (text);
+  cJSON_Delete (header);
+  st_file_clear (&f);
+}
+
+/* Checkpoints of another task or family: a sentence that names what they are and what Siglens
+ * supports, never a "missing tensor logit_scale". */
+static void
+test_other_tasks_and_families (void)
+{
+  g_autofree char *dir = broken_copy ("other-task", NULL);
+
+  cJSON *arch = cJSON_CreateArray ();
+  cJSON_AddItemToArray (arch, cJSON_CreateString ("Siglip2ForImageClassification"));
+  edit_config (dir, NULL, "architectures", arch);
+  expect_load_error (dir, SIGLIP_ERR_UNSUPPORTED,
+                     NEEDLES ("config.json: architectures is Siglip2ForImageClassification",
+                              "image-classification checkpoint", "classifier.* head",
+                              "no text tower", "Siglens supports the zero-shot image-text "
+                              "checkpoints of SigLIP 2: Siglip2Model (NAFlex) and SiglipModel "
+                              "(fixed resolution)"));
+  arch = cJSON_CreateArray ();
+  cJSON_AddItemToArray (arch, cJSON_CreateString ("SiglipVisionModel"));
+  edit_config (dir, NULL, "architectures", arch);
+  expect_load_error (dir, SIGLIP_ERR_UNSUPPORTED,
+                     NEEDLES ("architectures is SiglipVisionModel", "no text tower",
+                              "Siglens supports"));
+
+  /* no "architectures" to go by: the weights tell (a classifier.* head, no text_model.*) */
+  edit_config (dir, NULL, "architectures", NULL);
+  static const char *const no_text[] = { "text_model.", "logit_", NULL };
+  rewrite_weights (dir, no_text, "classifier.weight", 3, 16);
+  expect_load_error (dir, SIGLIP_ERR_UNSUPPORTED,
+                     NEEDLES ("model.safetensors: this is an image-classification checkpoint",
+                              "Siglens supports"));
+  rewrite_weights (dir, no_text, NULL, 0, 0);
+  expect_load_error (dir, SIGLIP_ERR_UNSUPPORTED,
+                     NEEDLES ("model.safetensors: this checkpoint has a vision tower but no text "
+                              "tower", "Siglens supports"));
+
+  /* SigLIP 1: its SentencePiece tokenizer as a Unigram tokenizer.json, or only spiece.model */
+  g_autofree char *siglip1 = broken_copy ("siglip1-unigram", NULL);
+  const char unigram[] =
+    "{\"version\": \"1.0\", \"truncation\": null, \"padding\": null, \"added_tokens\": [],"
+    " \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"Metaspace\", \"replacement\": \"\\u2581\"},"
+    " \"post_processor\": null, \"decoder\": null, \"model\": {\"type\": \"Unigram\", \"unk_id\": 2,"
+    " \"vocab\": [[\"<pad>\", 0.0], [\"</s>\", 0.0], [\"<unk>\", 0.0], [\"\\u2581a\", -3.5]]}}";
+  replace_file (siglip1, "tokenizer.json", unigram, strlen (unigram));
+  expect_load_error (siglip1, SIGLIP_ERR_UNSUPPORTED,
+                     NEEDLES ("tokenizer.json: model.type is Unigram", "SigLIP 1",
+                              "Siglens supports"));
+  g_autofree char *spiece = broken_copy ("siglip1-spiece", "tokenizer.json");
+  replace_file (spiece, "spiece.model", "\x0a\x0b<unk>", 8);
+  expect_load_error (spiece, SIGLIP_ERR_UNSUPPORTED,
+                     NEEDLES ("only SentencePiece's spiece.model, no tokenizer.json", "SigLIP 1",
+                              "Siglens supports"));
+
+  /* a processor of another model */
+  g_autofree char *clip = broken_copy ("clip-processor", NULL);
+  const char pre[] = "{\"image_processor_type\": \"CLIPImageProcessor\", \"patch_size\": 16}";
+  replace_file (clip, "preprocessor_config.json", pre, strlen (pre));
+  expect_load_error (clip, SIGLIP_ERR_UNSUPPORTED,
+                     NEEDLES ("preprocessor_config.json: image_processor_type CLIPImageProcessor "
+                              "does not go with config.json's model_type siglip2 (expected "
+                              "Siglip2ImageProcessor or Siglip2ImageProcessorFast)"));
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* progress, cancellation, threads */
 
@@ -607,6 +732,42 @@ test_progress_and_cancel (void)
   g_assert_cmpint (error->status, ==, SIGLIP_ERR_CANCELLED);
   g_assert_cmpint (log.calls, ==, 10);
   siglip_error_free (error);
+}
+
+/* Everything small is read and checked before any weight is converted or packed: a broken
+ * tokenizer, or a config contradicting the safetensors headers, fails before the first progress
+ * report (the binding reports 0 as it starts, then once per tensor). */
+static void
+test_small_files_first (void)
+{
+  progress_log log = { 0, 0.0, G_MAXINT };
+  siglip_load_options options = { .progress = on_progress, .progress_data = &log };
+  siglip_error *error = NULL;
+
+  g_autofree char *tok = broken_copy ("tokenizer-broken", NULL);
+  g_autofree char *src = test_data_path ("tiny-siglip2-naflex/tokenizer.json");
+  gsize len;
+  g_autofree char *text = read_file (src, &len);
+  replace_file (tok, "tokenizer.json", text, len - 100); /* cut short */
+  g_assert_null (siglip_model_load (tok, &options, &error));
+  g_assert_cmpint (log.calls, ==, 0);
+  test_assert_error (error, SIGLIP_ERR_FORMAT, tok, NEEDLES ("tokenizer.json: malformed JSON"));
+
+  g_autofree char *shape = broken_copy ("shape-first", NULL);
+  edit_config (shape, "vision_config", "intermediate_size", cJSON_CreateNumber (64));
+  error = NULL;
+  g_assert_null (siglip_model_load (shape, &options, &error));
+  g_assert_cmpint (log.calls, ==, 0);
+  test_assert_error (error, SIGLIP_ERR_SHAPE, shape,
+                     NEEDLES ("vision_model.encoder.layers.0.mlp.fc1.weight: shape [48,16] "
+                              "expected [64,16]"));
+
+  /* and a good directory reports 0 first, then up to 1 */
+  g_autofree char *good = broken_copy ("good", NULL);
+  siglip_model *model = load_ok (good, &options);
+  g_assert_cmpint (log.calls, >, 80);
+  g_assert_cmpfloat (log.last, ==, 1.0);
+  siglip_model_free (model);
 }
 
 static void
@@ -723,6 +884,65 @@ test_hub_id (void)
   g_unsetenv ("HF_HOME");
 }
 
+/* A snapshot fetched at a pinned revision: snapshots/REV/ and no refs/main. */
+static void
+test_hub_pinned (void)
+{
+  g_autofree char *cache = test_out_path ("hf-cache-pinned/hub");
+  build_hub_cache (cache, "testorg", "pinned", "tiny-siglip2-naflex");
+  g_autofree char *repo = g_build_filename (cache, "models--testorg--pinned", NULL);
+  g_autofree char *second = g_build_filename (repo, "snapshots",
+                                              "fedcba9876543210fedcba9876543210fedcba98", NULL);
+  g_rmdir (second); /* from an earlier run */
+  g_autofree char *main_ref = g_build_filename (repo, "refs", "main", NULL);
+  g_assert_cmpint (g_remove (main_ref), ==, 0);
+  g_setenv ("HF_HUB_CACHE", cache, TRUE);
+  g_autofree char *want = g_build_filename (repo, "snapshots", REV, NULL);
+
+  /* the only snapshot, and info says so */
+  siglip_model *model = load_ok ("testorg/pinned", NULL);
+  const siglip_model_info *info = siglip_model_get_info (model);
+  g_assert_cmpstr (info->directory, ==, want);
+  g_test_message ("source: %s", info->source);
+  g_assert_nonnull (strstr (info->source, REV));
+  g_assert_nonnull (strstr (info->source, "the only snapshot; there is no refs/main"));
+  siglip_model_free (model);
+
+  /* ORG/NAME@REV */
+  model = load_ok ("testorg/pinned@" REV, NULL);
+  info = siglip_model_get_info (model);
+  g_assert_cmpstr (info->directory, ==, want);
+  g_assert_nonnull (strstr (info->source, "the revision asked for"));
+  siglip_model_free (model);
+
+  /* a branch name in refs/, as huggingface_hub writes for revision="v1" */
+  g_autofree char *v1 = g_build_filename (repo, "refs", "v1", NULL);
+  g_assert_true (g_file_set_contents (v1, REV, -1, NULL));
+  char *resolved = siglip_resolve_model_path ("testorg/pinned@v1", NULL);
+  g_assert_cmpstr (resolved, ==, want);
+  free (resolved);
+
+  /* the CLI's info says which snapshot */
+  TestRun run = test_run_cli (TEST_ARGS ("info", "testorg/pinned"), NULL);
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_nonnull (strstr (run.out, "Found in:      Hugging Face cache, testorg/pinned, revision " REV
+                                     " (the only snapshot; there is no refs/main)"));
+  test_run_clear (&run);
+
+  expect_load_error ("testorg/pinned@ffff", SIGLIP_ERR_MISSING,
+                     NEEDLES ("testorg/pinned@ffff", "snapshots/ffff", "refs/ffff"));
+  expect_load_error ("testorg/pinned@../x", SIGLIP_ERR_INVALID_INPUT, NEEDLES ("'..'"));
+  expect_load_error ("testorg/pinned@", SIGLIP_ERR_MISSING, NEEDLES ("ORG/NAME@REVISION"));
+
+  /* two snapshots and no refs/main: which one is for the user to say */
+  g_assert_cmpint (g_mkdir_with_parents (second, 0755), ==, 0);
+  expect_load_error ("testorg/pinned", SIGLIP_ERR_MISSING,
+                     NEEDLES ("no refs/main and 2 snapshots", "testorg/pinned@REVISION"));
+  model = load_ok ("testorg/pinned@" REV, NULL);
+  siglip_model_free (model);
+  g_unsetenv ("HF_HUB_CACHE");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -740,5 +960,8 @@ main (int argc, char **argv)
   g_test_add_func ("/model-load/bad/missing-files", test_missing_files);
   g_test_add_func ("/model-load/bad/missing-tensor", test_missing_tensor);
   g_test_add_func ("/model-load/hub-id", test_hub_id);
+  g_test_add_func ("/model-load/hub-pinned", test_hub_pinned);
+  g_test_add_func ("/model-load/small-files-first", test_small_files_first);
+  g_test_add_func ("/model-load/bad/other-tasks-and-families", test_other_tasks_and_families);
   return g_test_run ();
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "test-util.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 char *
 test_data_path (const char *rel)
@@ -41,8 +44,53 @@ test_manifest (void)
   return manifest;
 }
 
+const cJSON *
+test_set_manifest (const char *set)
+{
+  static GHashTable *manifests; /* set -> cJSON, kept for the process */
+  if (!manifests)
+    manifests = g_hash_table_new (g_str_hash, g_str_equal);
+  cJSON *manifest = g_hash_table_lookup (manifests, set);
+  if (!manifest)
+    {
+      g_autofree char *rel = g_build_filename (set, "golden", "manifest.json", NULL);
+      g_autofree char *path = test_data_path (rel);
+      g_autofree char *text = NULL;
+      g_autoptr (GError) error = NULL;
+      g_file_get_contents (path, &text, NULL, &error);
+      g_assert_no_error (error);
+      manifest = cJSON_Parse (text);
+      g_assert_nonnull (manifest);
+      g_hash_table_insert (manifests, g_strdup (set), manifest);
+    }
+  return manifest;
+}
+
+static gpointer
+read_golden_in (const char *set, const cJSON *desc, const char *dtype, gsize elem_size,
+                gsize *n_out);
+
 static gpointer
 read_golden (const cJSON *desc, const char *dtype, gsize elem_size, gsize *n_out)
+{
+  return read_golden_in (NULL, desc, dtype, elem_size, n_out);
+}
+
+float *
+test_set_golden_f32 (const char *set, const cJSON *desc, gsize *n_out)
+{
+  return read_golden_in (set, desc, "f32", sizeof (float), n_out);
+}
+
+guint8 *
+test_set_golden_u8 (const char *set, const cJSON *desc, gsize *n_out)
+{
+  return read_golden_in (set, desc, "u8", 1, n_out);
+}
+
+static gpointer
+read_golden_in (const char *set, const cJSON *desc, const char *dtype, gsize elem_size,
+                gsize *n_out)
 {
   const cJSON *file = cJSON_GetObjectItemCaseSensitive (desc, "file");
   const cJSON *type = cJSON_GetObjectItemCaseSensitive (desc, "dtype");
@@ -55,7 +103,8 @@ read_golden (const cJSON *desc, const char *dtype, gsize elem_size, gsize *n_out
   cJSON_ArrayForEach (dim, shape)
     n *= (gsize) dim->valuedouble;
 
-  g_autofree char *rel = g_build_filename ("golden", file->valuestring, NULL);
+  g_autofree char *rel = set ? g_build_filename (set, "golden", file->valuestring, NULL)
+                             : g_build_filename ("golden", file->valuestring, NULL);
   g_autofree char *path = test_data_path (rel);
   gchar *data = NULL;
   gsize len = 0;
@@ -209,4 +258,125 @@ double
 test_json_double (const cJSON *obj, const char *key)
 {
   return json_number (obj, key, -1)->valuedouble;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Model directories laid out as the Hub serves them
+ */
+
+/* Replaces `link` (if any) by a symlink to `target`. */
+static void
+symlink_fresh (const char *target, const char *link)
+{
+  g_unlink (link);
+  if (symlink (target, link) != 0)
+    g_error ("symlink %s -> %s: %s", link, target, g_strerror (errno));
+}
+
+static void
+write_json (const char *path, const cJSON *json)
+{
+  g_autofree char *text = cJSON_Print (json);
+  g_autoptr (GError) error = NULL;
+  g_unlink (path);
+  g_file_set_contents (path, text, -1, &error);
+  g_assert_no_error (error);
+}
+
+static cJSON *
+read_json (const char *path)
+{
+  g_autofree char *text = NULL;
+  g_autoptr (GError) error = NULL;
+  g_file_get_contents (path, &text, NULL, &error);
+  g_assert_no_error (error);
+  cJSON *json = cJSON_Parse (text);
+  g_assert_nonnull (json);
+  return json;
+}
+
+/* Drops the keys of a sub-config that equal transformers' class defaults, as save_pretrained's
+ * to_diff_dict does (FACTS.md §9). */
+static void
+drop_defaults (cJSON *section)
+{
+  static const struct {
+    const char *key;
+    double number;
+    const char *string;
+  } defaults[] = {
+    { "attention_dropout", 0.0, NULL }, { "layer_norm_eps", 1e-6, NULL },
+    { "max_position_embeddings", 64, NULL }, { "num_channels", 3, NULL },
+    { "num_patches", 256, NULL }, { "patch_size", 16, NULL }, { "image_size", 224, NULL },
+    { "hidden_act", 0, "gelu_pytorch_tanh" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (defaults); i++)
+    {
+      const cJSON *v = cJSON_GetObjectItemCaseSensitive (section, defaults[i].key);
+      if ((defaults[i].string && cJSON_IsString (v) && g_str_equal (v->valuestring, defaults[i].string))
+          || (!defaults[i].string && cJSON_IsNumber (v)
+              && fabs (v->valuedouble - defaults[i].number) <= 1e-12))
+        cJSON_DeleteItemFromObjectCaseSensitive (section, defaults[i].key);
+    }
+}
+
+char *
+test_hub_layout_model (const char *src_rel, TestHubLayout layout)
+{
+  g_autofree char *src = test_data_path (src_rel);
+  g_autofree char *base = g_path_get_basename (src_rel);
+  g_autofree char *rel = g_strdup_printf ("hub-layout/%s%s/x", base,
+                                          layout == TEST_HUB_TOKENIZER ? "-tokenizer" : "");
+  g_autofree char *inside = test_out_path (rel);
+  char *dir = g_path_get_dirname (inside);
+
+  /* the weights as they are: model.safetensors, or the shards and their index */
+  g_autoptr (GDir) listing = g_dir_open (src, 0, NULL);
+  g_assert_nonnull (listing);
+  const char *name;
+  while ((name = g_dir_read_name (listing)))
+    if (g_str_has_suffix (name, ".safetensors") || g_str_equal (name, "model.safetensors.index.json"))
+      {
+        g_autofree char *target = g_build_filename (src, name, NULL);
+        g_autofree char *link = g_build_filename (dir, name, NULL);
+        symlink_fresh (target, link);
+      }
+  static const char *const tokenizer_files[] = { "tokenizer.json", "tokenizer_config.json",
+                                                 "special_tokens_map.json" };
+  for (gsize i = 0; i < G_N_ELEMENTS (tokenizer_files); i++)
+    {
+      g_autofree char *hub = g_build_filename ("gemma-tokenizer-hub", tokenizer_files[i], NULL);
+      g_autofree char *hub_path = test_data_path (hub);
+      g_autofree char *link = g_build_filename (dir, tokenizer_files[i], NULL);
+      symlink_fresh (hub_path, link);
+    }
+
+  g_autofree char *config_src = g_build_filename (src, "config.json", NULL);
+  g_autofree char *pre_src = g_build_filename (src, "preprocessor_config.json", NULL);
+  g_autofree char *config_dst = g_build_filename (dir, "config.json", NULL);
+  g_autofree char *pre_dst = g_build_filename (dir, "preprocessor_config.json", NULL);
+  if (layout == TEST_HUB_TOKENIZER)
+    {
+      symlink_fresh (config_src, config_dst);
+      symlink_fresh (pre_src, pre_dst);
+      return dir;
+    }
+
+  /* config.json as save_pretrained writes it: diff-style, no initializer_factor at its default */
+  cJSON *config = read_json (config_src);
+  cJSON_DeleteItemFromObjectCaseSensitive (config, "initializer_factor");
+  drop_defaults (cJSON_GetObjectItemCaseSensitive (config, "text_config"));
+  drop_defaults (cJSON_GetObjectItemCaseSensitive (config, "vision_config"));
+  write_json (config_dst, config);
+  cJSON_Delete (config);
+
+  /* the processor the Hub's files name: the torchvision "Fast" one */
+  cJSON *pre = read_json (pre_src);
+  const cJSON *type = cJSON_GetObjectItemCaseSensitive (pre, "image_processor_type");
+  g_assert_true (cJSON_IsString (type));
+  g_autofree char *fast = g_strconcat (type->valuestring, "Fast", NULL);
+  cJSON_ReplaceItemInObjectCaseSensitive (pre, "image_processor_type", cJSON_CreateString (fast));
+  write_json (pre_dst, pre);
+  cJSON_Delete (pre);
+  return dir;
 }

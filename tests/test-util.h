@@ -20,6 +20,12 @@ float   *test_golden_f32 (const cJSON *array_desc, gsize *n_out);
 guint8  *test_golden_u8 (const cJSON *array_desc, gsize *n_out);
 gint32  *test_golden_i32 (const cJSON *array_desc, gsize *n_out);
 
+/* The same for a fixture set of its own, tests/data/<set>/golden/ (e.g. "fixres-p14"): its
+ * manifest.json, parsed once (transfer none), and its arrays (transfer full, g_free). */
+const cJSON *test_set_manifest (const char *set);
+float       *test_set_golden_f32 (const char *set, const cJSON *array_desc, gsize *n_out);
+guint8      *test_set_golden_u8 (const char *set, const cJSON *array_desc, gsize *n_out);
+
 /* The model entry of the manifest named `name`. (transfer none) */
 const cJSON *test_manifest_model (const char *name);
 /* The image entry with id `id` from manifest.images. (transfer none) */
@@ -53,3 +59,16 @@ void test_assert_error (siglip_error *error, siglip_status status, const char *w
 /* The number at obj[key] (index < 0), or obj[key][index]; fails the test if it is not one. */
 int    test_json_int (const cJSON *obj, const char *key, int index);
 double test_json_double (const cJSON *obj, const char *key);
+
+/* A model directory in the test output laid out as the Hub serves it, built from the fixture
+ * model tests/data/<src_rel>: the weights symlinked, the Hub-layout Gemma tokenizer
+ * (gemma-tokenizer-hub/), and with TEST_HUB_FILES also config.json written diff-style (the keys
+ * at transformers' defaults left out) and the "Fast" processor named in
+ * preprocessor_config.json; TEST_HUB_TOKENIZER keeps the fixture's own configs. Returns the
+ * directory. (transfer full) */
+typedef enum {
+  TEST_HUB_TOKENIZER,
+  TEST_HUB_FILES,
+} TestHubLayout;
+
+char *test_hub_layout_model (const char *src_rel, TestHubLayout layout);

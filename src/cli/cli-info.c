@@ -49,6 +49,8 @@ print_text (const siglip_model_info *info)
   bool naflex = info->kind == SIGLIP_KIND_SIGLIP2;
 
   printf ("Model:         %s\n", info->directory);
+  if (info->source)
+    printf ("Found in:      %s\n", info->source);
   printf ("Type:          %s (%s)\n", info->model_type,
           naflex ? "SigLIP 2, NAFlex: any aspect ratio" : "SigLIP, fixed resolution");
   printf ("Parameters:    %s (text %s, vision %s)\n", thousands (info->num_params, a),
@@ -120,6 +122,8 @@ print_json (const siglip_model_info *info)
 {
   cJSON *o = cJSON_CreateObject ();
   cJSON_AddStringToObject (o, "directory", info->directory);
+  if (info->source)
+    cJSON_AddStringToObject (o, "source", info->source);
   cJSON_AddStringToObject (o, "model_type", info->model_type);
   cJSON_AddItemToObject (o, "text", tower_json (&info->text, true, info->kind));
   cJSON_AddItemToObject (o, "vision", tower_json (&info->vision, false, info->kind));

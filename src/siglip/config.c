@@ -227,6 +227,40 @@ load_vision (const fields *f, siglip_kind kind, siglip_tower_config *t)
   return true;
 }
 
+/* config.json "architectures": a classifier or a single tower has the model_type of the
+ * zero-shot model, so this is where it is first told apart. */
+static bool
+check_architectures (const cJSON *json, siglip_error **error)
+{
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive (json, "architectures");
+  if (!list || cJSON_IsNull (list))
+    return true;
+  if (!cJSON_IsArray (list))
+    return siglip_set_error (error, SIGLIP_ERR_FORMAT, CONFIG_FILE ": architectures is not a list");
+  const cJSON *item;
+  cJSON_ArrayForEach (item, list)
+    {
+      if (!cJSON_IsString (item))
+        return siglip_set_error (error, SIGLIP_ERR_FORMAT,
+                                 CONFIG_FILE ": architectures holds something other than a name");
+      const char *a = item->valuestring;
+      size_t n = strlen (a);
+      if (!strcmp (a, "Siglip2Model") || !strcmp (a, "SiglipModel"))
+        continue;
+      const char *suffix = "ForImageClassification";
+      if (n > strlen (suffix) && !strcmp (a + n - strlen (suffix), suffix))
+        return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                                 CONFIG_FILE ": architectures is %.60s: " SIGLIP_DESCRIBE_CLASSIFIER, a);
+      if (strstr (a, "VisionModel"))
+        return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                                 CONFIG_FILE ": architectures is %.60s: " SIGLIP_DESCRIBE_VISION_ONLY, a);
+      return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                               CONFIG_FILE ": architectures is %.60s, which Siglens does not "
+                               "know. " SIGLIP_SUPPORTED, a);
+    }
+  return true;
+}
+
 bool
 siglip_config_load (const char *directory, siglip_config *config, siglip_error **error)
 {
@@ -247,7 +281,8 @@ siglip_config_load (const char *directory, siglip_config *config, siglip_error *
   else
     ok = siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
                            CONFIG_FILE ": model_type \"%.40s\" is not supported (expected siglip2 "
-                           "or siglip)", type->valuestring);
+                           "or siglip). " SIGLIP_SUPPORTED, type->valuestring);
+  ok = ok && check_architectures (json, error);
 
   /* An absent sub-config means all defaults, as in Siglip2Config.__init__. */
   for (int i = 0; ok && i < 2; i++)
@@ -306,6 +341,27 @@ bad:
                            "%s: %s must be a number or a list of 3 numbers", f->file, key);
 }
 
+/* image_processor_type: the slow (PIL) processor or the torchvision "Fast" one the Hub's files
+ * name; both read the same keys, and Siglens reproduces the PIL resize bit-exactly (the Fast
+ * one's antialiased torchvision resize differs from it by a little). Another processor belongs
+ * to another model. */
+static bool
+check_processor_type (const fields *f, bool siglip2)
+{
+  const cJSON *type = field (f, "image_processor_type");
+  if (!type)
+    return true;
+  const char *slow = siglip2 ? "Siglip2ImageProcessor" : "SiglipImageProcessor";
+  const char *fast = siglip2 ? "Siglip2ImageProcessorFast" : "SiglipImageProcessorFast";
+  if (cJSON_IsString (type) && (!strcmp (type->valuestring, slow) || !strcmp (type->valuestring, fast)))
+    return true;
+  return siglip_set_error (f->error, SIGLIP_ERR_UNSUPPORTED,
+                           "%s: image_processor_type %.60s does not go with config.json's "
+                           "model_type %s (expected %s or %s)", f->file,
+                           cJSON_IsString (type) ? type->valuestring : "(not a string)",
+                           siglip2 ? "siglip2" : "siglip", slow, fast);
+}
+
 bool
 siglip_preprocess_config_load (const char *directory, siglip_kind kind,
                                siglip_preprocess_config *config, siglip_error **error)
@@ -318,7 +374,8 @@ siglip_preprocess_config_load (const char *directory, siglip_kind kind,
   fields f = { PREPROCESS_FILE, NULL, json, error };
   bool siglip2 = kind == SIGLIP_KIND_SIGLIP2;
   /* Siglip2ImageProcessor: bilinear; SiglipImageProcessor: bicubic (class defaults) */
-  bool ok = get_bool (&f, "do_resize", true, &config->do_resize)
+  bool ok = check_processor_type (&f, siglip2)
+            && get_bool (&f, "do_resize", true, &config->do_resize)
             && get_bool (&f, "do_rescale", true, &config->do_rescale)
             && get_bool (&f, "do_normalize", true, &config->do_normalize)
             && get_int (&f, "resample", siglip2 ? 2 : 3, 0, 5, &config->resample)

@@ -567,11 +567,13 @@ choose_size (const siglip_preprocess_config *config, siglip_kind kind,
       return true;
     }
 
+  /* The Conv2d (stride = patch, no padding) takes floor (side / patch) patches per side and
+   * leaves the last side % patch rows and columns unused: 384 at patch 14 is 27 patches. */
   *height = config->do_resize ? config->size_height : image->height;
   *width = config->do_resize ? config->size_width : image->width;
-  if (*height <= 0 || *width <= 0 || *height % patch || *width % patch)
+  if (*height < patch || *width < patch)
     return siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
-                             "%s %dx%d is not a positive multiple of patch %d",
+                             "%s %dx%d is smaller than one patch of %d",
                              config->do_resize ? "preprocessor: size" : "image (do_resize false)",
                              *width, *height, patch);
   return true;

@@ -26,6 +26,24 @@ bool siglip_set_error (siglip_error **error, siglip_status status, const char *f
 void siglip_prefix_error (siglip_error **error, const char *fmt, ...)
   __attribute__ ((format (printf, 2, 3)));
 
+/* What Siglens loads, said whenever a checkpoint of another task or family is refused (config.c,
+ * model.c, tokenizer.c), so that every such message ends the same way. */
+#define SIGLIP_SUPPORTED                                                                           \
+  "Siglens supports the zero-shot image-text checkpoints of SigLIP 2: Siglip2Model (NAFlex) and "   \
+  "SiglipModel (fixed resolution), both with the Gemma tokenizer"
+#define SIGLIP_DESCRIBE_CLASSIFIER                                                                 \
+  "this is an image-classification checkpoint (Siglip2ForImageClassification or "                  \
+  "SiglipForImageClassification: a vision tower and a classifier.* head with fixed labels, no "     \
+  "text tower), not a zero-shot model. " SIGLIP_SUPPORTED
+#define SIGLIP_DESCRIBE_VISION_ONLY                                                                \
+  "this checkpoint has a vision tower but no text tower (SiglipVisionModel or "                    \
+  "Siglip2VisionModel), so it cannot compare images with labels. " SIGLIP_SUPPORTED
+
+/* ------------------------------------------------------------------------------------------ */
+/* model.c — siglip_resolve_model_path, also saying how it chose (a sentence for `info`, NULL
+ * for a directory given as such; transfer full) */
+char *siglip_resolve_model_path_noted (const char *name_or_path, char **note, siglip_error **error);
+
 /* ------------------------------------------------------------------------------------------ */
 /* config.c — config.json and preprocessor_config.json with HF defaults for missing keys */
 
@@ -177,6 +195,7 @@ struct siglip_model {
   siglip_preprocess_config preprocess;
   siglip_model_info info;
   char *directory;
+  char *source; /* how a Hub id was resolved (siglip_model_info.source), NULL for a directory */
   siglip_weights *weights;
   siglip_tokenizer *tokenizer;
   siglip_text_weights text;

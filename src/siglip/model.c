@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * model.c — opening a Hugging Face SigLIP / SigLIP 2 model directory: resolve the path (or Hub
- * id), read the configs, map the weights, bind every tensor the architecture needs by its HF
- * name (FACTS.md §10) with its shape checked against config.json, load the tokenizer.
+ * id); read everything small first — the configs, the tokenizer, the safetensors headers with
+ * every tensor the architecture needs checked by its HF name (FACTS.md §10) and shape against
+ * config.json — and only then convert and pack the gigabytes of weights.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -71,11 +73,20 @@ hub_cache_dir (void)
   return siglip_strdup_printf ("%s/.cache/huggingface/hub", home && *home ? home : ".");
 }
 
-/* refs/main holds the commit hash of the snapshot transformers last downloaded. */
-static char *
-read_ref (const char *repo_dir, const char *id, siglip_error **error)
+/* A revision as it names a file in the cache: refs/<name> or snapshots/<hash>. Letters, digits,
+ * '-', '_', '.', not starting with '.', so it cannot walk out of the repository. */
+static bool
+valid_revision (const char *s)
 {
-  char *ref_path = siglip_strdup_printf ("%s/refs/main", repo_dir);
+  return valid_id_part (s, strlen (s));
+}
+
+/* refs/<ref> holds the commit hash of the snapshot huggingface_hub last downloaded for that
+ * branch or tag. NULL with *error set; a missing file is SIGLIP_ERR_MISSING. */
+static char *
+read_ref (const char *repo_dir, const char *ref, const char *id, siglip_error **error)
+{
+  char *ref_path = siglip_strdup_printf ("%s/refs/%s", repo_dir, ref);
   if (!ref_path)
     {
       siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", id);
@@ -84,8 +95,6 @@ read_ref (const char *repo_dir, const char *id, siglip_error **error)
   char *rev = siglip_read_text_file (ref_path, 256, error);
   if (!rev)
     {
-      siglip_prefix_error (error, "%s: found in the Hugging Face cache but its revision is "
-                           "unreadable", id);
       free (ref_path);
       return NULL;
     }
@@ -106,9 +115,115 @@ read_ref (const char *repo_dir, const char *id, siglip_error **error)
   return rev;
 }
 
+/* The one entry of snapshots/ when there is exactly one (a download pinned to a commit writes
+ * snapshots/REV/ but no refs/main). NULL with *error set otherwise. */
+static char *
+only_snapshot (const char *repo, const char *id, siglip_error **error)
+{
+  char *dir_path = siglip_strdup_printf ("%s/snapshots", repo);
+  DIR *dir = dir_path ? opendir (dir_path) : NULL;
+  char *found = NULL;
+  int n = 0;
+  if (dir)
+    {
+      struct dirent *e;
+      while ((e = readdir (dir)))
+        {
+          if (e->d_name[0] == '.')
+            continue;
+          n++;
+          free (found);
+          found = strdup (e->d_name);
+        }
+      closedir (dir);
+    }
+  free (dir_path);
+  if (n == 1 && found)
+    return found;
+  free (found);
+  siglip_set_error (error, SIGLIP_ERR_MISSING,
+                    "%s: found in the Hugging Face cache (%s) but it has no refs/main and %d "
+                    "snapshots; name one as %s@REVISION", id, repo, n, id);
+  return NULL;
+}
+
+/* The snapshot of `repo` to use: the pinned revision (a snapshot's hash, or a branch or tag
+ * in refs/), else refs/main, else the only snapshot there is. Sets *note to how it was chosen,
+ * for `info`. (transfer full) */
+static char *
+choose_snapshot (const char *repo, const char *id, const char *pinned, char **note,
+                 siglip_error **error)
+{
+  char *rev = NULL;
+  const char *how;
+  if (pinned)
+    {
+      char *direct = siglip_strdup_printf ("%s/snapshots/%s", repo, pinned);
+      bool exists = direct && is_directory (direct);
+      free (direct);
+      if (exists)
+        rev = strdup (pinned), how = "the revision asked for";
+      else if ((rev = read_ref (repo, pinned, id, error)))
+        how = "the branch or tag asked for, in refs/";
+      else
+        {
+          siglip_prefix_error (error, "%s@%s: the Hugging Face cache has neither snapshots/%s "
+                               "nor a readable refs/%s", id, pinned, pinned, pinned);
+          return NULL;
+        }
+    }
+  else
+    {
+      siglip_error *missing = NULL;
+      if ((rev = read_ref (repo, "main", id, &missing)))
+        how = "refs/main";
+      else if (missing->status == SIGLIP_ERR_MISSING)
+        {
+          siglip_error_free (missing);
+          if (!(rev = only_snapshot (repo, id, error)))
+            return NULL;
+          how = "the only snapshot; there is no refs/main";
+        }
+      else
+        {
+          siglip_prefix_error (&missing, "%s: found in the Hugging Face cache but its revision "
+                               "is unreadable", id);
+          if (error && !*error)
+            *error = missing;
+          else
+            siglip_error_free (missing);
+          return NULL;
+        }
+    }
+  char *snapshot = rev ? siglip_strdup_printf ("%s/snapshots/%s", repo, rev) : NULL;
+  if (snapshot && !is_directory (snapshot))
+    {
+      siglip_set_error (error, SIGLIP_ERR_MISSING,
+                        "%s: the Hugging Face cache names revision %s but %s is missing", id, rev,
+                        snapshot);
+      free (snapshot);
+      snapshot = NULL;
+    }
+  if (snapshot && note)
+    *note = siglip_strdup_printf ("Hugging Face cache, %s, revision %s (%s%s)", id, rev, how,
+                           pinned && strcmp (pinned, rev) ? pinned : "");
+  if (!snapshot && rev && error && !*error)
+    siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", id);
+  free (rev);
+  return snapshot;
+}
+
 char *
 siglip_resolve_model_path (const char *name_or_path, siglip_error **error)
 {
+  return siglip_resolve_model_path_noted (name_or_path, NULL, error);
+}
+
+char *
+siglip_resolve_model_path_noted (const char *name_or_path, char **note, siglip_error **error)
+{
+  if (note)
+    *note = NULL;
   if (!name_or_path || !*name_or_path)
     {
       siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT, "no model given");
@@ -130,7 +245,6 @@ siglip_resolve_model_path (const char *name_or_path, siglip_error **error)
                         name_or_path);
       return NULL;
     }
-  const char *slash = strchr (name_or_path, '/');
   if (strstr (name_or_path, ".."))
     {
       siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
@@ -138,19 +252,34 @@ siglip_resolve_model_path (const char *name_or_path, siglip_error **error)
                         name_or_path);
       return NULL;
     }
-  if (!slash || strchr (slash + 1, '/')
-      || !valid_id_part (name_or_path, (size_t) (slash - name_or_path))
-      || !valid_id_part (slash + 1, strlen (slash + 1)))
+  /* ORG/NAME or ORG/NAME@REVISION, as huggingface_hub's revision= argument */
+  char *id = strdup (name_or_path);
+  if (!id)
+    {
+      siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", name_or_path);
+      return NULL;
+    }
+  char *at = strchr (id, '@');
+  const char *pinned = NULL;
+  if (at)
+    {
+      *at = '\0';
+      pinned = at + 1;
+    }
+  const char *slash = strchr (id, '/');
+  if (!slash || strchr (slash + 1, '/') || !valid_id_part (id, (size_t) (slash - id))
+      || !valid_id_part (slash + 1, strlen (slash + 1)) || (pinned && !valid_revision (pinned)))
     {
       siglip_set_error (error, SIGLIP_ERR_MISSING,
-                        "%s: no such directory, and not a Hugging Face id of the form ORG/NAME",
-                        name_or_path);
+                        "%s: no such directory, and not a Hugging Face id of the form ORG/NAME "
+                        "or ORG/NAME@REVISION", name_or_path);
+      free (id);
       return NULL;
     }
 
   char *cache = hub_cache_dir ();
-  char *repo = cache ? siglip_strdup_printf ("%s/models--%.*s--%s", cache,
-                                      (int) (slash - name_or_path), name_or_path, slash + 1)
+  char *repo = cache ? siglip_strdup_printf ("%s/models--%.*s--%s", cache, (int) (slash - id), id,
+                                      slash + 1)
                      : NULL;
   char *snapshot = NULL;
   if (!repo)
@@ -160,24 +289,10 @@ siglip_resolve_model_path (const char *name_or_path, siglip_error **error)
                       "%s: no such directory, and not in the Hugging Face cache (looked for %s; "
                       "set HF_HUB_CACHE or HF_HOME to use another cache)", name_or_path, repo);
   else
-    {
-      char *rev = read_ref (repo, name_or_path, error);
-      if (rev)
-        {
-          snapshot = siglip_strdup_printf ("%s/snapshots/%s", repo, rev);
-          if (snapshot && !is_directory (snapshot))
-            {
-              siglip_set_error (error, SIGLIP_ERR_MISSING,
-                                "%s: the Hugging Face cache names revision %s but %s is "
-                                "missing", name_or_path, rev, snapshot);
-              free (snapshot);
-              snapshot = NULL;
-            }
-          free (rev);
-        }
-    }
+    snapshot = choose_snapshot (repo, id, pinned, note, error);
   free (repo);
   free (cache);
+  free (id);
   return snapshot;
 }
 
@@ -187,6 +302,7 @@ siglip_resolve_model_path (const char *name_or_path, siglip_error **error)
 typedef struct {
   siglip_model *model;
   const siglip_load_options *options;
+  bool check_only;    /* names, shapes and dtypes only: nothing is read, converted or packed */
   bool pack;          /* matrices go into the GEMM's packed layout (bind_matrix) */
   int64_t *params;    /* the tower being bound */
   int bound, expected; /* for progress */
@@ -278,9 +394,26 @@ count_bound (loader *l, const siglip_tensor *t)
 
 /* Looks up the tensor named by fmt..., checks its shape, returns its values as F32 (in place
  * or converted into a buffer the model owns). NULL once anything failed. */
+/* The check pass: the tensor exists with the right shape and a dtype we compute with. */
+static void
+check_v (loader *l, const int64_t *shape, int ndim, const char *fmt, va_list ap)
+{
+  const siglip_tensor *t = find_v (l, shape, ndim, fmt, ap);
+  if (t && t->dtype == SIGLIP_DTYPE_OTHER)
+    siglip_set_error (&l->error, SIGLIP_ERR_UNSUPPORTED,
+                      "%s: tensor %s: dtype %s is not supported (expected F32, F16 or BF16)",
+                      siglip_weights_file_name (l->model->weights, t->file_index), t->name,
+                      t->dtype_name);
+}
+
 static const float *
 bind_v (loader *l, const int64_t *shape, int ndim, const char *fmt, va_list ap)
 {
+  if (l->check_only)
+    {
+      check_v (l, shape, ndim, fmt, ap);
+      return NULL;
+    }
   const siglip_tensor *t = find_v (l, shape, ndim, fmt, ap);
   if (!t)
     return NULL;
@@ -364,7 +497,7 @@ bind_matrix (loader *l, siglip_matrix *m, const int64_t *shape, int ndim, const 
 
   va_list ap;
   va_start (ap, fmt);
-  if (!l->pack)
+  if (!l->pack || l->check_only)
     {
       m->w = bind_v (l, shape, ndim, fmt, ap);
       va_end (ap);
@@ -484,19 +617,27 @@ dtype_summary (unsigned seen)
     }
 }
 
+/* check_only: the walk over every tensor the architecture needs, checking names, shapes and
+ * dtypes without reading a weight (and without progress: nothing is loaded yet). Otherwise the
+ * real binding, converting and packing, with progress from 0 to 1. */
 static bool
-bind_all (siglip_model *m, const siglip_load_options *options, siglip_error **error)
+bind_all (siglip_model *m, const siglip_load_options *options, bool check_only,
+          siglip_error **error)
 {
   loader l = { .model = m, .options = options, .expected = expected_tensors (&m->config),
+               .check_only = check_only,
                .pack = m->precision == SIGLIP_PRECISION_BF16 || siglip_gemm_fp32_packing_pays () };
   int64_t top_params = 0;
 
-  m->text.layers = calloc ((size_t) m->config.text.num_layers, sizeof *m->text.layers);
-  m->vision.layers = calloc ((size_t) m->config.vision.num_layers, sizeof *m->vision.layers);
+  if (!m->text.layers)
+    m->text.layers = calloc ((size_t) m->config.text.num_layers, sizeof *m->text.layers);
+  if (!m->vision.layers)
+    m->vision.layers = calloc ((size_t) m->config.vision.num_layers, sizeof *m->vision.layers);
   if (!m->text.layers || !m->vision.layers)
     return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", m->directory);
 
-  report_progress (&l);
+  if (!check_only)
+    report_progress (&l);
   l.params = &top_params;
   const float *scale = bind (&l, SHAPE (1), "logit_scale");
   const float *bias = bind (&l, SHAPE (1), "logit_bias");
@@ -515,6 +656,8 @@ bind_all (siglip_model *m, const siglip_load_options *options, siglip_error **er
         siglip_error_free (l.error);
       return false;
     }
+  if (check_only)
+    return true;
   m->info.num_params = top_params + m->info.text.num_params + m->info.vision.num_params;
   m->info.file_dtype = dtype_summary (l.dtypes);
   return true;
@@ -576,10 +719,16 @@ fill_tower_info (siglip_tower_info *info, const siglip_tower_config *c)
   };
 }
 
-/* The image processor and the model must agree on what a patch is. */
+/* The image processor and the model must agree on what a patch is. A fixed-resolution
+ * SiglipImageProcessor file names no patch size: the Conv2d's is vision_config.patch_size, and
+ * any image_size works — the grid is floor (image_size / patch), and the last image_size % patch
+ * rows and columns go unused, as a Conv2d with stride = patch and no padding leaves them
+ * (384 px at patch 14: 27x27 patches, 6 pixels dropped). */
 static bool
-check_preprocess (const siglip_model *m, siglip_error **error)
+check_preprocess (siglip_model *m, siglip_error **error)
 {
+  if (m->config.kind == SIGLIP_KIND_SIGLIP)
+    m->preprocess.patch_size = m->config.vision.patch_size;
   const siglip_tower_config *v = &m->config.vision;
   const siglip_preprocess_config *p = &m->preprocess;
   if (m->config.kind == SIGLIP_KIND_SIGLIP2 && p->patch_size != v->patch_size)
@@ -592,6 +741,22 @@ check_preprocess (const siglip_model *m, siglip_error **error)
                              "preprocessor_config.json: size %dx%d differs from config.json "
                              "vision_config.image_size %d", p->size_width, p->size_height,
                              v->image_size);
+  return true;
+}
+
+/* Checkpoints of another task share the model_type (and a config.json without "architectures"
+ * says nothing): their tensors tell. Named here rather than as a "missing tensor logit_scale". */
+static bool
+check_task (const siglip_model *m, siglip_error **error)
+{
+  const siglip_weights *w = m->weights;
+  const char *file = siglip_weights_n_files (w) == 1 ? siglip_weights_file_name (w, 0) : INDEX_FILE;
+  if (siglip_weights_find (w, "classifier.weight"))
+    return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                             "%s: %s", file, SIGLIP_DESCRIBE_CLASSIFIER);
+  if (!siglip_weights_find (w, TN_TOKEN_EMBED) && siglip_weights_find (w, TN_VISION_POS))
+    return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                             "%s: %s", file, SIGLIP_DESCRIBE_VISION_ONLY);
   return true;
 }
 
@@ -616,30 +781,22 @@ siglip_model_load (const char *path, const siglip_load_options *options, siglip_
       siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
       return NULL;
     }
-  m->directory = siglip_resolve_model_path (path, error);
+  m->directory = siglip_resolve_model_path_noted (path, &m->source, error);
   if (!m->directory)
     goto fail;
   m->precision = options ? options->precision : SIGLIP_PRECISION_FP32;
   m->n_threads = choose_threads (options);
 
+  /* Everything small first, so that a wrong file is reported in well under a second rather
+   * than after gigabytes have been read and packed: the configs, the tokenizer, then the
+   * safetensors headers (mapped, not read) against config.json. */
   if (!siglip_config_load (m->directory, &m->config, error)
       || !siglip_preprocess_config_load (m->directory, m->config.kind, &m->preprocess, error)
       || !check_preprocess (m, error))
     goto fail;
-  if (!(m->weights = siglip_weights_open (m->directory, error)))
-    goto fail;
-  /* The core's thread pool is process-wide (pool.h keeps OpenBLAS itself at one thread);
-   * sized before binding, which packs matrices on it. */
-  siglip_pool_acquire (m->n_threads);
-  m->holds_pool = true;
-  if (!bind_all (m, options, error))
-    goto fail;
-  if (!siglip_fuse_qkv (m, error))
-    goto fail;
   if (!(m->tokenizer = siglip_tokenizer_load (m->directory, error)))
     goto fail;
-  /* A tokenizer that can produce ids past the embedding table belongs to another model; say so
-   * now rather than on the first label. */
+  /* A tokenizer that can produce ids past the embedding table belongs to another model. */
   if (siglip_tokenizer_vocab_size (m->tokenizer) > m->config.text.vocab_size)
     {
       siglip_set_error (error, SIGLIP_ERR_SHAPE,
@@ -647,6 +804,18 @@ siglip_model_load (const char *path, const siglip_load_options *options, siglip_
                         siglip_tokenizer_vocab_size (m->tokenizer), m->config.text.vocab_size);
       goto fail;
     }
+  if (!(m->weights = siglip_weights_open (m->directory, error)) || !check_task (m, error)
+      || !bind_all (m, options, true, error))
+    goto fail;
+
+  /* The core's thread pool is process-wide (pool.h keeps OpenBLAS itself at one thread);
+   * sized before binding, which packs matrices on it. */
+  siglip_pool_acquire (m->n_threads);
+  m->holds_pool = true;
+  if (!bind_all (m, options, false, error))
+    goto fail;
+  if (!siglip_fuse_qkv (m, error))
+    goto fail;
   if (!(m->text_cache = siglip_text_cache_new ()))
     {
       siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", m->directory);
@@ -667,6 +836,7 @@ siglip_model_load (const char *path, const siglip_load_options *options, siglip_
   info->kind = m->config.kind;
   info->model_type = m->config.kind == SIGLIP_KIND_SIGLIP2 ? "siglip2" : "siglip";
   info->directory = m->directory;
+  info->source = m->source;
   fill_tower_info (&info->text, &m->config.text);
   fill_tower_info (&info->vision, &m->config.vision);
   info->precision = m->precision;
@@ -706,6 +876,7 @@ siglip_model_free (siglip_model *m)
   siglip_weights_close (m->weights);
   free (m->identity);
   free (m->directory);
+  free (m->source);
   if (m->holds_pool)
     siglip_pool_release ();
   free (m);

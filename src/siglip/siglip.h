@@ -104,8 +104,10 @@ siglip_model *siglip_model_load (const char *path, const siglip_load_options *op
 void          siglip_model_free (siglip_model *model);
 
 /* Resolves a directory or a Hub id to a snapshot directory in the HF cache layout:
- * $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub;
- * models--ORG--NAME/refs/main -> snapshots/REV/. Returns a malloc'd path or NULL. */
+ * $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub. "ORG/NAME" takes
+ * models--ORG--NAME/refs/main -> snapshots/REV/, or, without refs/main (a download pinned to a
+ * commit), the only snapshot there is; "ORG/NAME@REV" takes snapshots/REV/ or refs/REV.
+ * Returns a malloc'd path or NULL. */
 char *siglip_resolve_model_path (const char *name_or_path, siglip_error **error);
 
 typedef struct {
@@ -130,6 +132,7 @@ typedef struct {
   siglip_kind kind;
   const char *model_type; /* "siglip2" | "siglip" */
   const char *directory;  /* resolved directory */
+  const char *source;     /* for a Hub id, which snapshot of the HF cache and why; else NULL */
   siglip_tower_info text;
   siglip_tower_info vision;
   int64_t num_params;      /* all tensors the architecture uses */

@@ -1289,6 +1289,13 @@ load_model_options (siglip_tokenizer *tok, const slice *v, const char *file, sig
   for (int i = 0; i < 8; i++)
     if (v[i].p && !(values[i] = parse_slice (v[i], file, names[i], error)))
       goto out;
+  if (cJSON_IsString (values[0]) && !strcmp (values[0]->valuestring, "Unigram"))
+    {
+      siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                        "%s: model.type is Unigram, the SentencePiece tokenizer of SigLIP 1 "
+                        "checkpoints, which are not supported. " SIGLIP_SUPPORTED, file);
+      goto out;
+    }
   if (values[0] && (!cJSON_IsString (values[0]) || strcmp (values[0]->valuestring, "BPE")))
     {
       siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
@@ -1763,6 +1770,25 @@ build_id_names (siglip_tokenizer *tok)
   return true;
 }
 
+/* SigLIP 1 checkpoints may ship only spiece.model (SiglipTokenizer): say what the directory
+ * holds instead of just that tokenizer.json is missing. */
+static void
+refuse_sentencepiece_only (const char *directory, siglip_error **error)
+{
+  char *spiece = NULL;
+  struct stat st;
+  if (asprintf (&spiece, "%s/spiece.model", directory) >= 0 && stat (spiece, &st) == 0)
+    {
+      siglip_error_free (*error);
+      *error = NULL;
+      siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                        "%s: only SentencePiece's spiece.model, no tokenizer.json: this is the "
+                        "tokenizer of a SigLIP 1 checkpoint, which is not supported. "
+                        SIGLIP_SUPPORTED, directory);
+    }
+  free (spiece);
+}
+
 siglip_tokenizer *
 siglip_tokenizer_load (const char *directory, siglip_error **error)
 {
@@ -1782,6 +1808,8 @@ siglip_tokenizer_load (const char *directory, siglip_error **error)
       return NULL;
     }
   bool ok = map_file (path, &file, error);
+  if (!ok && error && *error && (*error)->status == SIGLIP_ERR_MISSING)
+    refuse_sentencepiece_only (directory, error);
   tok->stats.read = now_seconds () - t0;
   ok = ok && load_tokenizer_json (tok, directory, path, file.data, file.size, error);
   if (ok && !build_id_names (tok))
