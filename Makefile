@@ -22,7 +22,7 @@ run: build
 
 # Every test, GUI ones included, under a private X server and session bus.
 test: build
-	xvfb-run -a -s "-screen 0 1280x1024x24" \
+	xvfb-run -a -s "-screen 0 2600x1600x24" \
 	  dbus-run-session -- meson test -C $(BUILD) --print-errorlogs $(TESTS)
 
 bench: build

@@ -12,7 +12,8 @@
 
 #include "siglens-score-chart.h"
 
-/* Sizes in logical pixels, chosen to read well on a projector from the back of a classroom. */
+/* Sizes in logical pixels, chosen to read well on a projector from the back of a classroom.
+ * Bars and gaps are the least; bigger type (a big screen's stylesheet) makes them grow with it. */
 #define BAR_HEIGHT   18
 #define TEXT_BAR_GAP 6
 #define ROW_SPACING  20
@@ -99,6 +100,24 @@ text_heights (SiglensScoreChart *self, int *text_height, int *value_width)
     }
 }
 
+static int
+bar_height (int text_height)
+{
+  return MAX (BAR_HEIGHT, text_height * 3 / 5);
+}
+
+static int
+row_spacing (int text_height)
+{
+  return MAX (ROW_SPACING, text_height * 2 / 3);
+}
+
+static int
+row_pitch_for (int text_height)
+{
+  return text_height + TEXT_BAR_GAP + bar_height (text_height) + row_spacing (text_height);
+}
+
 static void
 siglens_score_chart_measure (GtkWidget      *widget,
                              GtkOrientation  orientation,
@@ -131,8 +150,7 @@ siglens_score_chart_measure (GtkWidget      *widget,
     }
   else
     {
-      int rows = n == 0 ? 0 : (int) n * (text_height + TEXT_BAR_GAP + BAR_HEIGHT)
-                              + ((int) n - 1) * ROW_SPACING;
+      int rows = n == 0 ? 0 : (int) n * row_pitch_for (text_height) - row_spacing (text_height);
       *minimum = *natural = rows;
     }
 }
@@ -148,7 +166,7 @@ siglens_score_chart_size_allocate (GtkWidget *widget,
   int row_pitch;
 
   text_heights (self, &text_height, &value_width);
-  row_pitch = text_height + TEXT_BAR_GAP + BAR_HEIGHT + ROW_SPACING;
+  row_pitch = row_pitch_for (text_height);
 
   for (guint i = 0; i < self->bars->len; i++)
     {
@@ -187,14 +205,15 @@ siglens_score_chart_snapshot (GtkWidget   *widget,
   GdkRGBA other = accent;
   GdkRGBA track = named_color (widget, "window_fg_color", "rgba(0,0,0,0.8)");
   int text_height, value_width;
-  int row_pitch;
+  int row_pitch, bar_h;
 
   /* Runners-up in a lighter tint of the same hue keep the winner the one thing that stands out. */
   other.alpha *= 0.45f;
   track.alpha *= 0.08f;
 
   text_heights (self, &text_height, &value_width);
-  row_pitch = text_height + TEXT_BAR_GAP + BAR_HEIGHT + ROW_SPACING;
+  row_pitch = row_pitch_for (text_height);
+  bar_h = bar_height (text_height);
 
   for (guint i = 0; i < self->bars->len; i++)
     {
@@ -203,16 +222,16 @@ siglens_score_chart_snapshot (GtkWidget   *widget,
       float fill = (float) (CLAMP (bar_shown_probability (self, bar), 0., 1.) * width);
       GskRoundedRect rect;
 
-      gsk_rounded_rect_init_from_rect (&rect, &GRAPHENE_RECT_INIT (0, y, width, BAR_HEIGHT),
-                                       BAR_HEIGHT / 2.f);
+      gsk_rounded_rect_init_from_rect (&rect, &GRAPHENE_RECT_INIT (0, y, width, bar_h),
+                                       bar_h / 2.f);
       gtk_snapshot_push_rounded_clip (snapshot, &rect);
       gtk_snapshot_append_color (snapshot, &track, &rect.bounds);
       gtk_snapshot_pop (snapshot);
 
       if (fill >= 1.f)
         {
-          gsk_rounded_rect_init_from_rect (&rect, &GRAPHENE_RECT_INIT (0, y, fill, BAR_HEIGHT),
-                                           MIN (BAR_HEIGHT / 2.f, fill / 2.f));
+          gsk_rounded_rect_init_from_rect (&rect, &GRAPHENE_RECT_INIT (0, y, fill, bar_h),
+                                           MIN (bar_h / 2.f, fill / 2.f));
           gtk_snapshot_push_rounded_clip (snapshot, &rect);
           gtk_snapshot_append_color (snapshot, i == 0 ? &accent : &other, &rect.bounds);
           gtk_snapshot_pop (snapshot);

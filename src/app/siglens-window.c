@@ -10,8 +10,10 @@
 #include <glib/gi18n.h>
 
 #include "siglip.h"
+#include "siglens-adaptive-box.h"
 #include "siglens-model-folder-chooser.h"
 #include "siglens-model-locator.h"
+#include "siglens-picture-frame.h"
 #include "siglens-window.h"
 
 /* Long enough that a word typed at normal speed is one request, short enough to feel live. */
@@ -28,9 +30,12 @@ struct _SiglensWindow
   GtkStack             *main_stack;
   AdwStatusPage        *no_model_page;
   GtkWidget            *download_slot;
+  GtkWidget            *panes;
   GtkStack             *image_stack;
   GtkPicture           *picture;
   GtkLabel             *image_caption;
+  GtkLabel             *image_size;
+  GtkWidget            *results_panel;
   GtkEntry             *labels_entry;
   GtkEntry             *template_entry;
   GtkStack             *results_stack;
@@ -226,14 +231,17 @@ schedule_update (SiglensWindow *self)
 static void
 show_image (SiglensWindow *self, SiglensImage *image)
 {
-  g_autofree char *caption = NULL;
+  g_autofree char *size = NULL;
 
   g_set_object (&self->image, image);
   gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (siglens_image_get_texture (image)));
-  /* Translators: under the picture: file name, width × height in pixels */
-  caption = g_strdup_printf (_("%s — %d × %d pixels"), siglens_image_get_name (image),
-                             siglens_image_get_width (image), siglens_image_get_height (image));
-  gtk_label_set_label (self->image_caption, caption);
+  gtk_label_set_label (self->image_caption, siglens_image_get_name (image));
+  /* A name too long for the pane is shortened in the middle; the tooltip has it whole. */
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->image_caption), siglens_image_get_name (image));
+  /* Translators: under the picture, after the file name: width × height in pixels */
+  size = g_strdup_printf (_("— %d × %d pixels"),
+                          siglens_image_get_width (image), siglens_image_get_height (image));
+  gtk_label_set_label (self->image_size, size);
   gtk_stack_set_visible_child_name (self->image_stack, "picture");
 }
 
@@ -768,6 +776,8 @@ siglens_window_class_init (SiglensWindowClass *klass)
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  g_type_ensure (SIGLENS_TYPE_ADAPTIVE_BOX);
+  g_type_ensure (SIGLENS_TYPE_PICTURE_FRAME);
   g_type_ensure (SIGLENS_TYPE_SCORE_CHART);
   siglens_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
@@ -778,9 +788,12 @@ siglens_window_class_init (SiglensWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, no_model_page);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, download_slot);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, panes);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, image_stack);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, picture);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, image_caption);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, image_size);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, results_panel);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, labels_entry);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, template_entry);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, results_stack);
