@@ -325,7 +325,9 @@ test_hub_layout_model (const char *src_rel, TestHubLayout layout)
 {
   g_autofree char *src = test_data_path (src_rel);
   g_autofree char *base = g_path_get_basename (src_rel);
-  g_autofree char *rel = g_strdup_printf ("hub-layout/%s%s/x", base,
+  /* per test program: meson runs them side by side, and a directory is rebuilt on each call */
+  g_autofree char *program = g_path_get_basename (g_get_prgname ());
+  g_autofree char *rel = g_strdup_printf ("hub-layout/%s/%s%s/x", program, base,
                                           layout == TEST_HUB_TOKENIZER ? "-tokenizer" : "");
   g_autofree char *inside = test_out_path (rel);
   char *dir = g_path_get_dirname (inside);

@@ -5,8 +5,9 @@
  * command line use. Waits on the window's and classifier's state, never on the clock (the
  * upper bound only turns a hang into a failure).
  *
- * Goldens: tests/data/golden/manifest.json, model tiny-siglip2-naflex, probs[image][text] where
- * texts 6..11 are the six labels with the default template "This is a photo of {}.".
+ * Goldens: tests/data/golden/manifest.json, model tiny-siglip2-naflex (and the patch-14 set's
+ * own, tests/data/fixres-p14/), probs[image][text] where texts 6..11 are the six labels with
+ * the default template "This is a photo of {}.".
  */
 #include <adwaita.h>
 #include <glib/gstdio.h>
@@ -157,16 +158,15 @@ manifest_image_index (const char *id)
   g_error ("image %s not in the manifest", id);
 }
 
-/* Checks the chart against the golden row of `image_id`: every label's value within
- * PROBS_ABS, and the rows in descending golden order. */
+/* Checks the chart against row `index` of the goldens of manifest entry `model`: every label's
+ * value within PROBS_ABS, and the rows in descending golden order. */
 static void
-assert_chart_shows (SiglensWindow *window, const char *image_id)
+assert_chart_matches (SiglensWindow *window, const cJSON *model, int index, const char *image_id)
 {
-  const cJSON *model = test_manifest_model (GOLDEN_MODEL);
   const cJSON *texts = cJSON_GetObjectItem (model, "texts");
   const cJSON *row = cJSON_GetArrayItem (cJSON_GetObjectItem (cJSON_GetObjectItem (model, "probs"),
                                                               "values"),
-                                         manifest_image_index (image_id));
+                                         index);
   SiglensScoreChart *chart = siglens_window_get_chart (window);
   double previous = INFINITY;
 
@@ -194,6 +194,13 @@ assert_chart_shows (SiglensWindow *window, const char *image_id)
       g_assert_cmpfloat (golden, <, previous);
       previous = golden;
     }
+}
+
+static void
+assert_chart_shows (SiglensWindow *window, const char *image_id)
+{
+  assert_chart_matches (window, test_manifest_model (GOLDEN_MODEL),
+                        manifest_image_index (image_id), image_id);
 }
 
 static void
@@ -408,6 +415,43 @@ test_dropped_uri_list (void)
   close_window (window);
 }
 
+/* Model folders laid out as the Hub serves google/siglip2-so400m-patch16-naflex (diff-style
+ * config.json, Siglip2ImageProcessorFast, the Hub's tokenizer.json) and
+ * google/siglip2-so400m-patch14-384 (patch 14 at an image size no multiple of it, no patch size
+ * in its SiglipImageProcessor file): the chart shows the reference's numbers. */
+static void
+test_hub_layout_models (void)
+{
+  g_autofree char *naflex = test_hub_layout_model (GOLDEN_MODEL, TEST_HUB_FILES);
+  g_autofree char *p14 = test_data_path ("fixres-p14/tiny-siglip2-fixres-p14");
+  const cJSON *p14_golden = cJSON_GetArrayItem (cJSON_GetObjectItem (test_set_manifest ("fixres-p14"),
+                                                                     "models"), 0);
+  SiglensWindow *window = new_window (naflex);
+
+  g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
+                   ==, SIGLENS_MODEL_STATE_READY);
+  type_labels (window, LABELS);
+  open_image (window, "chelsea.png");
+  wait_for (idle, window, "the scores of the NAFlex model");
+  assert_chart_shows (window, "chelsea");
+  g_assert_null (siglens_window_get_last_error (window));
+  close_window (window);
+
+  window = new_window (p14);
+  g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
+                   ==, SIGLENS_MODEL_STATE_READY);
+  type_labels (window, LABELS);
+  /* image 0 of the set's manifest */
+  g_assert_cmpstr (cJSON_GetStringValue (cJSON_GetObjectItem (
+                     cJSON_GetArrayItem (cJSON_GetObjectItem (p14_golden, "images"), 0), "image")),
+                   ==, "gradient_640x480");
+  open_image (window, "gradient_640x480.png");
+  wait_for (idle, window, "the scores of the patch-14 model");
+  assert_chart_matches (window, p14_golden, 0, "gradient_640x480");
+  g_assert_null (siglens_window_get_last_error (window));
+  close_window (window);
+}
+
 static void
 test_no_model (void)
 {
@@ -477,6 +521,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/typing-updates-by-itself", test_typing_updates_by_itself);
   g_test_add_func ("/window/dropped-texture", test_dropped_texture);
   g_test_add_func ("/window/dropped-uri-list", test_dropped_uri_list);
+  g_test_add_func ("/window/hub-layout-models", test_hub_layout_models);
   g_test_add_func ("/window/no-model", test_no_model);
   g_test_add_func ("/window/broken-model", test_broken_model);
 
