@@ -14,6 +14,7 @@
 #include "siglens-model-folder-chooser.h"
 #include "siglens-model-locator.h"
 #include "siglens-picture-frame.h"
+#include "siglens-preset-menu.h"
 #include "siglens-window.h"
 
 /* Long enough that a word typed at normal speed is one request, short enough to feel live. */
@@ -37,6 +38,7 @@ struct _SiglensWindow
   GtkLabel             *image_size;
   GtkWidget            *results_panel;
   GtkEntry             *labels_entry;
+  SiglensPresetMenu    *preset_menu;
   GtkEntry             *template_entry;
   GtkStack             *results_stack;
   GtkProgressBar       *load_progress;
@@ -89,18 +91,21 @@ show_error (SiglensWindow *self, const char *message)
  * nobody can read; the first SIGLENS_MAX_LABELS are compared and the note under the entry says
  * so for as long as it is true. */
 static void
-limit_labels (SiglensWindow *self, char **labels, int *n_labels)
+limit_labels (SiglensWindow *self, const char *text, char **labels, int *n_labels)
 {
-  gboolean too_many = *n_labels > SIGLENS_MAX_LABELS;
+  /* A preset from the menu (ImageNet's 998) is compared whole: it was asked for. */
+  int limit = MAX (SIGLENS_MAX_LABELS,
+                   (int) siglens_preset_menu_get_label_allowance (self->preset_menu, text));
+  gboolean too_many = *n_labels > limit;
 
   if (too_many)
     {
       g_autofree char *note = g_strdup_printf (_("Only the first %d labels are compared."),
-                                               SIGLENS_MAX_LABELS);
+                                               limit);
 
-      for (int i = SIGLENS_MAX_LABELS; i < *n_labels; i++)
+      for (int i = limit; i < *n_labels; i++)
         g_clear_pointer (&labels[i], free);
-      *n_labels = SIGLENS_MAX_LABELS;
+      *n_labels = limit;
       gtk_label_set_label (self->labels_note, note);
     }
   gtk_widget_set_visible (GTK_WIDGET (self->labels_note), too_many);
@@ -177,7 +182,7 @@ siglens_window_update_scores (SiglensWindow *self)
     return;
 
   labels = siglip_split_labels (text, &n_labels);
-  limit_labels (self, labels, &n_labels);
+  limit_labels (self, text, labels, &n_labels);
   if (n_labels == 0)
     {
       siglip_labels_free (labels);
@@ -629,6 +634,12 @@ on_model_setting_changed (SiglensWindow *self)
  */
 
 static void
+on_preset_message (SiglensWindow *self, const char *message)
+{
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+static void
 on_labels_changed (SiglensWindow *self)
 {
   schedule_update (self);
@@ -672,6 +683,7 @@ siglens_window_constructed (GObject *object)
   g_signal_connect_swapped (self->labels_entry, "changed", G_CALLBACK (on_labels_changed), self);
   g_signal_connect_swapped (self->labels_entry, "activate",
                             G_CALLBACK (siglens_window_update_scores), self);
+  g_signal_connect_swapped (self->preset_menu, "message", G_CALLBACK (on_preset_message), self);
 
   g_settings_bind (self->settings, "template", self->template_entry, "text",
                    G_SETTINGS_BIND_DEFAULT);
@@ -779,6 +791,7 @@ siglens_window_class_init (SiglensWindowClass *klass)
   g_type_ensure (SIGLENS_TYPE_ADAPTIVE_BOX);
   g_type_ensure (SIGLENS_TYPE_PICTURE_FRAME);
   g_type_ensure (SIGLENS_TYPE_SCORE_CHART);
+  g_type_ensure (SIGLENS_TYPE_PRESET_MENU);
   siglens_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/siglens/Siglens/siglens-window.ui");
@@ -795,6 +808,7 @@ siglens_window_class_init (SiglensWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, image_size);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, results_panel);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, labels_entry);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, preset_menu);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, template_entry);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, results_stack);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, load_progress);
@@ -855,6 +869,13 @@ siglens_window_get_labels_entry (SiglensWindow *self)
 {
   g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
   return GTK_EDITABLE (self->labels_entry);
+}
+
+GtkWidget *
+siglens_window_get_preset_menu (SiglensWindow *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
+  return GTK_WIDGET (self->preset_menu);
 }
 
 const char *

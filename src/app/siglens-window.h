@@ -33,6 +33,7 @@ void               siglens_window_update_scores  (SiglensWindow *self);
 SiglensClassifier *siglens_window_get_classifier (SiglensWindow *self);
 SiglensScoreChart *siglens_window_get_chart      (SiglensWindow *self);
 GtkEditable       *siglens_window_get_labels_entry (SiglensWindow *self);
+GtkWidget         *siglens_window_get_preset_menu (SiglensWindow *self);
 SiglensImage      *siglens_window_get_image      (SiglensWindow *self);
 /* "no-model" (status page: none found or it failed to load) or "main". */
 const char        *siglens_window_get_visible_page (SiglensWindow *self);

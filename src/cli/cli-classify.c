@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "siglens-decode.h"
+#include "siglens-presets.h"
 #include "siglip.h"
 
 /* Options both commands share. */
@@ -248,7 +249,8 @@ read_labels (const char *text, const siglip_model *model, const CommonOptions *c
     }
   if (list->n_labels == 0)
     {
-      fprintf (stderr, "siglens-cli classify: no labels given; use --labels \"cat, dog\"\n");
+      fprintf (stderr, "siglens-cli classify: no labels given; use --labels \"cat, dog\" or "
+               "--preset NAME\n");
       siglip_label_list_free (list);
       return NULL;
     }
@@ -276,16 +278,34 @@ tell_merged_and_truncated (const siglip_label_list *list)
     }
 }
 
+/* A preset's labels as one --labels string (no preset label holds a separator). */
+static char *
+labels_of_preset (const char *name)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SiglensPreset) preset = siglens_presets_find (NULL, name, &error);
+
+  if (!preset)
+    {
+      fprintf (stderr, "siglens-cli classify: %s\n", error->message);
+      return NULL;
+    }
+  return siglens_preset_dup_text (preset);
+}
+
 int
 siglens_cli_classify (int argc, char **argv)
 {
   CommonOptions common = { 0 };
   g_autofree char *labels_text = NULL;
+  g_autofree char *preset_name = NULL;
   gboolean json = FALSE, csv = FALSE;
   const GOptionEntry entries[] = {
     COMMON_ENTRIES (&common),
     { "labels", 'l', 0, G_OPTION_ARG_FILENAME, &labels_text,
       "Labels separated by commas (also ，、 and newlines)", "\"cat, dog\"" },
+    { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset_name,
+      "The labels of a preset or saved label set (see `siglens-cli presets`)", "NAME" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per image per line", NULL },
     { "csv", 0, 0, G_OPTION_ARG_NONE, &csv, "CSV rows: image,label,logit,probability", NULL },
     { NULL },
@@ -310,6 +330,13 @@ siglens_cli_classify (int argc, char **argv)
       fprintf (stderr, "siglens-cli classify: choose one of --json and --csv\n");
       goto out;
     }
+  if (labels_text && preset_name)
+    {
+      fprintf (stderr, "siglens-cli classify: choose one of --labels and --preset\n");
+      goto out;
+    }
+  if (preset_name && !(labels_text = labels_of_preset (preset_name)))
+    goto out;
   /* Checked once before the model loads so that a typo costs no load time. */
   if (!(list = read_labels (labels_text, NULL, &common)))
     goto out;

@@ -7,3 +7,4 @@ int siglens_cli_tokenize (int argc, char **argv);
 int siglens_cli_preprocess (int argc, char **argv);
 int siglens_cli_classify (int argc, char **argv);
 int siglens_cli_embed (int argc, char **argv);
+int siglens_cli_presets (int argc, char **argv);

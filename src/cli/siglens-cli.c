@@ -16,6 +16,7 @@ static const struct {
   { "preprocess", siglens_cli_preprocess, "write an image's patches as raw float32" },
   { "classify", siglens_cli_classify, "zero-shot scores of labels for images" },
   { "embed", siglens_cli_embed, "image and text embeddings as JSON" },
+  { "presets", siglens_cli_presets, "list the label presets for classify --preset" },
 };
 
 static void

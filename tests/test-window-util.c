@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "test-util.h"
+#include "test-window-util.h"
+
+static gboolean
+flag_set (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+void
+test_window_wait (gboolean (*done) (gpointer data), gpointer data, const char *what)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (120, flag_set, &timed_out);
+
+  while (!done (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (timed_out)
+    g_error ("timed out waiting for %s", what);
+  g_source_remove (id);
+}
+
+SiglensApplication *
+test_window_init (const char *name, int *argc, char ***argv)
+{
+  g_autofree char *cache_rel = g_strdup_printf ("%s/empty-hf-cache/x", name);
+  g_autofree char *data_rel = g_strdup_printf ("%s/data/x", name);
+  g_autofree char *cache = test_out_path (cache_rel);
+  g_autofree char *data = test_out_path (data_rel);
+  g_autoptr (GError) error = NULL;
+  SiglensApplication *application;
+
+  /* Before any thread starts and before GLib caches them. */
+  g_setenv ("HF_HUB_CACHE", cache, TRUE);
+  g_setenv ("XDG_DATA_HOME", data, TRUE);
+  g_unsetenv ("HF_HOME");
+  g_unsetenv ("SIGLENS_MODEL");
+
+  gtk_test_init (argc, argv, NULL);
+
+  application = siglens_application_new ();
+  g_application_set_flags (G_APPLICATION (application),
+                           G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE);
+  g_application_register (G_APPLICATION (application), NULL, &error);
+  g_assert_no_error (error);
+  return application;
+}
+
+static gboolean
+model_settled (gpointer data)
+{
+  SiglensClassifier *classifier = siglens_window_get_classifier (data);
+
+  return siglens_classifier_get_model_state (classifier) != SIGLENS_MODEL_STATE_LOADING;
+}
+
+SiglensWindow *
+test_window_new (SiglensApplication *application, const char *model)
+{
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
+  g_autofree char *path = test_data_path (model);
+  SiglensWindow *window;
+
+  g_settings_set_string (settings, "model-folder", path);
+  window = siglens_window_new (application);
+  gtk_window_present (GTK_WINDOW (window));
+  test_window_wait (model_settled, window, "the model");
+  g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
+                   ==, SIGLENS_MODEL_STATE_READY);
+  return window;
+}
+
+static gboolean
+weak_ref_gone (gpointer data)
+{
+  GObject *alive = g_weak_ref_get (data);
+
+  g_clear_object (&alive);
+  return alive == NULL;
+}
+
+void
+test_window_close (SiglensWindow *window)
+{
+  GWeakRef classifier;
+
+  g_weak_ref_init (&classifier, siglens_window_get_classifier (window));
+  g_object_ref (window);
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (window);
+  /* The classifier goes once its last request has come home. */
+  test_window_wait (weak_ref_gone, &classifier, "the classifier to go");
+  g_weak_ref_clear (&classifier);
+}
+
+typedef struct {
+  SiglensWindow *window;
+  guint n_bars;
+} BarsWait;
+
+static gboolean
+bars_shown (gpointer data)
+{
+  BarsWait *w = data;
+
+  return !siglens_classifier_get_busy (siglens_window_get_classifier (w->window))
+         && siglens_score_chart_get_n_bars (siglens_window_get_chart (w->window)) == w->n_bars;
+}
+
+void
+test_window_wait_for_bars (SiglensWindow *window, guint n_bars)
+{
+  BarsWait w = { window, n_bars };
+
+  test_window_wait (bars_shown, &w, "the scores");
+}
+
+void
+test_window_type_labels (SiglensWindow *window, const char *labels)
+{
+  GtkEditable *entry = siglens_window_get_labels_entry (window);
+
+  gtk_editable_set_text (entry, labels);
+  g_signal_emit_by_name (entry, "activate");
+}
+
+void
+test_window_open_image (SiglensWindow *window, const char *name)
+{
+  g_autofree char *rel = g_build_filename ("images", name, NULL);
+  g_autofree char *path = test_data_path (rel);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+
+  siglens_window_open_file (window, file);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The window the way the classroom tests drive it: a real SiglensWindow with a fixture model,
+ * waited on by state, never by the clock (the 120 s bound only turns a hang into a failure). */
+#pragma once
+
+#include <adwaita.h>
+
+#include "siglens-application.h"
+#include "siglens-window.h"
+
+/* Before gtk_test_init: points HF_HUB_CACHE and XDG_DATA_HOME at empty folders under
+ * out/<name>/ so nothing comes from the machine, then creates and registers the application. */
+SiglensApplication *test_window_init (const char *name, int *argc, char ***argv);
+
+/* A presented window with tests/data/<model> loaded (or failed). */
+SiglensWindow *test_window_new (SiglensApplication *application, const char *model);
+/* Destroys the window and checks it and its classifier are finalized. */
+void           test_window_close (SiglensWindow *window);
+
+/* Spins the main loop until `done (data)` holds. */
+void           test_window_wait (gboolean (*done) (gpointer data), gpointer data,
+                                 const char *what);
+/* Until the classifier is idle and the chart shows `n_bars` bars. */
+void           test_window_wait_for_bars (SiglensWindow *window, guint n_bars);
+
+void           test_window_type_labels (SiglensWindow *window, const char *labels);
+void           test_window_open_image (SiglensWindow *window, const char *name);
