@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+#include <glib/gstdio.h>
+
 #include "test-util.h"
 #include "test-window-util.h"
 
@@ -29,6 +31,7 @@ test_window_init (const char *name, int *argc, char ***argv)
   g_autofree char *data_rel = g_strdup_printf ("%s/data/x", name);
   g_autofree char *cache = test_out_path (cache_rel);
   g_autofree char *data = test_out_path (data_rel);
+  g_autofree char *sets = NULL;
   g_autoptr (GError) error = NULL;
   SiglensApplication *application;
 
@@ -37,6 +40,19 @@ test_window_init (const char *name, int *argc, char ***argv)
   g_setenv ("XDG_DATA_HOME", data, TRUE);
   g_unsetenv ("HF_HOME");
   g_unsetenv ("SIGLENS_MODEL");
+
+  /* Label sets saved by an earlier run of the same test. */
+  sets = g_build_filename (g_get_user_data_dir (), "siglens", "label-sets", NULL);
+  {
+    g_autoptr (GDir) dir = g_dir_open (sets, 0, NULL);
+    const char *file;
+
+    while (dir != NULL && (file = g_dir_read_name (dir)) != NULL)
+      {
+        g_autofree char *path = g_build_filename (sets, file, NULL);
+        g_assert_cmpint (g_remove (path), ==, 0);
+      }
+  }
 
   gtk_test_init (argc, argv, NULL);
 
