@@ -312,11 +312,12 @@ test_fixture (gconstpointer data)
   for (int i = 0; i < info->text.num_layers; i++)
     {
       const siglip_layer_weights *l = &model->text.layers[i];
-      g_assert_true (l->q.rows == Dt && l->q.cols == Dt && l->o.rows == Dt && l->o.cols == Dt);
+      g_assert_true (l->qkv.rows == 3 * Dt && l->qkv.cols == Dt);
+      g_assert_true (l->o.rows == Dt && l->o.cols == Dt);
       g_assert_true (l->fc1.rows == Mt && l->fc1.cols == Dt);
       g_assert_true (l->fc2.rows == Dt && l->fc2.cols == Mt);
       /* fp32: unpacked (OpenBLAS) or fp32 panels where the AVX-512 kernel runs, never bf16 */
-      /* (q/k/v are read as one fused matrix, ops.c's siglip_fuse_qkv) */
+      /* (q/k/v are one stacked matrix, model.c's bind_qkv) */
       g_assert_false (siglip_gemm_packed_is_bf16 (&l->qkv));
       g_assert_true ((l->qkv.packed == NULL) != (l->qkv.w == NULL));
     }
@@ -333,8 +334,9 @@ test_fixture (gconstpointer data)
                 (gint64) t->vocab_size * Dt);
   check_values (dir, "text_model.encoder.layers.1.mlp.fc2.weight",
                 mv[0] = matrix_values (&model->text.layers[1].fc2), (gint64) Dt * Mt);
+  /* k_proj.bias is the middle third of the stacked bias */
   check_values (dir, "text_model.encoder.layers.0.self_attn.k_proj.bias",
-                model->text.layers[0].k_b, Dt);
+                model->text.layers[0].qkv_b + Dt, Dt);
   check_values (dir, "text_model.head.weight", mv[1] = matrix_values (&model->text.head),
                 (gint64) t->projection_size * Dt);
   check_values (dir, "vision_model.embeddings.patch_embedding.weight", mv[2] = matrix_values (&model->vision.patch),
@@ -353,12 +355,17 @@ test_fixture (gconstpointer data)
     g_free (mv[i]);
 
   /* F32 is used in place; BF16 is converted into buffers the model owns, one per tensor —
-   * except matrices packed for the GEMM straight from the file (6 per layer and 6 more) */
-  const int matrices = model->text.head.packed ? 6 + 6 * t->num_layers + 6 * v->num_layers : 0;
+   * except matrices packed for the GEMM straight from the file (3 per layer besides q/k/v, and
+   * 6 more). Each layer's q/k/v become one stacked bias the model owns, and one stacked F32
+   * matrix when not packed; the six tensors themselves are not kept. */
+  const bool packed = model->text.head.packed != NULL;
+  const int layers = t->num_layers + v->num_layers;
+  const int stacked = layers * (packed ? 1 : 2);
+  const int matrices = packed ? 6 + 3 * layers : 0;
   if (!strcmp (info->file_dtype, "F32"))
-    g_assert_cmpint (model->n_owned, ==, 0);
+    g_assert_cmpint (model->n_owned, ==, stacked);
   else
-    g_assert_cmpint (model->n_owned, ==, 2 + 6 + 16 * t->num_layers + 16 + 16 * v->num_layers - matrices);
+    g_assert_cmpint (model->n_owned, ==, 2 + 6 + 16 + (16 - 6) * layers - matrices + stacked);
 
   cJSON_Delete (config);
   siglip_model_free (model);

@@ -84,22 +84,14 @@ siglip_workspace_clear (siglip_workspace *ws)
  * The layer
  */
 
-/* q, k, v (n, d) with row stride *ld of LN1 (x) in ws->h: one fused product into ws->mlp
- * (free until fc1) when the layer has it, else three into ws->q/k/v. */
+/* q, k, v (n, d) with row stride *ld of LN1 (x) in ws->h: one product with the stacked
+ * [q; k; v] into ws->mlp (free until fc1). */
 static void
 qkv_products (siglip_workspace *ws, const siglip_layer_weights *layer, int n, int d,
               const float **q, const float **k, const float **v, int *ld)
 {
-  if (layer->qkv.rows == 3 * d)
-    {
-      siglip_linear (ws->mlp, ws->h, &layer->qkv, layer->qkv_b, n);
-      *q = ws->mlp, *k = ws->mlp + d, *v = ws->mlp + 2 * d, *ld = 3 * d;
-      return;
-    }
-  siglip_linear (ws->q, ws->h, &layer->q, layer->q_b, n);
-  siglip_linear (ws->k, ws->h, &layer->k, layer->k_b, n);
-  siglip_linear (ws->v, ws->h, &layer->v, layer->v_b, n);
-  *q = ws->q, *k = ws->k, *v = ws->v, *ld = d;
+  siglip_linear (ws->mlp, ws->h, &layer->qkv, layer->qkv_b, n);
+  *q = ws->mlp, *k = ws->mlp + d, *v = ws->mlp + 2 * d, *ld = 3 * d;
 }
 
 /* The rest of a layer on n rows once ws->attn holds their attention output:

@@ -256,8 +256,8 @@ siglip_gemm_bf16_kernel_name (void)
 #define PACK_KB 128 /* inputs per block of the transposition: 512-byte runs of each source row, a 16 KiB block in L1 */
 
 typedef struct {
-  const void *src;
-  siglip_dtype dtype;
+  const siglip_gemm_rows *parts; /* stacked one after the other */
+  int n_parts;
   int n, k;
   void *panels;   /* siglip_f32_panels or siglip_bf16_panels */
 } pack_job;
@@ -273,15 +273,20 @@ load_block (float block[NR][PACK_KB], const pack_job *job, int row0, int k0, int
       memset (out, 0, sizeof block[c]);
       continue;
     }
-    const size_t at = (size_t) row * job->k + k0;
-    switch (job->dtype) {
+    const siglip_gemm_rows *part = job->parts;
+    int r = row;
+    while (r >= part->rows)
+      r -= (part++)->rows;
+    const uint8_t *src = part->data;
+    const size_t at = (size_t) r * job->k + k0;
+    switch (part->dtype) {
     case SIGLIP_DTYPE_F32:
-      memcpy (out, (const uint8_t *) job->src + at * 4, (size_t) kb * 4); /* any alignment */
+      memcpy (out, src + at * 4, (size_t) kb * 4); /* any alignment */
       break;
     case SIGLIP_DTYPE_BF16:
       for (int kk = 0; kk < kb; kk++) {
         uint16_t h;
-        memcpy (&h, (const uint8_t *) job->src + (at + kk) * 2, 2);
+        memcpy (&h, src + (at + kk) * 2, 2);
         out[kk] = siglip_bf16_to_f32 (h);
       }
       break;
@@ -289,7 +294,7 @@ load_block (float block[NR][PACK_KB], const pack_job *job, int row0, int k0, int
     default:
       for (int kk = 0; kk < kb; kk++) {
         uint16_t h;
-        memcpy (&h, (const uint8_t *) job->src + (at + kk) * 2, 2);
+        memcpy (&h, src + (at + kk) * 2, 2);
         out[kk] = siglip_f16_to_f32 (h);
       }
       break;
@@ -353,15 +358,31 @@ bool
 siglip_gemm_pack (siglip_matrix *m, siglip_precision precision, const void *src,
                   siglip_dtype dtype, siglip_error **error)
 {
+  const siglip_gemm_rows all = { src, dtype, m->rows };
+  return siglip_gemm_pack_stacked (m, precision, &all, 1, error);
+}
+
+bool
+siglip_gemm_pack_stacked (siglip_matrix *m, siglip_precision precision,
+                          const siglip_gemm_rows *parts, int n_parts, siglip_error **error)
+{
   const int n = m->rows, k = m->cols;
-  if (!src || n <= 0 || k <= 0)
+  int stacked = 0;
+  for (int i = 0; i < n_parts; i++) {
+    const siglip_dtype dtype = parts[i].dtype;
+    if (!parts[i].data || parts[i].rows <= 0)
+      return siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
+                               "packing: matrix [%d, %d] has no data", n, k);
+    if (dtype != SIGLIP_DTYPE_F32 && dtype != SIGLIP_DTYPE_BF16 && dtype != SIGLIP_DTYPE_F16)
+      return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
+                               "packing: matrix [%d, %d]: dtype is not F32, BF16 or F16", n, k);
+    stacked += parts[i].rows;
+  }
+  if (n_parts <= 0 || stacked != n || k <= 0)
     return siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
                              "packing: matrix [%d, %d] has no data", n, k);
-  if (dtype != SIGLIP_DTYPE_F32 && dtype != SIGLIP_DTYPE_BF16 && dtype != SIGLIP_DTYPE_F16)
-    return siglip_set_error (error, SIGLIP_ERR_UNSUPPORTED,
-                             "packing: matrix [%d, %d]: dtype is not F32, BF16 or F16", n, k);
   const int n_panels = (n + NR - 1) / NR;
-  pack_job job = { src, dtype, n, k, NULL };
+  pack_job job = { parts, n_parts, n, k, NULL };
   size_t bytes;
   void **data;
   siglip_task_func task;

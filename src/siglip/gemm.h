@@ -31,6 +31,17 @@ bool siglip_gemm_fp32_packing_pays (void);
 /* The matrix back as row-major F32 [rows, cols] into out (for tests and diagnostics): a copy
  * of w, fp32 panels exactly, bf16 panels widened exactly from their bf16 values. */
 void siglip_gemm_unpack_f32 (const siglip_matrix *m, float *out);
+/* Rows of a matrix to pack, in a source of its own: `rows` rows of m->cols values of `dtype`
+ * (F32, BF16 or F16, little-endian, any alignment). */
+typedef struct {
+  const void *data;
+  siglip_dtype dtype;
+  int rows;
+} siglip_gemm_rows;
+/* siglip_gemm_pack of the matrix made of `parts` stacked in order (their rows sum to
+ * m->rows): one [3D, D] [q; k; v] matrix from the three tensors, with no copy of them. */
+bool siglip_gemm_pack_stacked (siglip_matrix *m, siglip_precision precision,
+                               const siglip_gemm_rows *parts, int n_parts, siglip_error **error);
 /* siglip_gemm_pack of m->w (F32) into fp32 panels. */
 bool siglip_gemm_pack_f32 (siglip_matrix *m, siglip_error **error);
 

@@ -150,15 +150,15 @@ typedef struct {
 
 typedef struct {
   const float *ln1_w, *ln1_b;
-  siglip_matrix q, k, v, o;
-  const float *q_b, *k_b, *v_b, *o_b;
+  /* [q; k; v] stacked at load into one [3D, D] matrix and [3D] bias (model.c's bind_qkv), so
+   * one product gives all three */
+  siglip_matrix qkv;
+  const float *qkv_b;
+  siglip_matrix o;
+  const float *o_b;
   const float *ln2_w, *ln2_b;
   siglip_matrix fc1, fc2; /* [I, D], [D, I] */
   const float *fc1_b, *fc2_b;
-  /* [q; k; v] as one [3D, D] matrix and [3D] bias, built at load by siglip_fuse_qkv so one
-   * product gives all three; rows == 0 when not fused. With it, q/k/v may hold no panels. */
-  siglip_matrix qkv;
-  const float *qkv_b;
 } siglip_layer_weights;
 
 typedef struct {
@@ -210,14 +210,7 @@ struct siglip_model {
   siglip_text_cache *text_cache; /* label embeddings; has its own lock */
   siglip_label_cache *label_cache; /* on disk; not owned, may be NULL */
   char *identity;                  /* siglip_model_identity, when label_cache is set */
-  struct siglip_fused *fused;    /* ops.c: what siglip_fuse_qkv allocated */
 };
-
-/* ops.c — fused weights, built once at load after binding (and bf16 packing): each layer's
- * q/k/v become one [3D, D] matrix (packed too at bf16 precision, the separate panels freed;
- * at fp32 the separate F32 pages are handed back to the kernel). siglip_fused_free undoes it. */
-bool siglip_fuse_qkv (siglip_model *model, siglip_error **error);
-void siglip_fused_free (siglip_model *model);
 
 /* ------------------------------------------------------------------------------------------ */
 /* encode.c — the text-embedding cache lives with the model; these let model.c create it */

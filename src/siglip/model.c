@@ -396,14 +396,19 @@ count_bound (loader *l, const siglip_tensor *t)
  * or converted into a buffer the model owns). NULL once anything failed. */
 /* The check pass: the tensor exists with the right shape and a dtype we compute with. */
 static void
-check_v (loader *l, const int64_t *shape, int ndim, const char *fmt, va_list ap)
+check_dtype (loader *l, const siglip_tensor *t)
 {
-  const siglip_tensor *t = find_v (l, shape, ndim, fmt, ap);
   if (t && t->dtype == SIGLIP_DTYPE_OTHER)
     siglip_set_error (&l->error, SIGLIP_ERR_UNSUPPORTED,
                       "%s: tensor %s: dtype %s is not supported (expected F32, F16 or BF16)",
                       siglip_weights_file_name (l->model->weights, t->file_index), t->name,
                       t->dtype_name);
+}
+
+static void
+check_v (loader *l, const int64_t *shape, int ndim, const char *fmt, va_list ap)
+{
+  check_dtype (l, find_v (l, shape, ndim, fmt, ap));
 }
 
 static const float *
@@ -518,6 +523,111 @@ bind_matrix (loader *l, siglip_matrix *m, const int64_t *shape, int ndim, const 
   count_bound (l, t);
 }
 
+static const siglip_tensor *
+find (loader *l, const int64_t *shape, int ndim, const char *fmt, ...)
+  __attribute__ ((format (printf, 4, 5)));
+
+static const siglip_tensor *
+find (loader *l, const int64_t *shape, int ndim, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  const siglip_tensor *t = find_v (l, shape, ndim, fmt, ap);
+  va_end (ap);
+  return t;
+}
+
+/* floats the model owns (freed with it); NULL after recording the failure */
+static float *
+owned_buffer (loader *l, size_t floats, const char *tower, int i)
+{
+  if (l->error)
+    return NULL;
+  float *p = malloc (floats * sizeof (float));
+  if (!p || !keep_owned (l->model, p))
+    {
+      free (p);
+      siglip_set_error (&l->error, SIGLIP_ERR_NO_MEMORY, "%s layer %d: out of memory for q/k/v",
+                        tower, i);
+      return NULL;
+    }
+  return p;
+}
+
+/* A layer's [q; k; v]: one [3D, D] matrix and [3D] bias stacked from the three projections'
+ * tensors, so that one product gives all three (Siglip2Attention's q_proj, k_proj, v_proj).
+ * Packed from the mapping like bind_matrix; unpacked, .w is an F32 copy the model owns. */
+static void
+bind_qkv (loader *l, siglip_layer_weights *lw, const char *tower, int i, int64_t D)
+{
+  static const char *const proj[3] = { "q_proj", "k_proj", "v_proj" };
+  const siglip_tensor *w[3] = { NULL }, *b[3] = { NULL };
+  for (int p = 0; p < 3; p++)
+    {
+      char what[64];
+      snprintf (what, sizeof what, "self_attn.%s.weight", proj[p]);
+      w[p] = find (l, SHAPE (D, D), TN_LAYER, tower, i, what);
+      snprintf (what, sizeof what, "self_attn.%s.bias", proj[p]);
+      b[p] = find (l, SHAPE (D), TN_LAYER, tower, i, what);
+    }
+  lw->qkv = (siglip_matrix) { .rows = (int) (3 * D), .cols = (int) D };
+  if (l->check_only)
+    for (int p = 0; p < 3; p++)
+      {
+        check_dtype (l, w[p]);
+        check_dtype (l, b[p]);
+      }
+  if (l->error || l->check_only)
+    return;
+
+  siglip_model *m = l->model;
+  float *bias = owned_buffer (l, (size_t) (3 * D), tower, i);
+  float *stacked = l->pack ? NULL : owned_buffer (l, (size_t) (3 * D * D), tower, i);
+  if (l->error)
+    return;
+  for (int p = 0; p < 3 && !l->error; p++)
+    {
+      float *owned = NULL;
+      const float *v = siglip_tensor_as_f32 (m->weights, b[p], &owned, &l->error);
+      if (v)
+        memcpy (bias + p * D, v, (size_t) D * sizeof (float));
+      free (owned);
+      if (stacked && !l->error)
+        {
+          v = siglip_tensor_as_f32 (m->weights, w[p], &owned, &l->error);
+          if (v)
+            memcpy (stacked + p * D * D, v, (size_t) (D * D) * sizeof (float));
+          free (owned);
+        }
+    }
+  if (l->error)
+    return;
+  lw->qkv_b = bias;
+  if (stacked)
+    lw->qkv.w = stacked;
+  else
+    {
+      siglip_gemm_rows parts[3];
+      for (int p = 0; p < 3; p++)
+        {
+          parts[p] = (siglip_gemm_rows) { w[p]->data, w[p]->dtype, (int) D };
+          populate_pages (w[p]->data, w[p]->nbytes);
+        }
+      if (!siglip_gemm_pack_stacked (&lw->qkv, m->precision, parts, 3, &l->error))
+        {
+          siglip_prefix_error (&l->error, "%s layer %d: q/k/v", tower, i);
+          return;
+        }
+    }
+  /* nothing reads the three tensors again: the stacked copy is what the layer uses */
+  for (int p = 0; p < 3; p++)
+    release_pages (w[p]->data, w[p]->nbytes);
+  /* one progress step per tensor, and the abort callback asked before each, as bind does */
+  const siglip_tensor *bound[6] = { w[0], b[0], w[1], b[1], w[2], b[2] };
+  for (int t = 0; t < 6 && !cancelled (l); t++)
+    count_bound (l, bound[t]);
+}
+
 /* Siglip2EncoderLayer: the same names and shapes in both towers. */
 static void
 bind_layer (loader *l, const char *tower, int i, const siglip_tower_config *c,
@@ -526,12 +636,7 @@ bind_layer (loader *l, const char *tower, int i, const siglip_tower_config *c,
   const int64_t D = c->hidden_size, M = c->intermediate_size; /* <cblas.h> takes I */
   lw->ln1_w = bind (l, SHAPE (D), TN_LAYER, tower, i, "layer_norm1.weight");
   lw->ln1_b = bind (l, SHAPE (D), TN_LAYER, tower, i, "layer_norm1.bias");
-  bind_matrix (l, &lw->q, SHAPE (D, D), TN_LAYER, tower, i, "self_attn.q_proj.weight");
-  lw->q_b = bind (l, SHAPE (D), TN_LAYER, tower, i, "self_attn.q_proj.bias");
-  bind_matrix (l, &lw->k, SHAPE (D, D), TN_LAYER, tower, i, "self_attn.k_proj.weight");
-  lw->k_b = bind (l, SHAPE (D), TN_LAYER, tower, i, "self_attn.k_proj.bias");
-  bind_matrix (l, &lw->v, SHAPE (D, D), TN_LAYER, tower, i, "self_attn.v_proj.weight");
-  lw->v_b = bind (l, SHAPE (D), TN_LAYER, tower, i, "self_attn.v_proj.bias");
+  bind_qkv (l, lw, tower, i, D);
   bind_matrix (l, &lw->o, SHAPE (D, D), TN_LAYER, tower, i, "self_attn.out_proj.weight");
   lw->o_b = bind (l, SHAPE (D), TN_LAYER, tower, i, "self_attn.out_proj.bias");
   lw->ln2_w = bind (l, SHAPE (D), TN_LAYER, tower, i, "layer_norm2.weight");
@@ -679,7 +784,7 @@ for_each_matrix (siglip_model *m, bool (*fn) (siglip_matrix *, void *), void *da
       for (int i = 0; layers && i < n; i++)
         {
           siglip_layer_weights *l = &layers[i];
-          siglip_matrix *ms[] = { &l->q, &l->k, &l->v, &l->o, &l->fc1, &l->fc2 };
+          siglip_matrix *ms[] = { &l->qkv, &l->o, &l->fc1, &l->fc2 };
           for (size_t j = 0; j < sizeof ms / sizeof ms[0]; j++)
             if (!fn (ms[j], data))
               return;
@@ -814,8 +919,6 @@ siglip_model_load (const char *path, const siglip_load_options *options, siglip_
   m->holds_pool = true;
   if (!bind_all (m, options, false, error))
     goto fail;
-  if (!siglip_fuse_qkv (m, error))
-    goto fail;
   if (!(m->text_cache = siglip_text_cache_new ()))
     {
       siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", m->directory);
@@ -866,7 +969,6 @@ siglip_model_free (siglip_model *m)
     siglip_text_cache_free (m->text_cache);
   if (m->tokenizer)
     siglip_tokenizer_free (m->tokenizer);
-  siglip_fused_free (m);
   for_each_matrix (m, free_packed, NULL);
   for (int i = 0; i < m->n_owned; i++)
     free (m->owned[i]);
