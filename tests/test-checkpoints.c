@@ -214,7 +214,7 @@ test_p14_trace (void)
   siglip_patches *p = siglip_preprocess (model, &image, 0, &err);
   assert_ok (p != NULL, err);
   float emb[8];
-  assert_ok (siglip_vision_forward (model, &ws, p, NULL, &tr, emb, &err), err);
+  assert_ok (siglip_vision_forward (model, &ws, p, NULL, &tr, emb, NULL, &err), err);
   g_assert_cmpint (compare_trace ("image trace", &log, item (trace, "image_arrays")), ==, 5);
   siglip_patches_free (p);
 

@@ -53,11 +53,45 @@ linear_ref (float *y, const float *x, const siglip_matrix *m, const float *b, in
       }
 }
 
-/* siglip_encoder_layer on two sequences equals the layer written out step by step, per
- * sequence: x += out_proj (attention (LN1 x)); x += fc2 (gelu (fc1 (LN2 x))), and it leaves the
- * next layer's LN1 (x) in ws->h. */
+/* One layer written out step by step on one sequence of len tokens, in place on x. */
 static void
-test_encoder_layer (void)
+reference_layer (float *x, const siglip_layer_weights *l, int len, int d, int heads, float eps)
+{
+  const int inter = l->fc1.rows;
+  g_autofree float *h = g_new (float, len * d), *qkv = g_new (float, len * 3 * d);
+  g_autofree float *att = g_new (float, len * d), *o = g_new (float, len * d);
+  g_autofree float *mid = g_new (float, len * inter), *scores = g_new (float, len * len);
+  siglip_layernorm (h, x, l->ln1_w, l->ln1_b, len, d, eps);
+  linear_ref (qkv, h, &l->qkv, l->qkv_b, len);
+  siglip_attention (att, d, qkv, 3 * d, qkv + d, 3 * d, qkv + 2 * d, 3 * d, len, len, d, heads,
+                    scores);
+  linear_ref (o, att, &l->o, l->o_b, len);
+  siglip_add (x, o, (size_t) len * d);
+  siglip_layernorm (h, x, l->ln2_w, l->ln2_b, len, d, eps);
+  linear_ref (mid, h, &l->fc1, l->fc1_b, len);
+  siglip_gelu_tanh (mid, (size_t) len * inter);
+  linear_ref (o, mid, &l->fc2, l->fc2_b, len);
+  siglip_add (x, o, (size_t) len * d);
+}
+
+static void
+count_trace (void *user_data, const char *name, const float *x, int rows, int cols)
+{
+  (*(int *) user_data)++;
+}
+
+static bool
+abort_at_call (void *data)
+{
+  return --*(int *) data < 0;
+}
+
+/* siglip_encoder_layer and siglip_encoder_forward on two sequences equal the layers written
+ * out step by step, per sequence: x += out_proj (attention (LN1 x)); x += fc2 (gelu (fc1 (LN2
+ * x))). One layer leaves the next layer's LN1 (x) in ws->branch; the whole encoder traces each
+ * layer and stops when asked to. */
+static void
+test_encoder_forward (void)
 {
   siglip_model *model = load_tiny ("tiny-siglip2-naflex", SIGLIP_PRECISION_FP32);
   const siglip_tower_config *vc = &model->config.vision;
@@ -68,7 +102,8 @@ test_encoder_layer (void)
   enum { N_SEQ = 2, LEN = 7 };
   const int n = N_SEQ * LEN;
 
-  g_autofree float *x = g_new (float, n * d);
+  g_autofree float *x = g_new (float, n * d), *ref = g_new (float, n * d);
+  g_autofree float *next = g_new (float, LEN * d);
   GRand *rand = g_rand_new_with_seed (21);
   for (int i = 0; i < n * d; i++)
     x[i] = (float) g_rand_double_range (rand, -2, 2);
@@ -77,36 +112,55 @@ test_encoder_layer (void)
   siglip_workspace ws = { 0 };
   g_assert_true (siglip_workspace_reserve (&ws, d, MAX (inter, 3 * d), n, 0));
   g_assert_true (siglip_workspace_reserve_attention (&ws, LEN, d / heads));
-  memcpy (ws.x, x, (gsize) n * d * sizeof (float));
-  siglip_layernorm (ws.h, ws.x, layers[0].ln1_w, layers[0].ln1_b, n, d, eps);
+
+  /* one layer */
+  memcpy (ws.hidden, x, (gsize) n * d * sizeof (float));
+  siglip_layernorm (ws.branch, ws.hidden, layers[0].ln1_w, layers[0].ln1_b, n, d, eps);
   siglip_encoder_layer (&ws, &layers[0], layers[1].ln1_w, layers[1].ln1_b, N_SEQ, LEN, d, heads,
                         eps);
-
-  /* the reference, one sequence at a time */
-  g_autofree float *h = g_new (float, LEN * d), *qkv = g_new (float, LEN * 3 * d);
-  g_autofree float *att = g_new (float, LEN * d), *o = g_new (float, LEN * d);
-  g_autofree float *mid = g_new (float, LEN * inter), *scores = g_new (float, LEN * LEN);
-  g_autofree float *next = g_new (float, LEN * d);
+  memcpy (ref, x, (gsize) n * d * sizeof (float));
   for (int s = 0; s < N_SEQ; s++)
     {
-      float *xs = x + (gsize) s * LEN * d;
-      siglip_layernorm (h, xs, layers[0].ln1_w, layers[0].ln1_b, LEN, d, eps);
-      linear_ref (qkv, h, &layers[0].qkv, layers[0].qkv_b, LEN);
-      siglip_attention (att, d, qkv, 3 * d, qkv + d, 3 * d, qkv + 2 * d, 3 * d, LEN, LEN, d, heads,
-                        scores);
-      linear_ref (o, att, &layers[0].o, layers[0].o_b, LEN);
-      siglip_add (xs, o, (size_t) LEN * d);
-      siglip_layernorm (h, xs, layers[0].ln2_w, layers[0].ln2_b, LEN, d, eps);
-      linear_ref (mid, h, &layers[0].fc1, layers[0].fc1_b, LEN);
-      siglip_gelu_tanh (mid, (size_t) LEN * inter);
-      linear_ref (o, mid, &layers[0].fc2, layers[0].fc2_b, LEN);
-      siglip_add (xs, o, (size_t) LEN * d);
+      float *xs = ref + (gsize) s * LEN * d;
+      reference_layer (xs, &layers[0], LEN, d, heads, eps);
       siglip_layernorm (next, xs, layers[1].ln1_w, layers[1].ln1_b, LEN, d, eps);
-      test_assert_close ("encoder layer output vs the reference steps", ws.x + (gsize) s * LEN * d,
-                         xs, (gsize) LEN * d, 1e-5, 1e-5);
-      test_assert_close ("encoder layer: the next layer's LN1 in ws->h", ws.h + (gsize) s * LEN * d,
+      test_assert_close ("the next layer's LN1 in ws->branch", ws.branch + (gsize) s * LEN * d,
                          next, (gsize) LEN * d, 1e-5, 1e-5);
     }
+  test_assert_close ("one encoder layer vs the reference steps", ws.hidden, ref, (gsize) n * d,
+                     1e-5, 1e-5);
+
+  /* every layer */
+  const siglip_encoder encoder = { layers, vc->num_layers, d, heads, eps, "image encoding" };
+  int traced = 0;
+  const siglip_trace trace = { count_trace, &traced };
+  siglip_error *err = NULL;
+  memcpy (ws.hidden, x, (gsize) n * d * sizeof (float));
+  g_assert_true (siglip_encoder_forward (&ws, &encoder, N_SEQ, LEN, false, NULL, &trace, &err));
+  g_assert_cmpint (traced, ==, vc->num_layers);
+  memcpy (ref, x, (gsize) n * d * sizeof (float));
+  for (int s = 0; s < N_SEQ; s++)
+    for (int l = 0; l < vc->num_layers; l++)
+      reference_layer (ref + (gsize) s * LEN * d, &layers[l], LEN, d, heads, eps);
+  test_assert_close ("the encoder vs the reference layers", ws.hidden, ref, (gsize) n * d, 1e-5,
+                     1e-5);
+
+  /* the last token only: the same rows, gathered at the top */
+  memcpy (ws.hidden, x, (gsize) n * d * sizeof (float));
+  g_assert_true (siglip_encoder_forward (&ws, &encoder, N_SEQ, LEN, true, NULL, NULL, &err));
+  for (int s = 0; s < N_SEQ; s++)
+    test_assert_close ("the encoder, last token only", ws.hidden + (gsize) s * d,
+                       ref + ((gsize) s * LEN + LEN - 1) * d, d, 1e-5, 1e-5);
+
+  /* asked to stop before the second layer */
+  int calls = 1;
+  const siglip_encode_options stop = { .abort_cb = abort_at_call, .abort_data = &calls };
+  g_assert_false (siglip_encoder_forward (&ws, &encoder, N_SEQ, LEN, false, &stop, NULL, &err));
+  g_assert_nonnull (err);
+  g_assert_cmpint (err->status, ==, SIGLIP_ERR_CANCELLED);
+  g_assert_cmpstr (err->message, ==, "image encoding cancelled");
+  siglip_error_free (err);
+
   siglip_workspace_clear (&ws);
   siglip_model_free (model);
 }
@@ -290,7 +344,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   /* two workers even on a one-core runner, so the split between workers is exercised */
   siglip_pool_set_threads (2);
-  g_test_add_func ("/encoder/layer", test_encoder_layer);
+  g_test_add_func ("/encoder/forward", test_encoder_forward);
   g_test_add_func ("/encoder/stacked-qkv", test_stacked_qkv);
   g_test_add_func ("/encoder/text-last-token", test_text_last_token);
   g_test_add_func ("/encoder/bf16-goldens", test_bf16_goldens);

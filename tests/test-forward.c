@@ -314,7 +314,7 @@ test_trace (gconstpointer data)
   siglip_trace tr = { trace_collect, &log };
   siglip_patches *patches = patches_from_golden (model, m, item (trace, "image")->valuestring);
   g_autofree float *emb = g_new (float, model->config.vision.hidden_size);
-  assert_ok (siglip_vision_forward (model, &ws, patches, NULL, &tr, emb, &err), err);
+  assert_ok (siglip_vision_forward (model, &ws, patches, NULL, &tr, emb, NULL, &err), err);
   const int n_img = compare_trace ("image trace", &log, item (trace, "image_arrays"));
   g_assert_cmpint (n_img, ==, 3 + model->config.vision.num_layers);
   g_hash_table_remove_all (log.arrays);
@@ -389,7 +389,7 @@ test_image_embeds (gconstpointer data)
     siglip_error *err = NULL;
     siglip_patches *p = patches_from_golden (model, m, "chelsea");
     g_autofree float *wrong = g_new (float, d);
-    assert_ok (siglip_vision_forward (&broken, &ws, p, NULL, NULL, wrong, &err), err);
+    assert_ok (siglip_vision_forward (&broken, &ws, p, NULL, NULL, wrong, NULL, &err), err);
     const cJSON *ci;
     int idx = 0;
     cJSON_ArrayForEach (ci, item (m, "images"))

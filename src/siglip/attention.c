@@ -320,6 +320,27 @@ siglip_attention_seqs (siglip_attention_scratch *sc, float *out, int ldo, const 
   siglip_parallel_for (n_tasks, attention_task, &job);
 }
 
+void
+siglip_attention_weights (float *p, const float *q, const float *k, int ldk, int nk, int dim,
+                          int heads)
+{
+  const int hd = dim / heads;
+  const float scale = 1.0f / sqrtf ((float) hd); /* as attention_block */
+  for (int h = 0; h < heads; h++)
+    {
+      float *row = p + (size_t) h * nk;
+      for (int j = 0; j < nk; j++)
+        {
+          const float *kj = k + (size_t) j * ldk + h * hd;
+          double dot = 0;
+          for (int c = 0; c < hd; c++)
+            dot += (double) q[h * hd + c] * kj[c];
+          row[j] = (float) dot * scale;
+        }
+    }
+  siglip_softmax_rows (p, heads, (size_t) nk, nk);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Scratch
  */

@@ -38,7 +38,13 @@ void siglip_attention_seqs (siglip_attention_scratch *sc, float *out, int ldo, c
                             int ldq, const float *k, int ldk, const float *v, int ldv, int n_seq,
                             int nq, int seq_len, int dim, int heads);
 
-/* The same for one sequence, serially and with cblas: the reference the tests hold
+/* p (heads, nk) = softmax (q_h k_h^T * hd^-0.5) for one query q (dim): the weights that query
+ * gives each key, head by head — what siglip_attention_seqs averages v with (computed apart, in
+ * fp32 with double sums, for heatmaps; not the products' own scratch). */
+void siglip_attention_weights (float *p, const float *q, const float *k, int ldk, int nk,
+                               int dim, int heads);
+
+/* siglip_attention_seqs for one sequence, serially and with cblas: the reference the tests hold
  * siglip_attention_seqs to. `scores` is scratch of nq * nk floats. */
 void siglip_attention (float *out, int ldo, const float *q, int ldq, const float *k, int ldk,
                        const float *v, int ldv, int nq, int nk, int dim, int heads,

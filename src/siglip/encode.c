@@ -323,7 +323,7 @@ siglip_encode_patches (siglip_state *state, const siglip_patches *patches,
                        const siglip_encode_options *options, float *embedding,
                        siglip_error **error)
 {
-  return siglip_vision_forward (state->model, &state->ws, patches, options, NULL, embedding,
+  return siglip_vision_forward (state->model, &state->ws, patches, options, NULL, embedding, NULL,
                                 error);
 }
 

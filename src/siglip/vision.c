@@ -5,7 +5,6 @@
  *   patch embedding + positions → pre-LN encoder layers → post LayerNorm → attention-pooling head
  */
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "gemm.h"
@@ -110,7 +109,8 @@ position_grid_side (const siglip_tower_config *vc)
   return (int) sqrt ((double) vc->num_patches);
 }
 
-/* ws->x (n, D) = patch_embedding (valid patches) + resized positions (Siglip2VisionEmbeddings). */
+/* ws->hidden (n, D) = patch_embedding (valid patches) + resized positions
+ * (Siglip2VisionEmbeddings). */
 static bool
 embed_naflex (const siglip_model *model, siglip_workspace *ws, const siglip_patches *p,
               siglip_error **error)
@@ -123,15 +123,15 @@ embed_naflex (const siglip_model *model, siglip_workspace *ws, const siglip_patc
                              "patches: spatial shape %dx%d does not match %d valid of %d patches",
                              p->rows, p->cols, p->num_valid, p->num_patches);
 
-  siglip_linear (ws->x, p->pixel_values, &model->vision.patch, model->vision.patch_b, n);
-  siglip_resize_position_grid (ws->pos, ws->pos_tmp, model->vision.position_embedding, g, d,
-                               p->rows, p->cols);
-  siglip_add (ws->x, ws->pos, (size_t) n * d);
+  siglip_linear (ws->hidden, p->pixel_values, &model->vision.patch, model->vision.patch_b, n);
+  siglip_resize_position_grid (ws->positions, ws->positions_tmp, model->vision.position_embedding,
+                               g, d, p->rows, p->cols);
+  siglip_add (ws->hidden, ws->positions, (size_t) n * d);
   return true;
 }
 
-/* ws->x (N, D) = Conv2d patch embedding as a product over (channel, row, col) patches + the
- * fixed position table in order (SiglipVisionEmbeddings, no interpolate_pos_encoding). */
+/* ws->hidden (N, D) = Conv2d patch embedding as a product over (channel, row, col) patches +
+ * the fixed position table in order (SiglipVisionEmbeddings, no interpolate_pos_encoding). */
 static bool
 embed_fixed (const siglip_model *model, siglip_workspace *ws, const siglip_patches *p,
              siglip_error **error)
@@ -143,18 +143,38 @@ embed_fixed (const siglip_model *model, siglip_workspace *ws, const siglip_patch
                              "patches: %d patches given, the %dx%d model expects %d",
                              p->num_valid, vc->image_size, vc->image_size, n);
 
-  siglip_linear (ws->x, p->pixel_values, &model->vision.patch, model->vision.patch_b, n);
-  siglip_add (ws->x, model->vision.position_embedding, (size_t) n * vc->hidden_size);
+  siglip_linear (ws->hidden, p->pixel_values, &model->vision.patch, model->vision.patch_b, n);
+  siglip_add (ws->hidden, model->vision.position_embedding, (size_t) n * vc->hidden_size);
   return true;
 }
 
 /* ---------------------------------------------------------------------------------------------
  * Attention-pooling head (Siglip2MultiheadAttentionPoolingHead): the learned probe is the one
- * query of a torch.nn.MultiheadAttention over the n valid tokens in ws->x; then
+ * query of a torch.nn.MultiheadAttention over the n valid tokens in ws->hidden; then
  * h = h + mlp (layernorm (h)). embedding (D) = h.
  */
+
+/* map (n) = the probe's softmax weights over the tokens, averaged over the heads, from its
+ * query (ws->queries) and the tokens' keys (ws->inner rows, after the queries' D columns);
+ * ws->branch holds the per-head weights meanwhile. */
 static void
-pool_head (const siglip_model *model, siglip_workspace *ws, int n, float *embedding)
+pooling_map (const siglip_tower_config *vc, siglip_workspace *ws, int n, float *map)
+{
+  const int d = vc->hidden_size, heads = vc->num_heads;
+  float *per_head = ws->branch; /* heads * n <= n * d floats */
+  siglip_attention_weights (per_head, ws->queries, ws->inner + d, 3 * d, n, d, heads);
+  for (int j = 0; j < n; j++)
+    {
+      double sum = 0;
+      for (int h = 0; h < heads; h++)
+        sum += per_head[(size_t) h * n + j];
+      map[j] = (float) (sum / heads);
+    }
+}
+
+static void
+pool_head (const siglip_model *model, siglip_workspace *ws, int n, float *embedding,
+           float *attention_map)
 {
   const siglip_vision_weights *vw = &model->vision;
   const siglip_tower_config *vc = &model->config.vision;
@@ -162,21 +182,23 @@ pool_head (const siglip_model *model, siglip_workspace *ws, int n, float *embedd
   const int inter = vw->head_fc1.rows;
 
   /* in_proj_weight rows are [q; k; v]: one product gives all three; the probe's k/v and the
-   * tokens' q are not used. ws->mlp (n, 3D) holds the tokens' projections. */
-  siglip_linear (ws->mlp, ws->x, &vw->head_in, vw->head_in_b, n);
-  siglip_linear (ws->q, vw->probe, &vw->head_in, vw->head_in_b, 1);
-  siglip_attention_seqs (&ws->attention, ws->attn, d, ws->q, 3 * d, ws->mlp + d, 3 * d,
-                         ws->mlp + 2 * d, 3 * d, 1, 1, n, d, vc->num_heads);
-  float *h = ws->h;
-  siglip_linear (h, ws->attn, &vw->head_out, vw->head_out_b, 1);
+   * tokens' q are not used. */
+  siglip_linear (ws->inner, ws->hidden, &vw->head_in, vw->head_in_b, n);
+  siglip_linear (ws->queries, vw->probe, &vw->head_in, vw->head_in_b, 1);
+  siglip_attention_seqs (&ws->attention, ws->attn_out, d, ws->queries, 3 * d, ws->inner + d,
+                         3 * d, ws->inner + 2 * d, 3 * d, 1, 1, n, d, vc->num_heads);
+  if (attention_map)
+    pooling_map (vc, ws, n, attention_map);
 
-  float *normed = ws->k, *hidden = ws->mlp, *out = ws->v;
-  siglip_layernorm (normed, h, vw->head_ln_w, vw->head_ln_b, 1, d, vc->layer_norm_eps);
-  siglip_linear (hidden, normed, &vw->head_fc1, vw->head_fc1_b, 1);
-  siglip_gelu_tanh (hidden, (size_t) inter);
-  siglip_linear (out, hidden, &vw->head_fc2, vw->head_fc2_b, 1);
-  siglip_add (h, out, (size_t) d);
-  memcpy (embedding, h, (size_t) d * sizeof (float));
+  /* the tokens are done with: the pooled state takes the first row of ws->hidden */
+  float *pooled = ws->hidden;
+  siglip_linear (pooled, ws->attn_out, &vw->head_out, vw->head_out_b, 1);
+  siglip_layernorm (ws->branch, pooled, vw->head_ln_w, vw->head_ln_b, 1, d, vc->layer_norm_eps);
+  siglip_linear (ws->inner, ws->branch, &vw->head_fc1, vw->head_fc1_b, 1);
+  siglip_gelu_tanh (ws->inner, (size_t) inter);
+  siglip_linear (ws->attn_out, ws->inner, &vw->head_fc2, vw->head_fc2_b, 1);
+  siglip_add (pooled, ws->attn_out, (size_t) d);
+  memcpy (embedding, pooled, (size_t) d * sizeof (float));
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -186,7 +208,8 @@ pool_head (const siglip_model *model, siglip_workspace *ws, int n, float *embedd
 bool
 siglip_vision_forward (const siglip_model *model, siglip_workspace *ws,
                        const siglip_patches *patches, const siglip_encode_options *options,
-                       const siglip_trace *trace, float *embedding, siglip_error **error)
+                       const siglip_trace *trace, float *embedding, float *attention_map,
+                       siglip_error **error)
 {
   const siglip_tower_config *vc = &model->config.vision;
   const bool naflex = model->config.kind == SIGLIP_KIND_SIGLIP2;
@@ -206,7 +229,7 @@ siglip_vision_forward (const siglip_model *model, siglip_workspace *ws,
   const int head_inter = model->vision.head_fc1.rows;
   int inter = vc->intermediate_size > 3 * d ? vc->intermediate_size : 3 * d;
   inter = inter > head_inter ? inter : head_inter;
-  /* at least 3 rows: the head's probe projection [q; k; v] lands in ws->q */
+  /* at least 3 rows: the head's probe projection [q; k; v] lands in ws->queries */
   const int rows = n > 3 ? n : 3;
   if (n <= 0
       || !siglip_workspace_reserve (ws, d, inter, rows, naflex ? g * patches->cols : 0)
@@ -216,36 +239,25 @@ siglip_vision_forward (const siglip_model *model, siglip_workspace *ws,
   /* bf16 weights: attention products in bf16 too (attention.c) */
   ws->attention.bf16 = model->precision == SIGLIP_PRECISION_BF16;
 
+  /* embed */
   if (!(naflex ? embed_naflex (model, ws, patches, error) : embed_fixed (model, ws, patches, error)))
     return false;
-  siglip_trace_emit (trace, "embeddings", ws->x, n, d);
+  siglip_trace_emit (trace, "embeddings", ws->hidden, n, d);
 
-  /* Padded patches are masked as keys in every layer and in the head, so running on the
-   * valid ones alone gives the same result (FACTS.md §4). */
-  const siglip_layer_weights *layers = model->vision.layers;
-  if (vc->num_layers > 0)
-    siglip_layernorm (ws->h, ws->x, layers[0].ln1_w, layers[0].ln1_b, n, d, vc->layer_norm_eps);
-  for (int l = 0; l < vc->num_layers; l++)
-    {
-      if (options && options->abort_cb && options->abort_cb (options->abort_data))
-        return siglip_set_error (error, SIGLIP_ERR_CANCELLED, "image encoding cancelled");
-      /* each layer leaves the next one's LN1 (x) in ws->h */
-      const siglip_layer_weights *next = l + 1 < vc->num_layers ? &layers[l + 1] : NULL;
-      siglip_encoder_layer (ws, &layers[l], next ? next->ln1_w : NULL, next ? next->ln1_b : NULL,
-                            1, n, d, vc->num_heads, vc->layer_norm_eps);
-      if (trace)
-        {
-          char name[32];
-          snprintf (name, sizeof name, "layer%d_out", l);
-          siglip_trace_emit (trace, name, ws->x, n, d);
-        }
-    }
+  /* encoder: padded patches are masked as keys in every layer and in the head, so running on
+   * the valid ones alone gives the same result (FACTS.md §4) */
+  const siglip_encoder encoder = { model->vision.layers, vc->num_layers, d, vc->num_heads,
+                                   vc->layer_norm_eps, "image encoding" };
+  if (!siglip_encoder_forward (ws, &encoder, 1, n, false, options, trace, error))
+    return false;
 
-  siglip_layernorm (ws->x, ws->x, model->vision.post_ln_w, model->vision.post_ln_b, n, d,
-                    vc->layer_norm_eps);
-  siglip_trace_emit (trace, "post_layernorm", ws->x, n, d);
+  /* post LayerNorm */
+  siglip_layernorm (ws->hidden, ws->hidden, model->vision.post_ln_w, model->vision.post_ln_b, n,
+                    d, vc->layer_norm_eps);
+  siglip_trace_emit (trace, "post_layernorm", ws->hidden, n, d);
 
-  pool_head (model, ws, n, embedding);
+  /* head */
+  pool_head (model, ws, n, embedding, attention_map);
   siglip_trace_emit (trace, "pooled", embedding, 1, d);
   return true;
 }

@@ -13,10 +13,12 @@ void siglip_resize_position_grid (float *out, float *tmp, const float *table, in
                                   int rows, int cols);
 
 /* embedding (hidden_size) = pooled output (before L2 normalisation) of the vision tower for the
- * valid rows of `patches`. Grows `ws` when the grid needs more than it holds (before the layer
- * loop). `trace` may be NULL. */
+ * valid rows of `patches`; attention_map (may be NULL; rows * cols floats) = where the pooling
+ * head's probe looked: its softmax weights over the patches, averaged over the heads. Grows
+ * `ws` when the grid needs more than it holds (before the layer loop). `trace` may be NULL. */
 bool siglip_vision_forward (const siglip_model *model, siglip_workspace *ws,
                             const siglip_patches *patches, const siglip_encode_options *options,
-                            const siglip_trace *trace, float *embedding, siglip_error **error);
+                            const siglip_trace *trace, float *embedding, float *attention_map,
+                            siglip_error **error);
 
 #endif /* SIGLIP_VISION_H */
