@@ -206,6 +206,58 @@ test_errors (void)
                   "--bogus");
 }
 
+/* A write that fails half way (here: a 4 KB file size limit, as a full disk would) leaves the
+ * earlier output untouched and no partial or temporary file behind. */
+static void
+test_failed_write_leaves_old_file (void)
+{
+  g_autofree char *model = test_data_path ("tiny-siglip2-naflex");
+  g_autofree char *image = test_data_path ("images/chelsea.png");
+  g_autofree char *dir = test_out_path ("cli-preprocess/atomic");
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  g_autofree char *out = g_build_filename (dir, "patches.f32", NULL);
+  g_assert_true (g_file_set_contents (out, "old contents", -1, NULL));
+
+  /* SIGXFSZ ignored (inherited through exec), so the write fails with EFBIG instead */
+  const char *script = "trap '' XFSZ; ulimit -f 4; exec \"$0\" preprocess --model \"$1\" "
+                       "--out \"$2\" \"$3\"";
+  const char *argv[] = { "sh", "-c", script, g_getenv ("SIGLENS_CLI"), model, out, image, NULL };
+  g_autofree char *out_text = NULL, *err_text = NULL;
+  int wait_status = 0;
+  g_autoptr (GError) error = NULL;
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out_text, &err_text,
+                &wait_status, &error);
+  g_assert_no_error (error);
+  g_test_message ("stderr: %s", err_text);
+  g_assert_true (WIFEXITED (wait_status));
+  g_assert_cmpint (WEXITSTATUS (wait_status), ==, 1);
+  g_assert_nonnull (strstr (err_text, "patches.f32: cannot create"));
+
+  g_autofree char *contents = NULL;
+  g_assert_true (g_file_get_contents (out, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "old contents");
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *entry;
+  int n = 0;
+  while ((entry = g_dir_read_name (d)))
+    {
+      g_test_message ("left in the directory: %s", entry);
+      n++;
+    }
+  g_assert_cmpint (n, ==, 1);
+
+  /* and without the limit the file is replaced whole */
+  const char *ok[] = { "--model", model, "--out", out, image, NULL };
+  TestRun r = run_preprocess (ok);
+  g_assert_cmpint (r.status, ==, 0);
+  test_run_clear (&r);
+  gsize len = 0;
+  g_clear_pointer (&contents, g_free);
+  g_assert_true (g_file_get_contents (out, &contents, &len, NULL));
+  g_assert_cmpuint (len % (16 * 16 * 3 * 4), ==, 0); /* whole patches of 16x16x3 floats */
+  g_assert_cmpuint (len, >, 4096);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -215,5 +267,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli-preprocess/fixres-golden", test_fixres_golden);
   g_test_add_func ("/cli-preprocess/max-patches", test_max_patches);
   g_test_add_func ("/cli-preprocess/errors", test_errors);
+  g_test_add_func ("/cli-preprocess/failed-write-leaves-old-file", test_failed_write_leaves_old_file);
   return g_test_run ();
 }

@@ -28,22 +28,19 @@ preprocess_usage (FILE *out)
            "  --out FILE        where to write the float32 patches\n");
 }
 
+/* Written to a temporary beside `path` and renamed over it, so that a failed write (disk
+ * full, a kill) leaves either the old file or none, never a partial one. */
 static bool
 write_floats (const char *path, const float *values, size_t n)
 {
-  FILE *f = fopen (path, "wb");
-  if (!f)
+  g_autoptr (GError) error = NULL;
+  if (!g_file_set_contents_full (path, (const char *) values, (gssize) (n * sizeof (float)),
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0666, &error))
     {
-      fprintf (stderr, "siglens-cli preprocess: %s: cannot create: %s\n", path, strerror (errno));
+      fprintf (stderr, "siglens-cli preprocess: %s: cannot create: %s\n", path, error->message);
       return false;
     }
-  bool ok = fwrite (values, sizeof (float), n, f) == n;
-  int saved = errno;
-  if (fclose (f) != 0 && ok)
-    ok = false, saved = errno;
-  if (!ok)
-    fprintf (stderr, "siglens-cli preprocess: %s: cannot write: %s\n", path, strerror (saved));
-  return ok;
+  return true;
 }
 
 static void
