@@ -2,6 +2,10 @@
 /* Image files to RGB as the reference's load_image: EXIF orientation, alpha dropped, palette
  * and grayscale expanded; and every way a file can be refused. */
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include <siglens-decode.h>
 
@@ -399,6 +403,56 @@ test_empty_and_missing (void)
   check_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "does-not-exist.jpg");
 }
 
+/* Not image files at all: a FIFO (used to block forever), a directory, a loop of links, a file
+ * whose read fails, a text file named .jpg. Each refused by name, without blocking. */
+static void
+test_not_files (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *fifo = test_out_path ("decode/fifo.png");
+  g_remove (fifo);
+  g_assert_cmpint (mkfifo (fifo, 0644), ==, 0);
+  g_assert_null (siglens_decode_file (fifo, 0, &error));
+  check_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
+               "fifo.png: is a FIFO (named pipe), not an image file");
+  g_clear_error (&error);
+
+  g_autofree char *dir = test_out_path ("decode/folder.jpg");
+  g_mkdir_with_parents (dir, 0755);
+  g_assert_null (siglens_decode_file (dir, 0, &error));
+  check_error (error, G_IO_ERROR, G_IO_ERROR_IS_DIRECTORY,
+               "folder.jpg: is a directory, not an image file");
+  g_clear_error (&error);
+
+  g_autofree char *loop = test_out_path ("decode/loop.png");
+  g_remove (loop);
+  g_assert_cmpint (symlink (loop, loop), ==, 0);
+  g_assert_null (siglens_decode_file (loop, 0, &error));
+  check_error (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_LINKS,
+               "loop.png: cannot open: a loop of symbolic links");
+  g_clear_error (&error);
+
+  /* a regular file whose read fails (EIO at offset 0): unreadable, whoever runs the test */
+  g_assert_null (siglens_decode_file ("/proc/self/mem", 0, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "/proc/self/mem"));
+  g_clear_error (&error);
+  if (geteuid () != 0) /* root reads a mode-000 file anyway */
+    {
+      g_autofree char *locked = write_out ("locked.png", "x", 1);
+      g_assert_cmpint (g_chmod (locked, 0), ==, 0);
+      g_assert_null (siglens_decode_file (locked, 0, &error));
+      check_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "locked.png: cannot open");
+      g_clear_error (&error);
+    }
+
+  const char text[] = "Dear diary, today I renamed a text file.\n";
+  g_autofree char *path = write_out ("notes.jpg", text, sizeof text - 1);
+  g_assert_null (siglens_decode_file (path, 0, &error));
+  check_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT, "notes.jpg: cannot "
+               "decode the image: Unrecognized image file format");
+}
+
 static void
 test_corrupt (void)
 {
@@ -477,6 +531,7 @@ main (int argc, char **argv)
   g_test_add_func ("/decode/too-large", test_too_large);
   g_test_add_func ("/decode/empty-and-missing", test_empty_and_missing);
   g_test_add_func ("/decode/corrupt", test_corrupt);
+  g_test_add_func ("/decode/not-files", test_not_files);
   g_test_add_func ("/decode/trailing-data", test_trailing_data);
   return g_test_run ();
 }

@@ -7,6 +7,7 @@
  */
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -539,6 +540,93 @@ test_missing_files (void)
   expect_load_error (file, SIGLIP_ERR_INVALID_INPUT, NEEDLES ("config.json", "not a directory"));
 }
 
+/* Files that are not files: a FIFO (which used to hang the load forever), a directory, a loop
+ * of symbolic links. Each refused by name, without blocking. */
+static void
+test_not_regular_files (void)
+{
+  static const char *const files[] = {
+    "config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json",
+    "model.safetensors",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *dir = broken_copy ("not-regular", files[i]);
+      g_autofree char *path = g_build_filename (dir, files[i], NULL);
+      g_autofree char *fifo = g_strdup_printf ("%s: is a FIFO (named pipe), not a regular file",
+                                               files[i]);
+      g_assert_cmpint (mkfifo (path, 0644), ==, 0);
+      expect_load_error (dir, SIGLIP_ERR_IO, NEEDLES (fifo));
+      g_remove (path);
+
+      g_autofree char *is_dir = g_strdup_printf ("%s: is a directory, not a regular file",
+                                                 files[i]);
+      g_assert_cmpint (g_mkdir (path, 0755), ==, 0);
+      expect_load_error (dir, SIGLIP_ERR_IO, NEEDLES (is_dir));
+      g_rmdir (path);
+
+      g_autofree char *loop = g_strdup_printf ("%s: cannot open: a loop of symbolic links",
+                                               files[i]);
+      g_autofree char *other = g_build_filename (dir, "loop-partner", NULL);
+      g_remove (other);
+      g_assert_cmpint (symlink (other, path), ==, 0);
+      g_assert_cmpint (symlink (path, other), ==, 0);
+      expect_load_error (dir, SIGLIP_ERR_IO, NEEDLES (loop));
+      g_remove (path);
+      g_remove (other);
+    }
+
+  /* the sharded index too */
+  g_autofree char *sharded = test_out_path ("model-load/fifo-index");
+  g_mkdir_with_parents (sharded, 0755);
+  g_autofree char *src = test_data_path ("tiny-siglip2-naflex-bf16-sharded");
+  static const char *const sharded_files[] = { "config.json", "preprocessor_config.json",
+                                               "tokenizer.json", "tokenizer_config.json" };
+  for (gsize i = 0; i < G_N_ELEMENTS (sharded_files); i++)
+    {
+      g_autofree char *from = g_build_filename (src, sharded_files[i], NULL);
+      g_autofree char *abs = g_canonicalize_filename (from, NULL);
+      g_autofree char *to = g_build_filename (sharded, sharded_files[i], NULL);
+      g_remove (to);
+      g_assert_cmpint (symlink (abs, to), ==, 0);
+    }
+  g_autofree char *index = g_build_filename (sharded, "model.safetensors.index.json", NULL);
+  g_remove (index);
+  g_assert_cmpint (mkfifo (index, 0644), ==, 0);
+  expect_load_error (sharded, SIGLIP_ERR_IO,
+                     NEEDLES ("model.safetensors.index.json: is a FIFO (named pipe)"));
+
+  /* an empty directory: the first file it needs is named */
+  g_autofree char *empty = test_out_path ("model-load/empty");
+  g_mkdir_with_parents (empty, 0755);
+  expect_load_error (empty, SIGLIP_ERR_MISSING, NEEDLES ("config.json: does not exist"));
+
+  /* a model path that is itself a loop */
+  g_autofree char *a = test_out_path ("model-load/loop-a");
+  g_autofree char *b = test_out_path ("model-load/loop-b");
+  g_remove (a);
+  g_remove (b);
+  g_assert_cmpint (symlink (b, a), ==, 0);
+  g_assert_cmpint (symlink (a, b), ==, 0);
+  expect_load_error (a, SIGLIP_ERR_IO, NEEDLES ("loop-a: cannot open: a loop of symbolic links"));
+}
+
+/* A config.json with fewer layers than the weights would run a truncated tower: refused. */
+static void
+test_fewer_layers_than_weights (void)
+{
+  g_autofree char *dir = broken_copy ("fewer-layers", NULL);
+  edit_config (dir, "vision_config", "num_hidden_layers", cJSON_CreateNumber (1));
+  expect_load_error (dir, SIGLIP_ERR_SHAPE,
+                     NEEDLES ("config.json: vision_config.num_hidden_layers is 1, but the weights "
+                              "have 2 vision_model layers",
+                              "vision_model.encoder.layers.1.* and on would be ignored"));
+  edit_config (dir, "text_config", "num_hidden_layers", cJSON_CreateNumber (1));
+  expect_load_error (dir, SIGLIP_ERR_SHAPE,
+                     NEEDLES ("config.json: text_config.num_hidden_layers is 1, but the weights "
+                              "have 2 text_model layers"));
+}
+
 static void
 test_missing_tensor (void)
 {
@@ -888,6 +976,23 @@ test_hub_id (void)
                                       -1, NULL));
   expect_load_error ("testorg/stale", SIGLIP_ERR_MISSING,
                      NEEDLES ("testorg/stale", "ffffffffffffffffffffffffffffffffffffffff"));
+
+  /* a snapshot that is a symlink loop is called one, not "missing" */
+  g_autofree char *snap = g_build_filename (cache, "models--testorg--looped", "snapshots", REV,
+                                            NULL);
+  g_remove (snap); /* the loop of an earlier run */
+  build_hub_cache (cache, "testorg", "looped", "tiny-siglip-fixres");
+  g_autoptr (GDir) d = g_dir_open (snap, 0, NULL);
+  const char *entry;
+  while (d && (entry = g_dir_read_name (d)))
+    {
+      g_autofree char *child = g_build_filename (snap, entry, NULL);
+      g_remove (child);
+    }
+  g_assert_cmpint (g_rmdir (snap), ==, 0);
+  g_assert_cmpint (symlink (REV, snap), ==, 0);
+  expect_load_error ("testorg/looped", SIGLIP_ERR_IO,
+                     NEEDLES (REV, "cannot open: a loop of symbolic links"));
   g_unsetenv ("HF_HOME");
 }
 
@@ -966,6 +1071,8 @@ main (int argc, char **argv)
   g_test_add_func ("/model-load/bad/configs", test_bad_configs);
   g_test_add_func ("/model-load/bad/missing-files", test_missing_files);
   g_test_add_func ("/model-load/bad/missing-tensor", test_missing_tensor);
+  g_test_add_func ("/model-load/bad/not-regular-files", test_not_regular_files);
+  g_test_add_func ("/model-load/bad/fewer-layers", test_fewer_layers_than_weights);
   g_test_add_func ("/model-load/hub-id", test_hub_id);
   g_test_add_func ("/model-load/hub-pinned", test_hub_pinned);
   g_test_add_func ("/model-load/small-files-first", test_small_files_first);

@@ -6,6 +6,7 @@
  */
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -94,6 +95,55 @@ test_bad_header_length (void)
   const guint8 huge[16] = { 0xf8, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, '{', '}' };
   write_bytes (dir2, "model.safetensors", huge, sizeof huge);
   expect_error (dir2, SIGLIP_ERR_FORMAT, NEEDLES ("model.safetensors", "larger than the file"));
+}
+
+/* Headers that would cost too much: 2^63 bytes, 17 MB (a sparse file), 70,000 tensors,
+ * nesting 100,000 deep. Each refused with the cap named, before the JSON is parsed. */
+static void
+test_bad_header_caps (void)
+{
+  g_autofree char *dir = case_dir ("header-2-63");
+  const guint8 big[16] = { 0, 0, 0, 0, 0, 0, 0, 0x80, '{', '}' };
+  write_bytes (dir, "model.safetensors", big, sizeof big);
+  expect_error (dir, SIGLIP_ERR_FORMAT,
+                NEEDLES ("model.safetensors", "header length 9223372036854775808",
+                         "larger than the file"));
+
+  g_autofree char *dir2 = case_dir ("header-17mb");
+  g_autofree char *path = g_build_filename (dir2, "model.safetensors", NULL);
+  {
+    FILE *f = fopen (path, "wb");
+    g_assert_nonnull (f);
+    guint64 n = 17u << 20;
+    for (int i = 0; i < 8; i++)
+      fputc ((int) (n >> (8 * i)) & 0xff, f);
+    fputc ('{', f);
+    g_assert_cmpint (ftruncate (fileno (f), (off_t) n + 8), ==, 0);
+    fclose (f);
+  }
+  expect_error (dir2, SIGLIP_ERR_FORMAT,
+                NEEDLES ("model.safetensors", "header length 17825792",
+                         "exceeds the 16 MB a header may have"));
+
+  g_autofree char *dir3 = case_dir ("many-tensors");
+  g_autoptr (GString) h = g_string_new ("{");
+  for (int i = 0; i < 70000; i++)
+    g_string_append_printf (h, "%s\"t%d\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}",
+                            i ? "," : "", i);
+  g_string_append (h, "}");
+  write_safetensors (dir3, "model.safetensors", h->str, NULL, 0);
+  expect_error (dir3, SIGLIP_ERR_FORMAT,
+                NEEDLES ("model.safetensors", "more than the 65536 tensors a file may have"));
+
+  g_autofree char *dir4 = case_dir ("deep");
+  g_autoptr (GString) deep = g_string_new ("{\"a\":");
+  for (int i = 0; i < 100000; i++)
+    g_string_append_c (deep, '[');
+  for (int i = 0; i < 100000; i++)
+    g_string_append_c (deep, ']');
+  g_string_append (deep, "}");
+  write_safetensors (dir4, "model.safetensors", deep->str, NULL, 0);
+  expect_error (dir4, SIGLIP_ERR_FORMAT, NEEDLES ("model.safetensors", "not valid JSON"));
 }
 
 static void
@@ -492,6 +542,7 @@ main (int argc, char **argv)
   g_test_add_func ("/safetensors/bad/truncated", test_bad_truncated);
   g_test_add_func ("/safetensors/bad/header-length", test_bad_header_length);
   g_test_add_func ("/safetensors/bad/json", test_bad_json);
+  g_test_add_func ("/safetensors/bad/header-caps", test_bad_header_caps);
   g_test_add_func ("/safetensors/bad/dtype", test_bad_dtype);
   g_test_add_func ("/safetensors/bad/size-mismatch", test_bad_size_mismatch);
   g_test_add_func ("/safetensors/bad/out-of-bounds", test_bad_out_of_bounds);

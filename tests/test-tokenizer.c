@@ -6,6 +6,9 @@
 #include <siglip.h>
 #include <tokenizer.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <glib/gstdio.h>
 
 #include "test-util.h"
@@ -605,15 +608,17 @@ write_tokenizer (const char *name, const char *json, const char *config)
   g_autofree char *rel = g_build_filename ("tokenizers", name, "tokenizer.json", NULL);
   g_autofree char *path = test_out_path (rel);
   g_autoptr (GError) error = NULL;
-  /* no fsync: these files are scratch, and the prefix loop writes hundreds of them */
+  /* no fsync: these files are scratch, and the prefix loop writes hundreds of them. Without
+   * G_FILE_SET_CONTENTS_CONSISTENT GLib 2.74 writes in place and leaves the tail of a longer
+   * earlier file, hence the unlink. */
+  g_unlink (path);
   g_file_set_contents_full (path, json, -1, G_FILE_SET_CONTENTS_NONE, 0644, &error);
   g_assert_no_error (error);
   char *dir = g_path_get_dirname (path);
   g_autofree char *config_path = g_build_filename (dir, "tokenizer_config.json", NULL);
+  g_unlink (config_path);
   if (config)
     g_file_set_contents_full (config_path, config, -1, G_FILE_SET_CONTENTS_NONE, 0644, &error);
-  else
-    g_unlink (config_path);
   g_assert_no_error (error);
   return dir;
 }
@@ -866,6 +871,56 @@ test_load_errors (void)
       g_assert_true (e->status == SIGLIP_ERR_FORMAT);
       siglip_error_free (e);
     }
+
+  /* special-token ids of the post_processor outside the vocabulary: refused at load, not on
+   * the first label ((int32_t) 1e20 used to become -2147483648) */
+  const char *bad_ids[] = { "1e20", "-1", "15", "1.5" };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad_ids); i++)
+    {
+      GString *pp = g_string_new (good);
+      g_autofree char *tmpl = g_strdup_printf (
+        "\"post_processor\": {\"type\": \"TemplateProcessing\", \"single\": [{\"Sequence\": "
+        "{\"id\": \"A\", \"type_id\": 0}}, {\"SpecialToken\": {\"id\": \"<eos>\", \"type_id\": 0}}],"
+        " \"special_tokens\": {\"<eos>\": {\"id\": \"<eos>\", \"ids\": [%s], \"tokens\": "
+        "[\"<eos>\"]}}}", bad_ids[i]);
+      g_assert_cmpuint (g_string_replace (pp, "\"post_processor\": null", tmpl, 1), ==, 1);
+      g_autofree char *d15 = write_tokenizer ("special-id", pp->str, NULL);
+      g_string_free (pp, TRUE);
+      siglip_error *e = NULL;
+      g_assert_null (siglip_tokenizer_load (d15, &e));
+      test_assert_error (e, SIGLIP_ERR_FORMAT, bad_ids[i],
+                         TEST_ARGS ("tokenizer.json: post_processor special token \"<eos>\" has id",
+                                    "not a token id of the vocabulary (0..14)"));
+    }
+
+  /* a directory, a FIFO or an oversized file as tokenizer_config.json / tokenizer.json: said
+   * as such (a directory was "not valid JSON", a FIFO hung, 1.9 GB was read whole) */
+  g_autofree char *d16 = write_tokenizer ("config-is-dir", good, NULL);
+  g_autofree char *cfg16 = g_build_filename (d16, "tokenizer_config.json", NULL);
+  g_assert_cmpint (g_mkdir (cfg16, 0755), ==, 0);
+  expect_load_error (d16, SIGLIP_ERR_IO, "tokenizer_config.json: is a directory, not a regular file");
+  g_rmdir (cfg16);
+  g_assert_cmpint (mkfifo (cfg16, 0644), ==, 0);
+  expect_load_error (d16, SIGLIP_ERR_IO,
+                     "tokenizer_config.json: is a FIFO (named pipe), not a regular file");
+  g_unlink (cfg16);
+  g_assert_true (g_file_set_contents (cfg16, "{}", -1, NULL));
+  g_assert_cmpint (truncate (cfg16, 5 << 20), ==, 0);
+  expect_load_error (d16, SIGLIP_ERR_FORMAT,
+                     "tokenizer_config.json: 5242880 bytes, more than the 4194304 a file of this "
+                     "kind may have");
+  g_unlink (cfg16);
+  g_autofree char *json16 = g_build_filename (d16, "tokenizer.json", NULL);
+  g_unlink (json16);
+  g_assert_cmpint (mkfifo (json16, 0644), ==, 0);
+  expect_load_error (d16, SIGLIP_ERR_IO, "tokenizer.json: is a FIFO (named pipe), not a regular file");
+  g_unlink (json16);
+  g_assert_true (g_file_set_contents (json16, good, -1, NULL));
+  g_assert_cmpint (truncate (json16, 129 << 20), ==, 0); /* sparse: costs no disk */
+  expect_load_error (d16, SIGLIP_ERR_FORMAT,
+                     "tokenizer.json: 135266304 bytes, more than the 128 MB a tokenizer.json may "
+                     "have");
+  g_unlink (json16);
 
   /* without tokenizer_config.json the file's post_processor (null here) is used: no <eos> */
   g_autofree char *d11 = write_tokenizer ("no-config", good, NULL);

@@ -10,7 +10,14 @@
  */
 #include "siglens-decode.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gunixinputstream.h>
+#include <glib/gstdio.h>
 
 #include "siglip.h"
 
@@ -407,6 +414,69 @@ siglens_decode_bytes (GBytes *bytes, const char *name, gsize max_pixels, GError 
   return image;
 }
 
+static const char *
+file_type_name (mode_t mode)
+{
+  switch (mode & S_IFMT)
+    {
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO (named pipe)";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFSOCK: return "a socket";
+    default: return "not a regular file";
+    }
+}
+
+static gpointer
+set_open_error (GError **error, const char *name, int err)
+{
+  if (err == ENOENT)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: does not exist", name);
+  else if (err == ELOOP)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_LINKS,
+                 "%s: cannot open: a loop of symbolic links", name);
+  else
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "%s: cannot open: %s", name,
+                 g_strerror (err));
+  return NULL;
+}
+
+static gpointer
+set_type_error (GError **error, const char *name, mode_t mode)
+{
+  g_set_error (error, G_IO_ERROR,
+               S_ISDIR (mode) ? G_IO_ERROR_IS_DIRECTORY : G_IO_ERROR_NOT_REGULAR_FILE,
+               "%s: is %s, not an image file", name, file_type_name (mode));
+  return NULL;
+}
+
+/* A FIFO, a device or a directory given as an image would block the read forever or fail
+ * obscurely: a local file is stat'ed before it is opened, and opened non-blocking so that a
+ * FIFO swapped in between cannot hang us either. (transfer full) */
+static GInputStream *
+open_regular (GFile *file, const char *name, GCancellable *cancellable, GError **error)
+{
+  g_autofree char *path = g_file_get_path (file);
+  if (!path) /* not a local file: its GVfs backend streams it */
+    return G_INPUT_STREAM (g_file_read (file, cancellable, error));
+
+  struct stat st;
+  if (stat (path, &st) != 0)
+    return set_open_error (error, name, errno);
+  if (!S_ISREG (st.st_mode))
+    return set_type_error (error, name, st.st_mode);
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK, 0);
+  if (fd < 0)
+    return set_open_error (error, name, errno);
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      close (fd);
+      return set_type_error (error, name, st.st_mode);
+    }
+  return g_unix_input_stream_new (fd, TRUE);
+}
+
 SiglensRgbImage *
 siglens_decode_gfile (GFile *file, GCancellable *cancellable, gsize max_pixels,
                       GError **error)
@@ -414,7 +484,7 @@ siglens_decode_gfile (GFile *file, GCancellable *cancellable, gsize max_pixels,
   g_return_val_if_fail (G_IS_FILE (file), NULL);
 
   g_autofree char *name = g_file_get_parse_name (file);
-  g_autoptr(GFileInputStream) stream = g_file_read (file, cancellable, error);
+  g_autoptr(GInputStream) stream = open_regular (file, name, cancellable, error);
   if (!stream)
     return NULL;
 
@@ -425,7 +495,7 @@ siglens_decode_gfile (GFile *file, GCancellable *cancellable, gsize max_pixels,
   for (;;)
     {
       g_autoptr(GError) local = NULL;
-      gssize n = g_input_stream_read (G_INPUT_STREAM (stream), buffer, CHUNK_SIZE, cancellable,
+      gssize n = g_input_stream_read (stream, buffer, CHUNK_SIZE, cancellable,
                                       &local);
       if (n < 0)
         {

@@ -45,6 +45,19 @@ void siglip_prefix_error (siglip_error **error, const char *fmt, ...)
 char *siglip_resolve_model_path_noted (const char *name_or_path, char **note, siglip_error **error);
 
 /* ------------------------------------------------------------------------------------------ */
+/* files.c — messages for files of a model that cannot be used */
+
+struct stat;
+/* siglip_open_regular_fd (util.h) with an error naming what the path is instead (a directory,
+ * a FIFO, a loop of symbolic links; missing is SIGLIP_ERR_MISSING). Returns the fd or -1. */
+int         siglip_open_regular (const char *path, struct stat *st, siglip_error **error);
+/* Sets an error for `step` ("open", "stat", "map", "read") of path failing with errno err, as
+ * siglip_map_readonly reports it; returns false. */
+bool        siglip_file_error (siglip_error **error, const char *path, int err, const char *step);
+/* "a directory", "a FIFO (named pipe)", ... for a st_mode. */
+const char *siglip_file_type_name (unsigned mode);
+
+/* ------------------------------------------------------------------------------------------ */
 /* config.c — config.json and preprocessor_config.json with HF defaults for missing keys */
 
 typedef struct {

@@ -196,7 +196,14 @@ choose_snapshot (const char *repo, const char *id, const char *pinned, char **no
         }
     }
   char *snapshot = rev ? siglip_strdup_printf ("%s/snapshots/%s", repo, rev) : NULL;
-  if (snapshot && !is_directory (snapshot))
+  struct stat st;
+  if (snapshot && stat (snapshot, &st) != 0 && errno == ELOOP)
+    {
+      siglip_file_error (error, snapshot, ELOOP, "open");
+      free (snapshot);
+      snapshot = NULL;
+    }
+  else if (snapshot && !is_directory (snapshot))
     {
       siglip_set_error (error, SIGLIP_ERR_MISSING,
                         "%s: the Hugging Face cache names revision %s but %s is missing", id, rev,
@@ -238,6 +245,11 @@ siglip_resolve_model_path_noted (const char *name_or_path, char **note, siglip_e
     }
 
   struct stat st;
+  if (stat (name_or_path, &st) != 0 && errno == ELOOP)
+    {
+      siglip_file_error (error, name_or_path, errno, "open");
+      return NULL;
+    }
   if (stat (name_or_path, &st) == 0)
     {
       siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
@@ -768,6 +780,28 @@ bind_all (siglip_model *m, const siglip_load_options *options, bool check_only,
   return true;
 }
 
+/* A config with fewer layers than the weights would load and run a truncated tower: every
+ * score plausible and wrong. Missing layers are found by binding; extra ones here. */
+static bool
+check_layer_count (const siglip_model *m, const char *tower, const char *section, int n_layers,
+                   siglip_error **error)
+{
+  int n = n_layers;
+  char name[160];
+  for (;; n++)
+    {
+      snprintf (name, sizeof name, TN_LAYER, tower, n, "layer_norm1.weight");
+      if (!siglip_weights_find (m->weights, name))
+        break;
+    }
+  if (n == n_layers)
+    return true;
+  return siglip_set_error (error, SIGLIP_ERR_SHAPE,
+                           "config.json: %s.num_hidden_layers is %d, but the weights have %d %s "
+                           "layers (%s.encoder.layers.%d.* and on would be ignored)", section,
+                           n_layers, n, tower, tower, n_layers);
+}
+
 /* Every weight matrix of the model, for packing and for freeing what packing made. */
 static void
 for_each_matrix (siglip_model *m, bool (*fn) (siglip_matrix *, void *), void *data)
@@ -910,6 +944,9 @@ siglip_model_load (const char *path, const siglip_load_options *options, siglip_
       goto fail;
     }
   if (!(m->weights = siglip_weights_open (m->directory, error)) || !check_task (m, error)
+      || !check_layer_count (m, "text_model", "text_config", m->config.text.num_layers, error)
+      || !check_layer_count (m, "vision_model", "vision_config", m->config.vision.num_layers,
+                             error)
       || !bind_all (m, options, true, error))
     goto fail;
 

@@ -30,8 +30,11 @@
 #define SINGLE_FILE "model.safetensors"
 #define INDEX_FILE  "model.safetensors.index.json"
 
-/* The reference implementation refuses headers above 100 MB (safetensors' MAX_HEADER_SIZE). */
-#define MAX_HEADER_BYTES (100u * 1000u * 1000u)
+/* Caps stated so that a hostile header cannot cost gigabytes: cJSON spends ~15x a header's size
+ * on its tree. SO400M's header is 100 KB with ~900 tensors; the reference allows 100 MB
+ * (safetensors' MAX_HEADER_SIZE), which no SigLIP checkpoint comes near. */
+#define MAX_HEADER_BYTES (16u << 20)
+#define MAX_TENSORS_PER_FILE 65536
 #define MAX_DIMS 8
 /* Largest integer a JSON double carries exactly. */
 #define MAX_JSON_INT 9007199254740992.0
@@ -378,11 +381,8 @@ map_file (const char *directory, const char *name, mapped_file *f, siglip_error 
   const char *step = NULL;
   const int err = siglip_map_readonly (path, false, &mapping, &step);
   bool ok = false;
-  if (err == EINVAL && !strcmp (step, "read"))
-    siglip_set_error (error, SIGLIP_ERR_IO, "%s: not a regular file", path);
-  else if (err)
-    siglip_set_error (error, err == ENOENT ? SIGLIP_ERR_MISSING : SIGLIP_ERR_IO,
-                      "%s: cannot %s: %s", path, step, strerror (err));
+  if (err)
+    siglip_file_error (error, path, err, step);
   else if (mapping.size < 8)
     siglip_set_error (error, SIGLIP_ERR_FORMAT,
                       "%s: truncated: %zu bytes, shorter than the 8-byte header length", name,
@@ -424,8 +424,16 @@ open_file (siglip_weights *w, const char *directory, const char *name, siglip_er
                              (unsigned long long) header_len, f->mapping.size);
   if (header_len > MAX_HEADER_BYTES)
     return siglip_set_error (error, SIGLIP_ERR_FORMAT,
-                             "%s: header length %llu exceeds the 100 MB limit", name,
-                             (unsigned long long) header_len);
+                             "%s: header length %llu exceeds the %u MB a header may have", name,
+                             (unsigned long long) header_len, MAX_HEADER_BYTES >> 20);
+  /* every tensor entry is an object: counting '{' bounds the tensors before cJSON builds a tree */
+  size_t n_objects = 0;
+  for (size_t i = 0; i < header_len; i++)
+    n_objects += p[8 + i] == '{';
+  if (n_objects > MAX_TENSORS_PER_FILE + 1)
+    return siglip_set_error (error, SIGLIP_ERR_FORMAT,
+                             "%s: the header lists more than the %d tensors a file may have",
+                             name, MAX_TENSORS_PER_FILE);
   f->data = p + 8 + header_len;
   f->data_size = f->mapping.size - 8 - (size_t) header_len;
 
@@ -490,20 +498,12 @@ file_index_of (const siglip_weights *w, const char *name)
 char *
 siglip_read_text_file (const char *path, size_t max_bytes, siglip_error **error)
 {
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    {
-      siglip_set_error (error, errno == ENOENT ? SIGLIP_ERR_MISSING : SIGLIP_ERR_IO,
-                        "%s: cannot open: %s", path, strerror (errno));
-      return NULL;
-    }
   struct stat st;
+  int fd = siglip_open_regular (path, &st, error);
+  if (fd < 0)
+    return NULL;
   char *buf = NULL;
-  if (fstat (fd, &st) != 0)
-    siglip_set_error (error, SIGLIP_ERR_IO, "%s: cannot stat: %s", path, strerror (errno));
-  else if (!S_ISREG (st.st_mode))
-    siglip_set_error (error, SIGLIP_ERR_IO, "%s: not a regular file", path);
-  else if ((uint64_t) st.st_size > max_bytes)
+  if ((uint64_t) st.st_size > max_bytes)
     siglip_set_error (error, SIGLIP_ERR_FORMAT, "%s: %lld bytes, more than the %zu a file "
                       "of this kind may have", path, (long long) st.st_size, max_bytes);
   else if (!(buf = malloc ((size_t) st.st_size + 1)))
@@ -589,7 +589,9 @@ static bool
 file_exists (const char *directory, const char *name)
 {
   char *path = siglip_path_join (directory, name);
-  bool exists = path && access (path, F_OK) == 0;
+  /* lstat: a dangling link or a loop is there, and opening it says what is wrong with it */
+  struct stat st;
+  bool exists = path && lstat (path, &st) == 0;
   free (path);
   return exists;
 }

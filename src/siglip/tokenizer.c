@@ -46,6 +46,10 @@
  * making us allocate gigabytes for the id table. */
 #define MAX_TOKEN_ID (1 << 24)
 #define JSON_MAX_DEPTH 128
+/* Caps so that a hostile file cannot make us read gigabytes: Gemma's tokenizer.json is 33 MB,
+ * its tokenizer_config.json 40 KB (4 MB like config.json's cap). */
+#define MAX_TOKENIZER_JSON_BYTES (128 << 20)
+#define MAX_TOKENIZER_CONFIG_BYTES (4u << 20)
 
 /* ============================================================================================
  * Small growable buffers
@@ -1403,6 +1407,13 @@ load_template (siglip_tokenizer *tok, const cJSON *pp, const char *file, siglip_
           if (!cJSON_IsNumber (id) || n[side] >= 64)
             return siglip_set_error (error, SIGLIP_ERR_FORMAT,
                                      "%s: post_processor special_tokens ids are malformed", file);
+          /* checked here, not when the first label is encoded: (int32_t) 1e20 is undefined */
+          if (!(id->valuedouble >= 0 && id->valuedouble < tok->n_ids)
+              || id->valuedouble != (double) (int32_t) id->valuedouble)
+            return siglip_set_error (error, SIGLIP_ERR_FORMAT,
+                                     "%s: post_processor special token \"%s\" has id %.17g, "
+                                     "not a token id of the vocabulary (0..%d)", file,
+                                     name->valuestring, id->valuedouble, tok->n_ids - 1);
           ids[side][n[side]++] = (int32_t) id->valuedouble;
         }
     }
@@ -1508,23 +1519,21 @@ load_config (siglip_tokenizer *tok, const char *directory, const cJSON *post_pro
   bool ok = false;
   if (!(path = siglip_path_join (directory, "tokenizer_config.json")))
     return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory");
-  FILE *f = fopen (path, "rb");
-  if (f)
+  siglip_error *read_error = NULL;
+  text = siglip_read_text_file (path, MAX_TOKENIZER_CONFIG_BYTES, &read_error);
+  if (!text && read_error->status != SIGLIP_ERR_MISSING)
     {
-      struct stat st;
-      if (fstat (fileno (f), &st) == 0 && (text = malloc ((size_t) st.st_size + 1))
-          && fread (text, 1, (size_t) st.st_size, f) == (size_t) st.st_size)
-        config = cJSON_ParseWithLength (text, (size_t) st.st_size);
-      fclose (f);
-      if (!config)
-        {
-          siglip_set_error (error, SIGLIP_ERR_FORMAT, "%s: not valid JSON", path);
-          goto out;
-        }
+      /* a directory, a FIFO, too large, unreadable: said as such */
+      if (error)
+        *error = read_error;
+      else
+        siglip_error_free (read_error);
+      goto out;
     }
-  else if (errno != ENOENT)
+  siglip_error_free (read_error);
+  if (text && !(config = cJSON_Parse (text)))
     {
-      siglip_set_error (error, SIGLIP_ERR_IO, "%s: %s", path, strerror (errno));
+      siglip_set_error (error, SIGLIP_ERR_FORMAT, "%s: not valid JSON", path);
       goto out;
     }
 
@@ -1598,13 +1607,16 @@ out:
 static bool
 map_file (const char *path, siglip_mapping *mapping, siglip_error **error)
 {
+  /* the cap before the mapping, which faults every page in */
+  struct stat st;
+  if (stat (path, &st) == 0 && S_ISREG (st.st_mode) && st.st_size > MAX_TOKENIZER_JSON_BYTES)
+    return siglip_set_error (error, SIGLIP_ERR_FORMAT, "%s: %lld bytes, more than the %d MB a "
+                             "tokenizer.json may have (Gemma's is 33 MB)", path,
+                             (long long) st.st_size, MAX_TOKENIZER_JSON_BYTES >> 20);
   const char *step = NULL;
   const int err = siglip_map_readonly (path, true, mapping, &step);
-  if (err == EINVAL && !strcmp (step, "read"))
-    return siglip_set_error (error, SIGLIP_ERR_IO, "%s: not a regular file", path);
   if (err)
-    return siglip_set_error (error, err == ENOENT ? SIGLIP_ERR_MISSING : SIGLIP_ERR_IO,
-                             "%s: cannot %s: %s", path, step, strerror (err));
+    return siglip_file_error (error, path, err, step);
   if (mapping->size == 0)
     return siglip_set_error (error, SIGLIP_ERR_FORMAT, "%s: the file is empty", path);
   return true;

@@ -44,22 +44,47 @@ siglip_path_join (const char *dir, const char *name)
 }
 
 int
-siglip_map_readonly (const char *path, bool populate, siglip_mapping *out, const char **step)
+siglip_open_regular_fd (const char *path, struct stat *st, const char **step)
 {
-  *out = (siglip_mapping) { NULL, 0 };
-  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  /* stat first: open() itself would block on a FIFO with no writer */
+  if (stat (path, st) != 0)
+    {
+      *step = "open";
+      return -errno;
+    }
+  if (!S_ISREG (st->st_mode))
+    {
+      *step = "read";
+      return -EINVAL;
+    }
+  /* O_NONBLOCK: a FIFO swapped in since the stat still does not block the open; the fstat
+   * then refuses it */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     {
       *step = "open";
-      return errno;
+      return -errno;
     }
+  if (fstat (fd, st) != 0 || !S_ISREG (st->st_mode))
+    {
+      int err = S_ISREG (st->st_mode) ? errno : EINVAL;
+      close (fd);
+      *step = S_ISREG (st->st_mode) ? "stat" : "read";
+      return -err;
+    }
+  return fd;
+}
+
+int
+siglip_map_readonly (const char *path, bool populate, siglip_mapping *out, const char **step)
+{
+  *out = (siglip_mapping) { NULL, 0 };
   struct stat st;
+  int fd = siglip_open_regular_fd (path, &st, step);
+  if (fd < 0)
+    return -fd;
   int err = 0;
-  if (fstat (fd, &st) != 0)
-    *step = "stat", err = errno;
-  else if (!S_ISREG (st.st_mode))
-    *step = "read", err = EINVAL;
-  else if ((uint64_t) st.st_size > SIZE_MAX)
+  if ((uint64_t) st.st_size > SIZE_MAX)
     *step = "map", err = EFBIG;
   else if (st.st_size > 0)
     {

@@ -25,9 +25,17 @@ typedef struct {
   size_t size;
 } siglip_mapping;
 
-/* Maps `path`; `populate` faults every page in now (MAP_POPULATE). Returns 0, or the errno
- * of the step that failed with *step set to it: "open", "stat", "map", or "read" with EINVAL
- * when the path is not a regular file (a directory, a FIFO). */
+struct stat;
+/* The one way the core opens a file it did not write: stat first, then open read-only and
+ * non-blocking, then fstat, so that a FIFO, a device or a directory is refused instead of
+ * blocking forever. Returns the fd, or -errno of the step that failed with *step set to it:
+ * "open", "stat", or "read" with EINVAL when the path is not a regular file. */
+int  siglip_open_regular_fd (const char *path, struct stat *st, const char **step);
+
+/* Maps `path` (opened by siglip_open_regular_fd); `populate` faults every page in now
+ * (MAP_POPULATE). Returns 0, or the errno of the step that failed with *step set to it:
+ * "open", "stat", "map", or "read" with EINVAL when the path is not a regular file (a
+ * directory, a FIFO). */
 int  siglip_map_readonly (const char *path, bool populate, siglip_mapping *out,
                           const char **step);
 void siglip_unmap (siglip_mapping *mapping);
