@@ -7,6 +7,7 @@
  */
 #include <adwaita.h>
 #include <math.h>
+#include <string.h>
 
 #include "siglens-score-chart.h"
 #include "test-util.h"
@@ -272,6 +273,87 @@ test_render (void)
   destroy_window (window, chart);
 }
 
+static void
+on_notify (GObject *object, GParamSpec *pspec, guint *count)
+{
+  (*count)++;
+}
+
+/* The share-of-total view: each probability divided by their sum, in the same order, adding up
+ * to 100% both as values and as the whole numbers shown; the footnote says which view it is. */
+static void
+test_share_of_total (void)
+{
+  const char *labels[] = { "cat", "dog", "a red car", "coffee" };
+  /* 1/3 each of the first three would round to 33 + 33 + 33 = 99 one by one. */
+  const float probs[] = { 0.3f, 0.3f, 0.3f, 0.f };
+  const char *more[] = { "a", "b", "c", "d", "e", "f", "g" };
+  const float more_probs[] = { 0.91f, 0.52f, 0.49f, 0.33f, 0.21f, 0.07f, 0.0049f };
+  g_autofree char *probability_note = NULL;
+  GtkWindow *window;
+  SiglensScoreChart *chart = SIGLENS_SCORE_CHART (chart_in_window (&window));
+  guint footnote_changes = 0;
+  double sum = 0.;
+  int percents = 0;
+
+  g_signal_connect (chart, "notify::footnote", G_CALLBACK (on_notify), &footnote_changes);
+  siglens_score_chart_set_scores (chart, labels, probs, 4);
+  g_assert_cmpint (siglens_score_chart_get_view (chart), ==, SIGLENS_SCORE_VIEW_PROBABILITY);
+  probability_note = g_strdup (siglens_score_chart_get_footnote (chart));
+  g_assert_nonnull (strstr (probability_note, "need not add up to 100%"));
+  g_assert_cmpint (siglens_score_chart_get_shown_percent (chart, 0), ==, 30);
+
+  g_object_set (chart, "view", SIGLENS_SCORE_VIEW_SHARE, NULL);
+  g_assert_cmpuint (footnote_changes, ==, 1);
+  g_assert_nonnull (strstr (siglens_score_chart_get_footnote (chart), "Share of total"));
+  g_assert_nonnull (strstr (siglens_score_chart_get_footnote (chart), "add up to 100%"));
+  for (guint i = 0; i < 4; i++)
+    {
+      sum += siglens_score_chart_get_shown_value (chart, i);
+      percents += siglens_score_chart_get_shown_percent (chart, i);
+    }
+  g_assert_cmpfloat_with_epsilon (sum, 1., 1e-6);
+  g_assert_cmpint (percents, ==, 100);
+  g_assert_cmpint (siglens_score_chart_get_shown_percent (chart, 0), ==, 34);
+  g_assert_cmpint (siglens_score_chart_get_shown_percent (chart, 1), ==, 33);
+  g_assert_cmpint (siglens_score_chart_get_shown_percent (chart, 3), ==, 0);
+  /* The probabilities themselves are untouched, and what a screen reader hears follows. */
+  g_assert_cmpfloat (siglens_score_chart_get_probability (chart, 0), ==, 0.3f);
+  {
+    g_autofree char *spoken = siglens_score_chart_dup_bar_description (chart, 0);
+    g_assert_cmpstr (spoken, ==, "cat, 34 percent");
+  }
+
+  /* New scores in the share view: still 100%, still best first. */
+  siglens_score_chart_set_scores (chart, more, more_probs, 7);
+  sum = 0.;
+  percents = 0;
+  for (guint i = 0; i < 7; i++)
+    {
+      double exact = more_probs[i] / (0.91 + 0.52 + 0.49 + 0.33 + 0.21 + 0.07 + 0.0049);
+
+      g_assert_cmpstr (siglens_score_chart_get_label (chart, i), ==, more[i]);
+      g_assert_cmpfloat_with_epsilon (siglens_score_chart_get_shown_value (chart, i), exact, 1e-6);
+      /* Largest remainder moves a number by less than one point from its exact share. */
+      g_assert_cmpfloat (fabs (siglens_score_chart_get_shown_percent (chart, i) - 100. * exact), <,
+                         1.);
+      sum += siglens_score_chart_get_shown_value (chart, i);
+      percents += siglens_score_chart_get_shown_percent (chart, i);
+    }
+  g_assert_cmpfloat_with_epsilon (sum, 1., 1e-6);
+  g_assert_cmpint (percents, ==, 100);
+
+  /* And back. */
+  siglens_score_chart_set_view (chart, SIGLENS_SCORE_VIEW_PROBABILITY);
+  g_assert_cmpuint (footnote_changes, ==, 2);
+  g_assert_cmpstr (siglens_score_chart_get_footnote (chart), ==, probability_note);
+  g_assert_cmpfloat (siglens_score_chart_get_shown_value (chart, 0), ==, 0.91f);
+  g_assert_cmpint (siglens_score_chart_get_shown_percent (chart, 0), ==, 91);
+
+  g_signal_handlers_disconnect_by_data (chart, &footnote_changes);
+  destroy_window (window, GTK_WIDGET (chart));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -283,5 +365,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/score-chart/sorted", test_sorted);
   g_test_add_func ("/score-chart/accessible", test_accessible);
   g_test_add_func ("/score-chart/render", test_render);
+  g_test_add_func ("/score-chart/share-of-total", test_share_of_total);
   return g_test_run ();
 }

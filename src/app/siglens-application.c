@@ -140,7 +140,8 @@ siglens_application_startup (GApplication *application)
                                          (const char *[]) { "<Control>o", NULL });
   gtk_application_set_accels_for_action (gtk_application, "win.paste",
                                          (const char *[]) { "<Control>v", NULL });
-  gtk_application_set_accels_for_action (gtk_application, "win.fullscreen",
+  /* F11 is the classroom's key: the picture and scores alone, large, full screen. */
+  gtk_application_set_accels_for_action (gtk_application, "win.presentation",
                                          (const char *[]) { "F11", NULL });
 }
 

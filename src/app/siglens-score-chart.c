@@ -20,10 +20,16 @@
 #define VALUE_GAP    12
 #define ANIMATION_MS 450
 
+G_DEFINE_ENUM_TYPE (SiglensScoreView, siglens_score_view,
+  G_DEFINE_ENUM_VALUE (SIGLENS_SCORE_VIEW_PROBABILITY, "probability"),
+  G_DEFINE_ENUM_VALUE (SIGLENS_SCORE_VIEW_SHARE, "share"))
+
 typedef struct {
   char      *label;
-  float      probability;      /* the value shown once the animation ends */
-  double     from_probability; /* where the bar's length starts animating from */
+  float      probability;      /* SigLIP's independent probability */
+  float      shown;            /* the bar's length once the animation ends, in the view shown */
+  int        percent;          /* the number next to it */
+  double     from_value;       /* where the bar's length starts animating from */
   double     from_slot;        /* where the row starts moving from (a rank, fractional) */
   guint      slot;             /* rank after sorting: 0 is the best */
   guint      order;            /* position in the caller's list, to keep ties stable */
@@ -35,12 +41,24 @@ struct _SiglensScoreChart
 {
   GtkWidget     parent_instance;
 
-  GPtrArray    *bars;      /* (element-type Bar) in display order */
-  AdwAnimation *animation;
-  double        progress;  /* 0..1, eased */
+  GPtrArray        *bars;      /* (element-type Bar) in display order */
+  AdwAnimation     *animation;
+  double            progress;  /* 0..1, eased */
+  SiglensScoreView  view;
+  gboolean          presentation;
 };
 
 G_DEFINE_FINAL_TYPE (SiglensScoreChart, siglens_score_chart, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_VIEW,
+  PROP_FOOTNOTE,
+  PROP_PRESENTATION,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 static void
 bar_free (Bar *bar)
@@ -61,7 +79,7 @@ static char *
 describe (const Bar *bar)
 {
   /* Translators: what a screen reader says for one bar of the chart: a label and its score */
-  return g_strdup_printf (_("%s, %d percent"), bar->label, percent_of (bar->probability));
+  return g_strdup_printf (_("%s, %d percent"), bar->label, bar->percent);
 }
 
 static double
@@ -71,9 +89,9 @@ lerp (double from, double to, double t)
 }
 
 static double
-bar_shown_probability (SiglensScoreChart *self, const Bar *bar)
+bar_shown_value (SiglensScoreChart *self, const Bar *bar)
 {
-  return lerp (bar->from_probability, bar->probability, self->progress);
+  return lerp (bar->from_value, bar->shown, self->progress);
 }
 
 static double
@@ -207,9 +225,10 @@ siglens_score_chart_snapshot (GtkWidget   *widget,
   int text_height, value_width;
   int row_pitch, bar_h;
 
-  /* Runners-up in a lighter tint of the same hue keep the winner the one thing that stands out. */
-  other.alpha *= 0.45f;
-  track.alpha *= 0.08f;
+  /* Runners-up in a lighter tint of the same hue keep the winner the one thing that stands out;
+   * on a projector, washed out by room light, tint and track need more weight to show at all. */
+  other.alpha *= self->presentation ? 0.6f : 0.45f;
+  track.alpha *= self->presentation ? 0.16f : 0.08f;
 
   text_heights (self, &text_height, &value_width);
   row_pitch = row_pitch_for (text_height);
@@ -219,7 +238,7 @@ siglens_score_chart_snapshot (GtkWidget   *widget,
     {
       Bar *bar = g_ptr_array_index (self->bars, i);
       float y = (float) round (bar_shown_slot (self, bar) * row_pitch) + text_height + TEXT_BAR_GAP;
-      float fill = (float) (CLAMP (bar_shown_probability (self, bar), 0., 1.) * width);
+      float fill = (float) (CLAMP (bar_shown_value (self, bar), 0., 1.) * width);
       GskRoundedRect rect;
 
       gsk_rounded_rect_init_from_rect (&rect, &GRAPHENE_RECT_INIT (0, y, width, bar_h),
@@ -274,12 +293,72 @@ siglens_score_chart_dispose (GObject *object)
 }
 
 static void
+siglens_score_chart_get_property (GObject    *object,
+                                  guint       prop_id,
+                                  GValue     *value,
+                                  GParamSpec *pspec)
+{
+  SiglensScoreChart *self = SIGLENS_SCORE_CHART (object);
+
+  switch (prop_id)
+    {
+    case PROP_VIEW:
+      g_value_set_enum (value, self->view);
+      break;
+    case PROP_FOOTNOTE:
+      g_value_set_string (value, siglens_score_chart_get_footnote (self));
+      break;
+    case PROP_PRESENTATION:
+      g_value_set_boolean (value, self->presentation);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+siglens_score_chart_set_property (GObject      *object,
+                                  guint         prop_id,
+                                  const GValue *value,
+                                  GParamSpec   *pspec)
+{
+  SiglensScoreChart *self = SIGLENS_SCORE_CHART (object);
+
+  switch (prop_id)
+    {
+    case PROP_VIEW:
+      siglens_score_chart_set_view (self, g_value_get_enum (value));
+      break;
+    case PROP_PRESENTATION:
+      siglens_score_chart_set_presentation (self, g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 siglens_score_chart_class_init (SiglensScoreChartClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = siglens_score_chart_dispose;
+  object_class->get_property = siglens_score_chart_get_property;
+  object_class->set_property = siglens_score_chart_set_property;
+
+  properties[PROP_VIEW] =
+    g_param_spec_enum ("view", NULL, NULL, SIGLENS_TYPE_SCORE_VIEW,
+                       SIGLENS_SCORE_VIEW_PROBABILITY,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_FOOTNOTE] =
+    g_param_spec_string ("footnote", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PRESENTATION] =
+    g_param_spec_boolean ("presentation", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
 
   widget_class->measure = siglens_score_chart_measure;
   widget_class->size_allocate = siglens_score_chart_size_allocate;
@@ -341,6 +420,63 @@ bar_new (SiglensScoreChart *self, const char *label)
   return bar;
 }
 
+typedef struct {
+  Bar    *bar;
+  double  remainder;
+} Share;
+
+static int
+by_remainder_desc (gconstpointer a, gconstpointer b, gpointer unused)
+{
+  const Share *x = a, *y = b;
+
+  return (x->remainder < y->remainder) - (x->remainder > y->remainder);
+}
+
+/* Each bar's value and number in the current view. The share view rounds by largest remainder
+ * (Hamilton's method): whole percents that add up to exactly 100, as the view promises. */
+static void
+compute_values (SiglensScoreChart *self)
+{
+  guint n = self->bars->len;
+  double sum = 0.;
+
+  for (guint i = 0; i < n; i++)
+    sum += CLAMP (((Bar *) g_ptr_array_index (self->bars, i))->probability, 0.f, 1.f);
+
+  if (self->view == SIGLENS_SCORE_VIEW_PROBABILITY || sum <= 0.)
+    {
+      for (guint i = 0; i < n; i++)
+        {
+          Bar *bar = g_ptr_array_index (self->bars, i);
+
+          bar->shown = self->view == SIGLENS_SCORE_VIEW_PROBABILITY ? bar->probability : 0.f;
+          bar->percent = percent_of (bar->shown);
+        }
+      return;
+    }
+
+  {
+    g_autofree Share *shares = g_new (Share, n);
+    int given = 0;
+
+    for (guint i = 0; i < n; i++)
+      {
+        Bar *bar = g_ptr_array_index (self->bars, i);
+        double exact = CLAMP (bar->probability, 0.f, 1.f) / sum * 100.;
+
+        bar->shown = (float) (exact / 100.);
+        bar->percent = (int) floor (exact);
+        given += bar->percent;
+        shares[i] = (Share) { bar, exact - floor (exact) };
+      }
+    /* A stable sort keeps ties in display order: the better label gets the point. */
+    g_qsort_with_data (shares, (int) n, sizeof *shares, by_remainder_desc, NULL);
+    for (guint i = 0; given < 100 && i < n; i++, given++)
+      shares[i].bar->percent++;
+  }
+}
+
 static int
 compare_bars (gconstpointer a, gconstpointer b)
 {
@@ -358,7 +494,7 @@ bar_show_value (Bar *bar, gboolean best)
   g_autofree char *description = describe (bar);
 
   /* Translators: a score next to a bar, e.g. "93%"; use your language's percent style */
-  text = g_strdup_printf (_("%d%%"), percent_of (bar->probability));
+  text = g_strdup_printf (_("%d%%"), bar->percent);
   gtk_label_set_label (GTK_LABEL (bar->value), text);
   gtk_accessible_update_property (GTK_ACCESSIBLE (bar->name),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, description,
@@ -400,7 +536,7 @@ siglens_score_chart_set_scores (SiglensScoreChart  *self,
 
           if (old != NULL && g_strcmp0 (old->label, labels[i]) == 0)
             {
-              old->from_probability = bar_shown_probability (self, old);
+              old->from_value = bar_shown_value (self, old);
               old->from_slot = bar_shown_slot (self, old);
               bar = g_ptr_array_steal_index (self->bars, j);
               g_ptr_array_insert (self->bars, j, NULL);
@@ -411,7 +547,7 @@ siglens_score_chart_set_scores (SiglensScoreChart  *self,
       if (bar == NULL)
         {
           bar = bar_new (self, labels[i]);
-          bar->from_probability = 0.;
+          bar->from_value = 0.;
           bar->from_slot = -1.; /* a new row appears in place, see below */
         }
 
@@ -428,6 +564,7 @@ siglens_score_chart_set_scores (SiglensScoreChart  *self,
   self->bars = g_steal_pointer (&bars);
 
   g_ptr_array_sort (self->bars, compare_bars);
+  compute_values (self);
   for (guint i = 0; i < self->bars->len; i++)
     {
       Bar *bar = g_ptr_array_index (self->bars, i);
@@ -492,6 +629,103 @@ siglens_score_chart_get_probability (SiglensScoreChart *self,
   g_return_val_if_fail (index < self->bars->len, 0.f);
 
   return ((Bar *) g_ptr_array_index (self->bars, index))->probability;
+}
+
+float
+siglens_score_chart_get_shown_value (SiglensScoreChart *self,
+                                     guint              index)
+{
+  g_return_val_if_fail (SIGLENS_IS_SCORE_CHART (self), 0.f);
+  g_return_val_if_fail (index < self->bars->len, 0.f);
+
+  return ((Bar *) g_ptr_array_index (self->bars, index))->shown;
+}
+
+int
+siglens_score_chart_get_shown_percent (SiglensScoreChart *self,
+                                       guint              index)
+{
+  g_return_val_if_fail (SIGLENS_IS_SCORE_CHART (self), 0);
+  g_return_val_if_fail (index < self->bars->len, 0);
+
+  return ((Bar *) g_ptr_array_index (self->bars, index))->percent;
+}
+
+void
+siglens_score_chart_set_view (SiglensScoreChart *self,
+                              SiglensScoreView   view)
+{
+  g_return_if_fail (SIGLENS_IS_SCORE_CHART (self));
+  g_return_if_fail (view == SIGLENS_SCORE_VIEW_PROBABILITY || view == SIGLENS_SCORE_VIEW_SHARE);
+
+  if (self->view == view)
+    return;
+  self->view = view;
+
+  /* The bars glide from where they are to their length in the new view; ranks stay. */
+  for (guint i = 0; i < self->bars->len; i++)
+    {
+      Bar *bar = g_ptr_array_index (self->bars, i);
+
+      bar->from_value = bar_shown_value (self, bar);
+      bar->from_slot = bar->slot;
+    }
+  compute_values (self);
+  for (guint i = 0; i < self->bars->len; i++)
+    bar_show_value (g_ptr_array_index (self->bars, i), i == 0);
+  if (self->bars->len > 0)
+    {
+      self->progress = 0.;
+      adw_animation_reset (self->animation);
+      adw_animation_play (self->animation);
+    }
+  gtk_widget_queue_resize (GTK_WIDGET (self));
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_VIEW]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FOOTNOTE]);
+}
+
+SiglensScoreView
+siglens_score_chart_get_view (SiglensScoreChart *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_SCORE_CHART (self), SIGLENS_SCORE_VIEW_PROBABILITY);
+  return self->view;
+}
+
+const char *
+siglens_score_chart_get_footnote (SiglensScoreChart *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_SCORE_CHART (self), NULL);
+
+  if (self->view == SIGLENS_SCORE_VIEW_SHARE)
+    return _("Share of total: each score divided by the sum of all the scores, so they add up "
+             "to 100%. It compares the labels with each other, not how well any one fits.");
+  return _("Each label is scored on its own, so the scores need not add up to 100%.");
+}
+
+void
+siglens_score_chart_set_presentation (SiglensScoreChart *self,
+                                      gboolean           presentation)
+{
+  g_return_if_fail (SIGLENS_IS_SCORE_CHART (self));
+
+  presentation = !!presentation;
+  if (self->presentation == presentation)
+    return;
+  self->presentation = presentation;
+  if (presentation)
+    gtk_widget_add_css_class (GTK_WIDGET (self), "presentation");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self), "presentation");
+  gtk_widget_queue_resize (GTK_WIDGET (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PRESENTATION]);
+}
+
+gboolean
+siglens_score_chart_get_presentation (SiglensScoreChart *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_SCORE_CHART (self), FALSE);
+  return self->presentation;
 }
 
 char *

@@ -15,6 +15,7 @@
 #include "siglens-model-locator.h"
 #include "siglens-picture-frame.h"
 #include "siglens-preset-menu.h"
+#include "siglens-presentation-window.h"
 #include "siglens-window.h"
 
 /* Long enough that a word typed at normal speed is one request, short enough to feel live. */
@@ -54,6 +55,7 @@ struct _SiglensWindow
   GCancellable         *cancellable;  /* cancelled when the window goes away */
   SiglensImage         *image;
   GtkFileChooserNative *chooser;
+  SiglensPresentationWindow *presentation; /* (nullable) (weak) while it is open */
   guint                 debounce_id;
   char                 *last_error;
 };
@@ -119,6 +121,69 @@ show_hint (SiglensWindow *self, const char *hint)
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Presentation mode: its own window, fed what this one shows
+ */
+
+static void
+mirror_to_presentation (SiglensWindow *self)
+{
+  SiglensScoreChart *chart;
+  guint n = siglens_score_chart_get_n_bars (self->chart);
+  g_autofree const char **labels = g_new0 (const char *, n + 1);
+  g_autofree float *probabilities = g_new (float, n);
+
+  if (self->presentation == NULL)
+    return;
+  chart = siglens_presentation_window_get_chart (self->presentation);
+  for (guint i = 0; i < n; i++)
+    {
+      labels[i] = siglens_score_chart_get_label (self->chart, i);
+      probabilities[i] = siglens_score_chart_get_probability (self->chart, i);
+    }
+  siglens_score_chart_set_scores (chart, labels, probabilities, n);
+  siglens_presentation_window_set_picture (self->presentation,
+                                           self->image != NULL
+                                           ? GDK_PAINTABLE (siglens_image_get_texture (self->image))
+                                           : NULL);
+}
+
+static void
+on_presentation_destroy (SiglensWindow *self)
+{
+  self->presentation = NULL;
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.presentation", TRUE);
+}
+
+static void
+presentation_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  SiglensWindow *self = SIGLENS_WINDOW (widget);
+
+  if (self->presentation != NULL)
+    {
+      gtk_window_close (GTK_WINDOW (self->presentation));
+      return;
+    }
+  self->presentation = siglens_presentation_window_new (GTK_WINDOW (self));
+  g_signal_connect_object (self->presentation, "destroy", G_CALLBACK (on_presentation_destroy),
+                           self, G_CONNECT_SWAPPED);
+  g_object_bind_property (self->chart, "view",
+                          siglens_presentation_window_get_chart (self->presentation), "view",
+                          G_BINDING_SYNC_CREATE);
+  mirror_to_presentation (self);
+  gtk_window_present (GTK_WINDOW (self->presentation));
+}
+
+SiglensPresentationWindow *
+siglens_window_get_presentation (SiglensWindow *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
+  return self->presentation;
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Scores
  */
 
@@ -153,6 +218,7 @@ on_classified (GObject      *source,
 
   siglens_score_chart_set_scores (self->chart, (const char *const *) scores->labels,
                                   scores->probabilities, scores->n);
+  mirror_to_presentation (self);
   gtk_stack_set_visible_child_name (self->results_stack, "chart");
 }
 
@@ -248,6 +314,7 @@ show_image (SiglensWindow *self, SiglensImage *image)
                           siglens_image_get_width (image), siglens_image_get_height (image));
   gtk_label_set_label (self->image_size, size);
   gtk_stack_set_visible_child_name (self->image_stack, "picture");
+  mirror_to_presentation (self);
 }
 
 static void
@@ -687,6 +754,12 @@ siglens_window_constructed (GObject *object)
 
   g_settings_bind (self->settings, "template", self->template_entry, "text",
                    G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "score-view", self->chart, "view", G_SETTINGS_BIND_DEFAULT);
+  {
+    g_autoptr (GAction) score_view = g_settings_create_action (self->settings, "score-view");
+
+    g_action_map_add_action (G_ACTION_MAP (self), score_view);
+  }
   g_signal_connect_swapped (self->settings, "changed::template",
                             G_CALLBACK (schedule_update), self);
   g_signal_connect_swapped (self->settings, "changed::max-patches",
@@ -726,6 +799,8 @@ siglens_window_dispose (GObject *object)
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
+  if (self->presentation != NULL)
+    gtk_window_destroy (GTK_WINDOW (self->presentation));
 
   gtk_widget_dispose_template (GTK_WIDGET (self), SIGLENS_TYPE_WINDOW);
 
@@ -824,6 +899,7 @@ siglens_window_class_init (SiglensWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.open-model-folder", NULL,
                                    open_model_folder_action);
   gtk_widget_class_install_action (widget_class, "win.fullscreen", NULL, fullscreen_action);
+  gtk_widget_class_install_action (widget_class, "win.presentation", NULL, presentation_action);
 }
 
 static void

@@ -5,6 +5,7 @@
 
 #include "siglens-application.h"
 #include "siglens-classifier.h"
+#include "siglens-presentation-window.h"
 #include "siglens-score-chart.h"
 
 G_BEGIN_DECLS
@@ -34,6 +35,8 @@ SiglensClassifier *siglens_window_get_classifier (SiglensWindow *self);
 SiglensScoreChart *siglens_window_get_chart      (SiglensWindow *self);
 GtkEditable       *siglens_window_get_labels_entry (SiglensWindow *self);
 GtkWidget         *siglens_window_get_preset_menu (SiglensWindow *self);
+/* The presentation window while it is open (win.presentation, F11), or NULL. */
+SiglensPresentationWindow *siglens_window_get_presentation (SiglensWindow *self);
 SiglensImage      *siglens_window_get_image      (SiglensWindow *self);
 /* "no-model" (status page: none found or it failed to load) or "main". */
 const char        *siglens_window_get_visible_page (SiglensWindow *self);
