@@ -18,6 +18,7 @@
 
 #include "image.h"
 #include "siglens-decode.h"
+#include "encode.h"
 #include "test-util.h"
 #include "text.h"
 #include "vision.h"

@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 
 #include "siglip.h"
+#include "encode.h"
 #include "test-util.h"
 
 static char *

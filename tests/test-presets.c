@@ -119,14 +119,11 @@ test_every_preset_encodes (void)
     {
       SiglensPreset *p = g_ptr_array_index (presets, i);
       g_autofree float *emb = g_new (float, (gsize) p->n_labels * dim);
-      char **texts = g_new0 (char *, p->n_labels + 1);
-      siglip_encode_options options = { 0 };
+      siglip_encode_options options = { .template = SIGLIP_DEFAULT_TEMPLATE };
       bool ok;
 
-      for (guint j = 0; j < p->n_labels; j++)
-        texts[j] = siglip_apply_template (SIGLIP_DEFAULT_TEMPLATE, p->labels[j]);
-      ok = siglip_encode_texts (state, (const char *const *) texts, (int) p->n_labels, &options,
-                                emb, &err);
+      ok = siglip_encode_labels (state, (const char *const *) p->labels, (int) p->n_labels,
+                                 &options, emb, &err);
       if (!ok)
         g_error ("%s: %s", p->id, err->message);
       for (guint j = 0; j < p->n_labels; j++)
@@ -140,9 +137,6 @@ test_every_preset_encodes (void)
             }
           g_assert_cmpfloat (norm, >, 1e-6);
         }
-      for (guint j = 0; j < p->n_labels; j++)
-        free (texts[j]);
-      g_free (texts);
       g_test_message ("%s: %u labels encoded", p->id, p->n_labels);
     }
   siglip_state_free (state);

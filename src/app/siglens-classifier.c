@@ -376,7 +376,6 @@ worker_classify (SiglensClassifier *self, GTask *task, Job *job)
   g_autofree float *image_embedding = NULL;
   g_autofree float *text_embeddings = NULL;
   g_autofree siglip_score *raw = NULL;
-  g_auto (GStrv) texts = NULL;
   siglip_error *err = NULL;
   guint n = g_strv_length (job->labels);
   int vision_dim, text_dim;
@@ -420,23 +419,14 @@ worker_classify (SiglensClassifier *self, GTask *task, Job *job)
                                      image_embedding, vision_dim);
     }
 
-  texts = g_new0 (char *, n + 1);
-  for (guint i = 0; i < n; i++)
-    {
-      char *text = siglip_apply_template (job->template, job->labels[i]);
-
-      texts[i] = g_strdup (text);
-      free (text);
-    }
-
   {
     g_autofree char *message = g_strdup_printf (ngettext ("Encoding %u label…",
                                                           "Encoding %u labels…", n), n);
     report (task, 0., message);
   }
   text_embeddings = g_new (float, (gsize) n * (gsize) text_dim);
-  if (!siglip_encode_texts (self->worker_state, (const char *const *) texts, (int) n, &options,
-                            text_embeddings, &err))
+  if (!siglip_encode_labels (self->worker_state, (const char *const *) job->labels, (int) n,
+                             &options, text_embeddings, &err))
     {
       g_task_return_error (task, error_from_core (err, SIGLENS_CLASSIFIER_ERROR_INFERENCE));
       return;

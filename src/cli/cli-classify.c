@@ -315,7 +315,6 @@ siglens_cli_classify (int argc, char **argv)
   char **labels = NULL;
   siglip_model *model = NULL;
   siglip_state *state = NULL;
-  char **texts = NULL;
   float *text_emb = NULL, *image_emb = NULL;
   siglip_score *scores = NULL;
   int n_labels = 0;
@@ -378,13 +377,9 @@ siglens_cli_classify (int argc, char **argv)
     .template = common.template,
     .no_lowercase = common.no_lowercase,
   };
-  const char *template = common.template ? common.template : SIGLIP_DEFAULT_TEMPLATE;
-  texts = g_new0 (char *, n_labels + 1);
-  for (int i = 0; i < n_labels; i++)
-    texts[i] = siglip_apply_template (template, labels[i]);
   text_emb = g_new (float, (gsize) n_labels * dim);
-  if (!siglip_encode_texts (state, (const char *const *) texts, n_labels, &options, text_emb,
-                            &err))
+  if (!siglip_encode_labels (state, (const char *const *) labels, n_labels, &options, text_emb,
+                             &err))
     {
       fprintf (stderr, "siglens-cli classify: %s\n", err->message);
       siglip_error_free (err);
@@ -429,9 +424,6 @@ out:
   g_free (scores);
   g_free (image_emb);
   g_free (text_emb);
-  for (int i = 0; texts && i < n_labels; i++)
-    free (texts[i]);
-  g_free (texts);
   siglip_label_list_free (list);
   siglip_state_free (state);
   siglip_model_free (model);
@@ -535,25 +527,25 @@ siglens_cli_embed (int argc, char **argv)
     {
       const int tdim = siglip_model_embed_dim_text (model);
       g_autofree float *text_emb = g_new (float, (gsize) n_texts * tdim);
-      char **inputs = g_new0 (char *, n_texts + 1);
-      for (int i = 0; i < n_texts; i++)
-        inputs[i] = common.template ? siglip_apply_template (common.template, texts[i])
-                                    : strdup (texts[i]);
-      bool ok = siglip_encode_texts (state, (const char *const *) inputs, n_texts, &options,
-                                     text_emb, &err);
+      /* the texts as given unless --template says how to read them */
+      siglip_encode_options text_options = options;
+      text_options.template = common.template ? common.template : SIGLIP_NO_TEMPLATE;
+      bool ok = siglip_encode_labels (state, (const char *const *) texts, n_texts, &text_options,
+                                      text_emb, &err);
       for (int i = 0; ok && i < n_texts; i++)
         {
           cJSON *o = cJSON_CreateObject ();
           cJSON_AddStringToObject (o, "text", texts[i]);
           if (common.template)
-            cJSON_AddStringToObject (o, "templated", inputs[i]);
+            {
+              char *templated = siglip_apply_template (common.template, texts[i]);
+              cJSON_AddStringToObject (o, "templated", templated);
+              free (templated);
+            }
           cJSON_AddItemToObject (o, "embedding",
                                  embedding_json (text_emb + (gsize) i * tdim, tdim));
           cJSON_AddItemToArray (text_arr, o);
         }
-      for (int i = 0; i < n_texts; i++)
-        free (inputs[i]);
-      g_free (inputs);
       if (!ok)
         {
           fprintf (stderr, "siglens-cli embed: %s\n", err->message);

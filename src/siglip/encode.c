@@ -327,23 +327,63 @@ siglip_encode_patches (siglip_state *state, const siglip_patches *patches,
                                 error);
 }
 
-bool
-siglip_encode_image (siglip_state *state, const siglip_image *image,
-                     const siglip_encode_options *options, float *embedding,
-                     int spatial_shape[2], siglip_error **error)
+/* siglip_encode_image, with the pooling head's attention over the patch grid into *map when
+ * map != NULL. */
+static bool
+encode_image (siglip_state *state, const siglip_image *image,
+              const siglip_encode_options *options, float *embedding, int spatial_shape[2],
+              siglip_attention_map **map, siglip_error **error)
 {
   siglip_patches *patches =
     siglip_preprocess (state->model, image, options ? options->max_patches : 0, error);
   if (!patches)
     return false;
-  bool ok = siglip_encode_patches (state, patches, options, embedding, error);
+  const int n = patches->num_valid;
+  siglip_attention_map *m = map ? calloc (1, sizeof *m) : NULL;
+  if (m)
+    *m = (siglip_attention_map) { patches->rows, patches->cols, malloc ((size_t) n * sizeof (float)) };
+  bool ok = !map || (m && m->weights);
+  if (!ok)
+    siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory for the attention map");
+  ok = ok && siglip_vision_forward (state->model, &state->ws, patches, options, NULL, embedding,
+                                    m ? m->weights : NULL, error);
   if (ok && spatial_shape)
     {
       spatial_shape[0] = patches->rows;
       spatial_shape[1] = patches->cols;
     }
+  if (ok && map)
+    *map = m;
+  else
+    siglip_attention_map_free (m);
   siglip_patches_free (patches);
   return ok;
+}
+
+bool
+siglip_encode_image (siglip_state *state, const siglip_image *image,
+                     const siglip_encode_options *options, float *embedding,
+                     int spatial_shape[2], siglip_error **error)
+{
+  return encode_image (state, image, options, embedding, spatial_shape, NULL, error);
+}
+
+bool
+siglip_encode_image_attention (siglip_state *state, const siglip_image *image,
+                               const siglip_encode_options *options, float *embedding,
+                               siglip_attention_map **map, siglip_error **error)
+{
+  *map = NULL;
+  return encode_image (state, image, options, embedding, NULL, map, error);
+}
+
+void
+siglip_attention_map_free (siglip_attention_map *map)
+{
+  if (!map)
+    return;
+  free (map->weights);
+  free (map);
 }
 
 bool
@@ -447,10 +487,6 @@ siglip_encode_texts (siglip_state *state, const char *const *texts, int n,
   return ok;
 }
 
-/* ---------------------------------------------------------------------------------------------
- * Scores
- */
-
 static double
 l2_norm (const float *x, int n)
 {
@@ -459,6 +495,66 @@ l2_norm (const float *x, int n)
     s += (double) x[i] * x[i];
   return sqrt (s);
 }
+
+bool
+siglip_encode_labels (siglip_state *state, const char *const *labels, int n_labels,
+                      const siglip_encode_options *options, float *embeddings,
+                      siglip_error **error)
+{
+  const siglip_model *model = state->model;
+  const int dim = text_dim (model);
+  if (n_labels <= 0)
+    return true;
+  /* one template, or each of the ensemble's */
+  const bool ensemble = options && options->n_templates > 0;
+  const int n_templates = ensemble ? options->n_templates : 1;
+  for (int t = 0; ensemble && t < n_templates; t++)
+    if (!options->templates || !options->templates[t])
+      return siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
+                               "prompt ensemble: template %d of %d is missing", t + 1,
+                               n_templates);
+  const size_t n_texts = (size_t) n_templates * n_labels;
+
+  /* texts[t * n_labels + i] = template t applied to label i, all encoded in one batch */
+  char **texts = calloc (n_texts, sizeof *texts);
+  float *out = ensemble ? malloc (n_texts * dim * sizeof *out) : embeddings;
+  bool ok = texts && out;
+  for (size_t k = 0; ok && k < n_texts; k++)
+    {
+      const char *template = ensemble ? options->templates[k / n_labels] : options ? options->template : NULL;
+      ok = (texts[k] = siglip_apply_template (template, labels[k % n_labels])) != NULL;
+    }
+  if (!ok)
+    siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory encoding %d labels", n_labels);
+  if (ok)
+    ok = siglip_encode_texts (state, (const char *const *) texts, (int) n_texts, options, out,
+                              error);
+
+  /* CLIP's prompt ensembling: each label's embedding is the mean of its unit embeddings */
+  for (int i = 0; ok && ensemble && i < n_labels; i++)
+    {
+      float *e = embeddings + (size_t) i * dim;
+      memset (e, 0, (size_t) dim * sizeof (float));
+      for (int t = 0; t < n_templates; t++)
+        {
+          const float *x = out + ((size_t) t * n_labels + i) * dim;
+          const double norm = l2_norm (x, dim);
+          for (int j = 0; j < dim && norm > 0; j++)
+            e[j] += (float) (x[j] / norm / n_templates);
+        }
+    }
+
+  for (size_t k = 0; texts && k < n_texts; k++)
+    free (texts[k]);
+  free (texts);
+  if (ensemble)
+    free (out);
+  return ok;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Scores
+ */
 
 void
 siglip_score_embeddings (const siglip_model *model, const float *image_embedding,
@@ -484,6 +580,16 @@ siglip_score_embeddings (const siglip_model *model, const float *image_embedding
     }
 }
 
+void
+siglip_score_batch (const siglip_model *model, const float *image_embeddings, int n_images,
+                    const float *text_embeddings, int n_texts, siglip_score *scores)
+{
+  const int dim = vision_dim (model);
+  for (int i = 0; i < n_images; i++)
+    siglip_score_embeddings (model, image_embeddings + (size_t) i * dim, text_embeddings, n_texts,
+                             scores + (size_t) i * n_texts);
+}
+
 bool
 siglip_classify (siglip_state *state, const siglip_image *image, const char *const *labels,
                  int n_labels, const siglip_encode_options *options, siglip_score *scores,
@@ -498,28 +604,15 @@ siglip_classify (siglip_state *state, const siglip_image *image, const char *con
                              "config.json: image embeddings have %d values but text embeddings "
                              "%d; they cannot be compared", vision_dim (model), dim);
 
-  const char *template = options && options->template ? options->template
-                                                      : SIGLIP_DEFAULT_TEMPLATE;
-  char **texts = calloc ((size_t) n_labels, sizeof *texts);
   float *text_emb = malloc ((size_t) n_labels * dim * sizeof *text_emb);
   float *image_emb = malloc ((size_t) dim * sizeof *image_emb);
-  bool ok = texts && text_emb && image_emb;
-  for (int i = 0; ok && i < n_labels; i++)
-    ok = (texts[i] = siglip_apply_template (template, labels[i])) != NULL;
+  bool ok = text_emb && image_emb;
   if (!ok)
     siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory scoring %d labels", n_labels);
-
-  if (ok)
-    ok = siglip_encode_texts (state, (const char *const *) texts, n_labels, options, text_emb,
-                              error);
-  if (ok)
-    ok = siglip_encode_image (state, image, options, image_emb, NULL, error);
+  ok = ok && siglip_encode_labels (state, labels, n_labels, options, text_emb, error);
+  ok = ok && siglip_encode_image (state, image, options, image_emb, NULL, error);
   if (ok)
     siglip_score_embeddings (model, image_emb, text_emb, n_labels, scores);
-
-  for (int i = 0; texts && i < n_labels; i++)
-    free (texts[i]);
-  free (texts);
   free (text_emb);
   free (image_emb);
   return ok;

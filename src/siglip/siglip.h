@@ -22,6 +22,32 @@
  *   siglip_state_free (st);
  *   siglip_model_free (model);
  *
+ * The same pipeline in its steps, for many images, labels that change, heatmaps and prompt
+ * ensembles — what the app and siglens-cli are built from:
+ *
+ *   int dim = siglip_model_embed_dim_text (model);          // == embed_dim_vision for SigLIP
+ *   siglip_encode_options opt = { .template = "a photo of {}." };  // or NULL: the default
+ *   float *labels_emb = malloc (n_labels * dim * sizeof (float));
+ *   siglip_encode_labels (st, labels, n_labels, &opt, labels_emb, &err);  // once per label set
+ *
+ *   float *image_emb = malloc (dim * sizeof (float));     // keep it with the image: new labels
+ *   siglip_encode_image (st, &img, &opt, image_emb, NULL, &err);  // re-score without it
+ *   siglip_score_embeddings (model, image_emb, labels_emb, n_labels, scores);
+ *   // n images at once: siglip_score_batch (model, images_emb, n, labels_emb, n_labels, s)
+ *
+ *   // where the pooling head looked, for a heatmap over the patch grid:
+ *   siglip_attention_map *map;
+ *   siglip_encode_image_attention (st, &img, &opt, image_emb, &map, &err);
+ *   // map->weights[r * map->cols + c], summing to 1; siglip_attention_map_free (map)
+ *
+ *   // a prompt ensemble: each label through several templates, one embedding per label
+ *   const char *templates[] = { "a photo of {}.", "a drawing of {}.", "{}" };
+ *   opt.templates = templates, opt.n_templates = 3;
+ *   siglip_encode_labels (st, labels, n_labels, &opt, labels_emb, &err);
+ *
+ * Label embeddings are cached in the model by their exact text (and on disk with a
+ * siglip_label_cache), so encoding a label set again costs only the labels that are new.
+ *
  * A loaded siglip_model is immutable apart from its internally locked label-embedding cache,
  * so any number of threads may use it at once, each through its own siglip_state.
  */
@@ -224,11 +250,19 @@ siglip_state *siglip_state_new (const siglip_model *model, siglip_error **error)
 void          siglip_state_free (siglip_state *state);
 
 #define SIGLIP_DEFAULT_TEMPLATE "This is a photo of {}."
+/* The template that gives the label as typed (siglip_encode_labels of texts used as given). */
+#define SIGLIP_NO_TEMPLATE "{}"
 
 typedef struct {
   int max_patches;      /* siglip2 only; 0 = preprocessor default (256) */
-  const char *template; /* "{}" is replaced by the label; NULL = SIGLIP_DEFAULT_TEMPLATE;
-                           "{}" alone = no template */
+  /* How a label becomes the text the model reads: "{}" is replaced by the label; NULL =
+   * SIGLIP_DEFAULT_TEMPLATE; SIGLIP_NO_TEMPLATE ("{}" alone) = the label as typed. */
+  const char *template;
+  /* A prompt ensemble: when n_templates > 0, each label is read through every one of these
+   * templates instead, and its embedding is the mean of the L2-normalised ones (CLIP's prompt
+   * ensembling). */
+  const char *const *templates;
+  int n_templates;
   bool no_lowercase;    /* SigLIP 2 lowercases text before tokenizing; this turns it off */
   siglip_abort_func abort_cb;
   void *abort_data;
@@ -248,12 +282,32 @@ bool siglip_encode_patches (siglip_state *state, const siglip_patches *patches,
                             const siglip_encode_options *options, float *embedding,
                             siglip_error **error);
 
-/* Pooled text embeddings (before L2 normalisation), n * embed_dim_text floats. The texts are
- * used as given (no template); they are batched into one pass. Results are cached in the model
- * keyed by the exact text and the lowercase flag. */
-bool siglip_encode_texts (siglip_state *state, const char *const *texts, int n,
-                          const siglip_encode_options *options, float *embeddings,
-                          siglip_error **error);
+/* Where the pooling head looked: the softmax weights of its probe over the patches, averaged
+ * over its heads — a heatmap of what the image embedding is made of (it does not depend on
+ * the labels). */
+typedef struct {
+  int rows, cols;  /* the patch grid the image was encoded at */
+  float *weights;  /* rows * cols, row-major over the grid (patch (r, c) at r * cols + c),
+                      summing to 1 */
+} siglip_attention_map;
+
+/* siglip_encode_image, and the attention map of its pooling head in *map (free with
+ * siglip_attention_map_free; NULL on failure). */
+bool siglip_encode_image_attention (siglip_state *state, const siglip_image *image,
+                                    const siglip_encode_options *options, float *embedding,
+                                    siglip_attention_map **map, siglip_error **error);
+void siglip_attention_map_free (siglip_attention_map *map);
+
+/* Text embeddings of labels, ready to score (n_labels * embed_dim_text floats, in order):
+ * each label put into options->template — or into each of options->templates, a prompt
+ * ensemble — lowercased unless options->no_lowercase, and encoded in one batch. Embeddings
+ * are cached in the model keyed by the exact text and the lowercase flag, and on disk when the
+ * model was loaded with a siglip_label_cache, so only new texts run the text tower. A single
+ * template gives the pooled embedding (before L2 normalisation), an ensemble the mean of the
+ * L2-normalised ones; scores normalise either. For texts used as given, SIGLIP_NO_TEMPLATE. */
+bool siglip_encode_labels (siglip_state *state, const char *const *labels, int n_labels,
+                           const siglip_encode_options *options, float *embeddings,
+                           siglip_error **error);
 
 /* Same from token ids ([n][max_position_embeddings]); bypasses tokenizer and cache. */
 bool siglip_encode_token_ids (siglip_state *state, const int32_t *ids, int n,
@@ -271,9 +325,14 @@ typedef struct {
 /* Scores raw (unnormalised) embeddings: one image against n texts. */
 void siglip_score_embeddings (const siglip_model *model, const float *image_embedding,
                               const float *text_embeddings, int n, siglip_score *scores);
+/* The same for n_images images (n_images * embed_dim_vision floats): scores[i * n_texts + j]
+ * is image i against text j. */
+void siglip_score_batch (const siglip_model *model, const float *image_embeddings,
+                         int n_images, const float *text_embeddings, int n_texts,
+                         siglip_score *scores);
 
-/* The whole zero-shot pipeline: template each label, encode texts (cached), encode the
- * image, score. `scores` has n_labels entries in the order the labels were given. */
+/* The whole zero-shot pipeline in one call: siglip_encode_labels, siglip_encode_image,
+ * siglip_score_embeddings. `scores` has n_labels entries in the order the labels were given. */
 bool siglip_classify (siglip_state *state, const siglip_image *image,
                       const char *const *labels, int n_labels,
                       const siglip_encode_options *options, siglip_score *scores,
