@@ -11,7 +11,8 @@
 #include "internal.h"
 
 /* y (n, w.rows) = x (n, w.cols) @ W^T (w.cols, w.rows) + b   — b may be NULL.
- * Uses w.packed when set (fp32 or bf16 panels), else the F32 w.w through OpenBLAS sgemm. */
+ * Uses w.packed when set (fp32 or bf16 panels), else the row-major F32 rows (w.w or w.stacked):
+ * with our AVX-512 / AVX2 kernel for n >= 16, else through OpenBLAS sgemm. */
 void siglip_linear (float *y, const float *x, const siglip_matrix *w, const float *b, int n);
 
 /* ------------------------------------------------------------------------------------------ */
@@ -24,9 +25,10 @@ void siglip_linear (float *y, const float *x, const siglip_matrix *w, const floa
  * with an error naming the matrix shape when out of memory or the source is unusable. */
 bool siglip_gemm_pack (siglip_matrix *m, siglip_precision precision, const void *src,
                        siglip_dtype dtype, siglip_error **error);
-/* True when fp32 panels have a kernel of ours on this CPU (AVX-512F or AVX2 + FMA, and not
- * forced off), i.e.
- * when the loader should pack fp32 weights; else fp32 stays on OpenBLAS with the F32 view. */
+/* True when the loader should pack fp32 weights into panels. False on every CPU now: where
+ * our fp32 kernels run (AVX-512F, AVX2 + FMA) they read the row-major weights from the file's
+ * mapping as they are (gemm.c's linear_rowmajor), elsewhere OpenBLAS does. Asked in one place
+ * so that a kernel that wants panels again needs no change in the loader. */
 bool siglip_gemm_fp32_packing_pays (void);
 /* The matrix back as row-major F32 [rows, cols] into out (for tests and diagnostics): a copy
  * of w, fp32 panels exactly, bf16 panels widened exactly from their bf16 values. */

@@ -153,12 +153,18 @@ const float *siglip_tensor_as_f32 (const siglip_weights *weights, const siglip_t
 /* model weights per tower, looked up once at load by their HF names */
 
 /* A weight matrix of a linear layer, [rows = out, cols = in] row-major as nn.Linear stores it.
- * `w` is always valid F32; `packed` is the GEMM backend's own layout (e.g. bf16 panels) when the
- * model was loaded at another precision, NULL otherwise. See gemm.h. */
+ * `w` is its F32 rows (usually the file's mapping itself), or NULL when `packed` holds the GEMM
+ * backend's own layout (bf16 panels; gemm.h) or when the rows are stacked. See gemm.h. */
+#define SIGLIP_MATRIX_MAX_STACKED 3
 typedef struct {
   const float *w;
   const void *packed;
   int rows, cols;
+  /* Stacked without a copy (a layer's [q; k; v] from its three tensors): when n_stacked > 0,
+   * `w` is NULL and rows [p * rows / n_stacked, (p + 1) * rows / n_stacked) are the rows of
+   * stacked[p], row-major F32. */
+  const float *stacked[SIGLIP_MATRIX_MAX_STACKED];
+  int n_stacked;
 } siglip_matrix;
 
 typedef struct {
