@@ -20,6 +20,7 @@
 
 #include "attention.h"
 #include "attention-private.h"
+#include "gemm-private.h"
 #include "gemm.h"
 #include "ops.h"
 #include "pool.h"
@@ -177,6 +178,21 @@ pv_product (float *out, int ldo, const float *p, int nkp, const float *vp, int n
     pv_tile (out, ldo, p, nkp, vp, nk, hd, i0, 1, nv);
 }
 
+/* On AVX2 CPUs (no AVX-512) both products go to the GEMM's AVX2 kernel instead: the loops
+ * above are written with 16-float vectors, which AVX2 holds in two registers each, and GCC's
+ * x86-64-v3 clones of them moved every scalar splat and half the accumulators through the
+ * stack (qk and pv took 36% of a classify run, at a tenth of the GEMM's rate; after, the run
+ * took 38% fewer samples). SIGLIP_ISA=avx2 takes this path on AVX-512 machines too. */
+static bool
+avx2_products (void)
+{
+#ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
+  return siglip_isa_get () == SIGLIP_ISA_AVX2;
+#else
+  return false;
+#endif
+}
+
 /* attention_block with our products; scratch holds scores (nq, nkp), Kt and Vp. */
 static void
 attention_block_packed (float *out, int ldo, const float *q, int ldq, const float *k, int ldk,
@@ -185,7 +201,20 @@ attention_block_packed (float *out, int ldo, const float *q, int ldq, const floa
   const int nkp = round_up (nk, 32), hdp = round_up (hd, LANES);
   float *scores = scratch, *kt = scores + (size_t) nq * nkp, *vp = kt + (size_t) hd * nkp;
   pack_kv (kt, vp, k, ldk, v, ldv, nk, hd, nkp, hdp);
-  qk_product (scores, q, ldq, kt, nq, hd, nkp, 1.0f / sqrtf ((float) hd));
+  const float scale = 1.0f / sqrtf ((float) hd);
+#ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
+  if (avx2_products ())
+    {
+      siglip_avx2_sgemm_nn (scores, (size_t) nkp, q, (size_t) ldq, kt, (size_t) nkp, nq, nkp, hd);
+      for (int i = 0; i < nq; i++)
+        for (int j = 0; j < nk; j++)
+          scores[(size_t) i * nkp + j] *= scale;
+      siglip_softmax_rows (scores, nq, (size_t) nkp, nk);
+      siglip_avx2_sgemm_nn (out, (size_t) ldo, scores, (size_t) nkp, vp, (size_t) hdp, nq, hd, nk);
+      return;
+    }
+#endif
+  qk_product (scores, q, ldq, kt, nq, hd, nkp, scale);
   siglip_softmax_rows (scores, nq, (size_t) nkp, nk);
   pv_product (out, ldo, scores, nkp, vp, nq, nk, hd, hdp);
 }

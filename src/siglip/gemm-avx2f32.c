@@ -22,7 +22,8 @@
  * (MC x KC x 4 = 240 KiB) stream past it from L2.
  *
  * siglip_gemm_avx2_panel_block is shared with gemm-avx2bf16.c, which widens bf16 panel slices
- * into the fp32 layout first.
+ * into the fp32 layout first, and siglip_avx2_sgemm_nn, the same kernel on any row-major B, is
+ * what attention's two products run on AVX2 CPUs (ops.c).
  *
  * Compiled with function target attributes, as the AVX-512 kernels, so libsiglip still runs on
  * any x86-64: gemm.c calls in here only after siglip_isa_get said AVX2.
@@ -51,10 +52,10 @@
 #define INLINE static inline __attribute__ ((always_inline))
 
 /* C[R, 16] (ldc) = (first ? bias or 0 : C) + x[R][0 .. kb) . b[0 .. kb)[16] (b's row stride
- * NR). Only the first `cols` columns are stored. */
+ * ldb). Only the first `cols` columns are stored, but 16 are read from each row of b. */
 TARGET INLINE void
 kernel (const int R, int kb, const float *restrict x, size_t ldx, const float *restrict b,
-        float *restrict c, size_t ldc, int cols, bool first, const float *bias)
+        size_t ldb, float *restrict c, size_t ldc, int cols, bool first, const float *bias)
 {
   __m256 c0[MR], c1[MR];
 #pragma GCC unroll 6
@@ -65,8 +66,8 @@ kernel (const int R, int kb, const float *restrict x, size_t ldx, const float *r
 
 #pragma GCC unroll 2
   for (int k = 0; k < kb; k++) {
-    const __m256 b0 = _mm256_load_ps (b + (size_t) k * NR);
-    const __m256 b1 = _mm256_load_ps (b + (size_t) k * NR + 8);
+    const __m256 b0 = _mm256_loadu_ps (b + (size_t) k * ldb);
+    const __m256 b1 = _mm256_loadu_ps (b + (size_t) k * ldb + 8);
 #pragma GCC unroll 6
     for (int r = 0; r < R; r++) {
       const __m256 a = _mm256_broadcast_ss (x + (size_t) r * ldx + k);
@@ -106,32 +107,44 @@ kernel (const int R, int kb, const float *restrict x, size_t ldx, const float *r
   }
 }
 
+/* y[0 .. rows)[0 .. cols <= 16) = (first ? bias or 0 : y) + x . b, in strips of 6 rows */
+TARGET static void
+strips (float *y, size_t ldy, const float *x, size_t ldx, int rows, const float *b, size_t ldb,
+        int kb, int cols, bool first, const float *bias)
+{
+  int r0 = 0;
+  for (; r0 + MR <= rows; r0 += MR)
+    kernel (MR, kb, x + (size_t) r0 * ldx, ldx, b, ldb, y + (size_t) r0 * ldy, ldy, cols, first, bias);
+  const int left = rows - r0;
+  const float *xr = x + (size_t) r0 * ldx;
+  float *yr = y + (size_t) r0 * ldy;
+  switch (left) {
+  case 0: break;
+  case 1: kernel (1, kb, xr, ldx, b, ldb, yr, ldy, cols, first, bias); break;
+  case 2: kernel (2, kb, xr, ldx, b, ldb, yr, ldy, cols, first, bias); break;
+  case 3: kernel (2, kb, xr, ldx, b, ldb, yr, ldy, cols, first, bias);
+          kernel (1, kb, xr + 2 * ldx, ldx, b, ldb, yr + 2 * ldy, ldy, cols, first, bias); break;
+  case 4: kernel (4, kb, xr, ldx, b, ldb, yr, ldy, cols, first, bias); break;
+  default: kernel (4, kb, xr, ldx, b, ldb, yr, ldy, cols, first, bias);
+           kernel (1, kb, xr + 4 * ldx, ldx, b, ldb, yr + 4 * ldy, ldy, cols, first, bias); break;
+  }
+}
+
 TARGET void
 siglip_gemm_avx2_panel_block (float *y, size_t ldy, const float *x, size_t ldx, int rows,
                               const float *slice, int kb, int cols, bool first, const float *bias)
 {
-  for (int h = 0; h < NR / HALF && h * HALF < cols; h++) {
-    const int hc = cols - h * HALF < HALF ? cols - h * HALF : HALF;
-    const float *bh = slice + h * HALF;
-    const float *biash = bias ? bias + h * HALF : NULL;
-    float *yh = y + h * HALF;
-    int r0 = 0;
-    for (; r0 + MR <= rows; r0 += MR)
-      kernel (MR, kb, x + (size_t) r0 * ldx, ldx, bh, yh + (size_t) r0 * ldy, ldy, hc, first, biash);
-    const int left = rows - r0;
-    const float *xr = x + (size_t) r0 * ldx;
-    float *yr = yh + (size_t) r0 * ldy;
-    switch (left) {
-    case 0: break;
-    case 1: kernel (1, kb, xr, ldx, bh, yr, ldy, hc, first, biash); break;
-    case 2: kernel (2, kb, xr, ldx, bh, yr, ldy, hc, first, biash); break;
-    case 3: kernel (2, kb, xr, ldx, bh, yr, ldy, hc, first, biash);
-            kernel (1, kb, xr + 2 * ldx, ldx, bh, yr + 2 * ldy, ldy, hc, first, biash); break;
-    case 4: kernel (4, kb, xr, ldx, bh, yr, ldy, hc, first, biash); break;
-    default: kernel (4, kb, xr, ldx, bh, yr, ldy, hc, first, biash);
-             kernel (1, kb, xr + 4 * ldx, ldx, bh, yr + 4 * ldy, ldy, hc, first, biash); break;
-    }
-  }
+  for (int h = 0; h < NR / HALF && h * HALF < cols; h++)
+    strips (y + h * HALF, ldy, x, ldx, rows, slice + h * HALF, NR, kb,
+            cols - h * HALF < HALF ? cols - h * HALF : HALF, first, bias ? bias + h * HALF : NULL);
+}
+
+TARGET void
+siglip_avx2_sgemm_nn (float *c, size_t ldc, const float *a, size_t lda, const float *b,
+                      size_t ldb, int m, int n, int k)
+{
+  for (int j0 = 0; j0 < n; j0 += HALF)
+    strips (c + j0, ldc, a, lda, m, b + j0, ldb, k, n - j0 < HALF ? n - j0 : HALF, true, NULL);
 }
 
 TARGET void

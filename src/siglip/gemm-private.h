@@ -85,6 +85,11 @@ void siglip_gemm_avx2f32_compute (float *y, const float *x, const siglip_f32_pan
 void siglip_gemm_avx2_panel_block (float *y, size_t ldy, const float *x, size_t ldx, int rows,
                                    const float *slice, int kb, int cols, bool first,
                                    const float *b);
+/* c (m, n; row stride ldc) = a (m, k; lda) b (k, n; ldb), all row-major fp32; each row of b
+ * is read in whole blocks of 16 columns, so it must be padded to a multiple of 16 when n is
+ * not (attention's Kt and Vp are). */
+void siglip_avx2_sgemm_nn (float *c, size_t ldc, const float *a, size_t lda, const float *b,
+                           size_t ldb, int m, int n, int k);
 /* As siglip_gemm_avx2f32_compute on bf16 panels, widening each block into `scratch`
  * (siglip_gemm_avx2bf16_scratch_floats () floats, 32-byte aligned, the caller's per worker). */
 size_t siglip_gemm_avx2bf16_scratch_floats (void);
