@@ -182,8 +182,8 @@ check_stacked (const char *fixture, siglip_precision precision, double tol)
         const int d = l->qkv.cols, n = 5;
         g_assert_cmpint (l->qkv.rows, ==, 3 * d);
         g_assert_cmpint (l->qkv.cols, ==, d);
-        /* one layout: panels (then no F32 view) or the F32 view alone */
-        g_assert_true ((l->qkv.packed == NULL) != (l->qkv.w == NULL));
+        /* one layout: panels (then no F32 view) or the F32 rows alone, whole or stacked */
+        g_assert_true ((l->qkv.packed == NULL) != (l->qkv.w == NULL && l->qkv.n_stacked == 0));
 
         g_autofree float *x = g_new (float, n * d);
         g_autofree float *y = g_new (float, n * 3 * d);

@@ -317,10 +317,21 @@ test_fixture (gconstpointer data)
       g_assert_true (l->o.rows == Dt && l->o.cols == Dt);
       g_assert_true (l->fc1.rows == Mt && l->fc1.cols == Dt);
       g_assert_true (l->fc2.rows == Dt && l->fc2.cols == Mt);
-      /* fp32: unpacked (OpenBLAS) or fp32 panels where the AVX-512 kernel runs, never bf16 */
-      /* (q/k/v are one stacked matrix, model.c's bind_qkv) */
-      g_assert_false (siglip_gemm_packed_is_bf16 (&l->qkv));
-      g_assert_true ((l->qkv.packed == NULL) != (l->qkv.w == NULL));
+      /* fp32: never packed (our kernels and OpenBLAS read the rows), and q/k/v one matrix
+       * stacking the three tensors by reference (model.c's bind_qkv): no copy of them */
+      g_assert_null (l->qkv.packed);
+      g_assert_null (l->qkv.w);
+      g_assert_cmpint (l->qkv.n_stacked, ==, 3);
+      static const char *const proj[3] = { "q_proj", "k_proj", "v_proj" };
+      for (int q = 0; q < 3; q++)
+        {
+          g_autofree char *tname = g_strdup_printf ("text_model.encoder.layers.%d.self_attn.%s.weight",
+                                                   i, proj[q]);
+          const siglip_tensor *tensor = siglip_weights_find (model->weights, tname);
+          g_assert_nonnull (tensor);
+          if (tensor->dtype == SIGLIP_DTYPE_F32)
+            g_assert_true ((const void *) l->qkv.stacked[q] == tensor->data);
+        }
     }
   g_assert_cmpint (model->text.head.rows, ==, info->text.projection_size);
   g_assert_cmpint (model->vision.patch.rows, ==, Dv);
@@ -357,13 +368,15 @@ test_fixture (gconstpointer data)
 
   /* F32 is used in place; BF16 is converted into buffers the model owns, one per tensor —
    * except matrices packed for the GEMM straight from the file (3 per layer besides q/k/v, and
-   * 6 more). Each layer's q/k/v become one stacked bias the model owns, and one stacked F32
-   * matrix when not packed; the six tensors themselves are not kept. */
+   * 6 more). Each layer's q/k/v become one stacked bias the model owns; not packed, the
+   * matrix stacks the three weights by reference: the mapping for F32, three converted
+   * buffers for BF16. */
   const bool packed = model->text.head.packed != NULL;
+  const bool f32 = !strcmp (info->file_dtype, "F32");
   const int layers = t->num_layers + v->num_layers;
-  const int stacked = layers * (packed ? 1 : 2);
+  const int stacked = layers * (packed || f32 ? 1 : 4);
   const int matrices = packed ? 6 + 3 * layers : 0;
-  if (!strcmp (info->file_dtype, "F32"))
+  if (f32)
     g_assert_cmpint (model->n_owned, ==, stacked);
   else
     g_assert_cmpint (model->n_owned, ==, 2 + 6 + 16 + (16 - 6) * layers - matrices + stacked);

@@ -493,7 +493,7 @@ populate_pages (const void *data, size_t bytes)
 /* A weight matrix: rows = shape[0], cols = the product of the other dimensions, so a Conv2d
  * kernel [D, C, p, p] becomes the [D, C*p*p] matrix of a linear layer over (c, y, x) patches.
  *
- * When the GEMM wants its own layout (bf16 precision, or fp32 where our AVX-512 kernel runs;
+ * When the GEMM wants its own layout (bf16 precision; fp32 never since our kernels read rows;
  * gemm.h) the matrix is packed straight from the file's dtype — no F32 copy of a BF16 file —
  * and the source pages are released at once, so the weights are resident once, in the packed
  * form, and .w is NULL: every product goes through siglip_linear, which reads only .packed.
@@ -568,7 +568,7 @@ owned_buffer (loader *l, size_t floats, const char *tower, int i)
 
 /* A layer's [q; k; v]: one [3D, D] matrix and [3D] bias stacked from the three projections'
  * tensors, so that one product gives all three (Siglip2Attention's q_proj, k_proj, v_proj).
- * Packed from the mapping like bind_matrix; unpacked, .w is an F32 copy the model owns. */
+ * Packed from the mapping like bind_matrix; unpacked, the three are stacked by reference. */
 static void
 bind_qkv (loader *l, siglip_layer_weights *lw, const char *tower, int i, int64_t D)
 {
@@ -594,7 +594,6 @@ bind_qkv (loader *l, siglip_layer_weights *lw, const char *tower, int i, int64_t
 
   siglip_model *m = l->model;
   float *bias = owned_buffer (l, (size_t) (3 * D), tower, i);
-  float *stacked = l->pack ? NULL : owned_buffer (l, (size_t) (3 * D * D), tower, i);
   if (l->error)
     return;
   for (int p = 0; p < 3 && !l->error; p++)
@@ -604,19 +603,25 @@ bind_qkv (loader *l, siglip_layer_weights *lw, const char *tower, int i, int64_t
       if (v)
         memcpy (bias + p * D, v, (size_t) D * sizeof (float));
       free (owned);
-      if (stacked && !l->error)
+      /* Unpacked, the three stay where they are (the mapping itself for an F32 file) and the
+       * matrix stacks them by reference: a [3D, D] copy per layer was 0.9 GB of fresh memory
+       * for SO400M, most of an fp32 load's time. */
+      if (!l->pack && !l->error)
         {
           v = siglip_tensor_as_f32 (m->weights, w[p], &owned, &l->error);
-          if (v)
-            memcpy (stacked + p * D * D, v, (size_t) (D * D) * sizeof (float));
-          free (owned);
+          if (owned && !keep_owned (m, owned))
+            {
+              free (owned);
+              siglip_set_error (&l->error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", w[p]->name);
+            }
+          lw->qkv.stacked[p] = v;
         }
     }
   if (l->error)
     return;
   lw->qkv_b = bias;
-  if (stacked)
-    lw->qkv.w = stacked;
+  if (!l->pack)
+    lw->qkv.n_stacked = 3;
   else
     {
       siglip_gemm_rows parts[3];
@@ -631,8 +636,8 @@ bind_qkv (loader *l, siglip_layer_weights *lw, const char *tower, int i, int64_t
           return;
         }
     }
-  /* nothing reads the three tensors again: the stacked copy is what the layer uses */
-  for (int p = 0; p < 3; p++)
+  /* packed, nothing reads the three tensors again: the panels are what the layer uses */
+  for (int p = 0; l->pack && p < 3; p++)
     release_pages (w[p]->data, w[p]->nbytes);
   /* one progress step per tensor, and the abort callback asked before each, as bind does */
   const siglip_tensor *bound[6] = { w[0], b[0], w[1], b[1], w[2], b[2] };
