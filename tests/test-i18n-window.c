@@ -20,8 +20,10 @@
 #include <locale.h>
 #include <string.h>
 
+#include "siglip.h"
 #include "siglens-application.h"
 #include "siglens-preferences-window.h"
+#include "siglens-template.h"
 #include "siglens-window.h"
 
 /* Properties whose value is shown or announced; others (icon-name, name…) are identifiers. */
@@ -523,6 +525,38 @@ test_chinese_labels (void)
   close_window (window);
 }
 
+/* A new Chinese user is proposed a Chinese template and Chinese labels (the schema's defaults are
+ * translated through the catalogue), and the window's fields show them. */
+static void
+test_chinese_defaults (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
+  g_autoptr(GVariant) template = g_settings_get_default_value (settings, "template");
+  g_autoptr(GVariant) labels = g_settings_get_default_value (settings, "labels");
+  GtkWidget *window;
+  GtkEditable *template_entry;
+  char **split;
+  int n = 0;
+
+  g_assert_cmpstr (g_variant_get_string (template, NULL), ==, "这是一张{}的照片。");
+  g_assert_cmpstr (g_variant_get_string (labels, NULL), ==, "猫，狗，一辆红色的汽车，咖啡");
+  split = siglip_split_labels (g_variant_get_string (labels, NULL), &n);
+  g_assert_cmpint (n, ==, 4);
+  g_assert_cmpstr (split[3], ==, "咖啡");
+  siglip_labels_free (split);
+
+  g_settings_reset (settings, "template");
+  g_settings_reset (settings, "labels");
+  window = new_window ();
+  template_entry = GTK_EDITABLE (gtk_widget_get_template_child (window, SIGLENS_TYPE_WINDOW,
+                                                                "template_entry"));
+  g_assert_cmpstr (gtk_editable_get_text (template_entry), ==, "这是一张{}的照片。");
+  g_assert_cmpstr (gtk_editable_get_text (siglens_window_get_labels_entry (SIGLENS_WINDOW (window))),
+                   ==, "猫，狗，一辆红色的汽车，咖啡");
+  g_assert_true (siglens_template_editable_is_valid (template_entry));
+  close_window (window);
+}
+
 /* Chinese must fit wherever English fits: a translation that forces a bigger window (an
  * unwrapped label, a long button) breaks the layout on small classroom screens. And both must
  * fit the smallest screen the metainfo promises: a phone's. */
@@ -582,6 +616,7 @@ main (int   argc,
   register_app ();
 
   g_test_add_func ("/i18n/catalog", test_catalog);
+  g_test_add_func ("/i18n/chinese-defaults", test_chinese_defaults);
   g_test_add_func ("/i18n/window-is-chinese", test_window_is_chinese);
   g_test_add_func ("/i18n/dialogs-are-chinese", test_dialogs_are_chinese);
   g_test_add_func ("/i18n/chinese-labels", test_chinese_labels);

@@ -354,6 +354,86 @@ test_share_of_total (void)
   destroy_window (window, GTK_WIDGET (chart));
 }
 
+/* Screen readers walk the accessible tree, which follows the widget tree: the rows must come
+ * in the order the screen shows them, best first, each a list item named "label, N percent",
+ * and the bare percentages stay out of the tree. */
+static void
+test_accessible_order (void)
+{
+  const char *labels[] = { "cat", "dog", "a red car" };
+  const float probs[] = { 0.2f, 0.9f, 0.5f };
+  const char *spoken[] = { "dog, 90 percent", "a red car, 50 percent", "cat, 20 percent" };
+  GtkWindow *window;
+  SiglensScoreChart *chart = SIGLENS_SCORE_CHART (chart_in_window (&window));
+  guint row = 0;
+
+  for (int round = 0; round < 2; round++)
+    {
+      /* The second time the same labels come in another order with new scores: the rows keep
+       * their widgets and must be moved, not only re-labelled. */
+      const float again[] = { 0.95f, 0.1f, 0.4f };
+      const char *spoken_again[] = { "cat, 95 percent", "a red car, 40 percent", "dog, 10 percent" };
+
+      siglens_score_chart_set_scores (chart, labels, round == 0 ? probs : again, 3);
+      row = 0;
+      for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (chart)); child != NULL;
+           child = gtk_widget_get_next_sibling (child))
+        {
+          if (gtk_test_accessible_check_state (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_STATE_HIDDEN,
+                                               TRUE) == NULL)
+            continue;
+          g_assert_cmpuint (row, <, 3);
+          g_assert_true (gtk_test_accessible_has_role (GTK_ACCESSIBLE (child),
+                                                       GTK_ACCESSIBLE_ROLE_LIST_ITEM));
+          gtk_test_accessible_assert_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                               round == 0 ? spoken[row] : spoken_again[row]);
+          row++;
+        }
+      g_assert_cmpuint (row, ==, 3);
+    }
+  destroy_window (window, GTK_WIDGET (chart));
+}
+
+/* A label too long for the row is cut with "…"; its tooltip has it whole. Short labels have no
+ * tooltip, and the tooltip does not become a second accessible text for the row. */
+static void
+test_long_label_tooltip (void)
+{
+  const char *labels[] = { "a cat sitting on a very long wooden bench in the afternoon sun", "dog" };
+  const float probs[] = { 0.7f, 0.3f };
+  GtkWindow *window;
+  GtkWidget *chart = chart_in_window (&window);
+  guint checked = 0;
+
+  siglens_score_chart_set_scores (SIGLENS_SCORE_CHART (chart), labels, probs, 2);
+  gtk_window_present (window);
+  wait_for (chart_laid_out, chart);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (chart); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      const char *text = gtk_label_get_label (GTK_LABEL (child));
+
+      if (g_str_equal (text, labels[0]))
+        {
+          g_assert_true (pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (child))));
+          g_assert_cmpstr (gtk_widget_get_tooltip_text (child), ==, labels[0]);
+          g_assert_false (gtk_test_accessible_has_property (GTK_ACCESSIBLE (child),
+                                                            GTK_ACCESSIBLE_PROPERTY_DESCRIPTION));
+          checked++;
+        }
+      else if (g_str_equal (text, "dog"))
+        {
+          g_assert_null (gtk_widget_get_tooltip_text (child));
+          checked++;
+        }
+    }
+  g_assert_cmpuint (checked, ==, 2);
+  destroy_window (window, chart);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -366,5 +446,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/score-chart/accessible", test_accessible);
   g_test_add_func ("/score-chart/render", test_render);
   g_test_add_func ("/score-chart/share-of-total", test_share_of_total);
+  g_test_add_func ("/score-chart/accessible-order", test_accessible_order);
+  g_test_add_func ("/score-chart/long-label-tooltip", test_long_label_tooltip);
   return g_test_run ();
 }

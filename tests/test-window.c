@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "siglens-application.h"
+#include "siglens-preferences-window.h"
 #include "siglens-window.h"
 #include "test-util.h"
 
@@ -488,6 +489,150 @@ test_broken_model (void)
   close_window (window);
 }
 
+static GtkWidget *
+window_child (SiglensWindow *window, const char *name)
+{
+  GObject *object = gtk_widget_get_template_child (GTK_WIDGET (window), SIGLENS_TYPE_WINDOW, name);
+
+  g_assert_nonnull (object);
+  return GTK_WIDGET (object);
+}
+
+static gboolean
+idle_and_fresh (SiglensWindow *window)
+{
+  return idle (window) && !siglens_score_chart_get_stale (siglens_window_get_chart (window));
+}
+
+/* With lowercasing on (SigLIP 2's way) "cat" and "Cat" are one text to the model: one row, and
+ * the note under the entry says which entry went where. Off, they are two. */
+static void
+test_merged_duplicates (void)
+{
+  SiglensWindow *window = new_ready_window ();
+  SiglensScoreChart *chart = siglens_window_get_chart (window);
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
+  const char *note;
+  float cat, dog;
+
+  open_image (window, "chelsea.png");
+  type_labels (window, "cat, dog");
+  wait_for (idle_and_fresh, window, "the scores");
+  g_assert_null (siglens_window_get_labels_note (window));
+  cat = siglens_score_chart_get_probability (chart, 0);
+  dog = siglens_score_chart_get_probability (chart, 1);
+
+  type_labels (window, "cat, Cat, dog, DOG");
+  wait_for (idle_and_fresh, window, "the merged scores");
+  g_assert_cmpuint (siglens_score_chart_get_n_bars (chart), ==, 2);
+  g_assert_cmpstr (siglens_score_chart_get_label (chart, 0), ==, "cat");
+  g_assert_cmpstr (siglens_score_chart_get_label (chart, 1), ==, "dog");
+  g_assert_cmpfloat (siglens_score_chart_get_probability (chart, 0), ==, cat);
+  g_assert_cmpfloat (siglens_score_chart_get_probability (chart, 1), ==, dog);
+  note = siglens_window_get_labels_note (window);
+  g_test_message ("note: %s", note);
+  g_assert_cmpstr (note, ==, "“Cat”, “DOG” read the same as earlier labels to the model, so each "
+                             "is scored once.");
+
+  type_labels (window, "cat, Cat");
+  wait_for (idle_and_fresh, window, "one merge");
+  g_assert_cmpstr (siglens_window_get_labels_note (window), ==,
+                   "“Cat” reads the same as “cat” to the model, so it is scored once.");
+
+  /* Not lowercased, the model tells them apart: two rows, nothing to say. */
+  g_settings_set_boolean (settings, "lowercase", FALSE);
+  wait_for (idle_and_fresh, window, "the scores as typed");
+  g_assert_cmpuint (siglens_score_chart_get_n_bars (chart), ==, 2);
+  g_assert_null (siglens_window_get_labels_note (window));
+  g_settings_reset (settings, "lowercase");
+
+  close_window (window);
+}
+
+/* From typing to the new scores the chart is marked stale (dimmed, "busy" for screen readers);
+ * a template without {} is refused: not saved, the field in the error style with a note, and
+ * the chart stays marked because it no longer matches the field. */
+static void
+test_stale_and_refused_template (void)
+{
+  SiglensWindow *window = new_ready_window ();
+  SiglensScoreChart *chart = siglens_window_get_chart (window);
+  GtkWidget *template_entry = window_child (window, "template_entry");
+  GtkWidget *template_note = window_child (window, "template_note");
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
+  g_autofree char *saved = NULL;
+
+  open_image (window, "chelsea.png");
+  type_labels (window, "cat, dog");
+  wait_for (idle_and_fresh, window, "the scores");
+  gtk_test_accessible_assert_state (GTK_ACCESSIBLE (chart), GTK_ACCESSIBLE_STATE_BUSY, FALSE);
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (chart), "stale"));
+
+  /* Typed, not yet scored. */
+  gtk_editable_set_text (siglens_window_get_labels_entry (window), "dog, cat, coffee");
+  g_assert_true (siglens_score_chart_get_stale (chart));
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (chart), "stale"));
+  gtk_test_accessible_assert_state (GTK_ACCESSIBLE (chart), GTK_ACCESSIBLE_STATE_BUSY, TRUE);
+  wait_for (idle_and_fresh, window, "the new scores");
+  g_assert_cmpuint (siglens_score_chart_get_n_bars (chart), ==, 3);
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (chart), "stale"));
+
+  /* No {}: refused. */
+  gtk_editable_set_text (GTK_EDITABLE (template_entry), "a photo");
+  saved = g_settings_get_string (settings, "template");
+  g_assert_cmpstr (saved, ==, "This is a photo of {}.");
+  g_assert_true (gtk_widget_has_css_class (template_entry, "error"));
+  gtk_test_accessible_assert_state (GTK_ACCESSIBLE (template_entry), GTK_ACCESSIBLE_STATE_INVALID,
+                                    GTK_ACCESSIBLE_INVALID_TRUE);
+  g_assert_true (gtk_widget_get_visible (template_note));
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (template_note)), "{}"));
+  g_assert_true (siglens_score_chart_get_stale (chart));
+  /* Still so once everything has settled: nothing new is scored with a refused template. */
+  wait_for (idle, window, "quiet");
+  g_assert_true (siglens_score_chart_get_stale (chart));
+
+  /* Fixed: saved, unmarked, scored. */
+  gtk_editable_set_text (GTK_EDITABLE (template_entry), "a photo of {}");
+  g_clear_pointer (&saved, g_free);
+  saved = g_settings_get_string (settings, "template");
+  g_assert_cmpstr (saved, ==, "a photo of {}");
+  g_assert_false (gtk_widget_has_css_class (template_entry, "error"));
+  g_assert_false (gtk_widget_get_visible (template_note));
+  wait_for (idle_and_fresh, window, "the scores with the new template");
+  g_settings_reset (settings, "template");
+  wait_for (idle_and_fresh, window, "the scores with the default template");
+
+  close_window (window);
+}
+
+/* Preferences' template row refuses the same way. */
+static void
+test_preferences_refuse_template (void)
+{
+  GtkWidget *preferences = siglens_preferences_window_new ();
+  GtkWidget *row = GTK_WIDGET (gtk_widget_get_template_child (preferences,
+                                                              SIGLENS_TYPE_PREFERENCES_WINDOW,
+                                                              "template_row"));
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
+  g_autofree char *saved = NULL;
+
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (row)), ==, "This is a photo of {}.");
+  gtk_editable_set_text (GTK_EDITABLE (row), "This is a photo of.");
+  saved = g_settings_get_string (settings, "template");
+  g_assert_cmpstr (saved, ==, "This is a photo of {}.");
+  g_assert_true (gtk_widget_has_css_class (row, "error"));
+
+  gtk_editable_set_text (GTK_EDITABLE (row), "{}");
+  g_clear_pointer (&saved, g_free);
+  saved = g_settings_get_string (settings, "template");
+  g_assert_cmpstr (saved, ==, "{}");
+  g_assert_false (gtk_widget_has_css_class (row, "error"));
+  g_settings_reset (settings, "template");
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (row)), ==, "This is a photo of {}.");
+
+  gtk_window_destroy (GTK_WINDOW (preferences));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -524,6 +669,9 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/hub-layout-models", test_hub_layout_models);
   g_test_add_func ("/window/no-model", test_no_model);
   g_test_add_func ("/window/broken-model", test_broken_model);
+  g_test_add_func ("/window/merged-duplicates", test_merged_duplicates);
+  g_test_add_func ("/window/stale-and-refused-template", test_stale_and_refused_template);
+  g_test_add_func ("/window/preferences-refuse-template", test_preferences_refuse_template);
 
   status = g_test_run ();
   g_object_unref (application);

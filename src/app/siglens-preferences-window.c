@@ -7,6 +7,7 @@
 #include "siglens-model-locator.h"
 #include "siglens-preferences-window.h"
 #include "siglens-model-folder-chooser.h"
+#include "siglens-template.h"
 
 struct _SiglensPreferencesWindow
 {
@@ -151,8 +152,7 @@ siglens_preferences_window_init (SiglensPreferencesWindow *self)
   g_settings_bind_with_mapping (self->settings, "precision", self->precision_row, "selected",
                                 G_SETTINGS_BIND_DEFAULT, precision_to_row, row_to_precision,
                                 NULL, NULL);
-  g_settings_bind (self->settings, "template", self->template_row, "text",
-                   G_SETTINGS_BIND_DEFAULT);
+  siglens_template_bind (self->settings, GTK_EDITABLE (self->template_row), NULL);
   g_settings_bind (self->settings, "lowercase", self->lowercase_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
 

@@ -35,6 +35,7 @@ typedef struct {
   guint      order;            /* position in the caller's list, to keep ties stable */
   GtkWidget *name;             /* (owned) GtkLabel child */
   GtkWidget *value;            /* (owned) GtkLabel child */
+  gboolean   ellipsized;       /* the name is cut short, and its tooltip shows it whole */
 } Bar;
 
 struct _SiglensScoreChart
@@ -46,6 +47,7 @@ struct _SiglensScoreChart
   double            progress;  /* 0..1, eased */
   SiglensScoreView  view;
   gboolean          presentation;
+  gboolean          stale;     /* the bars are for labels or a template no longer in the fields */
 };
 
 G_DEFINE_FINAL_TYPE (SiglensScoreChart, siglens_score_chart, GTK_TYPE_WIDGET)
@@ -173,6 +175,21 @@ siglens_score_chart_measure (GtkWidget      *widget,
     }
 }
 
+/* A label too long for its row is ellipsized; hovering it shows the whole label. The tooltip
+ * would also become the row's accessible description, repeating what the row's label already
+ * says in full, so that is taken back. */
+static void
+update_tooltip (Bar *bar)
+{
+  gboolean ellipsized = pango_layout_is_ellipsized (gtk_label_get_layout (GTK_LABEL (bar->name)));
+
+  if (ellipsized == bar->ellipsized)
+    return;
+  bar->ellipsized = ellipsized;
+  gtk_widget_set_tooltip_text (bar->name, ellipsized ? bar->label : NULL);
+  gtk_accessible_reset_property (GTK_ACCESSIBLE (bar->name), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION);
+}
+
 static void
 siglens_score_chart_size_allocate (GtkWidget *widget,
                                    int        width,
@@ -197,6 +214,7 @@ siglens_score_chart_size_allocate (GtkWidget *widget,
       gtk_widget_size_allocate (bar->value,
                                 &(GtkAllocation) { width - value_width, y, value_width, text_height },
                                 -1);
+      update_tooltip (bar);
     }
 }
 
@@ -400,7 +418,9 @@ bar_new (SiglensScoreChart *self, const char *label)
   Bar *bar = g_new0 (Bar, 1);
 
   bar->label = g_strdup (label);
+  /* Each row is an item of the chart's list, named "cat, 93 percent" (bar_show_value). */
   bar->name = g_object_new (GTK_TYPE_LABEL,
+                            "accessible-role", GTK_ACCESSIBLE_ROLE_LIST_ITEM,
                             "label", label,
                             "xalign", 0.f,
                             "ellipsize", PANGO_ELLIPSIZE_END,
@@ -569,6 +589,10 @@ siglens_score_chart_set_scores (SiglensScoreChart  *self,
     {
       Bar *bar = g_ptr_array_index (self->bars, i);
 
+      /* Children in rank order: screen readers and keyboard review walk the rows in the order
+       * the screen shows them (best first), not in the order they were typed. */
+      gtk_widget_insert_before (bar->name, GTK_WIDGET (self), NULL);
+      gtk_widget_insert_before (bar->value, GTK_WIDGET (self), NULL);
       bar->slot = i;
       if (bar->from_slot < 0.)
         bar->from_slot = i;
@@ -736,4 +760,30 @@ siglens_score_chart_dup_bar_description (SiglensScoreChart *self,
   g_return_val_if_fail (index < self->bars->len, NULL);
 
   return describe (g_ptr_array_index (self->bars, index));
+}
+
+void
+siglens_score_chart_set_stale (SiglensScoreChart *self,
+                               gboolean           stale)
+{
+  g_return_if_fail (SIGLENS_IS_SCORE_CHART (self));
+
+  stale = !!stale;
+  if (self->stale == stale)
+    return;
+  self->stale = stale;
+  /* Dimmed on screen (style.css), "busy" for screen readers, until the new scores come. */
+  if (stale)
+    gtk_widget_add_css_class (GTK_WIDGET (self), "stale");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self), "stale");
+  gtk_accessible_update_state (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_STATE_BUSY, stale, -1);
+}
+
+gboolean
+siglens_score_chart_get_stale (SiglensScoreChart *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_SCORE_CHART (self), FALSE);
+
+  return self->stale;
 }

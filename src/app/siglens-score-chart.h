@@ -55,5 +55,9 @@ gboolean         siglens_score_chart_get_presentation (SiglensScoreChart *self);
 /* The text screen readers hear for a bar, e.g. "cat, 93 percent". (transfer full) */
 char        *siglens_score_chart_dup_bar_description (SiglensScoreChart *self,
                                                       guint              index);
+/* Marks the bars as out of date (dimmed) while new scores are on their way. */
+void         siglens_score_chart_set_stale       (SiglensScoreChart *self,
+                                                  gboolean           stale);
+gboolean     siglens_score_chart_get_stale       (SiglensScoreChart *self);
 
 G_END_DECLS

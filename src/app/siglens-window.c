@@ -11,11 +11,13 @@
 
 #include "siglip.h"
 #include "siglens-adaptive-box.h"
+#include "siglens-label-notes.h"
 #include "siglens-model-folder-chooser.h"
 #include "siglens-model-locator.h"
 #include "siglens-picture-frame.h"
 #include "siglens-preset-menu.h"
 #include "siglens-presentation-window.h"
+#include "siglens-template.h"
 #include "siglens-window.h"
 
 /* Long enough that a word typed at normal speed is one request, short enough to feel live. */
@@ -41,6 +43,7 @@ struct _SiglensWindow
   GtkEntry             *labels_entry;
   SiglensPresetMenu    *preset_menu;
   GtkEntry             *template_entry;
+  GtkLabel             *template_note;
   GtkStack             *results_stack;
   GtkProgressBar       *load_progress;
   GtkLabel             *load_path_label;
@@ -89,28 +92,24 @@ show_error (SiglensWindow *self, const char *message)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_ERROR]);
 }
 
-/* A pasted word list of thousands of labels would keep the CPU busy for minutes and give a chart
- * nobody can read; the first SIGLENS_MAX_LABELS are compared and the note under the entry says
- * so for as long as it is true. */
+/* The note under the entry says, for as long as it is true, which entries the model reads as
+ * one and that only the first SIGLENS_MAX_LABELS are compared: a pasted word list of thousands
+ * of labels would keep the CPU busy for minutes and give a chart nobody can read. */
 static void
-limit_labels (SiglensWindow *self, const char *text, char **labels, int *n_labels)
+label_limit (SiglensWindow *self, const char *text)
 {
   /* A preset from the menu (ImageNet's 998) is compared whole: it was asked for. */
-  int limit = MAX (SIGLENS_MAX_LABELS,
-                   (int) siglens_preset_menu_get_label_allowance (self->preset_menu, text));
-  gboolean too_many = *n_labels > limit;
+  return MAX (SIGLENS_MAX_LABELS,
+              (int) siglens_preset_menu_get_label_allowance (self->preset_menu, text));
+}
 
-  if (too_many)
-    {
-      g_autofree char *note = g_strdup_printf (_("Only the first %d labels are compared."),
-                                               limit);
+static void
+show_labels_note (SiglensWindow *self, const siglip_label_list *list, int limit)
+{
+  g_autofree char *note = list != NULL ? siglens_label_notes_describe (list, limit) : NULL;
 
-      for (int i = limit; i < *n_labels; i++)
-        g_clear_pointer (&labels[i], free);
-      *n_labels = limit;
-      gtk_label_set_label (self->labels_note, note);
-    }
-  gtk_widget_set_visible (GTK_WIDGET (self->labels_note), too_many);
+  gtk_label_set_label (self->labels_note, note != NULL ? note : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->labels_note), note != NULL);
 }
 
 static void
@@ -219,6 +218,9 @@ on_classified (GObject      *source,
   siglens_score_chart_set_scores (self->chart, (const char *const *) scores->labels,
                                   scores->probabilities, scores->n);
   mirror_to_presentation (self);
+  /* Still stale while the template field holds a text that is not used. */
+  siglens_score_chart_set_stale (self->chart,
+                                 !siglens_template_editable_is_valid (GTK_EDITABLE (self->template_entry)));
   gtk_stack_set_visible_child_name (self->results_stack, "chart");
 }
 
@@ -232,9 +234,12 @@ void
 siglens_window_update_scores (SiglensWindow *self)
 {
   g_autofree char *template = NULL;
+  g_autofree const char **labels = NULL;
+  siglip_label_list *list;
+  siglip_error *err = NULL;
+  gboolean lowercase;
   const char *text;
-  char **labels;
-  int n_labels = 0;
+  int n_labels, limit;
 
   g_return_if_fail (SIGLENS_IS_WINDOW (self));
 
@@ -247,11 +252,32 @@ siglens_window_update_scores (SiglensWindow *self)
   if (siglens_classifier_get_model_state (self->classifier) != SIGLENS_MODEL_STATE_READY)
     return;
 
-  labels = siglip_split_labels (text, &n_labels);
-  limit_labels (self, text, labels, &n_labels);
+  /* Merged without the model (it lives on the worker): by the lowercased text, as the model
+   * lowercases; the classifier then encodes each distinct label once. */
+  lowercase = g_settings_get_boolean (self->settings, "lowercase");
+  list = siglip_label_list_new (text, NULL,
+                                &(siglip_encode_options) { .no_lowercase = !lowercase }, &err);
+  if (list == NULL)
+    {
+      /* Translators: %s is the model core's explanation, naming the entry at fault */
+      g_autofree char *message = g_strdup_printf (_("These labels cannot be read: %s"),
+                                                  err->message);
+
+      siglip_error_free (err);
+      show_labels_note (self, NULL, 0);
+      show_error (self, message);
+      return;
+    }
+  limit = label_limit (self, text);
+  show_labels_note (self, list, limit);
+  n_labels = MIN (list->n_labels, limit);
+  labels = g_new0 (const char *, n_labels + 1);
+  for (int i = 0; i < n_labels; i++)
+    labels[i] = list->labels[i];
+
   if (n_labels == 0)
     {
-      siglip_labels_free (labels);
+      siglip_label_list_free (list);
       siglens_score_chart_clear (self->chart);
       show_hint (self, _("Type the labels to compare the image with, separated by commas."));
       return;
@@ -259,23 +285,23 @@ siglens_window_update_scores (SiglensWindow *self)
 
   if (self->image == NULL)
     {
-      siglip_labels_free (labels);
+      siglip_label_list_free (list);
       show_hint (self, _("Open an image to see how well each label fits it."));
       return;
     }
 
   template = g_settings_get_string (self->settings, "template");
+  siglens_score_chart_set_stale (self->chart, TRUE);
   siglens_classifier_classify_async (self->classifier, self->image,
                                      (const char *const *) labels,
                                      &(SiglensClassifyOptions) {
                                        .template = template,
                                        .max_patches = g_settings_get_int (self->settings,
                                                                           "max-patches"),
-                                       .lowercase = g_settings_get_boolean (self->settings,
-                                                                            "lowercase"),
+                                       .lowercase = lowercase,
                                      },
                                      self->cancellable, on_classified, self);
-  siglip_labels_free (labels);
+  siglip_label_list_free (list);
 }
 
 static gboolean
@@ -291,6 +317,8 @@ debounce_done (gpointer user_data)
 static void
 schedule_update (SiglensWindow *self)
 {
+  /* What the chart shows no longer matches the fields until the new scores come. */
+  siglens_score_chart_set_stale (self->chart, TRUE);
   cancel_debounce (self);
   self->debounce_id = g_timeout_add (DEBOUNCE_MS, debounce_done, self);
 }
@@ -712,6 +740,15 @@ on_labels_changed (SiglensWindow *self)
   schedule_update (self);
 }
 
+/* A valid template is saved, and the setting's change schedules the update; a refused one
+ * leaves the chart showing scores for a template that is no longer in the field. */
+static void
+on_template_edited (SiglensWindow *self)
+{
+  if (!siglens_template_editable_is_valid (GTK_EDITABLE (self->template_entry)))
+    siglens_score_chart_set_stale (self->chart, TRUE);
+}
+
 static gboolean
 siglens_window_close_request (GtkWindow *window)
 {
@@ -752,8 +789,9 @@ siglens_window_constructed (GObject *object)
                             G_CALLBACK (siglens_window_update_scores), self);
   g_signal_connect_swapped (self->preset_menu, "message", G_CALLBACK (on_preset_message), self);
 
-  g_settings_bind (self->settings, "template", self->template_entry, "text",
-                   G_SETTINGS_BIND_DEFAULT);
+  siglens_template_bind (self->settings, GTK_EDITABLE (self->template_entry),
+                         self->template_note);
+  g_signal_connect_swapped (self->template_entry, "changed", G_CALLBACK (on_template_edited), self);
   g_settings_bind (self->settings, "score-view", self->chart, "view", G_SETTINGS_BIND_DEFAULT);
   {
     g_autoptr (GAction) score_view = g_settings_create_action (self->settings, "score-view");
@@ -885,6 +923,7 @@ siglens_window_class_init (SiglensWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, labels_entry);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, preset_menu);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, template_entry);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, template_note);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, results_stack);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, load_progress);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, load_path_label);
