@@ -92,10 +92,9 @@ show_error (SiglensWindow *self, const char *message)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_ERROR]);
 }
 
-/* The note under the entry says, for as long as it is true, which entries the model reads as
- * one and that only the first SIGLENS_MAX_LABELS are compared: a pasted word list of thousands
- * of labels would keep the CPU busy for minutes and give a chart nobody can read. */
-static void
+/* A pasted word list of thousands of labels would keep the CPU busy for minutes and give a chart
+ * nobody can read: only the first SIGLENS_MAX_LABELS are compared. */
+static int
 label_limit (SiglensWindow *self, const char *text)
 {
   /* A preset from the menu (ImageNet's 998) is compared whole: it was asked for. */
@@ -103,6 +102,8 @@ label_limit (SiglensWindow *self, const char *text)
               (int) siglens_preset_menu_get_label_allowance (self->preset_menu, text));
 }
 
+/* The note under the entry says, for as long as it is true, which entries the model reads as
+ * one and that labels past the limit are left out. */
 static void
 show_labels_note (SiglensWindow *self, const siglip_label_list *list, int limit)
 {
