@@ -133,6 +133,8 @@ const siglip_tensor *siglip_weights_find (const siglip_weights *weights, const c
 void siglip_format_shape (char *buf, size_t len, const int64_t *shape, int ndim);
 int                  siglip_weights_n_files (const siglip_weights *weights);
 int                  siglip_weights_n_tensors (const siglip_weights *weights);
+/* The tensor at `index` in name order (0 .. n_tensors - 1), or NULL. */
+const siglip_tensor *siglip_weights_tensor (const siglip_weights *weights, int index);
 /* File name of a tensor's file_index, relative to the model directory. */
 const char          *siglip_weights_file_name (const siglip_weights *weights, int file_index);
 int64_t              siglip_weights_total_bytes (const siglip_weights *weights);

@@ -363,6 +363,9 @@ report_progress (loader *l)
 }
 
 /* Looks up the tensor named by fmt... and checks its shape. NULL once anything failed. */
+static const siglip_tensor *find_v (loader *l, const int64_t *shape, int ndim, const char *fmt,
+                                    va_list ap) __attribute__ ((format (printf, 4, 0)));
+
 static const siglip_tensor *
 find_v (loader *l, const int64_t *shape, int ndim, const char *fmt, va_list ap)
 {
@@ -416,6 +419,11 @@ check_dtype (loader *l, const siglip_tensor *t)
                       siglip_weights_file_name (l->model->weights, t->file_index), t->name,
                       t->dtype_name);
 }
+
+static void check_v (loader *l, const int64_t *shape, int ndim, const char *fmt, va_list ap)
+  __attribute__ ((format (printf, 4, 0)));
+static const float *bind_v (loader *l, const int64_t *shape, int ndim, const char *fmt,
+                            va_list ap) __attribute__ ((format (printf, 4, 0)));
 
 static void
 check_v (loader *l, const int64_t *shape, int ndim, const char *fmt, va_list ap)

@@ -659,6 +659,12 @@ siglip_weights_n_tensors (const siglip_weights *w)
   return w->n_tensors;
 }
 
+const siglip_tensor *
+siglip_weights_tensor (const siglip_weights *w, int index)
+{
+  return index >= 0 && index < w->n_tensors ? &w->tensors[index] : NULL;
+}
+
 const char *
 siglip_weights_file_name (const siglip_weights *w, int file_index)
 {
