@@ -640,6 +640,48 @@ test_fewer_layers_than_weights (void)
                               "have 2 text_model layers"));
 }
 
+/* The fixture's model.safetensors with element `index` of tensor `name` set to `value`. */
+static void
+poison_tensor (const char *dir, const char *name, int index, float value)
+{
+  g_autofree char *src = test_data_path ("tiny-siglip2-naflex/model.safetensors");
+  st_file f;
+  st_file_open (&f, src);
+  const cJSON *entry = cJSON_GetObjectItem (f.header, name);
+  g_assert_nonnull (entry);
+  g_assert_cmpstr (cJSON_GetObjectItem (entry, "dtype")->valuestring, ==, "F32");
+  gsize begin = (gsize) cJSON_GetArrayItem (cJSON_GetObjectItem (entry, "data_offsets"), 0)
+                  ->valuedouble;
+  memcpy (f.bytes + f.data_start + begin + 4 * (gsize) index, &value, 4);
+  replace_file (dir, "model.safetensors", f.bytes, f.len);
+  st_file_clear (&f);
+}
+
+/* NaN or Inf anywhere in the weights made every label the same confident score (exit 0): now
+ * found at load, the tensor and the element named. */
+static void
+test_non_finite_weights (void)
+{
+  g_autofree char *dir = broken_copy ("nan", NULL);
+  poison_tensor (dir, "text_model.encoder.layers.1.mlp.fc2.weight", 5, NAN);
+  expect_load_error (dir, SIGLIP_ERR_FORMAT,
+                     NEEDLES ("model.safetensors: tensor text_model.encoder.layers.1.mlp.fc2."
+                              "weight: element 5 is NaN", "non-finite weights"));
+  poison_tensor (dir, "vision_model.post_layernorm.bias", 15, INFINITY);
+  expect_load_error (dir, SIGLIP_ERR_FORMAT,
+                     NEEDLES ("tensor vision_model.post_layernorm.bias: element 15 is +Inf"));
+  poison_tensor (dir, "logit_scale", 0, -INFINITY);
+  expect_load_error (dir, SIGLIP_ERR_FORMAT, NEEDLES ("tensor logit_scale: element 0 is -Inf"));
+  /* bf16 precision packs from the same checked values */
+  poison_tensor (dir, "vision_model.encoder.layers.0.self_attn.q_proj.weight", 0, NAN);
+  siglip_load_options bf16 = { .precision = SIGLIP_PRECISION_BF16 };
+  siglip_error *error = NULL;
+  g_assert_null (siglip_model_load (dir, &bf16, &error));
+  test_assert_error (error, SIGLIP_ERR_FORMAT, dir,
+                     NEEDLES ("vision_model.encoder.layers.0.self_attn.q_proj.weight: element 0 "
+                              "is NaN"));
+}
+
 static void
 test_missing_tensor (void)
 {
@@ -1086,6 +1128,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model-load/bad/missing-tensor", test_missing_tensor);
   g_test_add_func ("/model-load/bad/not-regular-files", test_not_regular_files);
   g_test_add_func ("/model-load/bad/fewer-layers", test_fewer_layers_than_weights);
+  g_test_add_func ("/model-load/bad/non-finite-weights", test_non_finite_weights);
   g_test_add_func ("/model-load/hub-id", test_hub_id);
   g_test_add_func ("/model-load/hub-pinned", test_hub_pinned);
   g_test_add_func ("/model-load/small-files-first", test_small_files_first);

@@ -573,7 +573,9 @@ siglip_score_embeddings (const siglip_model *model, const float *image_embedding
       for (int j = 0; j < dim; j++)
         dot += (double) image_embedding[j] * t[j];
       const double denom = image_norm * l2_norm (t, dim);
-      const double cosine = denom > 0 ? dot / denom : 0.0;
+      /* a zero vector scores 0; a non-finite one stays NaN rather than becoming a plausible
+       * score (NaN > 0 is false) */
+      const double cosine = denom > 0 ? dot / denom : denom == 0 ? 0.0 : NAN;
       const double logit = cosine * scale + bias;
       scores[i].logit = (float) logit;
       scores[i].probability = (float) (1.0 / (1.0 + exp (-logit)));

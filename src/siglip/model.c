@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bf16.h"
 #include "gemm.h"
 #include "internal.h"
 #include "pool.h"
@@ -362,6 +364,75 @@ report_progress (loader *l)
     }
 }
 
+/* Index of the first NaN or infinity among a tensor's n stored values (F32, BF16 or F16, as
+ * in the file), or -1. Blocks are OR-reduced (vectorised by the compiler) and only a bad block
+ * is searched: one pass over memory the load reads anyway, before conversion or packing. */
+static int64_t
+first_non_finite (const void *data, siglip_dtype dtype, int64_t n)
+{
+  const uint8_t *p = data;
+  const size_t size = dtype == SIGLIP_DTYPE_F32 ? 4 : 2;
+  /* the exponent bits all set: Inf or NaN */
+  const uint32_t mask = dtype == SIGLIP_DTYPE_F32 ? 0x7f800000u
+                        : dtype == SIGLIP_DTYPE_BF16 ? 0x7f80u : 0x7c00u;
+  for (int64_t i = 0; i < n; i += 4096)
+    {
+      const int64_t end = n - i < 4096 ? n : i + 4096;
+      uint32_t bad = 0;
+      if (size == 4)
+        for (int64_t j = i; j < end; j++)
+          {
+            uint32_t u;
+            memcpy (&u, p + 4 * j, 4);
+            bad |= (u & mask) == mask;
+          }
+      else
+        for (int64_t j = i; j < end; j++)
+          {
+            uint16_t h;
+            memcpy (&h, p + 2 * j, 2);
+            bad |= (h & mask) == mask;
+          }
+      if (!bad)
+        continue;
+      for (int64_t j = i; j < end; j++)
+        {
+          uint32_t u = 0;
+          memcpy (&u, p + size * j, size);
+          if ((u & mask) == mask)
+            return j;
+        }
+    }
+  return -1;
+}
+
+/* A NaN or an infinity in any weight makes every embedding NaN and every label the same
+ * score: found at load and named. */
+static bool
+check_finite (loader *l, const siglip_tensor *t)
+{
+  if (t->dtype == SIGLIP_DTYPE_OTHER)
+    return true; /* refused by check_dtype */
+  const int64_t bad = first_non_finite (t->data, t->dtype, t->numel);
+  if (bad < 0)
+    return true;
+  float value;
+  if (t->dtype == SIGLIP_DTYPE_F32)
+    memcpy (&value, (const uint8_t *) t->data + 4 * bad, 4);
+  else
+    {
+      uint16_t h;
+      memcpy (&h, (const uint8_t *) t->data + 2 * bad, 2);
+      value = t->dtype == SIGLIP_DTYPE_BF16 ? siglip_bf16_to_f32 (h) : siglip_f16_to_f32 (h);
+    }
+  return siglip_set_error (&l->error, SIGLIP_ERR_FORMAT,
+                           "%s: tensor %s: element %lld is %s; a model with non-finite weights "
+                           "gives every label the same meaningless score",
+                           siglip_weights_file_name (l->model->weights, t->file_index), t->name,
+                           (long long) bad,
+                           isnan (value) ? "NaN" : value > 0 ? "+Inf" : "-Inf");
+}
+
 /* Looks up the tensor named by fmt... and checks its shape. NULL once anything failed. */
 static const siglip_tensor *find_v (loader *l, const int64_t *shape, int ndim, const char *fmt,
                                     va_list ap) __attribute__ ((format (printf, 4, 0)));
@@ -395,6 +466,9 @@ find_v (loader *l, const int64_t *shape, int ndim, const char *fmt, va_list ap)
                         siglip_weights_file_name (w, t->file_index), name, have, want);
       return NULL;
     }
+  /* values only once shapes are known good: the check-only pass reads no weights */
+  if (!l->check_only && !check_finite (l, t))
+    return NULL;
   return t;
 }
 
