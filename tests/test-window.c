@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "siglens-application.h"
+#include "siglens-model-locator.h"
 #include "siglens-preferences-window.h"
 #include "siglens-window.h"
 #include "test-util.h"
@@ -633,6 +634,99 @@ test_preferences_refuse_template (void)
   gtk_window_destroy (GTK_WINDOW (preferences));
 }
 
+/* Preferences names the folder in use even when nobody chose it. */
+static void
+test_preferences_folder_in_use (void)
+{
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
+  g_autofree char *data_dir = siglens_model_locator_dup_data_dir ();
+  g_autofree char *config = g_build_filename (data_dir, "config.json", NULL);
+  g_autofree char *expected = g_strdup_printf ("Found automatically: %s", data_dir);
+  g_autoptr (GError) error = NULL;
+  GtkWidget *preferences;
+  AdwActionRow *row;
+
+  g_settings_set_string (settings, "model-folder", "");
+  preferences = siglens_preferences_window_new ();
+  row = ADW_ACTION_ROW (gtk_widget_get_template_child (preferences, SIGLENS_TYPE_PREFERENCES_WINDOW,
+                                                       "folder_row"));
+  g_assert_cmpstr (adw_action_row_get_subtitle (row), ==, "No model found in the usual places");
+  gtk_window_destroy (GTK_WINDOW (preferences));
+
+  /* A model in the data folder, found by looking in the usual places. */
+  g_assert_cmpint (g_mkdir_with_parents (data_dir, 0755), ==, 0);
+  g_file_set_contents (config, "{}", -1, &error);
+  g_assert_no_error (error);
+  preferences = siglens_preferences_window_new ();
+  row = ADW_ACTION_ROW (gtk_widget_get_template_child (preferences, SIGLENS_TYPE_PREFERENCES_WINDOW,
+                                                       "folder_row"));
+  g_assert_cmpstr (adw_action_row_get_subtitle (row), ==, expected);
+
+  /* Chosen: the choice itself. */
+  g_settings_set_string (settings, "model-folder", "/srv/models/siglip2");
+  g_assert_cmpstr (adw_action_row_get_subtitle (row), ==, "/srv/models/siglip2");
+  gtk_window_destroy (GTK_WINDOW (preferences));
+  g_settings_reset (settings, "model-folder");
+  g_assert_cmpint (g_remove (config), ==, 0);
+}
+
+static gboolean
+shows_rocket (SiglensWindow *window)
+{
+  return idle (window) && siglens_window_get_image (window) != NULL
+         && g_str_equal (siglens_image_get_name (siglens_window_get_image (window)), "rocket.jpg");
+}
+
+/* Several files on the command line: the last is shown and the window says the rest are not. */
+static void
+test_several_files (void)
+{
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
+  g_autofree char *model = test_data_path (GOLDEN_MODEL);
+  const char *names[] = { "chelsea.png", "coffee.png", "rocket.jpg" };
+  GFile *files[3];
+  SiglensWindow *window;
+
+  g_settings_set_string (settings, "model-folder", model);
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *rel = g_build_filename ("images", names[i], NULL);
+      g_autofree char *path = test_data_path (rel);
+
+      files[i] = g_file_new_for_path (path);
+    }
+  g_application_open (G_APPLICATION (application), files, 3, "");
+  window = SIGLENS_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (application)));
+  g_assert_nonnull (window);
+  wait_for (model_settled, window, "the model");
+  wait_for (shows_rocket, window, "the last file");
+  g_test_message ("told: %s", siglens_window_get_last_error (window));
+  g_assert_cmpstr (siglens_window_get_last_error (window), ==,
+                   "3 files were given; only the last, “rocket.jpg”, is shown.");
+  for (guint i = 0; i < 3; i++)
+    g_object_unref (files[i]);
+  close_window (window);
+}
+
+/* The About window's icon comes from the app's own resources, so it shows from the build tree
+ * (nothing here is installed: the theme has no other way to know the icon). */
+static void
+test_about_icon (void)
+{
+  GtkIconTheme *theme = gtk_icon_theme_get_for_display (gdk_display_get_default ());
+  g_autoptr (GtkIconPaintable) icon = NULL;
+  g_autoptr (GFile) file = NULL;
+  g_autofree char *uri = NULL;
+
+  g_assert_true (gtk_icon_theme_has_icon (theme, "io.github.siglens.Siglens"));
+  icon = gtk_icon_theme_lookup_icon (theme, "io.github.siglens.Siglens", NULL, 128, 1,
+                                     GTK_TEXT_DIR_NONE, 0);
+  file = gtk_icon_paintable_get_file (icon);
+  uri = g_file_get_uri (file);
+  g_test_message ("icon: %s", uri);
+  g_assert_true (g_str_has_prefix (uri, "resource:///io/github/siglens/Siglens/icons/"));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -672,6 +766,9 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/merged-duplicates", test_merged_duplicates);
   g_test_add_func ("/window/stale-and-refused-template", test_stale_and_refused_template);
   g_test_add_func ("/window/preferences-refuse-template", test_preferences_refuse_template);
+  g_test_add_func ("/window/preferences-folder-in-use", test_preferences_folder_in_use);
+  g_test_add_func ("/window/several-files", test_several_files);
+  g_test_add_func ("/window/about-icon", test_about_icon);
 
   status = g_test_run ();
   g_object_unref (application);

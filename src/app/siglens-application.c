@@ -49,9 +49,21 @@ siglens_application_open (GApplication  *application,
 {
   SiglensWindow *window = ensure_window (SIGLENS_APPLICATION (application));
 
-  /* One picture at a time: the last one wins, like dropping several files in a row. */
+  /* One picture at a time: the last one wins, like dropping several files in a row, and the
+   * window says so rather than leave the others unexplained. */
   if (n_files > 0)
     siglens_window_open_file (window, files[n_files - 1]);
+  if (n_files > 1)
+    {
+      g_autofree char *name = g_file_get_basename (files[n_files - 1]);
+      /* Translators: %d is how many files were given (2 or more), %s the name of the last */
+      g_autofree char *message = g_strdup_printf (ngettext ("%d file was given; only the last, “%s”, is shown.",
+                                                            "%d files were given; only the last, “%s”, is shown.",
+                                                            n_files),
+                                                  n_files, name);
+
+      siglens_window_tell (window, message);
+    }
   gtk_window_present (GTK_WINDOW (window));
 }
 

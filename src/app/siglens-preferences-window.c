@@ -79,9 +79,21 @@ update_folder_row (SiglensPreferencesWindow *self)
 {
   g_autofree char *folder = g_settings_get_string (self->settings, "model-folder");
   gboolean chosen = *folder != '\0';
+  g_autofree char *found = NULL;
+  g_autofree char *subtitle = NULL;
 
-  adw_action_row_set_subtitle (self->folder_row,
-                               chosen ? folder : _("Found automatically"));
+  /* Say which folder is in use, however it was found: the person may need to find it too. */
+  if (chosen)
+    subtitle = g_strdup (folder);
+  else if ((found = siglens_model_locator_find (self->settings)) == NULL)
+    subtitle = g_strdup (_("No model found in the usual places"));
+  else if (g_strcmp0 (g_getenv ("SIGLENS_MODEL"), found) == 0)
+    /* Translators: %s is a folder, named by the SIGLENS_MODEL environment variable */
+    subtitle = g_strdup_printf (_("Set by SIGLENS_MODEL: %s"), found);
+  else
+    /* Translators: %s is the folder the model was found in */
+    subtitle = g_strdup_printf (_("Found automatically: %s"), found);
+  adw_action_row_set_subtitle (self->folder_row, subtitle);
   gtk_widget_set_visible (self->folder_reset_button, chosen);
 }
 

@@ -113,6 +113,16 @@ show_labels_note (SiglensWindow *self, const siglip_label_list *list, int limit)
   gtk_widget_set_visible (GTK_WIDGET (self->labels_note), note != NULL);
 }
 
+void
+siglens_window_tell (SiglensWindow *self,
+                     const char    *message)
+{
+  g_return_if_fail (SIGLENS_IS_WINDOW (self));
+  g_return_if_fail (message != NULL);
+
+  show_error (self, message);
+}
+
 static void
 show_hint (SiglensWindow *self, const char *hint)
 {

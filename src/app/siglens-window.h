@@ -31,6 +31,9 @@ gboolean           siglens_window_open_text      (SiglensWindow *self,
 /* Classifies now instead of after the typing pause. */
 void               siglens_window_update_scores  (SiglensWindow *self);
 
+/* Shows `message` as a toast (and as :last-error, for tests). */
+void               siglens_window_tell           (SiglensWindow *self,
+                                                  const char    *message);
 SiglensClassifier *siglens_window_get_classifier (SiglensWindow *self);
 SiglensScoreChart *siglens_window_get_chart      (SiglensWindow *self);
 GtkEditable       *siglens_window_get_labels_entry (SiglensWindow *self);
