@@ -14,6 +14,14 @@ G_DEFINE_ENUM_TYPE (SiglensModelState, siglens_model_state,
 
 G_DEFINE_QUARK (siglens-classifier-error-quark, siglens_classifier_error)
 
+/* What the :activity text is about, so that decisions never compare translated strings. */
+typedef enum {
+  ACTIVITY_NONE,
+  ACTIVITY_READING,     /* "Reading image…" */
+  ACTIVITY_WAITING,     /* "Waiting for the model…" */
+  ACTIVITY_CLASSIFYING, /* the worker's own reports */
+} Activity;
+
 typedef enum {
   JOB_LOAD,
   JOB_READ_FILE,
@@ -57,6 +65,7 @@ struct _SiglensClassifier
   char              *error_message;
   char              *summary;
   char              *activity;
+  Activity           activity_kind;
   guint              n_pending;
   guint              next_serial;
   guint              load_serial;     /* newest load request */
@@ -132,6 +141,13 @@ set_string (SiglensClassifier *self, char **field, const char *value, int prop)
 }
 
 static void
+set_activity (SiglensClassifier *self, Activity kind, const char *text)
+{
+  self->activity_kind = kind;
+  set_string (self, &self->activity, text, PROP_ACTIVITY);
+}
+
+static void
 set_state (SiglensClassifier *self, SiglensModelState state)
 {
   if (self->state == state)
@@ -177,7 +193,7 @@ report_deliver (gpointer data)
     set_load_fraction (self, report->fraction);
   else if (report->kind == JOB_CLASSIFY && report->serial == self->classify_serial
            && self->n_pending > 0)
-    set_string (self, &self->activity, report->activity, PROP_ACTIVITY);
+    set_activity (self, ACTIVITY_CLASSIFYING, report->activity);
   return G_SOURCE_REMOVE;
 }
 
@@ -494,7 +510,7 @@ set_busy (SiglensClassifier *self, int delta)
 
   self->n_pending = (guint) ((int) self->n_pending + delta);
   if (self->n_pending == 0)
-    set_string (self, &self->activity, NULL, PROP_ACTIVITY);
+    set_activity (self, ACTIVITY_NONE, NULL);
   if (was_busy != (self->n_pending > 0))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
 }
@@ -548,8 +564,8 @@ job_done (GObject      *source,
    * what remains is the wait for the model (unless the callback started something else). */
   if ((job->kind == JOB_READ_FILE || job->kind == JOB_READ_PIXBUF)
       && self->n_pending > 0 && self->state == SIGLENS_MODEL_STATE_LOADING
-      && g_strcmp0 (self->activity, _("Reading image…")) == 0)
-    set_string (self, &self->activity, _("Waiting for the model…"), PROP_ACTIVITY);
+      && self->activity_kind == ACTIVITY_READING)
+    set_activity (self, ACTIVITY_WAITING, _("Waiting for the model…"));
 }
 
 static GTask *
@@ -623,7 +639,7 @@ start_read (SiglensClassifier   *self,
   job->callback = callback;
   job->user_data = user_data;
   task = start_job (self, job, &self->read_cancellable, cancellable, &read_tag);
-  set_string (self, &self->activity, _("Reading image…"), PROP_ACTIVITY);
+  set_activity (self, ACTIVITY_READING, _("Reading image…"));
 
   /* Decoding needs no model, so it runs beside a model load instead of queueing behind it. */
   g_task_run_in_thread (task, worker_read);
