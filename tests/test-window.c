@@ -14,6 +14,8 @@
 #include <math.h>
 
 #include "siglens-application.h"
+#include "siglens-model-folder-check.h"
+#include "siglens-model-folder-chooser.h"
 #include "siglens-model-locator.h"
 #include "siglens-preferences-window.h"
 #include "siglens-window.h"
@@ -727,6 +729,164 @@ test_about_icon (void)
   g_assert_true (g_str_has_prefix (uri, "resource:///io/github/siglens/Siglens/icons/"));
 }
 
+static char *
+make_folder (const char *name, const char *const *files, const char *config)
+{
+  g_autofree char *rel = g_build_filename ("window", "folders", name, NULL);
+  char *dir = test_out_path (rel);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
+  for (guint i = 0; files[i] != NULL; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, files[i], NULL);
+
+      g_file_set_contents (path, g_str_equal (files[i], "config.json") ? config : "x", -1, &error);
+      g_assert_no_error (error);
+    }
+  return dir;
+}
+
+/* What is wrong with a folder that is not a model, in a sentence per case. */
+static void
+test_model_folder_check (void)
+{
+  static const struct {
+    const char *name;
+    const char *files[4];
+    const char *config;
+    int         code;
+    const char *says;
+  } cases[] = {
+    { "photos", { "cat.jpg", NULL }, NULL, SIGLENS_MODEL_FOLDER_ERROR_NO_CONFIG, "has no config.json" },
+    { "not-json", { "config.json", NULL }, "{ model_type: ", SIGLENS_MODEL_FOLDER_ERROR_BAD_CONFIG,
+      "cannot be read as a model’s configuration" },
+    { "no-type", { "config.json", NULL }, "{}", SIGLENS_MODEL_FOLDER_ERROR_BAD_CONFIG,
+      "does not say which model it is" },
+    { "bert", { "config.json", "model.safetensors", "tokenizer.json", NULL },
+      "{\"model_type\": \"bert\"}", SIGLENS_MODEL_FOLDER_ERROR_NOT_SIGLIP,
+      "holds a “bert” model, not a SigLIP model" },
+    { "no-weights", { "config.json", "tokenizer.json", NULL }, "{\"model_type\": \"siglip\"}",
+      SIGLENS_MODEL_FOLDER_ERROR_NO_WEIGHTS, "not its weights (model.safetensors)" },
+    { "no-tokenizer", { "config.json", "model.safetensors", NULL }, "{\"model_type\": \"siglip2\"}",
+      SIGLENS_MODEL_FOLDER_ERROR_NO_TOKENIZER, "not its tokenizer" },
+  };
+  g_autofree char *model = test_data_path (GOLDEN_MODEL);
+  g_autoptr (GError) error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *dir = make_folder (cases[i].name, cases[i].files, cases[i].config);
+
+      g_assert_false (siglens_model_folder_check (dir, &error));
+      g_test_message ("%s: %s", cases[i].name, error->message);
+      g_assert_error (error, SIGLENS_MODEL_FOLDER_ERROR, cases[i].code);
+      g_assert_nonnull (strstr (error->message, cases[i].says));
+      g_assert_nonnull (strstr (error->message, dir));
+      g_clear_error (&error);
+    }
+  g_assert_false (siglens_model_folder_check ("/nonexistent/siglip", &error));
+  g_assert_error (error, SIGLENS_MODEL_FOLDER_ERROR, SIGLENS_MODEL_FOLDER_ERROR_NOT_A_FOLDER);
+  g_clear_error (&error);
+
+  g_assert_true (siglens_model_folder_check (model, &error));
+  g_assert_no_error (error);
+}
+
+static GtkWindow *
+find_message_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr (GtkWindow) w = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (w))
+        return w;
+    }
+  return NULL;
+}
+
+/* A wrong folder chosen (from Preferences or the no-model page) is not saved: the working model
+ * stays, and a dialog says in a sentence what is wrong with the folder. */
+static void
+test_wrong_folder_not_saved (void)
+{
+  SiglensWindow *window = new_ready_window ();
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
+  g_autofree char *model = test_data_path (GOLDEN_MODEL);
+  g_autofree char *saved = NULL;
+  g_autofree char *photos = make_folder ("photos", (const char *[]) { "cat.jpg", NULL }, NULL);
+  g_autofree char *expected = g_strdup_printf ("The folder “%s” has no config.json, so it does not "
+                                               "hold a model. Choose the folder that has "
+                                               "config.json and the model’s weights in it.",
+                                               photos);
+  GtkWindow *dialog;
+
+  g_assert_false (siglens_model_folder_choose (GTK_WINDOW (window), settings, photos));
+  saved = g_settings_get_string (settings, "model-folder");
+  g_assert_cmpstr (saved, ==, model);
+  dialog = find_message_dialog ();
+  g_assert_nonnull (dialog);
+  g_assert_cmpstr (adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog)), ==, expected);
+  g_assert_true (gtk_window_get_transient_for (dialog) == GTK_WINDOW (window));
+  gtk_window_destroy (dialog);
+  g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
+                   ==, SIGLENS_MODEL_STATE_READY);
+
+  /* A real model is saved, and no dialog comes. */
+  g_assert_true (siglens_model_folder_choose (GTK_WINDOW (window), settings, model));
+  g_assert_null (find_message_dialog ());
+  wait_for (model_settled, window, "the model");
+  close_window (window);
+}
+
+static gboolean
+has_image (SiglensWindow *window)
+{
+  return siglens_window_get_image (window) != NULL && siglens_window_get_last_error (window) != NULL;
+}
+
+/* Without a model an opened image cannot be seen behind the no-model page: the window says
+ * what happened to it. The page's text can be selected and copied. */
+static void
+test_no_model_page (void)
+{
+  SiglensWindow *window = new_window ("");
+  GtkWidget *page = window_child (window, "no_model_page");
+  guint n_labels = 0;
+
+  open_image (window, "chelsea.png");
+  wait_for (has_image, window, "the image");
+  g_assert_cmpstr (siglens_window_get_visible_page (window), ==, "no-model");
+  g_assert_cmpstr (siglens_window_get_last_error (window), ==,
+                   "“chelsea.png” is open and will be scored once a model is loaded.");
+
+  for (GtkWidget *w = gtk_widget_get_first_child (page); w != NULL;)
+    {
+      if (GTK_IS_LABEL (w) && gtk_widget_get_ancestor (w, GTK_TYPE_BUTTON) == NULL
+          && *gtk_label_get_label (GTK_LABEL (w)) != '\0')
+        {
+          g_test_message ("label “%.40s…” selectable: %d", gtk_label_get_label (GTK_LABEL (w)),
+                          gtk_label_get_selectable (GTK_LABEL (w)));
+          g_assert_true (gtk_label_get_selectable (GTK_LABEL (w)));
+          n_labels++;
+        }
+      /* depth first */
+      if (gtk_widget_get_first_child (w) != NULL)
+        w = gtk_widget_get_first_child (w);
+      else
+        {
+          while (w != page && gtk_widget_get_next_sibling (w) == NULL)
+            w = gtk_widget_get_parent (w);
+          w = w == page ? NULL : gtk_widget_get_next_sibling (w);
+        }
+    }
+  g_assert_cmpuint (n_labels, >=, 2); /* the title and the description */
+  close_window (window);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -769,6 +929,9 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/preferences-folder-in-use", test_preferences_folder_in_use);
   g_test_add_func ("/window/several-files", test_several_files);
   g_test_add_func ("/window/about-icon", test_about_icon);
+  g_test_add_func ("/window/model-folder-check", test_model_folder_check);
+  g_test_add_func ("/window/wrong-folder-not-saved", test_wrong_folder_not_saved);
+  g_test_add_func ("/window/no-model-page", test_no_model_page);
 
   status = g_test_run ();
   g_object_unref (application);

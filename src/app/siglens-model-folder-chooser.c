@@ -3,7 +3,34 @@
  * so the choice is stored (and validated by the reload) in one way. */
 #include <glib/gi18n.h>
 
+#include <adwaita.h>
+
+#include "siglens-model-folder-check.h"
 #include "siglens-model-folder-chooser.h"
+
+gboolean
+siglens_model_folder_choose (GtkWindow  *parent,
+                             GSettings  *settings,
+                             const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  GtkWidget *dialog;
+
+  g_return_val_if_fail (G_IS_SETTINGS (settings), FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+
+  if (siglens_model_folder_check (path, &error))
+    {
+      g_settings_set_string (settings, "model-folder", path);
+      return TRUE;
+    }
+
+  /* Saved, a wrong folder would replace a working model with an error page. */
+  dialog = adw_message_dialog_new (parent, _("This Folder Holds No Model"), error->message);
+  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (dialog));
+  return FALSE;
+}
 
 static void
 on_response (GtkNativeDialog *dialog,
@@ -17,7 +44,7 @@ on_response (GtkNativeDialog *dialog,
 
       /* A folder without a local path (e.g. a remote location) cannot be mmap'd. */
       if (path != NULL)
-        g_settings_set_string (settings, "model-folder", path);
+        siglens_model_folder_choose (gtk_native_dialog_get_transient_for (dialog), settings, path);
     }
 }
 

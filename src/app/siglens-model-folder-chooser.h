@@ -11,4 +11,11 @@ G_BEGIN_DECLS
 GtkFileChooserNative *siglens_model_folder_chooser_new (GtkWindow *parent,
                                                         GSettings *settings);
 
+/* What the chooser does with the folder chosen: saves `path` as the model folder if it holds
+ * a SigLIP model, else leaves the setting alone and tells the person why in a dialog on
+ * `parent`. Returns whether it was saved. */
+gboolean              siglens_model_folder_choose      (GtkWindow  *parent,
+                                                        GSettings  *settings,
+                                                        const char *path);
+
 G_END_DECLS

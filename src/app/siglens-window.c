@@ -12,6 +12,7 @@
 #include "siglip.h"
 #include "siglens-adaptive-box.h"
 #include "siglens-label-notes.h"
+#include "siglens-model-folder-check.h"
 #include "siglens-model-folder-chooser.h"
 #include "siglens-model-locator.h"
 #include "siglens-picture-frame.h"
@@ -380,6 +381,15 @@ on_image_read (GObject      *source,
     }
 
   show_image (self, image);
+  /* Behind the no-model page the picture is out of sight: say where it went. */
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "no-model") == 0)
+    {
+      /* Translators: %s is an image's name */
+      g_autofree char *message = g_strdup_printf (_("“%s” is open and will be scored once a "
+                                                    "model is loaded."),
+                                                  siglens_image_get_name (image));
+      show_error (self, message);
+    }
   siglens_window_update_scores (self);
 }
 
@@ -644,17 +654,30 @@ static void
 show_model_failed (SiglensWindow *self)
 {
   const char *reason = siglens_classifier_get_error_message (self->classifier);
+  const char *path = siglens_classifier_get_model_path (self->classifier);
+  g_autoptr (GError) folder_error = NULL;
   g_autofree char *message = NULL;
   g_autofree char *escaped = NULL;
-
   g_autofree char *description = NULL;
 
   /* Translators: %s is why the model could not be loaded, naming the file at fault */
   message = g_strdup_printf (_("The model could not be loaded: %s"), reason);
-  escaped = g_markup_escape_text (reason, -1);
-  /* The title already says it failed: the page gives the reason and the way out. */
-  description = g_strdup_printf ("%s\n\n%s", escaped,
-                                 _("Choose a folder that holds a SigLIP 2 model."));
+  /* The title already says it failed: the page gives the reason and the way out. A folder that
+   * is plainly not a model gets a sentence saying so; the core's own words follow, smaller. */
+  if (path != NULL && !siglens_model_folder_check (path, &folder_error))
+    {
+      g_autofree char *sentence = g_markup_escape_text (folder_error->message, -1);
+
+      escaped = g_markup_escape_text (reason, -1);
+      description = g_strdup_printf ("%s\n\n<small>%s</small>\n\n%s", sentence, escaped,
+                                     _("Choose a folder that holds a SigLIP 2 model."));
+    }
+  else
+    {
+      escaped = g_markup_escape_text (reason, -1);
+      description = g_strdup_printf ("%s\n\n%s", escaped,
+                                     _("Choose a folder that holds a SigLIP 2 model."));
+    }
   adw_status_page_set_icon_name (self->no_model_page, "dialog-warning-symbolic");
   adw_status_page_set_title (self->no_model_page, _("The Model Could Not Be Loaded"));
   adw_status_page_set_description (self->no_model_page, description);
@@ -778,6 +801,21 @@ siglens_window_close_request (GtkWindow *window)
   return GTK_WINDOW_CLASS (siglens_window_parent_class)->close_request (window);
 }
 
+/* The no-model page's text names folders and files people may want to copy. */
+static void
+make_text_selectable (GtkWidget *widget)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (GTK_IS_BUTTON (child))
+        continue;
+      if (GTK_IS_LABEL (child))
+        gtk_label_set_selectable (GTK_LABEL (child), TRUE);
+      make_text_selectable (child);
+    }
+}
+
 static void
 siglens_window_constructed (GObject *object)
 {
@@ -785,6 +823,8 @@ siglens_window_constructed (GObject *object)
   g_autofree char *labels = NULL;
 
   G_OBJECT_CLASS (siglens_window_parent_class)->constructed (object);
+
+  make_text_selectable (GTK_WIDGET (self->no_model_page));
 
   gtk_window_set_default_size (GTK_WINDOW (self),
                                g_settings_get_int (self->settings, "window-width"),
