@@ -762,6 +762,49 @@ test_cache (void)
   siglip_model_free (model);
 }
 
+/* Texts that differ only in their last byte, encoded in separate calls on one model, each get
+ * the embedding a cold model gives them: the cache key holds the whole text. */
+static void
+test_cache_key_whole_text (void)
+{
+  siglip_model *model = load_model ("tiny-siglip2-naflex");
+  siglip_state *st = new_state (model);
+  siglip_error *err = NULL;
+  const int p = model->text.head.rows;
+  static const char *const labels[] = { "cat", "car", "ca", "cat." };
+  float cached[G_N_ELEMENTS (labels)][64];
+  g_assert_cmpint (p, <=, 64);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (labels); i++)
+    {
+      char *text = siglip_apply_template ("{}", labels[i]);
+      const char *texts[] = { text };
+      assert_ok (siglip_encode_texts (st, texts, 1, NULL, cached[i], &err), err);
+      free (text);
+    }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (labels); i++)
+    {
+      siglip_model *cold = load_model ("tiny-siglip2-naflex");
+      siglip_state *cold_st = new_state (cold);
+      float uncached[64];
+      const char *texts[] = { labels[i] };
+      assert_ok (siglip_encode_texts (cold_st, texts, 1, NULL, uncached, &err), err);
+      siglip_text_cache_stats s;
+      siglip_text_cache_get_stats (cold, &s);
+      g_assert_cmpuint (s.hits, ==, 0);
+      g_test_message ("\"%s\": cached encoding against a cold model's", labels[i]);
+      g_assert_cmpmem (cached[i], (gsize) p * sizeof (float), uncached, (gsize) p * sizeof (float));
+      siglip_state_free (cold_st);
+      siglip_model_free (cold);
+    }
+  /* the fixture's vocabulary does tell them apart, so the check above can fail */
+  g_assert_true (memcmp (cached[0], cached[1], (gsize) p * sizeof (float)) != 0);
+
+  siglip_state_free (st);
+  siglip_model_free (model);
+}
+
 static bool
 abort_after (void *user_data)
 {
@@ -897,6 +940,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/forward/large-grid", test_large_grid);
   g_test_add_func ("/forward/cache", test_cache);
+  g_test_add_func ("/forward/cache-key-whole-text", test_cache_key_whole_text);
   g_test_add_func ("/forward/abort", test_abort);
   g_test_add_func ("/forward/threads", test_threads);
   return g_test_run ();
