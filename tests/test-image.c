@@ -33,6 +33,69 @@ fixres_config (void)
   return config;
 }
 
+/* The reference's rule for any mean/std (transformers image_transforms.rescale, then
+ * .normalize, as Siglip2ImageProcessor calls them): rescale in float64 and cast to float32,
+ * `(u8.astype (float64) * rescale_factor).astype (float32)`; then mean and std are cast to the
+ * image's dtype, float32, and `(x - mean) / std` is one float32 subtraction and one float32
+ * division per value. Written out here step by step, with no shortcut (no 1/std multiply, no
+ * folded constant), so a table built any other way differs in some ulp. */
+static float
+reference_normalize (int v, double rescale_factor, double mean, double std)
+{
+  volatile float x = (float) ((double) v * rescale_factor);
+  volatile float m = (float) mean, s = (float) std;
+  volatile float centred = x - m;
+  return centred / s;
+}
+
+static void
+test_normalize_imagenet_exact (void)
+{
+  /* ImageNet statistics as preprocessor_config.json would give them (JSON doubles). */
+  static const double mean[3] = { 0.485, 0.456, 0.406 }, std[3] = { 0.229, 0.224, 0.225 };
+  siglip_preprocess_config config = naflex_config ();
+  for (int c = 0; c < 3; c++)
+    {
+      config.image_mean[c] = (float) mean[c];
+      config.image_std[c] = (float) std[c];
+    }
+  siglip_pixel_table table;
+  siglip_normalize_table (&config, &table);
+  int n_bad = 0;
+  for (int c = 0; c < 3; c++)
+    for (int v = 0; v < 256; v++)
+      {
+        float expected = reference_normalize (v, config.rescale_factor, mean[c], std[c]);
+        if (memcmp (&table.value[c][v], &expected, sizeof (float)) != 0)
+          {
+            if (n_bad++ < 5)
+              g_test_message ("channel %d value %d: %.9g, expected %.9g", c, v,
+                              table.value[c][v], expected);
+          }
+      }
+  g_assert_cmpint (n_bad, ==, 0);
+
+  /* And the patches use that table: a 16x16 image whose 256 pixels hold every byte value in
+   * every channel (i, 255 - i, 7i mod 256), one patch at its own size, no resize. */
+  guint8 rgb[16 * 16 * 3];
+  for (int i = 0; i < 256; i++)
+    {
+      rgb[i * 3 + 0] = (guint8) i;
+      rgb[i * 3 + 1] = (guint8) (255 - i);
+      rgb[i * 3 + 2] = (guint8) ((i * 7) % 256);
+    }
+  siglip_image image = { rgb, 16, 16, 16 * 3 };
+  siglip_patches *p = siglip_preprocess_with_config (&config, SIGLIP_KIND_SIGLIP2, &image, 1, NULL);
+  g_assert_nonnull (p);
+  g_assert_cmpint (p->num_valid, ==, 1);
+  for (int i = 0; i < 256 * 3; i++)
+    {
+      float expected = reference_normalize (rgb[i], config.rescale_factor, mean[i % 3], std[i % 3]);
+      g_assert_true (memcmp (&p->pixel_values[i], &expected, sizeof (float)) == 0);
+    }
+  siglip_patches_free (p);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -621,6 +684,7 @@ main (int argc, char **argv)
   g_test_add_func ("/image/target-size-impossible", test_target_size_impossible);
   g_test_add_func ("/image/normalize-default", test_normalize_default);
   g_test_add_func ("/image/normalize-general", test_normalize_general);
+  g_test_add_func ("/image/normalize-imagenet-exact", test_normalize_imagenet_exact);
   g_test_add_func ("/image/golden-naflex", test_golden_naflex);
   g_test_add_func ("/image/golden-fixres", test_golden_fixres);
   g_test_add_func ("/image/stride-padding", test_stride_padding);
