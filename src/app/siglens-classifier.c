@@ -5,6 +5,7 @@
 #include "siglip.h"
 #include "siglens-decode.h"
 #include "siglens-classifier.h"
+#include "siglens-classifier-private.h"
 
 G_DEFINE_ENUM_TYPE (SiglensModelState, siglens_model_state,
   G_DEFINE_ENUM_VALUE (SIGLENS_MODEL_STATE_NONE, "none"),
@@ -79,6 +80,10 @@ struct _SiglensClassifier
   siglip_model      *worker_model;
   siglip_state      *worker_state;
   guint              worker_model_id;
+
+  /* Tests only (siglens-classifier-private.h); set before any request. */
+  SiglensClassifierTestHook test_hook;
+  gpointer                  test_hook_data;
 };
 
 G_DEFINE_FINAL_TYPE (SiglensClassifier, siglens_classifier, G_TYPE_OBJECT)
@@ -98,6 +103,8 @@ static GParamSpec *properties[N_PROPS];
 
 /* GTask source tags: one address per request kind. */
 static const char load_tag, read_tag, classify_tag;
+
+static int live_jobs; /* atomic; see siglens_classifier_test_count_live_jobs () */
 
 void
 siglens_scores_free (SiglensScores *scores)
@@ -124,6 +131,14 @@ job_free (Job *job)
   g_strfreev (job->labels);
   g_free (job->template);
   g_free (job);
+  g_atomic_int_add (&live_jobs, -1);
+}
+
+static void
+test_hook (SiglensClassifier *self, const char *point, Job *job, double fraction)
+{
+  if (self->test_hook != NULL)
+    self->test_hook (point, job->serial, fraction, self->test_hook_data);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -249,6 +264,7 @@ load_progress (double fraction, void *data)
   if (fraction < 1. && fraction - job->last_fraction < 0.01)
     return;
   job->last_fraction = fraction;
+  test_hook (g_task_get_source_object (task), "load-progress", job, fraction);
   report (task, fraction, NULL);
 }
 
@@ -396,6 +412,7 @@ worker_classify (SiglensClassifier *self, GTask *task, Job *job)
   guint n = g_strv_length (job->labels);
   int vision_dim, text_dim;
 
+  test_hook (self, "classify", job, 0.);
   if (self->worker_model == NULL)
     {
       g_task_return_new_error (task, SIGLENS_CLASSIFIER_ERROR, SIGLENS_CLASSIFIER_ERROR_NO_MODEL,
@@ -592,6 +609,7 @@ start_job (SiglensClassifier  *self,
     }
 
   job->serial = ++self->next_serial;
+  g_atomic_int_inc (&live_jobs);
   task = g_task_new (self, cancellable, job_done, NULL);
   g_task_set_source_tag (task, (gpointer) source_tag);
   g_task_set_task_data (task, job, (GDestroyNotify) job_free);
@@ -753,6 +771,22 @@ siglens_classifier_classify_finish (SiglensClassifier  *self,
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == &classify_tag, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+void
+siglens_classifier_set_test_hook (SiglensClassifier         *self,
+                                  SiglensClassifierTestHook  hook,
+                                  gpointer                   data)
+{
+  g_return_if_fail (SIGLENS_IS_CLASSIFIER (self));
+  self->test_hook = hook;
+  self->test_hook_data = data;
+}
+
+guint
+siglens_classifier_test_count_live_jobs (void)
+{
+  return (guint) g_atomic_int_get (&live_jobs);
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * SiglensClassifier's supersede paths: a request replaced while its job is running. The test
+ * hook of siglens-classifier-private.h holds the running job at a known point until the test
+ * has made the newer request, so "superseded while running" is a fact of the test, not a race
+ * it hopes to win; nothing waits on the clock (the 120 s bound only turns a hang into a
+ * failure).
+ *
+ * Goldens: tests/data/golden/manifest.json, model tiny-siglip2-naflex, probs[image][text] for
+ * the templated texts ("This is a photo of {}."), within probs_abs 3e-5 (float32 noise).
+ */
+#include <math.h>
+
+#include "siglens-classifier-private.h"
+#include "test-util.h"
+#include "test-window-util.h"
+
+#define GOLDEN_MODEL "tiny-siglip2-naflex"
+#define PROBS_ABS    3e-5
+
+static SiglensApplication *application;
+
+/* ---------------------------------------------------------------------------------------------
+ * The gate: holds one job at the armed hook point until released.
+ */
+
+typedef struct {
+  GMutex      lock;
+  GCond       cond;
+  const char *armed_point;  /* the next call at this point (with fraction >= min) is held */
+  double      min_fraction;
+  gboolean    holding;
+  guint       held_serial;
+  double      held_fraction;
+  GArray     *progress;     /* every "load-progress" call: ProgressCall */
+} Gate;
+
+typedef struct {
+  guint  serial;
+  double fraction;
+} ProgressCall;
+
+static void
+gate_hook (const char *point, guint serial, double fraction, gpointer data)
+{
+  Gate *gate = data;
+  ProgressCall call = { serial, fraction };
+
+  g_mutex_lock (&gate->lock);
+  if (g_str_equal (point, "load-progress"))
+    g_array_append_val (gate->progress, call);
+  if (gate->armed_point != NULL && g_str_equal (point, gate->armed_point)
+      && fraction >= gate->min_fraction)
+    {
+      gate->armed_point = NULL;
+      gate->holding = TRUE;
+      gate->held_serial = serial;
+      gate->held_fraction = fraction;
+      g_main_context_wakeup (NULL);
+      while (gate->holding)
+        g_cond_wait (&gate->cond, &gate->lock);
+    }
+  g_mutex_unlock (&gate->lock);
+}
+
+static void
+gate_init (Gate *gate)
+{
+  *gate = (Gate) { 0 };
+  g_mutex_init (&gate->lock);
+  g_cond_init (&gate->cond);
+  gate->progress = g_array_new (FALSE, FALSE, sizeof (ProgressCall));
+}
+
+static void
+gate_clear (Gate *gate)
+{
+  g_array_unref (gate->progress);
+  g_cond_clear (&gate->cond);
+  g_mutex_clear (&gate->lock);
+}
+
+static void
+gate_arm (Gate *gate, const char *point, double min_fraction)
+{
+  g_mutex_lock (&gate->lock);
+  gate->armed_point = point;
+  gate->min_fraction = min_fraction;
+  g_mutex_unlock (&gate->lock);
+}
+
+static gboolean
+gate_is_holding (gpointer data)
+{
+  Gate *gate = data;
+  gboolean holding;
+
+  g_mutex_lock (&gate->lock);
+  holding = gate->holding;
+  g_mutex_unlock (&gate->lock);
+  return holding;
+}
+
+/* Runs the main loop (a classify starts from the window's callbacks) until a job is held. */
+static guint
+gate_wait_held (Gate *gate)
+{
+  test_window_wait (gate_is_holding, gate, "the worker to reach the hook");
+  return gate->held_serial;
+}
+
+static void
+gate_release (Gate *gate)
+{
+  g_mutex_lock (&gate->lock);
+  gate->holding = FALSE;
+  g_cond_broadcast (&gate->cond);
+  g_mutex_unlock (&gate->lock);
+}
+
+static void
+drain_main_context (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static gboolean
+no_live_jobs_beyond (gpointer data)
+{
+  return siglens_classifier_test_count_live_jobs () <= GPOINTER_TO_UINT (data);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Goldens
+ */
+
+static int
+manifest_image_index (const char *id)
+{
+  const cJSON *image;
+  int i = 0;
+
+  cJSON_ArrayForEach (image, cJSON_GetObjectItem (test_manifest (), "images"))
+    {
+      if (g_strcmp0 (cJSON_GetStringValue (cJSON_GetObjectItem (image, "id")), id) == 0)
+        return i;
+      i++;
+    }
+  g_error ("image %s not in the manifest", id);
+}
+
+/* The chart shows exactly `labels` (in any order) with image `image_id`'s golden values. */
+static void
+assert_chart_golden (SiglensWindow *window, const char *image_id, const char *const *labels)
+{
+  const cJSON *model = test_manifest_model (GOLDEN_MODEL);
+  const cJSON *texts = cJSON_GetObjectItem (model, "texts");
+  const cJSON *row = cJSON_GetArrayItem (cJSON_GetObjectItem (cJSON_GetObjectItem (model, "probs"),
+                                                              "values"),
+                                         manifest_image_index (image_id));
+  SiglensScoreChart *chart = siglens_window_get_chart (window);
+
+  g_assert_nonnull (row);
+  g_assert_cmpuint (siglens_score_chart_get_n_bars (chart), ==, g_strv_length ((char **) labels));
+  for (guint i = 0; i < siglens_score_chart_get_n_bars (chart); i++)
+    {
+      const char *label = siglens_score_chart_get_label (chart, i);
+      float shown = siglens_score_chart_get_probability (chart, i);
+      double golden = NAN;
+      const cJSON *text;
+      int t = 0;
+
+      g_assert_true (g_strv_contains (labels, label));
+      cJSON_ArrayForEach (text, texts)
+        {
+          if (cJSON_IsTrue (cJSON_GetObjectItem (text, "templated"))
+              && g_strcmp0 (cJSON_GetStringValue (cJSON_GetObjectItem (text, "label")), label) == 0)
+            golden = cJSON_GetArrayItem (row, t)->valuedouble;
+          t++;
+        }
+      g_test_message ("%s: %s %.6f (golden %.6f)", image_id, label, shown, golden);
+      g_assert_false (isnan (golden));
+      g_assert_cmpfloat_with_epsilon (shown, golden, PROBS_ABS);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Load A replaced by load B while A runs
+ */
+
+typedef struct {
+  GArray *states;    /* SiglensModelState, every notify::model-state */
+  GArray *fractions; /* double, every notify::load-fraction */
+  guint   n_activity_notifies;
+  char   *b_folder;  /* the folder name B's summary must carry on READY */
+} Seen;
+
+static void
+on_state (SiglensClassifier *classifier, GParamSpec *pspec, Seen *seen)
+{
+  SiglensModelState state = siglens_classifier_get_model_state (classifier);
+
+  g_array_append_val (seen->states, state);
+  if (state == SIGLENS_MODEL_STATE_READY)
+    {
+      g_autofree char *summary = siglens_classifier_dup_model_summary (classifier);
+
+      /* READY says B is loaded, never A */
+      g_test_message ("READY: %s", summary);
+      g_assert_true (g_str_has_prefix (summary, seen->b_folder));
+    }
+}
+
+static void
+on_fraction (SiglensClassifier *classifier, GParamSpec *pspec, Seen *seen)
+{
+  double fraction = siglens_classifier_get_load_fraction (classifier);
+
+  g_array_append_val (seen->fractions, fraction);
+}
+
+static void
+on_activity (SiglensClassifier *classifier, GParamSpec *pspec, Seen *seen)
+{
+  seen->n_activity_notifies++;
+}
+
+static gboolean
+load_settled (gpointer data)
+{
+  SiglensClassifier *classifier = data;
+
+  return siglens_classifier_get_model_state (classifier) != SIGLENS_MODEL_STATE_LOADING
+         && !siglens_classifier_get_busy (classifier);
+}
+
+static void
+test_load_superseded (void)
+{
+  g_autofree char *path_a = test_data_path ("tiny-siglip2-naflex-bf16-sharded");
+  g_autofree char *path_b = test_data_path (GOLDEN_MODEL);
+  g_autoptr (SiglensClassifier) classifier = siglens_classifier_new ();
+  Seen seen = {
+    .states = g_array_new (FALSE, FALSE, sizeof (SiglensModelState)),
+    .fractions = g_array_new (FALSE, FALSE, sizeof (double)),
+    .b_folder = g_path_get_basename (path_b),
+  };
+  guint live_before = siglens_classifier_test_count_live_jobs ();
+  guint serial_a;
+  double fraction_a;
+  Gate gate;
+
+  gate_init (&gate);
+  siglens_classifier_set_test_hook (classifier, gate_hook, &gate);
+  g_signal_connect (classifier, "notify::model-state", G_CALLBACK (on_state), &seen);
+
+  /* A is held halfway through its load, before it posts that progress report. */
+  gate_arm (&gate, "load-progress", 0.5);
+  siglens_classifier_load_model (classifier, path_a, SIGLENS_PRECISION_FP32);
+  serial_a = gate_wait_held (&gate);
+  fraction_a = gate.held_fraction;
+  g_assert_cmpfloat (fraction_a, <, 1.);
+  drain_main_context (); /* A's earlier reports, while A was still the newest */
+
+  /* From here on, every number is B's. */
+  g_signal_connect (classifier, "notify::load-fraction", G_CALLBACK (on_fraction), &seen);
+  g_signal_connect (classifier, "notify::activity", G_CALLBACK (on_activity), &seen);
+  siglens_classifier_load_model (classifier, path_b, SIGLENS_PRECISION_FP32);
+  gate_release (&gate);
+  test_window_wait (load_settled, classifier, "load B");
+  test_window_wait (no_live_jobs_beyond, GUINT_TO_POINTER (live_before), "the jobs to go");
+
+  /* LOADING (A) -> READY (B): B's request finds the state LOADING already and changes nothing. */
+  g_assert_cmpuint (seen.states->len, ==, 2);
+  g_assert_cmpint (g_array_index (seen.states, SiglensModelState, 0), ==,
+                   SIGLENS_MODEL_STATE_LOADING);
+  g_assert_cmpint (g_array_index (seen.states, SiglensModelState, 1), ==,
+                   SIGLENS_MODEL_STATE_READY);
+  g_assert_cmpstr (siglens_classifier_get_model_path (classifier), ==, path_b);
+  g_assert_null (siglens_classifier_get_error_message (classifier));
+
+  /* Progress after B's request: B's own reports (and the 0 and 1 the main thread sets), in
+   * order. A's held report (at fraction_a >= 0.5) would show as a step back to B's start. */
+  g_assert_cmpuint (seen.fractions->len, >, 1);
+  for (guint i = 0; i < seen.fractions->len; i++)
+    {
+      double f = g_array_index (seen.fractions, double, i);
+      gboolean from_b = f == 0. || f == 1.;
+
+      for (guint k = 0; k < gate.progress->len; k++)
+        {
+          ProgressCall *call = &g_array_index (gate.progress, ProgressCall, k);
+
+          if (call->serial != serial_a && call->fraction == f)
+            from_b = TRUE;
+        }
+      g_test_message ("load-fraction %.4f%s", f, from_b ? "" : " (not B's)");
+      g_assert_true (from_b);
+      if (i > 0)
+        g_assert_cmpfloat (f, >=, g_array_index (seen.fractions, double, i - 1));
+    }
+  g_assert_cmpfloat (g_array_index (seen.fractions, double, seen.fractions->len - 1), ==, 1.);
+  /* a load reports no activity, so nothing of A's can have leaked there either */
+  g_assert_cmpuint (seen.n_activity_notifies, ==, 0);
+
+  g_signal_handlers_disconnect_by_data (classifier, &seen);
+  siglens_classifier_set_test_hook (classifier, NULL, NULL);
+  g_array_unref (seen.states);
+  g_array_unref (seen.fractions);
+  g_free (seen.b_folder);
+  gate_clear (&gate);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * A classify superseded while it runs, in the real window
+ */
+
+static void
+test_classify_superseded (void)
+{
+  static const char *const first_labels[] = { "cat", "dog", NULL };
+  static const char *const new_labels[] = { "a red car", "coffee", "rocket ship", NULL };
+  SiglensWindow *window = test_window_new (application, GOLDEN_MODEL);
+  SiglensClassifier *classifier = siglens_window_get_classifier (window);
+  guint serial_1, serial_2, live_before;
+  Gate gate;
+
+  test_window_type_labels (window, "cat, dog");
+  test_window_open_image (window, "chelsea.png");
+  test_window_wait_for_bars (window, 2);
+  assert_chart_golden (window, "chelsea", first_labels);
+  test_window_wait (no_live_jobs_beyond, GUINT_TO_POINTER (0), "the first jobs to go");
+  live_before = siglens_classifier_test_count_live_jobs ();
+
+  gate_init (&gate);
+  siglens_classifier_set_test_hook (classifier, gate_hook, &gate);
+
+  /* Job 1 (coffee, the old labels) is held once it has started its work... */
+  gate_arm (&gate, "classify", 0.);
+  test_window_open_image (window, "coffee.png");
+  serial_1 = gate_wait_held (&gate);
+
+  /* ...new labels supersede it, and job 2 is held in turn, so job 1's end is seen alone. */
+  test_window_type_labels (window, "a red car, coffee, rocket ship");
+  gate_arm (&gate, "classify", 0.);
+  gate_release (&gate);
+  serial_2 = gate_wait_held (&gate);
+  g_assert_cmpuint (serial_2, >, serial_1);
+  test_window_wait (no_live_jobs_beyond, GUINT_TO_POINTER (live_before + 1),
+                    "job 1 to come home");
+
+  /* Job 1 came home and left no trace: the chart is still chelsea's, no error was shown. */
+  assert_chart_golden (window, "chelsea", first_labels);
+  g_assert_null (siglens_window_get_last_error (window));
+  g_assert_true (siglens_classifier_get_busy (classifier));
+
+  gate_release (&gate);
+  test_window_wait_for_bars (window, 3);
+  assert_chart_golden (window, "coffee", new_labels);
+  g_assert_cmpstr (siglens_image_get_name (siglens_window_get_image (window)), ==, "coffee.png");
+  g_assert_null (siglens_window_get_last_error (window));
+  test_window_wait (no_live_jobs_beyond, GUINT_TO_POINTER (live_before), "job 2 to go");
+
+  siglens_classifier_set_test_hook (classifier, NULL, NULL);
+  gate_clear (&gate);
+  test_window_close (window);
+}
+
+int
+main (int argc, char **argv)
+{
+  application = test_window_init ("classifier", &argc, &argv);
+
+  g_test_add_func ("/classifier/load-superseded", test_load_superseded);
+  g_test_add_func ("/classifier/classify-superseded", test_classify_superseded);
+  return g_test_run ();
+}
