@@ -6,17 +6,13 @@
  * it hopes to win; nothing waits on the clock (the 120 s bound only turns a hang into a
  * failure).
  *
- * Goldens: tests/data/golden/manifest.json, model tiny-siglip2-naflex, probs[image][text] for
- * the templated texts ("This is a photo of {}."), within probs_abs 3e-5 (float32 noise).
+ * Goldens: test_window_assert_chart_golden (test-window-util.h).
  */
-#include <math.h>
-
 #include "siglens-classifier-private.h"
 #include "test-util.h"
 #include "test-window-util.h"
 
 #define GOLDEN_MODEL "tiny-siglip2-naflex"
-#define PROBS_ABS    3e-5
 
 static SiglensApplication *application;
 
@@ -129,60 +125,6 @@ static gboolean
 no_live_jobs_beyond (gpointer data)
 {
   return siglens_classifier_test_count_live_jobs () <= GPOINTER_TO_UINT (data);
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Goldens
- */
-
-static int
-manifest_image_index (const char *id)
-{
-  const cJSON *image;
-  int i = 0;
-
-  cJSON_ArrayForEach (image, cJSON_GetObjectItem (test_manifest (), "images"))
-    {
-      if (g_strcmp0 (cJSON_GetStringValue (cJSON_GetObjectItem (image, "id")), id) == 0)
-        return i;
-      i++;
-    }
-  g_error ("image %s not in the manifest", id);
-}
-
-/* The chart shows exactly `labels` (in any order) with image `image_id`'s golden values. */
-static void
-assert_chart_golden (SiglensWindow *window, const char *image_id, const char *const *labels)
-{
-  const cJSON *model = test_manifest_model (GOLDEN_MODEL);
-  const cJSON *texts = cJSON_GetObjectItem (model, "texts");
-  const cJSON *row = cJSON_GetArrayItem (cJSON_GetObjectItem (cJSON_GetObjectItem (model, "probs"),
-                                                              "values"),
-                                         manifest_image_index (image_id));
-  SiglensScoreChart *chart = siglens_window_get_chart (window);
-
-  g_assert_nonnull (row);
-  g_assert_cmpuint (siglens_score_chart_get_n_bars (chart), ==, g_strv_length ((char **) labels));
-  for (guint i = 0; i < siglens_score_chart_get_n_bars (chart); i++)
-    {
-      const char *label = siglens_score_chart_get_label (chart, i);
-      float shown = siglens_score_chart_get_probability (chart, i);
-      double golden = NAN;
-      const cJSON *text;
-      int t = 0;
-
-      g_assert_true (g_strv_contains (labels, label));
-      cJSON_ArrayForEach (text, texts)
-        {
-          if (cJSON_IsTrue (cJSON_GetObjectItem (text, "templated"))
-              && g_strcmp0 (cJSON_GetStringValue (cJSON_GetObjectItem (text, "label")), label) == 0)
-            golden = cJSON_GetArrayItem (row, t)->valuedouble;
-          t++;
-        }
-      g_test_message ("%s: %s %.6f (golden %.6f)", image_id, label, shown, golden);
-      g_assert_false (isnan (golden));
-      g_assert_cmpfloat_with_epsilon (shown, golden, PROBS_ABS);
-    }
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -329,7 +271,7 @@ test_classify_superseded (void)
   test_window_type_labels (window, "cat, dog");
   test_window_open_image (window, "chelsea.png");
   test_window_wait_for_bars (window, 2);
-  assert_chart_golden (window, "chelsea", first_labels);
+  test_window_assert_chart_golden (window, GOLDEN_MODEL, "chelsea", first_labels);
   test_window_wait (no_live_jobs_beyond, GUINT_TO_POINTER (0), "the first jobs to go");
   live_before = siglens_classifier_test_count_live_jobs ();
 
@@ -351,13 +293,13 @@ test_classify_superseded (void)
                     "job 1 to come home");
 
   /* Job 1 came home and left no trace: the chart is still chelsea's, no error was shown. */
-  assert_chart_golden (window, "chelsea", first_labels);
+  test_window_assert_chart_golden (window, GOLDEN_MODEL, "chelsea", first_labels);
   g_assert_null (siglens_window_get_last_error (window));
   g_assert_true (siglens_classifier_get_busy (classifier));
 
   gate_release (&gate);
   test_window_wait_for_bars (window, 3);
-  assert_chart_golden (window, "coffee", new_labels);
+  test_window_assert_chart_golden (window, GOLDEN_MODEL, "coffee", new_labels);
   g_assert_cmpstr (siglens_image_get_name (siglens_window_get_image (window)), ==, "coffee.png");
   g_assert_null (siglens_window_get_last_error (window));
   test_window_wait (no_live_jobs_beyond, GUINT_TO_POINTER (live_before), "job 2 to go");

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include <glib/gstdio.h>
+#include <math.h>
 
 #include "test-util.h"
 #include "test-window-util.h"
@@ -151,3 +152,58 @@ test_window_open_image (SiglensWindow *window, const char *name)
 
   siglens_window_open_file (window, file);
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * Goldens (added for the hardening tests)
+ */
+
+static int
+manifest_image_index (const char *id)
+{
+  const cJSON *image;
+  int i = 0;
+
+  cJSON_ArrayForEach (image, cJSON_GetObjectItem (test_manifest (), "images"))
+    {
+      if (g_strcmp0 (cJSON_GetStringValue (cJSON_GetObjectItem (image, "id")), id) == 0)
+        return i;
+      i++;
+    }
+  g_error ("image %s not in the manifest", id);
+}
+
+void
+test_window_assert_chart_golden (SiglensWindow *window, const char *model_name,
+                                 const char *image_id, const char *const *labels)
+{
+  const cJSON *model = test_manifest_model (model_name);
+  const cJSON *texts = cJSON_GetObjectItem (model, "texts");
+  const cJSON *row = cJSON_GetArrayItem (cJSON_GetObjectItem (cJSON_GetObjectItem (model, "probs"),
+                                                              "values"),
+                                         manifest_image_index (image_id));
+  SiglensScoreChart *chart = siglens_window_get_chart (window);
+
+  g_assert_nonnull (row);
+  g_assert_cmpuint (siglens_score_chart_get_n_bars (chart), ==, g_strv_length ((char **) labels));
+  for (guint i = 0; i < siglens_score_chart_get_n_bars (chart); i++)
+    {
+      const char *label = siglens_score_chart_get_label (chart, i);
+      float shown = siglens_score_chart_get_probability (chart, i);
+      double golden = NAN;
+      const cJSON *text;
+      int t = 0;
+
+      g_assert_true (g_strv_contains (labels, label));
+      cJSON_ArrayForEach (text, texts)
+        {
+          if (cJSON_IsTrue (cJSON_GetObjectItem (text, "templated"))
+              && g_strcmp0 (cJSON_GetStringValue (cJSON_GetObjectItem (text, "label")), label) == 0)
+            golden = cJSON_GetArrayItem (row, t)->valuedouble;
+          t++;
+        }
+      g_test_message ("%s: %s %.6f (golden %.6f)", image_id, label, shown, golden);
+      g_assert_false (isnan (golden));
+      g_assert_cmpfloat_with_epsilon (shown, golden, 3e-5 /* manifest probs_abs: float32 noise */);
+    }
+}
+

@@ -25,3 +25,11 @@ void           test_window_wait_for_bars (SiglensWindow *window, guint n_bars);
 
 void           test_window_type_labels (SiglensWindow *window, const char *labels);
 void           test_window_open_image (SiglensWindow *window, const char *name);
+
+/* The chart shows exactly `labels` (NULL-terminated, any order), each with the golden
+ * probability of manifest model `model_name` for image `image_id` and the templated label,
+ * within the manifest's probs_abs (3e-5). */
+void           test_window_assert_chart_golden (SiglensWindow     *window,
+                                                const char        *model_name,
+                                                const char        *image_id,
+                                                const char *const *labels);
