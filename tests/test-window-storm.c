@@ -218,7 +218,12 @@ test_storm (void)
 
   g_test_message ("RSS before the storm %ld kB, after %ld kB (margin %d kB)", rss_before,
                   rss_after, RSS_MARGIN_KB);
+#ifndef __SANITIZE_ADDRESS__
   g_assert_cmpint (rss_after - rss_before, <=, RSS_MARGIN_KB);
+#else
+  /* Under ASan (the sanitize suite) freed memory sits in its quarantine, so RSS says nothing;
+   * LeakSanitizer's check at exit stands in, and it names what was kept. */
+#endif
 
   test_window_close (window);
 }
