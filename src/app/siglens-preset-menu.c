@@ -357,10 +357,15 @@ siglens_preset_menu_class_init (SiglensPresetMenuClass *klass)
 static void
 siglens_preset_menu_init (SiglensPresetMenu *self)
 {
-  self->button = gtk_menu_button_new ();
+  /* GTK 4.8 exposes a menu button and the toggle button inside it as two buttons: the outer
+   * one stays out of the accessible tree and the inner one is named, once (the tooltip would
+   * repeat the name as a description). */
+  self->button = g_object_new (GTK_TYPE_MENU_BUTTON,
+                               "accessible-role", GTK_ACCESSIBLE_ROLE_PRESENTATION,
+                               NULL);
   gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (self->button), "view-list-bullet-symbolic");
   gtk_widget_set_tooltip_text (self->button, _("Label Presets"));
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->button),
+  gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_widget_get_first_child (self->button)),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Label Presets"),
                                   -1);
   self->menu = g_menu_new ();

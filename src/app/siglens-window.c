@@ -35,6 +35,7 @@ struct _SiglensWindow
   GtkStack             *main_stack;
   AdwStatusPage        *no_model_page;
   GtkWidget            *download_slot;
+  GtkMenuButton        *menu_button;
   GtkWidget            *panes;
   GtkStack             *image_stack;
   GtkPicture           *picture;
@@ -825,6 +826,11 @@ siglens_window_constructed (GObject *object)
   G_OBJECT_CLASS (siglens_window_parent_class)->constructed (object);
 
   make_text_selectable (GTK_WIDGET (self->no_model_page));
+  /* The toggle button inside the menu button (whose own role is "presentation") is what
+   * screen readers meet: it carries the name, once. */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_widget_get_first_child (GTK_WIDGET (self->menu_button))),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Main Menu"),
+                                  -1);
 
   gtk_window_set_default_size (GTK_WINDOW (self),
                                g_settings_get_int (self->settings, "window-width"),
@@ -965,6 +971,7 @@ siglens_window_class_init (SiglensWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, no_model_page);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, download_slot);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, menu_button);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, panes);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, image_stack);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, picture);
