@@ -3,10 +3,12 @@
  * The label-embedding cache on disk: a second load of the model finds what the first encoded,
  * with the very same numbers; damaged, truncated and foreign entries are dropped and rebuilt;
  * another template, model, precision or lowercase setting never hits; the cap holds; clearing
- * empties it; a temporary left by a killed writer is never read.
+ * empties it; a temporary left by a killed writer (killed for real, mid-write) is never read.
  */
+#include <signal.h>
 #include <string.h>
 
+#include <sys/resource.h>
 #include <utime.h>
 
 #include <glib/gstdio.h>
@@ -303,6 +305,80 @@ test_stray_temporary_ignored (void)
   siglip_label_cache_free (cache);
 }
 
+/* A writer really killed in the middle of writing an entry: the child process runs with a file
+ * size limit (RLIMIT_FSIZE) below an entry's size, so the kernel kills it with SIGXFSZ inside
+ * the write. What it leaves is a partial temporary, never a file under an entry's name, and the
+ * next run recomputes the embedding, bit for bit the uncached one, and stores it whole. */
+#define KILLED_WRITE_LIMIT 64 /* bytes: less than any entry (the embedding alone is more) */
+
+static void
+test_killed_mid_write (void)
+{
+  g_autofree char *dir = test_out_path ("label-cache/killed");
+
+  if (g_test_subprocess ())
+    {
+      struct rlimit fsize = { KILLED_WRITE_LIMIT, KILLED_WRITE_LIMIT }, no_core = { 0, 0 };
+      siglip_label_cache *cache = open_cache (dir, 0);
+      siglip_model *m = load_fixture ("tiny-siglip2-naflex", cache);
+
+      signal (SIGXFSZ, SIG_DFL);
+      g_assert_cmpint (setrlimit (RLIMIT_CORE, &no_core), ==, 0);
+      g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &fsize), ==, 0);
+      g_free (encode (m, texts, 1, NULL)); /* dies in the cache's write */
+      g_assert_not_reached ();
+    }
+
+  g_free (dir);
+  dir = fresh_cache_dir ("killed");
+  siglip_model *plain = load_fixture ("tiny-siglip2-naflex", NULL);
+  const gsize bytes = (gsize) siglip_model_embed_dim_text (plain) * sizeof (float);
+  g_autofree float *reference = encode (plain, texts, 1, NULL);
+  siglip_model_free (plain);
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+
+  /* It did die mid-write: one partial temporary, nothing under an entry's name. */
+  g_autoptr (GPtrArray) files = list_entries (dir);
+  g_assert_cmpuint (files->len, ==, 0);
+  guint n_temps = 0;
+  {
+    g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+    const char *name;
+    while ((name = g_dir_read_name (d)))
+      {
+        g_autofree char *path = g_build_filename (dir, name, NULL);
+        GStatBuf st;
+        g_assert_true (g_str_has_prefix (name, ".tmp-"));
+        g_assert_cmpint (g_stat (path, &st), ==, 0);
+        g_assert_cmpint (st.st_size, ==, KILLED_WRITE_LIMIT);
+        n_temps++;
+      }
+  }
+  g_assert_cmpuint (n_temps, ==, 1);
+
+  /* The next run trusts nothing of it: a miss, recomputed, the uncached numbers, stored whole. */
+  siglip_label_cache *cache = open_cache (dir, 0);
+  siglip_label_cache_stats s;
+  siglip_model *m = load_fixture ("tiny-siglip2-naflex", cache);
+  g_autofree float *after = encode (m, texts, 1, NULL);
+  siglip_model_free (m);
+  siglip_label_cache_get_stats (cache, &s);
+  g_assert_cmpuint (s.hits, ==, 0);
+  g_assert_cmpuint (s.misses, ==, 1);
+  g_assert_cmpuint (s.stores, ==, 1);
+  g_assert_cmpmem (after, bytes, reference, bytes);
+
+  m = load_fixture ("tiny-siglip2-naflex", cache);
+  g_autofree float *again = encode (m, texts, 1, NULL);
+  siglip_model_free (m);
+  siglip_label_cache_get_stats (cache, &s);
+  g_assert_cmpuint (s.hits, ==, 1);
+  g_assert_cmpmem (again, bytes, reference, bytes);
+  siglip_label_cache_free (cache);
+}
+
 static void
 test_cap_and_clear (void)
 {
@@ -387,6 +463,7 @@ main (int argc, char **argv)
       g_test_add_data_func (path, GINT_TO_POINTER (damages[i].how), test_damaged_entry_rebuilt);
     }
   g_test_add_func ("/label-cache/stray-temporary", test_stray_temporary_ignored);
+  g_test_add_func ("/label-cache/killed-mid-write", test_killed_mid_write);
   g_test_add_func ("/label-cache/cap-and-clear", test_cap_and_clear);
   g_test_add_func ("/label-cache/default-directory", test_default_directory);
   return g_test_run ();
