@@ -2,12 +2,14 @@
 /*
  * Label presets: every built-in set loads, round-trips through the label entry's splitting and
  * encodes with the tiny model; the ImageNet file is CLIP's zero-shot class list, 1,000 lines;
- * user sets are saved (atomically), listed, found and deleted; `siglens-cli presets` and
+ * user sets are saved (atomically, even when the saving process is killed mid-write), listed, found and deleted; `siglens-cli presets` and
  * `classify --preset` as a user runs them.
  */
 #include <glib/gstdio.h>
 #include <math.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "siglens-presets.h"
 #include "test-util.h"
@@ -349,6 +351,83 @@ test_cli (void)
   test_run_clear (&run);
 }
 
+/* A save really killed in the middle of writing: the child runs with a file size limit
+ * (RLIMIT_FSIZE) below the new set's size, so the kernel kills it with SIGXFSZ inside the
+ * write. The set keeps its old labels whole, the leftover temporary is never listed as a set,
+ * and the next save goes through. */
+#define KILLED_SAVE_LIMIT 512 /* bytes: the new set below is about 2 KB */
+
+static char **
+many_labels (void)
+{
+  GStrvBuilder *builder = g_strv_builder_new ();
+  char **labels;
+
+  for (int i = 0; i < 200; i++)
+    {
+      g_autofree char *label = g_strdup_printf ("colour number %03d", i);
+      g_strv_builder_add (builder, label);
+    }
+  labels = g_strv_builder_end (builder);
+  g_strv_builder_unref (builder);
+  return labels;
+}
+
+static void
+test_killed_mid_save (void)
+{
+  g_autofree char *dir = test_out_path ("presets-killed");
+  g_auto (GStrv) labels = many_labels ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SiglensPreset) saved = NULL;
+  g_autoptr (SiglensPreset) found = NULL;
+  g_autoptr (GPtrArray) list = NULL;
+  const char *old_labels[] = { "red", "green", NULL };
+  guint n_user = 0;
+
+  if (g_test_subprocess ())
+    {
+      struct rlimit fsize = { KILLED_SAVE_LIMIT, KILLED_SAVE_LIMIT }, no_core = { 0, 0 };
+
+      signal (SIGXFSZ, SIG_DFL);
+      g_assert_cmpint (setrlimit (RLIMIT_CORE, &no_core), ==, 0);
+      g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &fsize), ==, 0);
+      siglens_presets_save (dir, "Colours", (const char *const *) labels, NULL);
+      g_assert_not_reached ();
+    }
+
+  empty_folder (dir);
+  saved = siglens_presets_save (dir, "Colours", old_labels, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&saved, siglens_preset_free);
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  /* it did die mid-write: the set and a partial temporary beside it */
+  g_assert_cmpuint (count_files (dir), ==, 2);
+
+  found = siglens_presets_find (dir, "Colours", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstrv (found->labels, old_labels);
+  list = siglens_presets_list (dir);
+  for (guint i = 0; i < list->len; i++)
+    {
+      SiglensPreset *preset = g_ptr_array_index (list, i);
+
+      if (!preset->builtin)
+        {
+          g_assert_cmpstr (preset->name, ==, "Colours");
+          g_assert_cmpstrv (preset->labels, old_labels);
+          n_user++;
+        }
+    }
+  g_assert_cmpuint (n_user, ==, 1);
+
+  saved = siglens_presets_save (dir, "Colours", (const char *const *) labels, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (saved->n_labels, ==, 200);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -358,6 +437,7 @@ main (int argc, char **argv)
   g_test_add_func ("/presets/imagenet", test_imagenet);
   g_test_add_func ("/presets/every-preset-encodes", test_every_preset_encodes);
   g_test_add_func ("/presets/user-sets", test_user_sets);
+  g_test_add_func ("/presets/killed-mid-save", test_killed_mid_save);
   g_test_add_func ("/presets/cli", test_cli);
 
   return g_test_run ();

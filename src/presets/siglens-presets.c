@@ -216,7 +216,8 @@ siglens_presets_list (const char *user_dir)
     {
       SiglensPreset *preset;
 
-      /* Temporary files of a save in progress start with '.'. */
+      /* Not a set: dot files, and the temporaries of a save in progress ("NAME.txt.XXXXXX",
+       * g_file_set_contents_full's). */
       if (file_name[0] == '.' || !g_str_has_suffix (file_name, USER_SUFFIX))
         continue;
       preset = load_user_file (user_dir, file_name, NULL);
@@ -338,9 +339,12 @@ siglens_presets_save (const char         *user_dir,
     }
   file_name = g_strconcat (name, USER_SUFFIX, NULL);
   path = g_build_filename (user_dir, file_name, NULL);
-  /* CONSISTENT: written to a temporary file in the same folder, then renamed over `path`. */
+  /* CONSISTENT: written to a temporary file in the same folder, fsync'd, then renamed over
+   * `path`, so a crash leaves the old set or the new one, never a mixture. DURABLE: the folder
+   * is fsync'd after the rename too, so a set just saved survives a power cut. */
   if (!g_file_set_contents_full (path, text->str, (gssize) text->len,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0644, error))
+                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+                                 0644, error))
     return NULL;
   return load_user_file (user_dir, file_name, error);
 }
