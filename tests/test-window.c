@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "siglens-application.h"
+#include "siglens-label-list-editor.h"
 #include "siglens-model-folder-check.h"
 #include "siglens-model-folder-chooser.h"
 #include "siglens-model-locator.h"
@@ -887,6 +888,71 @@ test_no_model_page (void)
   close_window (window);
 }
 
+static gboolean
+popover_shown (SiglensWindow *window)
+{
+  SiglensLabelListEditor *editor = SIGLENS_LABEL_LIST_EDITOR (window_child (window, "list_editor"));
+
+  return gtk_widget_get_mapped (GTK_WIDGET (siglens_label_list_editor_get_view (editor)));
+}
+
+static gboolean
+four_bars (SiglensWindow *window)
+{
+  return idle_and_fresh (window)
+         && siglens_score_chart_get_n_bars (siglens_window_get_chart (window)) == 4;
+}
+
+/* The labels as a list, one per line, edited in the popover, land in the entry and are scored;
+ * a list pasted into the one-line entry keeps its line breaks as separators. */
+static void
+test_label_list_editor (void)
+{
+  SiglensWindow *window = new_ready_window ();
+  SiglensLabelListEditor *editor = SIGLENS_LABEL_LIST_EDITOR (window_child (window, "list_editor"));
+  GtkEditable *entry = siglens_window_get_labels_entry (window);
+  GtkTextBuffer *buffer;
+  GtkTextIter start, end;
+  g_autofree char *lines = NULL;
+  g_autoptr (GString) sixty = g_string_new (NULL);
+  int position = 0;
+
+  open_image (window, "chelsea.png");
+  type_labels (window, "cat, dog，一只猫");
+  siglens_label_list_editor_popup (editor);
+  wait_for (popover_shown, window, "the list");
+  buffer = gtk_text_view_get_buffer (siglens_label_list_editor_get_view (editor));
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  lines = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+  g_assert_cmpstr (lines, ==, "cat\ndog\n一只猫\n");
+
+  gtk_text_buffer_set_text (buffer, "cat\ndog\n a red car \n\ncoffee\n", -1);
+  g_assert_cmpstr (gtk_editable_get_text (entry), ==, "cat, dog, a red car, coffee");
+  wait_for (four_bars, window, "the list's scores");
+
+  /* Sixty labels, one per line: all of them reach the entry. */
+  for (int i = 0; i < 60; i++)
+    g_string_append_printf (sixty, "thing %d\n", i);
+  gtk_text_buffer_set_text (buffer, sixty->str, -1);
+  {
+    int n = 0;
+    char **split = siglip_split_labels (gtk_editable_get_text (entry), &n);
+
+    g_assert_cmpint (n, ==, 60);
+    g_assert_cmpstr (split[59], ==, "thing 59");
+    siglip_labels_free (split);
+  }
+  gtk_popover_popdown (gtk_menu_button_get_popover (GTK_MENU_BUTTON (gtk_widget_get_first_child (GTK_WIDGET (editor)))));
+
+  /* Pasted with line breaks into the one-line entry. */
+  gtk_editable_set_text (entry, "");
+  gtk_editable_insert_text (entry, "rocket\r\nship\n\ncar\n", -1, &position);
+  g_assert_cmpstr (gtk_editable_get_text (entry), ==, "rocket, ship, car");
+  wait_for (idle_and_fresh, window, "the pasted labels' scores");
+
+  close_window (window);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -932,6 +998,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/model-folder-check", test_model_folder_check);
   g_test_add_func ("/window/wrong-folder-not-saved", test_wrong_folder_not_saved);
   g_test_add_func ("/window/no-model-page", test_no_model_page);
+  g_test_add_func ("/window/label-list-editor", test_label_list_editor);
 
   status = g_test_run ();
   g_object_unref (application);

@@ -11,6 +11,7 @@
 
 #include "siglip.h"
 #include "siglens-adaptive-box.h"
+#include "siglens-label-list-editor.h"
 #include "siglens-label-notes.h"
 #include "siglens-model-folder-check.h"
 #include "siglens-model-folder-chooser.h"
@@ -37,6 +38,7 @@ struct _SiglensWindow
   GtkWidget            *download_slot;
   GtkMenuButton        *menu_button;
   GtkWidget            *panes;
+  SiglensLabelListEditor *list_editor;
   GtkStack             *image_stack;
   GtkPicture           *picture;
   GtkLabel             *image_caption;
@@ -959,6 +961,7 @@ siglens_window_class_init (SiglensWindowClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   g_type_ensure (SIGLENS_TYPE_ADAPTIVE_BOX);
+  g_type_ensure (SIGLENS_TYPE_LABEL_LIST_EDITOR);
   g_type_ensure (SIGLENS_TYPE_PICTURE_FRAME);
   g_type_ensure (SIGLENS_TYPE_SCORE_CHART);
   g_type_ensure (SIGLENS_TYPE_PRESET_MENU);
@@ -973,6 +976,7 @@ siglens_window_class_init (SiglensWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, download_slot);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, menu_button);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, panes);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, list_editor);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, image_stack);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, picture);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, image_caption);
