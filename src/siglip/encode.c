@@ -341,7 +341,8 @@ encode_image (siglip_state *state, const siglip_image *image,
   const int n = patches->num_valid;
   siglip_attention_map *m = map ? calloc (1, sizeof *m) : NULL;
   if (m)
-    *m = (siglip_attention_map) { patches->rows, patches->cols, malloc ((size_t) n * sizeof (float)) };
+    *m = (siglip_attention_map) { patches->rows, patches->cols,
+                                  malloc ((size_t) n * sizeof (float)) };
   bool ok = !map || (m && m->weights);
   if (!ok)
     siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "out of memory for the attention map");
@@ -521,7 +522,9 @@ siglip_encode_labels (siglip_state *state, const char *const *labels, int n_labe
   bool ok = texts && out;
   for (size_t k = 0; ok && k < n_texts; k++)
     {
-      const char *template = ensemble ? options->templates[k / n_labels] : options ? options->template : NULL;
+      const char *template = ensemble  ? options->templates[k / n_labels]
+                             : options ? options->template
+                                       : NULL;
       ok = (texts[k] = siglip_apply_template (template, labels[k % n_labels])) != NULL;
     }
   if (!ok)
