@@ -284,7 +284,7 @@ siglens_label_list_editor_init (SiglensLabelListEditor *self)
    * buttons, so the outer one stays out of the accessible tree and the inner one is named. */
   self->button = g_object_new (GTK_TYPE_MENU_BUTTON,
                                "accessible-role", GTK_ACCESSIBLE_ROLE_PRESENTATION,
-                               "icon-name", "view-list-symbolic",
+                               "icon-name", "document-edit-symbolic",
                                "popover", popover,
                                "tooltip-text", _("Edit the Labels as a List"),
                                NULL);
