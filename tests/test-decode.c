@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <glib/gstdio.h>
+#include <zlib.h>
 
 #include <siglens-decode.h>
 
@@ -324,6 +325,204 @@ make_png (guint32 width, guint32 height, int bit_depth, const guint8 *raw, gsize
   return g_byte_array_free_to_bytes (out);
 }
 
+/* An RGB PNG of one colour, deflated by zlib row by row: a tiny file for a huge image. */
+static GBytes *
+make_flat_png (guint32 width, guint32 height, guint8 value)
+{
+  z_stream z = { 0 };
+  g_assert_cmpint (deflateInit (&z, 1), ==, Z_OK);
+  gsize row_len = 1 + (gsize) width * 3;
+  g_autofree guint8 *row = g_malloc (row_len);
+  memset (row, value, row_len);
+  row[0] = 0; /* filter: none */
+  GByteArray *zdata = g_byte_array_new ();
+  guint8 buf[65536];
+  for (guint32 y = 0; y <= height; y++)
+    {
+      z.next_in = row;
+      z.avail_in = y < height ? (uInt) row_len : 0;
+      int flush = y < height ? Z_NO_FLUSH : Z_FINISH;
+      do
+        {
+          z.next_out = buf;
+          z.avail_out = sizeof buf;
+          deflate (&z, flush);
+          g_byte_array_append (zdata, buf, (guint) (sizeof buf - z.avail_out));
+        }
+      while (z.avail_out == 0);
+    }
+  deflateEnd (&z);
+  GByteArray *out = g_byte_array_new ();
+  const guint8 sig[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n' };
+  g_byte_array_append (out, sig, sizeof sig);
+  guint8 ihdr[13] = { width >> 24, width >> 16, width >> 8, width,
+                      height >> 24, height >> 16, height >> 8, height, 8, 2, 0, 0, 0 };
+  png_chunk (out, "IHDR", ihdr, sizeof ihdr);
+  png_chunk (out, "IDAT", zdata->data, zdata->len);
+  png_chunk (out, "IEND", NULL, 0);
+  g_byte_array_unref (zdata);
+  return g_byte_array_free_to_bytes (out);
+}
+
+static void
+expect_decode_error (GBytes *bytes, const char *name, GQuark domain, int code,
+                     const char *fragment)
+{
+  g_autoptr (GError) error = NULL;
+  SiglensRgbImage *image = siglens_decode_bytes (bytes, name, 0, &error);
+  g_assert_null (image);
+  check_error (error, domain, code, fragment);
+}
+
+/* The sizes of the catalogue: 0x0 refused; 1x100000 decoded (and preprocessed); 30000x30000
+ * refused from the header; 20000x20000 of one colour (a 1.2 GB decode from a small file)
+ * refused from the header too, before any pixel is inflated. */
+static void
+test_catalogue_sizes (void)
+{
+  g_autoptr (GBytes) empty = make_png (0, 0, 8, NULL, 0);
+  expect_decode_error (empty, "zero.png", SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT,
+                       "zero.png: cannot decode the image");
+
+  g_autoptr (GBytes) thin = make_flat_png (1, 100000, 0x80);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SiglensRgbImage) image = siglens_decode_bytes (thin, "thin.png", 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (image->width, ==, 1);
+  g_assert_cmpint (image->height, ==, 100000);
+  g_assert_cmpint (image->rgb[3 * 99999], ==, 0x80);
+  g_autofree char *dir = test_data_path ("tiny-siglip2-naflex");
+  siglip_model *model = siglip_model_load (dir, NULL, NULL);
+  g_assert_nonnull (model);
+  siglip_image img = { image->rgb, image->width, image->height, image->stride };
+  siglip_error *err = NULL;
+  siglip_patches *patches = siglip_preprocess (model, &img, 0, &err);
+  g_assert_null (err);
+  /* NAFlex keeps the aspect within the budget: one column of patches at most 256 rows */
+  g_assert_cmpint (patches->cols, ==, 1);
+  g_assert_cmpint (patches->num_valid, <=, 256);
+  siglip_patches_free (patches);
+  siglip_model_free (model);
+
+  const guint8 scrap[16] = { 0 };
+  g_autoptr (GBytes) huge = make_png (30000, 30000, 8, scrap, sizeof scrap);
+  expect_decode_error (huge, "huge.png", SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_TOO_LARGE,
+                       "huge.png: 30000x30000 is 900000000 pixels, more than the limit of "
+                       "100000000");
+
+  g_autoptr (GBytes) bomb = make_flat_png (20000, 20000, 0xff);
+  g_test_message ("20000x20000 one-colour PNG: %" G_GSIZE_FORMAT " bytes",
+                  g_bytes_get_size (bomb));
+  g_assert_cmpuint (g_bytes_get_size (bomb), <, 8 << 20); /* 5 MB for 1.2 GB of pixels */
+  expect_decode_error (bomb, "bomb.png", SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_TOO_LARGE,
+                       "bomb.png: 20000x20000 is 400000000 pixels");
+}
+
+static GBytes *
+bmp_bytes (gint32 width, gint32 height, gsize pixel_bytes)
+{
+  GByteArray *b = g_byte_array_new ();
+  guint32 offset = 54;
+  guint8 file[14] = { 'B', 'M' };
+  guint32 size = offset + (guint32) pixel_bytes;
+  memcpy (file + 2, &size, 4);
+  memcpy (file + 10, &offset, 4);
+  g_byte_array_append (b, file, sizeof file);
+  guint8 dib[40] = { 40 };
+  memcpy (dib + 4, &width, 4);
+  memcpy (dib + 8, &height, 4);
+  dib[12] = 1;  /* planes */
+  dib[14] = 24; /* bits per pixel, BI_RGB */
+  g_byte_array_append (b, dib, sizeof dib);
+  for (gsize i = 0; i < pixel_bytes; i++)
+    {
+      guint8 v = (guint8) (i * 7);
+      g_byte_array_append (b, &v, 1);
+    }
+  return g_byte_array_free_to_bytes (b);
+}
+
+/* BMP, WebP and GIF files that end early, or declare more than they hold: refused as Pillow
+ * refuses them ("image file is truncated"), not scored as black or half images. */
+static void
+test_truncated_other_formats (void)
+{
+  /* 8x6 at 24 bits: rows of 24 bytes padded to 24 */
+  g_autoptr (GBytes) whole = bmp_bytes (8, 6, 24 * 6);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SiglensRgbImage) image = siglens_decode_bytes (whole, "whole.bmp", 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (image->width, ==, 8);
+
+  g_autoptr (GBytes) short_bmp = bmp_bytes (8, 6, 24 * 6 - 20);
+  expect_decode_error (short_bmp, "short.bmp", SIGLENS_DECODE_ERROR,
+                       SIGLENS_DECODE_ERROR_CORRUPT,
+                       "short.bmp: the image is truncated (the BMP needs 198 bytes, the file has "
+                       "178)");
+  /* 54 bytes declaring 9000x9000 (81 MP, under the limit) used to be scored as black */
+  g_autoptr (GBytes) empty_bmp = bmp_bytes (9000, 9000, 0);
+  expect_decode_error (empty_bmp, "empty.bmp", SIGLENS_DECODE_ERROR,
+                       SIGLENS_DECODE_ERROR_CORRUPT,
+                       "empty.bmp: the image is truncated (the BMP needs 243000054 bytes");
+  /* 12 bytes of one */
+  g_autoptr (GBytes) whole_big = bmp_bytes (9000, 9000, 0);
+  g_autoptr (GBytes) twelve = g_bytes_new_from_bytes (whole_big, 0, 12);
+  expect_decode_error (twelve, "twelve.bmp", SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT,
+                       "twelve.bmp");
+  /* top-down rows (negative height) and too many pixels */
+  g_autoptr (GBytes) wide_bmp = bmp_bytes (20000, -20000, 0);
+  expect_decode_error (wide_bmp, "wide.bmp", SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_TOO_LARGE,
+                       "wide.bmp: 20000x20000 is 400000000 pixels");
+
+  /* WebP: a whole one decodes, its first half is truncated */
+  g_autoptr (GdkPixbuf) src = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 64, 48);
+  gdk_pixbuf_fill (src, 0x3080c0ff);
+  g_autofree gchar *webp = NULL;
+  gsize len;
+  g_assert_true (gdk_pixbuf_save_to_buffer (src, &webp, &len, "webp", &error, NULL));
+  g_autoptr (GBytes) half = g_bytes_new (webp, len / 2);
+  g_autofree char *need = g_strdup_printf ("half.webp: the image is truncated (the WebP needs "
+                                           "%" G_GSIZE_FORMAT " bytes, the file has %"
+                                           G_GSIZE_FORMAT ")", len, len / 2);
+  expect_decode_error (half, "half.webp", SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT,
+                       need);
+
+  /* a WebP whose header declares 16383x16383: refused before the loader decodes it (it
+   * decodes a whole WebP before it reports the size) */
+  GByteArray *big = g_byte_array_new ();
+  g_byte_array_append (big, (const guint8 *) webp, (guint) len);
+  if (!memcmp (big->data + 12, "VP8L", 4))
+    {
+      guint32 bits = 16382u | 16382u << 14;
+      memcpy (big->data + 21, &bits, 4);
+    }
+  else
+    {
+      g_assert_cmpmem (big->data + 12, 4, "VP8 ", 4);
+      guint16 side = 16383;
+      memcpy (big->data + 26, &side, 2);
+      memcpy (big->data + 28, &side, 2);
+    }
+  g_autoptr (GBytes) big_bytes = g_byte_array_free_to_bytes (big);
+  expect_decode_error (big_bytes, "big.webp", SIGLENS_DECODE_ERROR,
+                       SIGLENS_DECODE_ERROR_TOO_LARGE,
+                       "big.webp: 16383x16383 is 268402689 pixels, more than the limit");
+
+  /* GIF: cut inside the first frame's pixel data (GdkPixbuf's loader refuses this one itself;
+   * the end scanner covers loaders that would not) */
+  static const guint8 gif[] = {
+    'G', 'I', 'F', '8', '9', 'a', 2, 0, 2, 0, 0x80, 0, 0,
+    0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF,
+    0x2C, 0, 0, 0, 0, 2, 0, 2, 0, 0x00, 0x02, 0x03, 0x84, 0x1D, 0x05, 0x00, 0x3B,
+  };
+  g_autoptr (GBytes) gif_whole = g_bytes_new_static (gif, sizeof gif);
+  g_autoptr (SiglensRgbImage) gif_image = siglens_decode_bytes (gif_whole, "whole.gif", 0, &error);
+  g_assert_no_error (error);
+  g_autoptr (GBytes) gif_cut = g_bytes_new_static (gif, sizeof gif - 4);
+  expect_decode_error (gif_cut, "cut.gif", SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT,
+                       "cut.gif: ");
+}
+
 static void
 test_png_16bit (void)
 {
@@ -532,6 +731,8 @@ main (int argc, char **argv)
   g_test_add_func ("/decode/empty-and-missing", test_empty_and_missing);
   g_test_add_func ("/decode/corrupt", test_corrupt);
   g_test_add_func ("/decode/not-files", test_not_files);
+  g_test_add_func ("/decode/catalogue-sizes", test_catalogue_sizes);
+  g_test_add_func ("/decode/truncated-other-formats", test_truncated_other_formats);
   g_test_add_func ("/decode/trailing-data", test_trailing_data);
   return g_test_run ();
 }

@@ -19,6 +19,7 @@
 #include <gio/gunixinputstream.h>
 #include <glib/gstdio.h>
 
+#include "siglens-image-header.h"
 #include "siglip.h"
 
 G_DEFINE_QUARK (siglens-decode-error-quark, siglens_decode_error)
@@ -146,7 +147,11 @@ siglens_rgb_image_from_pixbuf (GdkPixbuf *pixbuf, GError **error)
  * pads the rest with grey) without an error, where Pillow raises "image file is truncated".
  * So the bytes are walked alongside the loader: a PNG must reach its IEND chunk, a JPEG its
  * EOI marker (data after them is ignored, as Pillow does). */
-typedef enum { END_UNKNOWN, END_PNG, END_JPEG, END_OTHER } EndKind;
+typedef enum { END_UNKNOWN, END_PNG, END_JPEG, END_GIF, END_OTHER } EndKind;
+
+typedef enum {
+  G_SCREEN, G_SKIP, G_BLOCK, G_EXT_LABEL, G_SUB_LEN, G_IMAGE, G_LZW_SIZE,
+} GifState;
 
 typedef enum {
   J_MARKER_FF, J_MARKER_CODE, J_LENGTH_HI, J_LENGTH_LO, J_SKIP, J_ENTROPY, J_ENTROPY_FF,
@@ -162,6 +167,10 @@ typedef struct {
   JpegState jstate;
   guint8 marker;
   guint length;
+  GifState gstate, gnext; /* gnext: after G_SKIP */
+  gboolean in_image;      /* GIF: the sub-blocks being walked are the first frame's pixels */
+  guint8 gbuf[13];
+  guint gbuf_len;
 } EndScanner;
 
 static void
@@ -254,21 +263,107 @@ jpeg_scan (EndScanner *e, const guint8 *p, gsize len)
     }
 }
 
+/* A GIF's blocks up to the end of its first frame's pixel data (what Pillow decodes first):
+ * header and logical screen (13 bytes, then the global palette), extensions (a label and
+ * sub-blocks), then the image descriptor (9 bytes, then its local palette), the LZW code size
+ * and sub-blocks up to the empty one. */
+static void
+gif_scan (EndScanner *e, const guint8 *p, gsize len)
+{
+  for (; len && !e->done; p++, len--)
+    {
+      guint8 b = *p;
+      switch (e->gstate)
+        {
+        case G_SCREEN:
+          e->gbuf[e->gbuf_len++] = b;
+          if (e->gbuf_len == 13)
+            {
+              guint8 flags = e->gbuf[10];
+              e->skip = flags & 0x80 ? 3u << ((flags & 7) + 1) : 0;
+              e->gstate = e->skip ? G_SKIP : G_BLOCK;
+              e->gnext = G_BLOCK;
+            }
+          break;
+        case G_SKIP:
+          {
+            gsize n = (gsize) MIN ((guint64) len, e->skip);
+            e->skip -= n;
+            p += n - 1, len -= n - 1;
+            if (e->skip == 0)
+              e->gstate = e->gnext;
+          }
+          break;
+        case G_BLOCK:
+          if (b == 0x21)
+            e->gstate = G_EXT_LABEL;
+          else if (b == 0x2C)
+            e->gstate = G_IMAGE, e->gbuf_len = 0;
+          else
+            e->done = TRUE; /* a trailer or junk: no frame to cut short; the loader decides */
+          break;
+        case G_EXT_LABEL:
+          e->in_image = FALSE;
+          e->gstate = G_SUB_LEN;
+          break;
+        case G_SUB_LEN:
+          if (b == 0)
+            {
+              if (e->in_image)
+                e->done = TRUE; /* the first frame is whole */
+              e->gstate = G_BLOCK;
+            }
+          else
+            e->skip = b, e->gstate = G_SKIP, e->gnext = G_SUB_LEN;
+          break;
+        case G_IMAGE:
+          e->gbuf[e->gbuf_len++] = b;
+          if (e->gbuf_len == 9)
+            {
+              guint8 flags = e->gbuf[8];
+              e->skip = flags & 0x80 ? 3u << ((flags & 7) + 1) : 0;
+              e->gstate = e->skip ? G_SKIP : G_LZW_SIZE;
+              e->gnext = G_LZW_SIZE;
+            }
+          break;
+        case G_LZW_SIZE:
+          e->in_image = TRUE;
+          e->gstate = G_SUB_LEN;
+          break;
+        }
+    }
+}
+
 static void
 end_scan (EndScanner *e, const guint8 *p, gsize len)
 {
   if (e->kind == END_UNKNOWN && len)
-    e->kind = p[0] == 0x89 ? END_PNG : p[0] == 0xFF ? END_JPEG : END_OTHER;
+    e->kind = p[0] == 0x89 ? END_PNG : p[0] == 0xFF ? END_JPEG : p[0] == 'G' ? END_GIF
+                                                                            : END_OTHER;
   if (e->kind == END_PNG)
     png_scan (e, p, len);
   else if (e->kind == END_JPEG)
     jpeg_scan (e, p, len);
+  else if (e->kind == END_GIF)
+    gif_scan (e, p, len);
 }
 
 static gboolean
 end_missing (const EndScanner *e)
 {
-  return (e->kind == END_PNG || e->kind == END_JPEG) && !e->done;
+  return (e->kind == END_PNG || e->kind == END_JPEG || e->kind == END_GIF) && !e->done;
+}
+
+static const char *
+end_description (EndKind kind)
+{
+  switch (kind)
+    {
+    case END_PNG: return "the PNG ends before its IEND chunk";
+    case END_JPEG: return "the JPEG ends before its EOI marker";
+    case END_GIF: return "the GIF ends inside its first frame";
+    default: return "it ends early";
+    }
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -282,6 +377,11 @@ typedef struct {
   int width, height;
   gsize n_bytes;
   EndScanner end;
+  /* the first bytes, held back from the loader until the declared size is checked */
+  guint8 head[SIGLENS_IMAGE_HEADER_BYTES];
+  gsize head_len;
+  gboolean head_checked;
+  SiglensImageHeader header;
 } Decoder;
 
 static void
@@ -308,6 +408,9 @@ decoder_init (Decoder *decoder, const char *name, gsize max_pixels)
   decoder->too_large = FALSE;
   decoder->n_bytes = 0;
   memset (&decoder->end, 0, sizeof decoder->end);
+  decoder->head_len = 0;
+  decoder->head_checked = FALSE;
+  memset (&decoder->header, 0, sizeof decoder->header);
   g_signal_connect (decoder->loader, "size-prepared", G_CALLBACK (on_size_prepared), decoder);
 }
 
@@ -332,11 +435,11 @@ set_too_large (Decoder *decoder, GError **error)
 }
 
 static gboolean
-decoder_write (Decoder *decoder, const guint8 *data, gsize len, GError **error)
+loader_write (Decoder *decoder, const guint8 *data, gsize len, GError **error)
 {
   g_autoptr(GError) local = NULL;
-  decoder->n_bytes += len;
-  end_scan (&decoder->end, data, len);
+  if (!len)
+    return TRUE;
   gboolean ok = gdk_pixbuf_loader_write (decoder->loader, data, len, &local);
   if (decoder->too_large)
     return set_too_large (decoder, error);
@@ -349,6 +452,52 @@ decoder_write (Decoder *decoder, const guint8 *data, gsize len, GError **error)
   return TRUE;
 }
 
+/* The size the file declares, checked before the loader sees a byte: some loaders (WebP)
+ * decode everything before they report it. */
+static gboolean
+check_header (Decoder *decoder, GError **error)
+{
+  decoder->head_checked = TRUE;
+  SiglensImageHeader *h = &decoder->header;
+  if (!siglens_image_header_parse (decoder->head, decoder->head_len, h))
+    return TRUE;
+  if (h->width == 0 || h->height == 0)
+    {
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_EMPTY,
+                   "%s: the %s declares no pixels (%" G_GINT64_FORMAT "x%" G_GINT64_FORMAT ")",
+                   decoder->name, h->format, h->width, h->height);
+      return FALSE;
+    }
+  guint64 w = (guint64) ABS (h->width), ht = (guint64) ABS (h->height);
+  if (w > G_MAXINT || ht > G_MAXINT || w * ht > decoder->max_pixels)
+    {
+      decoder->width = (int) MIN (w, (guint64) G_MAXINT);
+      decoder->height = (int) MIN (ht, (guint64) G_MAXINT);
+      return set_too_large (decoder, error);
+    }
+  return TRUE;
+}
+
+static gboolean
+decoder_write (Decoder *decoder, const guint8 *data, gsize len, GError **error)
+{
+  decoder->n_bytes += len;
+  end_scan (&decoder->end, data, len);
+  if (!decoder->head_checked)
+    {
+      gsize n = MIN (len, sizeof decoder->head - decoder->head_len);
+      memcpy (decoder->head + decoder->head_len, data, n);
+      decoder->head_len += n;
+      data += n, len -= n;
+      if (decoder->head_len < sizeof decoder->head)
+        return TRUE;
+      if (!check_header (decoder, error)
+          || !loader_write (decoder, decoder->head, decoder->head_len, error))
+        return FALSE;
+    }
+  return loader_write (decoder, data, len, error);
+}
+
 /* Ends the stream and converts the (first) frame. (transfer full) */
 static SiglensRgbImage *
 decoder_finish (Decoder *decoder, GError **error)
@@ -358,6 +507,20 @@ decoder_finish (Decoder *decoder, GError **error)
     {
       g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_EMPTY,
                    "%s: there is no data (the file is empty)", decoder->name);
+      return NULL;
+    }
+  if (!decoder->head_checked
+      && (!check_header (decoder, error)
+          || !loader_write (decoder, decoder->head, decoder->head_len, error)))
+    return NULL;
+  /* as Pillow: a file shorter than its header says is truncated, not an image with black or
+   * missing rows (GdkPixbuf's BMP and WebP loaders decode what is there) */
+  if (decoder->header.min_bytes > decoder->n_bytes)
+    {
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT,
+                   "%s: the image is truncated (the %s needs %" G_GUINT64_FORMAT " bytes, the "
+                   "file has %" G_GSIZE_FORMAT ")", decoder->name, decoder->header.format,
+                   decoder->header.min_bytes, decoder->n_bytes);
       return NULL;
     }
   gboolean ok = gdk_pixbuf_loader_close (decoder->loader, &local);
@@ -377,9 +540,8 @@ decoder_finish (Decoder *decoder, GError **error)
   if (end_missing (&decoder->end))
     {
       g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT,
-                   "%s: the image is truncated (the %s ends before its %s)", decoder->name,
-                   decoder->end.kind == END_PNG ? "PNG" : "JPEG",
-                   decoder->end.kind == END_PNG ? "IEND chunk" : "EOI marker");
+                   "%s: the image is truncated (%s)", decoder->name,
+                   end_description (decoder->end.kind));
       return NULL;
     }
   /* Loaders that skip "size-prepared" still get the limit. */
