@@ -6,6 +6,7 @@
 #include "siglens-decode.h"
 #include "siglens-classifier.h"
 #include "siglens-classifier-private.h"
+#include "siglens-overlay.h"
 
 G_DEFINE_ENUM_TYPE (SiglensModelState, siglens_model_state,
   G_DEFINE_ENUM_VALUE (SIGLENS_MODEL_STATE_NONE, "none"),
@@ -28,6 +29,7 @@ typedef enum {
   JOB_READ_FILE,
   JOB_READ_PIXBUF,
   JOB_CLASSIFY,
+  JOB_HEATMAP,
 } JobKind;
 
 /* Everything a request needs, copied at request time so the worker never reads caller state. */
@@ -74,6 +76,8 @@ struct _SiglensClassifier
   GCancellable      *load_cancellable;
   GCancellable      *read_cancellable;
   GCancellable      *classify_cancellable;
+  GCancellable      *heatmap_cancellable;
+  guint              heatmap_serial;  /* newest heatmap request */
 
   /* Worker thread only. The pool runs one job at a time and its queue's lock orders the
    * hand-over between jobs, so these need no lock of their own. */
@@ -102,7 +106,21 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 /* GTask source tags: one address per request kind. */
-static const char load_tag, read_tag, classify_tag;
+static const char load_tag, read_tag, classify_tag, heatmap_tag;
+
+/* The map is drawn at most this many pixels on its long side: GtkPicture scales it to the
+ * screen, and a smooth 16x16-patch map needs no more. */
+#define HEATMAP_MAX_SIDE 1024
+
+void
+siglens_heatmap_free (SiglensHeatmap *heatmap)
+{
+  if (heatmap == NULL)
+    return;
+  g_free (heatmap->mean);
+  g_clear_object (&heatmap->texture);
+  g_free (heatmap);
+}
 
 static int live_jobs; /* atomic; see siglens_classifier_test_count_live_jobs () */
 
@@ -207,6 +225,9 @@ report_deliver (gpointer data)
       && self->state == SIGLENS_MODEL_STATE_LOADING)
     set_load_fraction (self, report->fraction);
   else if (report->kind == JOB_CLASSIFY && report->serial == self->classify_serial
+           && self->n_pending > 0)
+    set_activity (self, ACTIVITY_CLASSIFYING, report->activity);
+  else if (report->kind == JOB_HEATMAP && report->serial == self->heatmap_serial
            && self->n_pending > 0)
     set_activity (self, ACTIVITY_CLASSIFYING, report->activity);
   return G_SOURCE_REMOVE;
@@ -481,6 +502,69 @@ worker_classify (SiglensClassifier *self, GTask *task, Job *job)
   g_task_return_pointer (task, g_steal_pointer (&scores), (GDestroyNotify) siglens_scores_free);
 }
 
+static void
+worker_heatmap (SiglensClassifier *self, GTask *task, Job *job)
+{
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  siglip_encode_options options = {
+    .max_patches = job->max_patches,
+    .abort_cb = abort_if_cancelled,
+    .abort_data = cancellable,
+  };
+  GdkPixbuf *pixbuf = siglens_image_get_pixbuf (job->image);
+  siglip_image image = {
+    .rgb = gdk_pixbuf_read_pixels (pixbuf),
+    .width = gdk_pixbuf_get_width (pixbuf),
+    .height = gdk_pixbuf_get_height (pixbuf),
+    .stride = (size_t) gdk_pixbuf_get_rowstride (pixbuf),
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SiglensHeatmap) heatmap = NULL;
+  g_autoptr (GdkPixbuf) rendered = NULL;
+  g_autofree float *embedding = NULL;
+  siglip_attention_map *map = NULL;
+  siglip_error *err = NULL;
+  double scale;
+  int vision_dim;
+
+  if (self->worker_model == NULL)
+    {
+      g_task_return_new_error (task, SIGLENS_CLASSIFIER_ERROR, SIGLENS_CLASSIFIER_ERROR_NO_MODEL,
+                               _("No model is loaded."));
+      return;
+    }
+  if (!worker_ensure_state (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  report (task, 0., _("Finding where the model looked…"));
+  vision_dim = siglip_model_embed_dim_vision (self->worker_model);
+  embedding = g_new (float, vision_dim);
+  if (!siglip_encode_image_attention (self->worker_state, &image, &options, embedding, &map, &err))
+    {
+      g_task_return_error (task, error_from_core (err, SIGLENS_CLASSIFIER_ERROR_INFERENCE));
+      return;
+    }
+  /* The same pass gave the embedding: labels typed next need not encode the image again. */
+  siglens_image_store_embedding (job->image, self->worker_model_id, job->max_patches, embedding,
+                                 vision_dim);
+
+  heatmap = g_new0 (SiglensHeatmap, 1);
+  heatmap->rows = map->rows;
+  heatmap->cols = map->cols;
+  heatmap->mean = g_memdup2 (map->weights, (gsize) map->rows * map->cols * sizeof (float));
+  siglip_attention_map_free (map);
+
+  scale = MIN (1., (double) HEATMAP_MAX_SIDE / MAX (image.width, image.height));
+  rendered = siglens_overlay_render_map (heatmap->mean, heatmap->rows, heatmap->cols,
+                                         MAX (1, (int) lround (image.width * scale)),
+                                         MAX (1, (int) lround (image.height * scale)));
+  heatmap->texture = gdk_texture_new_for_pixbuf (rendered);
+  g_task_return_pointer (task, g_steal_pointer (&heatmap), (GDestroyNotify) siglens_heatmap_free);
+}
+
 static gboolean
 release_task (gpointer data)
 {
@@ -500,6 +584,8 @@ worker_run (gpointer data,
     {
       if (job->kind == JOB_LOAD)
         worker_load (self, task, job);
+      else if (job->kind == JOB_HEATMAP)
+        worker_heatmap (self, task, job);
       else
         worker_classify (self, task, job);
     }
@@ -762,6 +848,43 @@ siglens_classifier_classify_async (SiglensClassifier            *self,
   g_thread_pool_push (self->pool, g_steal_pointer (&task), NULL);
 }
 
+void
+siglens_classifier_where_looked_async (SiglensClassifier   *self,
+                                       SiglensImage        *image,
+                                       int                  max_patches,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  Job *job;
+
+  g_return_if_fail (SIGLENS_IS_CLASSIFIER (self));
+  g_return_if_fail (SIGLENS_IS_IMAGE (image));
+
+  job = g_new0 (Job, 1);
+  job->kind = JOB_HEATMAP;
+  job->callback = callback;
+  job->user_data = user_data;
+  job->image = g_object_ref (image);
+  job->max_patches = max_patches;
+
+  task = start_job (self, job, &self->heatmap_cancellable, cancellable, &heatmap_tag);
+  self->heatmap_serial = job->serial;
+  g_thread_pool_push (self->pool, g_steal_pointer (&task), NULL);
+}
+
+SiglensHeatmap *
+siglens_classifier_where_looked_finish (SiglensClassifier  *self,
+                                        GAsyncResult       *result,
+                                        GError            **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == &heatmap_tag, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 SiglensScores *
 siglens_classifier_classify_finish (SiglensClassifier  *self,
                                     GAsyncResult       *result,
@@ -856,6 +979,7 @@ siglens_classifier_dispose (GObject *object)
   g_cancellable_cancel (self->load_cancellable);
   g_cancellable_cancel (self->read_cancellable);
   g_cancellable_cancel (self->classify_cancellable);
+  g_cancellable_cancel (self->heatmap_cancellable);
 
   G_OBJECT_CLASS (siglens_classifier_parent_class)->dispose (object);
 }
@@ -873,6 +997,7 @@ siglens_classifier_finalize (GObject *object)
   g_clear_object (&self->load_cancellable);
   g_clear_object (&self->read_cancellable);
   g_clear_object (&self->classify_cancellable);
+  g_clear_object (&self->heatmap_cancellable);
   g_clear_pointer (&self->model_path, g_free);
   g_clear_pointer (&self->error_message, g_free);
   g_clear_pointer (&self->summary, g_free);

@@ -58,6 +58,16 @@ typedef struct {
   gboolean    lowercase;
 } SiglensClassifyOptions;
 
+/* "Where it looked" for one image (siglip_attention_map's mean over heads). */
+typedef struct {
+  int         rows, cols;
+  float      *mean;    /* rows * cols, row-major, sums to 1 */
+  GdkTexture *texture; /* the map in the viridis colours, at the image's aspect ratio */
+} SiglensHeatmap;
+
+void siglens_heatmap_free (SiglensHeatmap *heatmap);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SiglensHeatmap, siglens_heatmap_free)
+
 #define SIGLENS_TYPE_CLASSIFIER (siglens_classifier_get_type ())
 G_DECLARE_FINAL_TYPE (SiglensClassifier, siglens_classifier, SIGLENS, CLASSIFIER, GObject)
 
@@ -104,5 +114,17 @@ void               siglens_classifier_classify_async     (SiglensClassifier     
 SiglensScores     *siglens_classifier_classify_finish    (SiglensClassifier   *self,
                                                           GAsyncResult        *result,
                                                           GError             **error);
+
+/* The pooling head's attention over the image's patches, computed and rendered on the worker
+ * (latest request wins). */
+void               siglens_classifier_where_looked_async (SiglensClassifier   *self,
+                                                          SiglensImage        *image,
+                                                          int                  max_patches,
+                                                          GCancellable        *cancellable,
+                                                          GAsyncReadyCallback  callback,
+                                                          gpointer             user_data);
+SiglensHeatmap    *siglens_classifier_where_looked_finish (SiglensClassifier  *self,
+                                                           GAsyncResult       *result,
+                                                           GError            **error);
 
 G_END_DECLS

@@ -14,6 +14,7 @@
 #include "siglens-label-list-editor.h"
 #include "siglens-label-notes.h"
 #include "siglens-model-folder-check.h"
+#include "siglens-heatmap-overlay.h"
 #include "siglens-model-folder-chooser.h"
 #include "siglens-model-locator.h"
 #include "siglens-picture-frame.h"
@@ -41,6 +42,7 @@ struct _SiglensWindow
   SiglensLabelListEditor *list_editor;
   GtkStack             *image_stack;
   GtkPicture           *picture;
+  SiglensHeatmapOverlay *heatmap_overlay;
   GtkLabel             *image_caption;
   GtkLabel             *image_size;
   GtkWidget            *results_panel;
@@ -339,6 +341,55 @@ schedule_update (SiglensWindow *self)
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Where it looked
+ */
+
+static void
+on_where_looked (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SiglensHeatmap) heatmap = NULL;
+  SiglensWindow *self;
+
+  heatmap = siglens_classifier_where_looked_finish (SIGLENS_CLASSIFIER (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  self = SIGLENS_WINDOW (user_data);
+  if (error != NULL)
+    {
+      /* Translators: %s is the model core's own explanation */
+      g_autofree char *message = g_strdup_printf (_("Could not find where the model looked: %s"),
+                                                  error->message);
+      show_error (self, message);
+      return;
+    }
+  siglens_heatmap_overlay_set_map (self->heatmap_overlay, GDK_PAINTABLE (heatmap->texture));
+}
+
+/* The map of the image shown, when it is asked for and the model is there. */
+static void
+update_heatmap (SiglensWindow *self)
+{
+  if (!siglens_heatmap_overlay_get_active (self->heatmap_overlay) || self->image == NULL
+      || siglens_heatmap_overlay_get_map (self->heatmap_overlay) != NULL
+      || siglens_classifier_get_model_state (self->classifier) != SIGLENS_MODEL_STATE_READY)
+    return;
+  siglens_classifier_where_looked_async (self->classifier, self->image,
+                                         g_settings_get_int (self->settings, "max-patches"),
+                                         self->cancellable, on_where_looked, self);
+}
+
+static void
+forget_heatmap (SiglensWindow *self)
+{
+  siglens_heatmap_overlay_set_map (self->heatmap_overlay, NULL);
+  update_heatmap (self);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Images
  */
 
@@ -358,6 +409,7 @@ show_image (SiglensWindow *self, SiglensImage *image)
   gtk_label_set_label (self->image_size, size);
   gtk_stack_set_visible_child_name (self->image_stack, "picture");
   mirror_to_presentation (self);
+  forget_heatmap (self);
 }
 
 static void
@@ -713,6 +765,7 @@ on_model_state_changed (SiglensWindow *self)
       adw_window_title_set_subtitle (self->window_title, summary);
       gtk_stack_set_visible_child_name (self->main_stack, "main");
       siglens_window_update_scores (self);
+      forget_heatmap (self);
       break;
     case SIGLENS_MODEL_STATE_FAILED:
       show_model_failed (self);
@@ -861,6 +914,10 @@ siglens_window_constructed (GObject *object)
                             G_CALLBACK (schedule_update), self);
   g_signal_connect_swapped (self->settings, "changed::max-patches",
                             G_CALLBACK (siglens_window_update_scores), self);
+  g_signal_connect_swapped (self->settings, "changed::max-patches",
+                            G_CALLBACK (forget_heatmap), self);
+  g_signal_connect_swapped (self->heatmap_overlay, "notify::active",
+                            G_CALLBACK (update_heatmap), self);
   g_signal_connect_swapped (self->settings, "changed::lowercase",
                             G_CALLBACK (siglens_window_update_scores), self);
   g_signal_connect_swapped (self->settings, "changed::model-folder",
@@ -965,6 +1022,7 @@ siglens_window_class_init (SiglensWindowClass *klass)
   g_type_ensure (SIGLENS_TYPE_PICTURE_FRAME);
   g_type_ensure (SIGLENS_TYPE_SCORE_CHART);
   g_type_ensure (SIGLENS_TYPE_PRESET_MENU);
+  g_type_ensure (SIGLENS_TYPE_HEATMAP_OVERLAY);
   siglens_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/siglens/Siglens/siglens-window.ui");
@@ -979,6 +1037,7 @@ siglens_window_class_init (SiglensWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, list_editor);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, image_stack);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, picture);
+  gtk_widget_class_bind_template_child (widget_class, SiglensWindow, heatmap_overlay);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, image_caption);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, image_size);
   gtk_widget_class_bind_template_child (widget_class, SiglensWindow, results_panel);
@@ -1046,6 +1105,13 @@ siglens_window_get_labels_entry (SiglensWindow *self)
 {
   g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
   return GTK_EDITABLE (self->labels_entry);
+}
+
+SiglensHeatmapOverlay *
+siglens_window_get_heatmap_overlay (SiglensWindow *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
+  return self->heatmap_overlay;
 }
 
 GtkWidget *

@@ -5,6 +5,7 @@
 
 #include "siglens-application.h"
 #include "siglens-classifier.h"
+#include "siglens-heatmap-overlay.h"
 #include "siglens-presentation-window.h"
 #include "siglens-score-chart.h"
 
@@ -38,6 +39,7 @@ SiglensClassifier *siglens_window_get_classifier (SiglensWindow *self);
 SiglensScoreChart *siglens_window_get_chart      (SiglensWindow *self);
 GtkEditable       *siglens_window_get_labels_entry (SiglensWindow *self);
 GtkWidget         *siglens_window_get_preset_menu (SiglensWindow *self);
+SiglensHeatmapOverlay *siglens_window_get_heatmap_overlay (SiglensWindow *self);
 /* The presentation window while it is open (win.presentation, F11), or NULL. */
 SiglensPresentationWindow *siglens_window_get_presentation (SiglensWindow *self);
 SiglensImage      *siglens_window_get_image      (SiglensWindow *self);

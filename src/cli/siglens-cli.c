@@ -17,6 +17,7 @@ static const struct {
   { "classify", siglens_cli_classify, "zero-shot scores of labels for images" },
   { "embed", siglens_cli_embed, "image and text embeddings as JSON" },
   { "presets", siglens_cli_presets, "list the label presets for classify --preset" },
+  { "heatmap", siglens_cli_heatmap, "where the model looked: attention maps as .f32 and .png" },
 };
 
 static void
