@@ -138,6 +138,16 @@ test_where_it_looked (void)
   g_assert_true (gtk_widget_get_visible (picture));
   g_assert_true (siglens_heatmap_overlay_get_map (overlay) == first);
 
+  /* Presentation mode shows it too, and stops when it is switched off. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.presentation", NULL));
+  g_assert_true (siglens_presentation_window_get_map (siglens_window_get_presentation (window))
+                 == first);
+  siglens_heatmap_overlay_set_active (overlay, FALSE);
+  g_assert_null (siglens_presentation_window_get_map (siglens_window_get_presentation (window)));
+  siglens_heatmap_overlay_set_active (overlay, TRUE);
+  gtk_window_destroy (GTK_WINDOW (siglens_window_get_presentation (window)));
+  g_assert_null (siglens_window_get_presentation (window));
+
   /* A new image, a new map, at its own aspect ratio (tall_150x900). */
   test_window_open_image (window, "tall_150x900.png");
   test_window_wait_for_bars (window, 2);

@@ -86,6 +86,15 @@ chart_has_label (SiglensScoreChart *chart, const char *label)
   return FALSE;
 }
 
+static void
+on_activity (SiglensClassifier *classifier, GParamSpec *pspec, GPtrArray *seen)
+{
+  const char *activity = siglens_classifier_get_activity (classifier);
+
+  if (activity != NULL)
+    g_ptr_array_add (seen, g_strdup (activity));
+}
+
 /* ImageNet has 998 labels, more than the 100 a typed list may have: picked from the menu it is
  * compared whole; the same text typed by hand after an edit is limited again. */
 static void
@@ -98,11 +107,22 @@ test_imagenet_whole (void)
   g_autofree char *text = siglens_preset_dup_text (imagenet);
   g_autofree char *edited = NULL;
 
+  g_autoptr (GPtrArray) activities = g_ptr_array_new_with_free_func (g_free);
+  gboolean progress_seen = FALSE;
+
   test_window_open_image (window, "chelsea.png");
   g_assert_true (gtk_widget_activate_action (menu, "presets.apply", "s", "imagenet"));
   g_assert_cmpstr (gtk_editable_get_text (entry), ==, text);
+  g_signal_connect (siglens_window_get_classifier (window), "notify::activity",
+                    G_CALLBACK (on_activity), activities);
   g_signal_emit_by_name (entry, "activate");
   test_window_wait_for_bars (window, 998);
+  g_signal_handlers_disconnect_by_data (siglens_window_get_classifier (window), activities);
+  /* A long set says how far its encoding is. */
+  for (guint i = 0; i < activities->len; i++)
+    progress_seen |= g_str_has_prefix (g_ptr_array_index (activities, i), "Encoding labels… ")
+                     && g_str_has_suffix (g_ptr_array_index (activities, i), " of 998");
+  g_assert_true (progress_seen);
   g_assert_null (siglens_window_get_labels_note (window));
   g_assert_true (chart_has_label (siglens_window_get_chart (window), "tench"));
   g_assert_true (chart_has_label (siglens_window_get_chart (window), "toilet paper"));

@@ -56,6 +56,8 @@ typedef struct {
   const char *template;    /* must contain "{}"; NULL = "This is a photo of {}." */
   int         max_patches; /* 0 = the model's default */
   gboolean    lowercase;
+  /* A prompt ensemble (NULL-terminated) read instead of `template`, or NULL. */
+  const char *const *templates;
 } SiglensClassifyOptions;
 
 /* "Where it looked" for one image (siglip_attention_map's mean over heads). */

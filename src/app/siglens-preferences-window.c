@@ -20,6 +20,7 @@ struct _SiglensPreferencesWindow
   AdwComboRow          *detail_row;
   AdwEntryRow          *template_row;
   GtkSwitch            *lowercase_switch;
+  GtkSwitch            *ensemble_switch;
 
   GSettings            *settings;
   GtkFileChooserNative *chooser;
@@ -149,6 +150,8 @@ siglens_preferences_window_class_init (SiglensPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SiglensPreferencesWindow, template_row);
   gtk_widget_class_bind_template_child (widget_class, SiglensPreferencesWindow,
                                         lowercase_switch);
+  gtk_widget_class_bind_template_child (widget_class, SiglensPreferencesWindow,
+                                        ensemble_switch);
 }
 
 static void
@@ -166,6 +169,8 @@ siglens_preferences_window_init (SiglensPreferencesWindow *self)
                                 NULL, NULL);
   siglens_template_bind (self->settings, GTK_EDITABLE (self->template_row), NULL);
   g_settings_bind (self->settings, "lowercase", self->lowercase_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "ensemble", self->ensemble_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
 
   g_signal_connect_swapped (self->settings, "changed::model-folder",

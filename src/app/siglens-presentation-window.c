@@ -14,6 +14,7 @@ struct _SiglensPresentationWindow
 
   GtkOverlay        *picture_area;
   GtkPicture        *picture;
+  GtkPicture        *map;
   SiglensScoreChart *chart;
 };
 
@@ -30,6 +31,7 @@ siglens_presentation_window_class_init (SiglensPresentationWindowClass *klass)
                                                "siglens-presentation-window.ui");
   gtk_widget_class_bind_template_child (widget_class, SiglensPresentationWindow, picture_area);
   gtk_widget_class_bind_template_child (widget_class, SiglensPresentationWindow, picture);
+  gtk_widget_class_bind_template_child (widget_class, SiglensPresentationWindow, map);
   gtk_widget_class_bind_template_child (widget_class, SiglensPresentationWindow, chart);
 
   /* Esc leaves, and so does the key that came in. */
@@ -87,6 +89,25 @@ siglens_presentation_window_set_picture (SiglensPresentationWindow *self,
   g_return_if_fail (SIGLENS_IS_PRESENTATION_WINDOW (self));
 
   gtk_picture_set_paintable (self->picture, picture);
+}
+
+void
+siglens_presentation_window_set_map (SiglensPresentationWindow *self,
+                                     GdkPaintable              *map,
+                                     double                     opacity)
+{
+  g_return_if_fail (SIGLENS_IS_PRESENTATION_WINDOW (self));
+
+  gtk_picture_set_paintable (self->map, map);
+  gtk_widget_set_opacity (GTK_WIDGET (self->map), opacity);
+  gtk_widget_set_visible (GTK_WIDGET (self->map), map != NULL);
+}
+
+GdkPaintable *
+siglens_presentation_window_get_map (SiglensPresentationWindow *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_PRESENTATION_WINDOW (self), NULL);
+  return gtk_picture_get_paintable (self->map);
 }
 
 SiglensScoreChart *

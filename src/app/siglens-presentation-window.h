@@ -19,6 +19,11 @@ SiglensPresentationWindow *siglens_presentation_window_new (GtkWindow *parent);
 
 void               siglens_presentation_window_set_picture (SiglensPresentationWindow *self,
                                                             GdkPaintable              *picture);
+/* "Where it looked" over the picture, as the main window shows it (NULL: none). */
+void               siglens_presentation_window_set_map     (SiglensPresentationWindow *self,
+                                                            GdkPaintable              *map,
+                                                            double                     opacity);
+GdkPaintable      *siglens_presentation_window_get_map     (SiglensPresentationWindow *self);
 SiglensScoreChart *siglens_presentation_window_get_chart   (SiglensPresentationWindow *self);
 /* The widget showing the picture (the heatmap overlay goes over it). */
 GtkWidget         *siglens_presentation_window_get_picture_area (SiglensPresentationWindow *self);

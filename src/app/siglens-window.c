@@ -19,6 +19,7 @@
 #include "siglens-model-locator.h"
 #include "siglens-picture-frame.h"
 #include "siglens-preset-menu.h"
+#include "siglens-presets.h"
 #include "siglens-presentation-window.h"
 #include "siglens-template.h"
 #include "siglens-window.h"
@@ -161,6 +162,11 @@ mirror_to_presentation (SiglensWindow *self)
                                            self->image != NULL
                                            ? GDK_PAINTABLE (siglens_image_get_texture (self->image))
                                            : NULL);
+  siglens_presentation_window_set_map (self->presentation,
+                                       siglens_heatmap_overlay_get_active (self->heatmap_overlay)
+                                       ? siglens_heatmap_overlay_get_map (self->heatmap_overlay)
+                                       : NULL,
+                                       siglens_heatmap_overlay_get_opacity (self->heatmap_overlay));
 }
 
 static void
@@ -316,6 +322,10 @@ siglens_window_update_scores (SiglensWindow *self)
                                        .max_patches = g_settings_get_int (self->settings,
                                                                           "max-patches"),
                                        .lowercase = lowercase,
+                                       .templates = g_settings_get_boolean (self->settings,
+                                                                            "ensemble")
+                                                    ? siglens_presets_ensemble_templates (NULL)
+                                                    : NULL,
                                      },
                                      self->cancellable, on_classified, self);
   siglip_label_list_free (list);
@@ -367,6 +377,7 @@ on_where_looked (GObject      *source,
       return;
     }
   siglens_heatmap_overlay_set_map (self->heatmap_overlay, GDK_PAINTABLE (heatmap->texture));
+  mirror_to_presentation (self);
 }
 
 /* The map of the image shown, when it is asked for and the model is there. */
@@ -918,6 +929,12 @@ siglens_window_constructed (GObject *object)
                             G_CALLBACK (forget_heatmap), self);
   g_signal_connect_swapped (self->heatmap_overlay, "notify::active",
                             G_CALLBACK (update_heatmap), self);
+  g_signal_connect_swapped (self->heatmap_overlay, "notify::active",
+                            G_CALLBACK (mirror_to_presentation), self);
+  g_signal_connect_swapped (self->heatmap_overlay, "notify::opacity",
+                            G_CALLBACK (mirror_to_presentation), self);
+  g_signal_connect_swapped (self->settings, "changed::ensemble",
+                            G_CALLBACK (siglens_window_update_scores), self);
   g_signal_connect_swapped (self->settings, "changed::lowercase",
                             G_CALLBACK (siglens_window_update_scores), self);
   g_signal_connect_swapped (self->settings, "changed::model-folder",

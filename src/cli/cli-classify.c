@@ -299,13 +299,16 @@ siglens_cli_classify (int argc, char **argv)
   CommonOptions common = { 0 };
   g_autofree char *labels_text = NULL;
   g_autofree char *preset_name = NULL;
-  gboolean json = FALSE, csv = FALSE;
+  gboolean json = FALSE, csv = FALSE, ensemble = FALSE;
   const GOptionEntry entries[] = {
     COMMON_ENTRIES (&common),
     { "labels", 'l', 0, G_OPTION_ARG_FILENAME, &labels_text,
       "Labels separated by commas (also ，、 and newlines)", "\"cat, dog\"" },
     { "preset", 'p', 0, G_OPTION_ARG_STRING, &preset_name,
       "The labels of a preset or saved label set (see `siglens-cli presets`)", "NAME" },
+    { "ensemble", 'e', 0, G_OPTION_ARG_NONE, &ensemble,
+      "Prompt ensemble: each label through several templates (\"a photo of a {}.\", \"a drawing "
+      "of a {}.\", ...), the mean of their unit embeddings", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per image per line", NULL },
     { "csv", 0, 0, G_OPTION_ARG_NONE, &csv, "CSV rows: image,label,logit,probability", NULL },
     { NULL },
@@ -327,6 +330,12 @@ siglens_cli_classify (int argc, char **argv)
   if (json && csv)
     {
       fprintf (stderr, "siglens-cli classify: choose one of --json and --csv\n");
+      goto out;
+    }
+  if (ensemble && common.template)
+    {
+      fprintf (stderr, "siglens-cli classify: choose one of --template and --ensemble (which "
+               "brings its own templates)\n");
       goto out;
     }
   if (labels_text && preset_name)
@@ -372,11 +381,17 @@ siglens_cli_classify (int argc, char **argv)
   n_labels = list->n_labels;
 
   /* The labels are encoded once, in one batch, and scored against every image. */
-  const siglip_encode_options options = {
+  siglip_encode_options options = {
     .max_patches = common.max_patches,
     .template = common.template,
     .no_lowercase = common.no_lowercase,
   };
+  if (ensemble)
+    {
+      guint n_templates;
+      options.templates = siglens_presets_ensemble_templates (&n_templates);
+      options.n_templates = (int) n_templates;
+    }
   text_emb = g_new (float, (gsize) n_labels * dim);
   if (!siglip_encode_labels (state, (const char *const *) labels, n_labels, &options, text_emb,
                              &err))

@@ -42,6 +42,29 @@ static const struct {
   { "fruits-zh", N_("Fruits in Chinese"), "zh" },
 };
 
+/* From the 80 of CLIP's notebook Prompt_Engineering_for_ImageNet (Radford et al. 2021): the
+ * everyday ones a classroom photo fits, and SigLIP 2's own sentence. */
+static const char *const ensemble_templates[] = {
+  "This is a photo of {}.",
+  "a photo of a {}.",
+  "a drawing of a {}.",
+  "a close-up photo of a {}.",
+  "a bright photo of a {}.",
+  "a blurry photo of a {}.",
+  "a painting of a {}.",
+  "a photo of the large {}.",
+  "a photo of the small {}.",
+  NULL,
+};
+
+const char *const *
+siglens_presets_ensemble_templates (guint *n_out)
+{
+  if (n_out != NULL)
+    *n_out = G_N_ELEMENTS (ensemble_templates) - 1;
+  return ensemble_templates;
+}
+
 void
 siglens_preset_free (SiglensPreset *preset)
 {

@@ -65,6 +65,10 @@ gboolean       siglens_presets_delete (const char  *user_dir,
                                        const char  *name,
                                        GError     **error);
 
+/* The prompt ensemble the app's Preferences and `classify --ensemble` use: a few of CLIP's
+ * zero-shot ImageNet templates, SigLIP's own first. NULL-terminated. (transfer none) */
+const char *const *siglens_presets_ensemble_templates (guint *n_out);
+
 /* Reads preset text (one label per line): trims, drops blanks, '#' comments and repeats. */
 char         **siglens_presets_parse (const char *text,
                                       gsize       length,
