@@ -56,6 +56,27 @@ colour_at_patch (GdkTexture *texture, int rows, int cols, int r, int c, guint8 r
 }
 
 static gboolean
+image_is (SiglensWindow *window, const char *name)
+{
+  SiglensImage *image = siglens_window_get_image (window);
+
+  return image != NULL && g_str_equal (siglens_image_get_name (image), name);
+}
+
+static gboolean
+image_is_chelsea (gpointer data)
+{
+  return image_is (data, "chelsea.png");
+}
+
+static gboolean
+image_is_tall_and_idle (gpointer data)
+{
+  return image_is (data, "tall_150x900.png")
+         && !siglens_classifier_get_busy (siglens_window_get_classifier (data));
+}
+
+static gboolean
 allocated (gpointer data)
 {
   return gtk_widget_get_mapped (data) && gtk_widget_get_width (data) > 0;
@@ -84,7 +105,7 @@ test_where_it_looked (void)
 {
   SiglensWindow *window = test_window_new (application, "tiny-siglip2-naflex");
   SiglensHeatmapOverlay *overlay = siglens_window_get_heatmap_overlay (window);
-  GdkPaintable *first;
+  g_autoptr (GdkPaintable) first = NULL; /* a reference: a freed texture's address may return */
   GtkWidget *picture;
   guint8 rgb[3];
 
@@ -99,7 +120,7 @@ test_where_it_looked (void)
 
   siglens_heatmap_overlay_set_active (overlay, TRUE);
   test_window_wait (map_shown, window, "the map");
-  first = siglens_heatmap_overlay_get_map (overlay);
+  first = g_object_ref (siglens_heatmap_overlay_get_map (overlay));
   g_assert_true (GDK_IS_TEXTURE (first));
   /* chelsea is 451 x 300: the map is drawn at that size, so it lies exactly over the image. */
   g_assert_cmpint (gdk_texture_get_width (GDK_TEXTURE (first)), ==, 451);
@@ -155,6 +176,19 @@ test_where_it_looked (void)
   g_assert_true (siglens_heatmap_overlay_get_map (overlay) != first);
   g_assert_cmpint (gdk_texture_get_width (GDK_TEXTURE (siglens_heatmap_overlay_get_map (overlay))),
                    ==, 150);
+  g_assert_cmpint (gdk_texture_get_height (GDK_TEXTURE (siglens_heatmap_overlay_get_map (overlay))),
+                   ==, 900);
+
+  /* Asked for, switched off before it came, then another image: the first image's map must
+   * not turn up over the second. */
+  test_window_open_image (window, "chelsea.png");
+  test_window_wait (image_is_chelsea, window, "chelsea on screen");
+  siglens_heatmap_overlay_set_active (overlay, FALSE);
+  test_window_open_image (window, "tall_150x900.png");
+  test_window_wait (image_is_tall_and_idle, window, "tall on screen");
+  g_assert_null (siglens_heatmap_overlay_get_map (overlay));
+  siglens_heatmap_overlay_set_active (overlay, TRUE);
+  test_window_wait (map_shown, window, "tall's map");
   g_assert_cmpint (gdk_texture_get_height (GDK_TEXTURE (siglens_heatmap_overlay_get_map (overlay))),
                    ==, 900);
 

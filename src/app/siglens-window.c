@@ -44,6 +44,7 @@ struct _SiglensWindow
   GtkStack             *image_stack;
   GtkPicture           *picture;
   SiglensHeatmapOverlay *heatmap_overlay;
+  GCancellable         *heatmap_cancellable; /* the map asked for the image shown, if any */
   GtkLabel             *image_caption;
   GtkLabel             *image_size;
   GtkWidget            *results_panel;
@@ -388,14 +389,18 @@ update_heatmap (SiglensWindow *self)
       || siglens_heatmap_overlay_get_map (self->heatmap_overlay) != NULL
       || siglens_classifier_get_model_state (self->classifier) != SIGLENS_MODEL_STATE_READY)
     return;
+  g_clear_object (&self->heatmap_cancellable);
+  self->heatmap_cancellable = g_cancellable_new ();
   siglens_classifier_where_looked_async (self->classifier, self->image,
                                          g_settings_get_int (self->settings, "max-patches"),
-                                         self->cancellable, on_where_looked, self);
+                                         self->heatmap_cancellable, on_where_looked, self);
 }
 
+/* A map still being made is of an image (or a model, or a detail level) no longer shown. */
 static void
 forget_heatmap (SiglensWindow *self)
 {
+  g_cancellable_cancel (self->heatmap_cancellable);
   siglens_heatmap_overlay_set_map (self->heatmap_overlay, NULL);
   update_heatmap (self);
 }
@@ -963,6 +968,7 @@ siglens_window_dispose (GObject *object)
 
   cancel_debounce (self);
   g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (self->heatmap_cancellable);
   if (self->classifier != NULL)
     g_signal_handlers_disconnect_by_data (self->classifier, self);
   if (self->settings != NULL)
@@ -986,6 +992,7 @@ siglens_window_finalize (GObject *object)
   g_clear_object (&self->classifier);
   g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->heatmap_cancellable);
   g_clear_object (&self->image);
   g_clear_pointer (&self->last_error, g_free);
 
