@@ -274,9 +274,16 @@ siglens_heatmap_overlay_init (SiglensHeatmapOverlay *self)
   gtk_label_set_xalign (GTK_LABEL (note), 0.f);
   popover = gtk_popover_new ();
   gtk_popover_set_child (GTK_POPOVER (popover), note);
-  self->help = gtk_menu_button_new ();
-  gtk_menu_button_set_icon_name (GTK_MENU_BUTTON (self->help), "help-about-symbolic");
-  gtk_menu_button_set_popover (GTK_MENU_BUTTON (self->help), popover);
-  gtk_widget_set_tooltip_text (self->help, _("What the map shows"));
+  /* As the window's menu buttons: the outer button out of the accessible tree, the inner
+   * toggle named. */
+  self->help = g_object_new (GTK_TYPE_MENU_BUTTON,
+                             "accessible-role", GTK_ACCESSIBLE_ROLE_PRESENTATION,
+                             "icon-name", "help-about-symbolic",
+                             "popover", popover,
+                             "tooltip-text", _("What the map shows"),
+                             NULL);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_widget_get_first_child (self->help)),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("What the map shows"),
+                                  -1);
   gtk_box_append (GTK_BOX (self->controls), self->help);
 }
