@@ -9,3 +9,4 @@ int siglens_cli_classify (int argc, char **argv);
 int siglens_cli_embed (int argc, char **argv);
 int siglens_cli_presets (int argc, char **argv);
 int siglens_cli_heatmap (int argc, char **argv);
+int siglens_cli_download (int argc, char **argv);

@@ -18,6 +18,7 @@ static const struct {
   { "embed", siglens_cli_embed, "image and text embeddings as JSON" },
   { "presets", siglens_cli_presets, "list the label presets for classify --preset" },
   { "heatmap", siglens_cli_heatmap, "where the model looked: attention maps as .f32 and .png" },
+  { "download", siglens_cli_download, "fetch a model from the Hugging Face Hub (resumable)" },
 };
 
 static void

@@ -75,6 +75,19 @@ hub_cache_dir (void)
   return siglip_strdup_printf ("%s/.cache/huggingface/hub", home && *home ? home : ".");
 }
 
+/* Siglens' own cache in the same layout, where it downloads when the shared one cannot be
+ * written (the Flatpak's read-only share): $XDG_DATA_HOME/siglens/models, else
+ * ~/.local/share/siglens/models. (transfer full) */
+static char *
+app_cache_dir (void)
+{
+  const char *v;
+  if ((v = getenv ("XDG_DATA_HOME")) && *v)
+    return siglip_strdup_printf ("%s/siglens/models", v);
+  const char *home = getenv ("HOME");
+  return siglip_strdup_printf ("%s/.local/share/siglens/models", home && *home ? home : ".");
+}
+
 /* A revision as it names a file in the cache: refs/<name> or snapshots/<hash>. Letters, digits,
  * '-', '_', '.', not starting with '.', so it cannot walk out of the repository. */
 static bool
@@ -296,6 +309,21 @@ siglip_resolve_model_path_noted (const char *name_or_path, char **note, siglip_e
                                       slash + 1)
                      : NULL;
   char *snapshot = NULL;
+  if (repo && !is_directory (repo))
+    {
+      char *app = app_cache_dir ();
+      char *app_repo = app ? siglip_strdup_printf ("%s/models--%.*s--%s", app,
+                                                   (int) (slash - id), id, slash + 1)
+                           : NULL;
+      if (app_repo && is_directory (app_repo))
+        {
+          free (repo);
+          repo = app_repo;
+          app_repo = NULL;
+        }
+      free (app_repo);
+      free (app);
+    }
   if (!repo)
     siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", name_or_path);
   else if (!is_directory (repo))

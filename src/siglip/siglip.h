@@ -130,7 +130,8 @@ siglip_model *siglip_model_load (const char *path, const siglip_load_options *op
 void          siglip_model_free (siglip_model *model);
 
 /* Resolves a directory or a Hub id to a snapshot directory in the HF cache layout:
- * $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub. "ORG/NAME" takes
+ * $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub, then the folder Siglens
+ * downloads to when that cache is read-only ($XDG_DATA_HOME/siglens/models). "ORG/NAME" takes
  * models--ORG--NAME/refs/main -> snapshots/REV/, or, without refs/main (a download pinned to a
  * commit), the only snapshot there is; "ORG/NAME@REV" takes snapshots/REV/ or refs/REV.
  * Returns a malloc'd path or NULL. */
