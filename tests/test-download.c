@@ -150,14 +150,24 @@ file_size (const char *path)
   return g_stat (path, &st) == 0 ? (gint64) st.st_size : -1;
 }
 
+/* No ref, no snapshot at all (the core would take a lone snapshot without refs/main), and the
+ * core's Hub id lookup finds nothing. */
 static void
 assert_nothing_loadable (const char *cache, const char *repo)
 {
   g_autofree char *ref = repo_file (cache, repo, "refs/main");
-  g_autofree char *link = repo_file (cache, repo, "snapshots/" FAKE_HUB_COMMIT "/model.safetensors");
+  g_autofree char *snapshots = repo_file (cache, repo, "snapshots");
+  siglip_error *err = NULL;
+  char *resolved;
 
   g_assert_false (g_file_test (ref, G_FILE_TEST_EXISTS));
-  g_assert_false (g_file_test (link, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (snapshots, G_FILE_TEST_EXISTS));
+  g_setenv ("HF_HUB_CACHE", cache, TRUE);
+  resolved = siglip_resolve_model_path (repo, &err);
+  g_unsetenv ("HF_HUB_CACHE");
+  g_assert_null (resolved);
+  g_assert_nonnull (err);
+  siglip_error_free (err);
 }
 
 /* ------------------------------------------------------------------------------------------- */

@@ -7,9 +7,9 @@
  *            metadata (X-Repo-Commit, X-Linked-Etag, X-Linked-Size) is on the 302 itself, and
  *            its Location is where the bytes are. Then free space against what is missing.
  *   fetch    per file: GET the bytes (Range from the end of BLOB.incomplete), hashing as they
- *            arrive, into BLOB.incomplete; size and sha256 checked; renamed to BLOB; linked
- *            into snapshots/COMMIT/FILE
- *   ref      refs/REV = COMMIT, last, so a half-done snapshot is never the one found.
+ *            arrive, into BLOB.incomplete; size and sha256 checked; renamed to BLOB
+ *   link     every snapshots/COMMIT/FILE → ../../blobs/BLOB once all blobs are there, then
+ *            refs/REV = COMMIT, last, so a half-done snapshot is never the one found.
  *
  * The Authorization header goes only to the endpoint's own origin: a message to any other
  * host (the storage a 302 points at) is built without it.
@@ -360,6 +360,19 @@ finish_run (GTask *task)
   RunData *data = g_task_get_task_data (task);
   g_autoptr (GError) error = NULL;
 
+  /* The snapshot appears only now, whole: a loader that takes "the only snapshot" when
+   * refs/main is missing never sees half of one. */
+  for (guint i = 0; i < data->files->len; i++)
+    {
+      HubFile *file = g_ptr_array_index (data->files, i);
+
+      if (!siglens_hub_cache_link (self->repo_dir, data->commit, file->name, file->meta.etag,
+                                   &error))
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+    }
   if (g_strcmp0 (self->revision, data->commit) != 0
       && !siglens_hub_cache_write_ref (self->repo_dir, self->revision, data->commit, &error))
     {
@@ -408,7 +421,6 @@ file_complete (GTask *task)
   RunData *data = g_task_get_task_data (task);
   HubFile *file = current (data);
   g_autofree char *blob = blob_path (self, file);
-  g_autoptr (GError) error = NULL;
   GStatBuf st;
   gint64 on_disk = g_stat (data->incomplete, &st) == 0 ? (gint64) st.st_size : -1;
 
@@ -432,12 +444,6 @@ file_complete (GTask *task)
       int saved = errno;
       g_task_return_new_error (task, SIGLENS_DOWNLOAD_ERROR, SIGLENS_DOWNLOAD_ERROR_WRITE,
                                _("Could not write %s: %s"), blob, g_strerror (saved));
-      return;
-    }
-  if (!siglens_hub_cache_link (self->repo_dir, data->commit, file->name, file->meta.etag,
-                               &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
   data->done_before += file->meta.size;
@@ -735,20 +741,10 @@ fetch_next (GTask *task)
   SiglensDownloader *self = g_task_get_source_object (task);
   RunData *data = g_task_get_task_data (task);
   HubFile *file;
-  g_autoptr (GError) error = NULL;
   GStatBuf st;
 
   while (data->index < data->files->len && current (data)->present)
-    {
-      file = current (data);
-      if (!siglens_hub_cache_link (self->repo_dir, data->commit, file->name, file->meta.etag,
-                                   &error))
-        {
-          g_task_return_error (task, g_steal_pointer (&error));
-          return;
-        }
-      data->index++;
-    }
+    data->index++;
   if (data->index == data->files->len)
     {
       finish_run (task);
