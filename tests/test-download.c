@@ -6,6 +6,7 @@
  * disk space, an unreachable server; and the parsers on hostile input.
  */
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -634,6 +635,88 @@ test_cli (void)
   cli_run_clear (&run);
 }
 
+/* On a terminal (util-linux `script` gives the CLI one): one bar redrawn in place with the
+ * bytes, the speed and the time left. */
+static void
+test_cli_tty (void)
+{
+  g_autoptr (FakeHub) hub = new_hub ();
+  g_autofree char *cache = fresh_cache ("cli-tty");
+  g_autofree char *command = g_strdup_printf ("HF_HUB_CACHE=%s %s download --repo %s "
+                                              "--endpoint %s", cache, g_getenv ("SIGLENS_CLI"),
+                                              SMALL_ID, fake_hub_endpoint (hub));
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GError) error = NULL;
+  CliRun run = { 0 };
+
+  process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                              &error, "script", "-qefc", command, "/dev/null", NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_cli_done, &run);
+  spin_until (&run.done, "siglens-cli download on a terminal");
+  g_test_message ("exit %d\n%s", run.status, run.out);
+  g_assert_cmpint (run.status, ==, 0);
+  /* Redrawn with carriage returns, never a line per update; ends at 100% with the sizes. */
+  g_assert_nonnull (strchr (run.out, '\r'));
+  g_assert_nonnull (strstr (run.out, "100% [########################]"));
+  g_assert_nonnull (strstr (run.out, "/s"));
+  g_assert_nonnull (strstr (run.out, "left"));
+  g_assert_null (strstr (run.out, "Fetching "));
+  g_assert_nonnull (strstr (run.out, "verified"));
+  cli_run_clear (&run);
+}
+
+static gboolean
+interrupt (gpointer process)
+{
+  g_subprocess_send_signal (process, SIGINT);
+  return G_SOURCE_REMOVE;
+}
+
+/* Ctrl+C while bytes arrive: exit 130, says how to go on, keeps what arrived for the next run. */
+static void
+test_cli_interrupted (void)
+{
+  g_autoptr (FakeHub) hub = new_hub ();
+  g_autofree char *cache = fresh_cache ("cli-interrupted");
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *blobs = repo_file (cache, SMALL_ID, "blobs");
+  g_autoptr (GDir) dir = NULL;
+  const char *name;
+  gboolean kept = FALSE;
+  CliRun run = { 0 };
+
+  hub->stall_after = 500 * 1000;
+  g_subprocess_launcher_setenv (launcher, "HF_HUB_CACHE", cache, TRUE);
+  process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("SIGLENS_CLI"), "download",
+                                         "--repo", SMALL_ID, "--endpoint",
+                                         fake_hub_endpoint (hub), NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_cli_done, &run);
+  /* Interrupt once the storage has sent its bytes and stalls. */
+  while (hub->storage_bytes == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_timeout_add (300, interrupt, process);
+  spin_until (&run.done, "the interrupted siglens-cli download");
+  g_test_message ("exit %d\n%s", run.status, run.err);
+  g_assert_cmpint (run.status, ==, 130);
+  g_assert_nonnull (strstr (run.err, "interrupted"));
+  g_assert_nonnull (strstr (run.err, "again"));
+  cli_run_clear (&run);
+  dir = g_dir_open (blobs, 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (blobs, name, NULL);
+      if (g_str_has_suffix (name, ".incomplete") && file_size (path) == 500 * 1000)
+        kept = TRUE;
+    }
+  g_assert_true (kept);
+  assert_nothing_loadable (cache, SMALL_ID);
+}
+
 /* ------------------------------------------------------------------------------------------- */
 /* The parsers, which see what any server sends. */
 
@@ -831,5 +914,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/download/no-network", test_no_network);
   g_test_add_func ("/download/app-folder-fallback", test_app_folder_fallback);
   g_test_add_func ("/download/cli", test_cli);
+  g_test_add_func ("/download/cli-tty", test_cli_tty);
+  g_test_add_func ("/download/cli-interrupted", test_cli_interrupted);
   return g_test_run ();
 }
