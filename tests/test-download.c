@@ -659,7 +659,7 @@ test_cli_tty (void)
   /* Redrawn with carriage returns, never a line per update; ends at 100% with the sizes. */
   g_assert_nonnull (strchr (run.out, '\r'));
   g_assert_nonnull (strstr (run.out, "100% [########################]"));
-  g_assert_nonnull (strstr (run.out, "/s"));
+  g_assert_nonnull (strstr (run.out, " / 3.0"));
   g_assert_nonnull (strstr (run.out, "left"));
   g_assert_null (strstr (run.out, "Fetching "));
   g_assert_nonnull (strstr (run.out, "verified"));
@@ -863,6 +863,21 @@ test_parse_file_list (void)
 }
 
 static void
+test_format_duration (void)
+{
+  struct { double s; const char *text; } cases[] = {
+    { 0.2, "1 s" }, { 42, "42 s" }, { 89, "1 min" }, { 91, "2 min" }, { 3599, "60 min" },
+    { 4000, "1 h 6 min" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *text = siglens_download_format_duration (cases[i].s);
+      g_assert_cmpstr (text, ==, cases[i].text);
+    }
+}
+
+static void
 test_check_ids (void)
 {
   const char *good[] = { "google/siglip2-so400m-patch16-naflex", "a/b.c", "A_1/x-y" };
@@ -904,6 +919,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/download/parse/content-range", test_parse_content_range);
   g_test_add_func ("/download/parse/file-list", test_parse_file_list);
   g_test_add_func ("/download/parse/ids", test_check_ids);
+  g_test_add_func ("/download/format-duration", test_format_duration);
   g_test_add_func ("/download/full", test_full);
   g_test_add_func ("/download/resume", test_resume);
   g_test_add_func ("/download/checksum-mismatch", test_checksum_mismatch);

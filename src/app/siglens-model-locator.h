@@ -13,8 +13,8 @@ G_BEGIN_DECLS
  * is none. (transfer full) */
 char *siglens_model_locator_find (GSettings *settings);
 
-/* The app's own model folder, where a future download goes and where people may put a model
- * by hand: $XDG_DATA_HOME/siglens/models/siglip2-so400m-patch16-naflex. (transfer full) */
+/* The app's own plain model folder, where people may put a model by hand (downloads go next to
+ * it, in the Hugging Face layout: siglens_hub_cache_app_dir): $XDG_DATA_HOME/siglens/models/siglip2-so400m-patch16-naflex. (transfer full) */
 char *siglens_model_locator_dup_data_dir (void);
 
 G_END_DECLS

@@ -37,15 +37,17 @@ print_bar (DownloadRun *run)
   double fraction = total > 0 ? (double) done / (double) total : 0.;
   g_autofree char *done_s = g_format_size ((guint64) done);
   g_autofree char *total_s = g_format_size ((guint64) total);
-  g_autofree char *speed_s = speed > 0 ? g_format_size ((guint64) speed) : g_strdup ("…");
-  g_autofree char *left_s = left >= 0 ? siglens_download_format_duration (left) : g_strdup ("…");
+  g_autofree char *rate = speed > 0 ? g_format_size ((guint64) speed) : NULL;
+  /* Until a second of transfer has been measured there is no speed to show. */
+  g_autofree char *speed_s = rate != NULL ? g_strconcat (rate, "/s", NULL) : g_strdup ("-");
+  g_autofree char *left_s = left >= 0 ? siglens_download_format_duration (left) : g_strdup ("-");
   g_autoptr (GString) line = g_string_new ("\r");
   int filled = (int) (fraction * BAR_WIDTH + 0.5);
 
   g_string_append_printf (line, "%3d%% [", (int) (fraction * 100));
   for (int i = 0; i < BAR_WIDTH; i++)
     g_string_append_c (line, i < filled ? '#' : ' ');
-  g_string_append_printf (line, "] %s / %s  %s/s  %s left  %s", done_s, total_s, speed_s, left_s,
+  g_string_append_printf (line, "] %s / %s  %s  %s left  %s", done_s, total_s, speed_s, left_s,
                           siglens_downloader_get_current_file (d) != NULL ? siglens_downloader_get_current_file (d) : "");
   /* Blank out what a longer previous line left behind. */
   for (gsize n = line->len; n < run->last_width; n++)
