@@ -22,10 +22,12 @@ siglens_model_locator_dup_data_dir (void)
                            "siglip2-so400m-patch16-naflex", NULL);
 }
 
+/* The Hub id in the Hugging Face cache, or in the app's own cache where downloads go when
+ * that one is read-only (the core's resolution looks in both). (transfer full) */
 static char *
-hf_cache_path (void)
+hf_cache_path (const char *repo_id)
 {
-  char *resolved = siglip_resolve_model_path (SIGLENS_DEFAULT_MODEL_ID, NULL);
+  char *resolved = siglip_resolve_model_path (repo_id, NULL);
   char *path = g_strdup (resolved);
 
   free (resolved);
@@ -54,7 +56,12 @@ siglens_model_locator_find (GSettings *settings)
         return g_steal_pointer (&setting);
     }
 
-  cache = hf_cache_path ();
+  /* The default model first; the smaller one the no-model page also offers after it. */
+  cache = hf_cache_path (SIGLENS_DEFAULT_MODEL_ID);
+  if (is_model_folder (cache))
+    return g_steal_pointer (&cache);
+  g_free (cache);
+  cache = hf_cache_path (SIGLENS_SMALL_MODEL_ID);
   if (is_model_folder (cache))
     return g_steal_pointer (&cache);
 

@@ -7,6 +7,7 @@
 #include "siglens-model-locator.h"
 #include "siglens-preferences-window.h"
 #include "siglens-model-folder-chooser.h"
+#include "siglens-model-storage-group.h"
 #include "siglens-template.h"
 
 struct _SiglensPreferencesWindow
@@ -138,6 +139,7 @@ siglens_preferences_window_class_init (SiglensPreferencesWindowClass *klass)
 
   object_class->dispose = siglens_preferences_window_dispose;
 
+  g_type_ensure (SIGLENS_TYPE_MODEL_STORAGE_GROUP);
   siglens_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/siglens/Siglens/siglens-preferences-window.ui");

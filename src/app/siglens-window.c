@@ -11,6 +11,7 @@
 
 #include "siglip.h"
 #include "siglens-adaptive-box.h"
+#include "siglens-download-panel.h"
 #include "siglens-label-list-editor.h"
 #include "siglens-label-notes.h"
 #include "siglens-model-folder-check.h"
@@ -705,18 +706,15 @@ fullscreen_action (GtkWidget  *widget,
 static void
 show_no_model (SiglensWindow *self)
 {
-  g_autofree char *data_dir = siglens_model_locator_dup_data_dir ();
-  g_autofree char *escaped = g_markup_escape_text (data_dir, -1);
   g_autofree char *description = NULL;
 
   adw_status_page_set_icon_name (self->no_model_page, "folder-download-symbolic");
   adw_status_page_set_title (self->no_model_page, _("No Model Found"));
-  /* Translators: %s is the model's name on Hugging Face, the second %s a folder */
-  description = g_strdup_printf (_("Siglens needs the SigLIP 2 model <b>%s</b>. "
-                                   "Download it with the Hugging Face tools or put it in "
-                                   "<tt>%s</tt>, or choose a folder that holds its "
-                                   "config.json and weights."),
-                                 SIGLENS_DEFAULT_MODEL_ID, escaped);
+  /* Translators: %s is the model's name on Hugging Face */
+  description = g_strdup_printf (_("Siglens needs the SigLIP 2 model <b>%s</b>. Download it "
+                                   "below, or choose a folder that holds its config.json and "
+                                   "weights."),
+                                 SIGLENS_DEFAULT_MODEL_ID);
   adw_status_page_set_description (self->no_model_page, description);
   gtk_stack_set_visible_child_name (self->main_stack, "no-model");
 }
@@ -821,6 +819,16 @@ load_model (SiglensWindow *self)
       return;
     }
   siglens_classifier_load_model (self->classifier, path,
+                                 g_settings_get_enum (self->settings, "precision"));
+}
+
+/* The snapshot is where the locator would look next time too; loading it directly also wins
+ * over a broken folder chosen in Preferences, which is why the download was clicked. */
+static void
+on_model_downloaded (SiglensWindow *self,
+                     const char    *snapshot)
+{
+  siglens_classifier_load_model (self->classifier, snapshot,
                                  g_settings_get_enum (self->settings, "precision"));
 }
 
@@ -1090,8 +1098,14 @@ static void
 siglens_window_init (SiglensWindow *self)
 {
   GtkDropTarget *drop;
+  GtkWidget *download_panel;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  download_panel = siglens_download_panel_new ();
+  gtk_box_append (GTK_BOX (self->download_slot), download_panel);
+  g_signal_connect_object (download_panel, "model-downloaded",
+                           G_CALLBACK (on_model_downloaded), self, G_CONNECT_SWAPPED);
 
   self->settings = g_settings_new (APP_ID);
   self->classifier = siglens_classifier_new ();
