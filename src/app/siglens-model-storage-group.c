@@ -5,14 +5,12 @@
 #include "siglens-application.h"
 #include "siglens-download-panel.h"
 #include "siglens-hub-cache.h"
-#include "siglens-model-locator.h"
 #include "siglens-model-storage-group.h"
 
 struct _SiglensModelStorageGroup
 {
   AdwPreferencesGroup  parent_instance;
 
-  AdwActionRow        *in_use_row;
   AdwEntryRow         *endpoint_row;
   GtkListBox          *downloads_list;
 
@@ -120,12 +118,9 @@ siglens_model_storage_group_refresh (SiglensModelStorageGroup *self)
   g_autofree char *shared = siglens_hub_cache_dir ();
   g_autofree char *own = siglens_hub_cache_app_dir ();
   const char *const caches[] = { shared, own };
-  g_autofree char *in_use = siglens_model_locator_find (self->settings);
   GtkWidget *child;
 
   g_return_if_fail (SIGLENS_IS_MODEL_STORAGE_GROUP (self));
-
-  adw_action_row_set_subtitle (self->in_use_row, in_use != NULL ? in_use : _("None found"));
 
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->downloads_list))) != NULL)
     gtk_list_box_remove (self->downloads_list, child);
@@ -145,13 +140,6 @@ siglens_model_storage_group_refresh (SiglensModelStorageGroup *self)
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Nothing downloaded yet."));
       gtk_list_box_append (self->downloads_list, row);
     }
-}
-
-const char *
-siglens_model_storage_group_get_in_use (SiglensModelStorageGroup *self)
-{
-  g_return_val_if_fail (SIGLENS_IS_MODEL_STORAGE_GROUP (self), NULL);
-  return adw_action_row_get_subtitle (self->in_use_row);
 }
 
 GPtrArray *
@@ -187,7 +175,6 @@ siglens_model_storage_group_class_init (SiglensModelStorageGroupClass *klass)
   siglens_ensure_resources ();
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/siglens/Siglens/siglens-model-storage-group.ui");
-  gtk_widget_class_bind_template_child (widget_class, SiglensModelStorageGroup, in_use_row);
   gtk_widget_class_bind_template_child (widget_class, SiglensModelStorageGroup, endpoint_row);
   gtk_widget_class_bind_template_child (widget_class, SiglensModelStorageGroup, downloads_list);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * SiglensModelStorageGroup — the Preferences group about where models come from: which model
- * folder is in use, the download server (a mirror where the Hub cannot be reached), and the
- * models downloaded into the Hugging Face cache or the app's folder, each with Remove.
+ * SiglensModelStorageGroup — the Preferences group about downloads: the download server (a
+ * mirror where the Hub cannot be reached), and the models downloaded into the Hugging Face
+ * cache or the app's folder, each with its size and Remove. (The folder in use is named by the
+ * Model Folder row above it.)
  */
 #pragma once
 
@@ -16,8 +17,6 @@ G_DECLARE_FINAL_TYPE (SiglensModelStorageGroup, siglens_model_storage_group, SIG
 
 /* Reads the folders again (after a download finished elsewhere). */
 void        siglens_model_storage_group_refresh (SiglensModelStorageGroup *self);
-/* What the "Model in Use" row says. */
-const char *siglens_model_storage_group_get_in_use (SiglensModelStorageGroup *self);
 /* The models--ORG--NAME folders listed, in order. (transfer none) */
 GPtrArray  *siglens_model_storage_group_get_downloads (SiglensModelStorageGroup *self);
 
