@@ -56,6 +56,20 @@ rss_kb (void)
   return strtol (line + strlen ("\nVmRSS:"), NULL, 10);
 }
 
+/* The window's image drop target: the one that takes a file list (text entries have drop
+ * targets of their own, for strings). */
+static gboolean
+takes_file_lists (GtkDropTarget *target)
+{
+  gsize n_types = 0;
+  const GType *types = gtk_drop_target_get_gtypes (target, &n_types);
+
+  for (gsize i = 0; i < n_types; i++)
+    if (types[i] == GDK_TYPE_FILE_LIST)
+      return TRUE;
+  return FALSE;
+}
+
 static GtkDropTarget *
 find_drop_target (GtkWidget *widget)
 {
@@ -65,7 +79,7 @@ find_drop_target (GtkWidget *widget)
     {
       g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
 
-      if (GTK_IS_DROP_TARGET (controller))
+      if (GTK_IS_DROP_TARGET (controller) && takes_file_lists (GTK_DROP_TARGET (controller)))
         return GTK_DROP_TARGET (controller);
     }
   for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
