@@ -368,9 +368,11 @@ add_entry (const char *start, size_t len, void *data)
   return true;
 }
 
-siglip_label_list *
-siglip_label_list_new (const char *text, const siglip_model *model,
-                       const siglip_encode_options *options, siglip_error **error)
+/* Entries come from `text` split at separators, or else from `lines` taken whole. */
+static siglip_label_list *
+label_list_build (const char *text, const char *const *lines, int n_lines,
+                  const siglip_model *model, const siglip_encode_options *options,
+                  siglip_error **error)
 {
   label_list_impl *impl = calloc (1, sizeof *impl);
   if (!impl)
@@ -383,7 +385,11 @@ siglip_label_list_new (const char *text, const siglip_model *model,
   bool ok = grow_builder (&b);
   if (ok)
     impl->list.labels[0] = NULL;
-  ok = ok && for_each_entry (text, add_entry, &b);
+  if (lines)
+    for (int i = 0; ok && i < n_lines; i++)
+      ok = !*lines[i] || add_entry (lines[i], strlen (lines[i]), &b);
+  else
+    ok = ok && for_each_entry (text, add_entry, &b);
   for (int i = 0; i < impl->texts.n; i++)
     free (b.keys[i]);
   free (b.keys);
@@ -396,6 +402,21 @@ siglip_label_list_new (const char *text, const siglip_model *model,
       return NULL;
     }
   return &impl->list;
+}
+
+siglip_label_list *
+siglip_label_list_new (const char *text, const siglip_model *model,
+                       const siglip_encode_options *options, siglip_error **error)
+{
+  return label_list_build (text, NULL, 0, model, options, error);
+}
+
+siglip_label_list *
+siglip_label_list_new_from_lines (const char *const *lines, int n_lines,
+                                  const siglip_model *model,
+                                  const siglip_encode_options *options, siglip_error **error)
+{
+  return label_list_build (NULL, lines, n_lines, model, options, error);
 }
 
 void

@@ -375,6 +375,12 @@ typedef struct {
 siglip_label_list *siglip_label_list_new (const char *text, const siglip_model *model,
                                           const siglip_encode_options *options,
                                           siglip_error **error);
+/* Same from entries taken whole, one label each, commas included (a label file's lines);
+ * empty entries are skipped. */
+siglip_label_list *siglip_label_list_new_from_lines (const char *const *lines, int n_lines,
+                                                     const siglip_model *model,
+                                                     const siglip_encode_options *options,
+                                                     siglip_error **error);
 void               siglip_label_list_free (siglip_label_list *list);
 
 /* ---------------------------------------------------------------------------------------------
