@@ -4,6 +4,7 @@
  *
  *   siglens-bench [--synthetic so400m|base | --model DIR] [--precision fp32|bf16] [--threads N]
  *                 [--runs N] [--quick] [--json] [--file-dtype f32|bf16] [--cache DIR]
+ *   siglens-bench --batch N ...   a folder's throughput, see bench-batch.c
  *
  * --synthetic writes a real Hugging Face model directory with random weights in the real shapes
  * (config.json, preprocessor_config.json, the Gemma tokenizer files of tests/data,
@@ -36,6 +37,7 @@
 
 #include <cblas.h>
 
+#include "bench-batch.h"
 #include "gemm.h"
 #include "pool.h"
 #include "siglens-decode.h"
@@ -1077,7 +1079,9 @@ usage (FILE *f)
          "                     [--threads N] [--runs N] [--quick] [--json]\n"
          "                     [--file-dtype f32|bf16] [--cache DIR]\n"
          "       siglens-bench --gemm [--threads N] [--runs N] [--json]\n"
-         "       siglens-bench --accuracy [--synthetic so400m|base | --model DIR] [--json]\n", f);
+         "       siglens-bench --accuracy [--synthetic so400m|base | --model DIR] [--json]\n"
+         "       siglens-bench --batch N [--synthetic so400m|base | --model DIR] [--precision P]\n"
+         "                     (N 12-megapixel JPEGs through the classify pipeline)\n", f);
 }
 
 int
@@ -1086,7 +1090,7 @@ main (int argc, char *argv[])
   const char *synthetic = NULL, *model_dir = NULL, *cache = NULL;
   bool bf16 = false, quick = false, json = false, file_bf16 = false, gemm_only = false;
   bool accuracy_only = false;
-  int threads = 0, runs = 5;
+  int threads = 0, runs = 5, batch = 0;
 
   if (argc == 5 && !strcmp (argv[1], "--first-result-child"))
     return first_result_child (argv[2], argv[3], atoi (argv[4]));
@@ -1112,6 +1116,8 @@ main (int argc, char *argv[])
       runs = atoi (argv[++i]);
     else if (!strcmp (a, "--cache") && next)
       cache = argv[++i];
+    else if (!strcmp (a, "--batch") && next)
+      batch = atoi (argv[++i]);
     else if (!strcmp (a, "--quick"))
       quick = true;
     else if (!strcmp (a, "--gemm"))
@@ -1155,6 +1161,18 @@ main (int argc, char *argv[])
 
   if (accuracy_only)
     return run_bf16_accuracy (dir, threads, json);
+  if (batch > 0) {
+    /* the photos live beside the synthetic models, outside /tmp, written once */
+    char photos[4096];
+    if (cache)
+      snprintf (photos, sizeof photos, "%s/jpeg-4000x3000", cache);
+    else
+      snprintf (photos, sizeof photos, "%s/.cache/siglens/bench/jpeg-4000x3000",
+                getenv ("HOME") ? getenv ("HOME") : ".");
+    const int rc = siglens_bench_batch (dir, photos, batch, bf16, threads, runs, json);
+    free (dir);
+    return rc;
+  }
 
   /* the limit of the load first: it also warms the page cache, as the target assumes */
   const double read_s = time_read_weights (dir, 3);
