@@ -4,6 +4,7 @@
 
 #include "siglip.h"
 #include "siglens-decode.h"
+#include "siglens-prefetch.h"
 #include "siglens-classifier.h"
 #include "siglens-classifier-private.h"
 #include "siglens-overlay.h"
@@ -28,6 +29,7 @@ typedef enum {
   JOB_LOAD,
   JOB_READ_FILE,
   JOB_READ_PIXBUF,
+  JOB_BATCH,
   JOB_CLASSIFY,
   JOB_HEATMAP,
 } JobKind;
@@ -55,6 +57,12 @@ typedef struct {
   char               **templates;   /* a prompt ensemble, or NULL */
   int                  max_patches;
   gboolean             lowercase;
+
+  SiglensBatchInput   *inputs;      /* JOB_BATCH, with paths and embeddings copied */
+  guint                n_inputs;
+  int                  thumbnail_size;
+  SiglensBatchFunc     each;
+  gpointer             each_data;
 } Job;
 
 struct _SiglensClassifier
@@ -74,9 +82,12 @@ struct _SiglensClassifier
   guint              next_serial;
   guint              load_serial;     /* newest load request */
   guint              classify_serial; /* newest classify request */
+  guint              batch_serial;    /* newest batch request */
   GCancellable      *load_cancellable;
   GCancellable      *read_cancellable;
   GCancellable      *classify_cancellable;
+  GCancellable      *batch_cancellable;
+  siglip_label_cache *label_cache;   /* label embeddings on disk, shared by every model load */
   GCancellable      *heatmap_cancellable;
   guint              heatmap_serial;  /* newest heatmap request */
 
@@ -89,6 +100,10 @@ struct _SiglensClassifier
   /* Tests only (siglens-classifier-private.h); set before any request. */
   SiglensClassifierTestHook test_hook;
   gpointer                  test_hook_data;
+  int                worker_default_patches; /* the loaded model's preprocessor budget */
+
+  int                default_max_patches;    /* main thread: copied once a load is done */
+  guint              n_images_encoded;       /* vision tower runs, atomic */
 };
 
 G_DEFINE_FINAL_TYPE (SiglensClassifier, siglens_classifier, G_TYPE_OBJECT)
@@ -107,7 +122,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 /* GTask source tags: one address per request kind. */
-static const char load_tag, read_tag, classify_tag, heatmap_tag;
+static const char load_tag, read_tag, classify_tag, heatmap_tag, batch_tag;
 
 /* The map is drawn at most this many pixels on its long side: GtkPicture scales it to the
  * screen, and a smooth 16x16-patch map needs no more. */
@@ -136,9 +151,30 @@ siglens_scores_free (SiglensScores *scores)
   g_free (scores);
 }
 
+SiglensScores *
+siglens_scores_copy (const SiglensScores *scores)
+{
+  SiglensScores *copy;
+
+  if (scores == NULL)
+    return NULL;
+  copy = g_new0 (SiglensScores, 1);
+  copy->n = scores->n;
+  copy->labels = g_strdupv (scores->labels);
+  copy->probabilities = g_memdup2 (scores->probabilities, sizeof (float) * scores->n);
+  copy->logits = g_memdup2 (scores->logits, sizeof (float) * scores->n);
+  return copy;
+}
+
 static void
 job_free (Job *job)
 {
+  for (guint i = 0; i < job->n_inputs; i++)
+    {
+      g_free ((char *) job->inputs[i].path);
+      g_free ((float *) job->inputs[i].embedding);
+    }
+  g_free (job->inputs);
   if (job->caller_cancellable != NULL)
     g_cancellable_disconnect (job->caller_cancellable, job->caller_handler);
   g_clear_object (&job->caller_cancellable);
@@ -331,6 +367,7 @@ worker_load (SiglensClassifier *self, GTask *task, Job *job)
     .progress_data = task,
     .abort_cb = abort_if_cancelled,
     .abort_data = cancellable,
+    .label_cache = self->label_cache,
   };
   siglip_error *err = NULL;
   siglip_model *model;
@@ -347,6 +384,7 @@ worker_load (SiglensClassifier *self, GTask *task, Job *job)
   g_clear_pointer (&self->worker_model, siglip_model_free);
   self->worker_model = model;
   self->worker_model_id++;
+  self->worker_default_patches = siglip_model_get_info (model)->default_max_patches;
 
   g_task_return_pointer (task, describe_model (model), g_free);
 }
@@ -472,6 +510,7 @@ worker_classify (SiglensClassifier *self, GTask *task, Job *job)
       };
 
       report (task, 0., _("Looking at the image…"));
+      g_atomic_int_inc (&self->n_images_encoded);
       if (!siglip_encode_image (self->worker_state, &image, &options, image_embedding, NULL, &err))
         {
           g_task_return_error (task, error_from_core (err, SIGLENS_CLASSIFIER_ERROR_INFERENCE));
@@ -587,6 +626,195 @@ worker_heatmap (SiglensClassifier *self, GTask *task, Job *job)
   g_task_return_pointer (task, g_steal_pointer (&heatmap), (GDestroyNotify) siglens_heatmap_free);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Batch: many images, one label set
+ */
+
+typedef struct {
+  SiglensClassifier  *self;
+  guint               serial;
+  SiglensBatchFunc    each;
+  gpointer            each_data;
+  SiglensBatchResult  result;   /* owns thumbnail, embedding, scores and error */
+} BatchDelivery;
+
+static void
+batch_delivery_free (BatchDelivery *d)
+{
+  g_object_unref (d->self);
+  g_clear_object (&d->result.thumbnail);
+  g_free ((float *) d->result.embedding);
+  siglens_scores_free (d->result.scores);
+  g_free ((char *) d->result.error);
+  g_free (d);
+}
+
+static gboolean
+batch_deliver (gpointer data)
+{
+  BatchDelivery *d = data;
+
+  /* A superseded or cancelled run's late results are dropped. */
+  if (d->serial == d->self->batch_serial && d->self->batch_cancellable != NULL
+      && !g_cancellable_is_cancelled (d->self->batch_cancellable))
+    d->each (&d->result, d->each_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* From the worker: hands one image's result (transfer full of its parts) to the caller. */
+static void
+batch_send (GTask *task, Job *job, guint model_id, guint index, GdkPixbuf *thumbnail,
+            float *embedding, int dim, SiglensScores *scores, char *error)
+{
+  BatchDelivery *d = g_new0 (BatchDelivery, 1);
+
+  d->self = g_object_ref (g_task_get_source_object (task));
+  d->serial = job->serial;
+  d->each = job->each;
+  d->each_data = job->each_data;
+  d->result = (SiglensBatchResult) {
+    .index = index,
+    .thumbnail = thumbnail,
+    .embedding = embedding,
+    .dim = dim,
+    .model_id = model_id,
+    .max_patches = job->max_patches,
+    .scores = scores,
+    .error = error,
+  };
+  run_on_context (g_task_get_context (task), batch_deliver, d,
+                  (GDestroyNotify) batch_delivery_free);
+}
+
+static SiglensScores *
+scores_new (char **labels, const siglip_score *raw, guint n)
+{
+  SiglensScores *scores = g_new0 (SiglensScores, 1);
+
+  scores->n = n;
+  scores->labels = g_strdupv (labels);
+  scores->probabilities = g_new (float, n);
+  scores->logits = g_new (float, n);
+  for (guint i = 0; i < n; i++)
+    {
+      scores->probabilities[i] = raw[i].probability;
+      scores->logits[i] = raw[i].logit;
+    }
+  return scores;
+}
+
+static void
+worker_batch (SiglensClassifier *self, GTask *task, Job *job)
+{
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  siglip_encode_options options = {
+    .max_patches = job->max_patches,
+    .template = job->template,
+    .no_lowercase = !job->lowercase,
+    .abort_cb = abort_if_cancelled,
+    .abort_data = cancellable,
+  };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SiglensPrefetch) prefetch = NULL;
+  g_autoptr (GArray) to_read = g_array_new (FALSE, FALSE, sizeof (guint));
+  g_autoptr (GPtrArray) paths = g_ptr_array_new ();
+  g_autofree float *text_embeddings = NULL;
+  g_autofree siglip_score *raw = NULL;
+  g_auto (GStrv) texts = NULL;
+  siglip_error *err = NULL;
+  SiglensPrefetchItem *item;
+  guint n = g_strv_length (job->labels);
+  guint model_id = self->worker_model_id;
+  int dim;
+
+  if (self->worker_model == NULL)
+    {
+      g_task_return_new_error (task, SIGLENS_CLASSIFIER_ERROR, SIGLENS_CLASSIFIER_ERROR_NO_MODEL,
+                               _("No model is loaded."));
+      return;
+    }
+  if (!worker_ensure_state (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  dim = siglip_model_embed_dim_vision (self->worker_model);
+
+  /* The labels once, for every image. */
+  texts = g_new0 (char *, n + 1);
+  for (guint i = 0; i < n; i++)
+    {
+      char *text = siglip_apply_template (job->template, job->labels[i]);
+
+      texts[i] = g_strdup (text);
+      free (text);
+    }
+  text_embeddings = g_new (float, (gsize) n * (gsize) siglip_model_embed_dim_text (self->worker_model));
+  if (!siglip_encode_texts (self->worker_state, (const char *const *) texts, (int) n, &options,
+                            text_embeddings, &err))
+    {
+      g_task_return_error (task, error_from_core (err, SIGLENS_CLASSIFIER_ERROR_INFERENCE));
+      return;
+    }
+  raw = g_new (siglip_score, n);
+
+  /* Images seen before by this model at this budget: scored without the vision tower. */
+  for (guint i = 0; i < job->n_inputs; i++)
+    {
+      const SiglensBatchInput *in = &job->inputs[i];
+
+      if (in->embedding != NULL && in->model_id == model_id && in->dim == dim
+          && in->max_patches == job->max_patches)
+        {
+          siglip_score_embeddings (self->worker_model, in->embedding, text_embeddings, (int) n,
+                                   raw);
+          batch_send (task, job, model_id, i, NULL, g_memdup2 (in->embedding, sizeof (float) * dim),
+                      dim, scores_new (job->labels, raw, n), NULL);
+        }
+      else
+        {
+          g_array_append_val (to_read, i);
+          g_ptr_array_add (paths, (gpointer) in->path);
+        }
+    }
+
+  prefetch = siglens_prefetch_new (self->worker_model, (const char *const *) paths->pdata,
+                                   (int) paths->len, job->max_patches, 2, job->thumbnail_size);
+  while (!g_cancellable_is_cancelled (cancellable) && (item = siglens_prefetch_next (prefetch)))
+    {
+      g_autoptr (SiglensPrefetchItem) it = item;
+      guint index = g_array_index (to_read, guint, it->index);
+      g_autofree float *embedding = NULL;
+
+      if (it->error != NULL)
+        {
+          batch_send (task, job, model_id, index, NULL, NULL, 0, NULL,
+                      g_strdup (it->error->message));
+          continue;
+        }
+      embedding = g_new (float, dim);
+      g_atomic_int_inc (&self->n_images_encoded);
+      if (!siglip_encode_patches (self->worker_state, it->patches, &options, embedding, &err))
+        {
+          if (err->status == SIGLIP_ERR_CANCELLED)
+            {
+              siglip_error_free (err);
+              break;
+            }
+          batch_send (task, job, model_id, index, NULL, NULL, 0, NULL,
+                      g_strdup_printf ("%s: %s", it->path, err->message));
+          g_clear_pointer (&err, siglip_error_free);
+          continue;
+        }
+      siglip_score_embeddings (self->worker_model, embedding, text_embeddings, (int) n, raw);
+      batch_send (task, job, model_id, index, g_steal_pointer (&it->thumbnail),
+                  g_steal_pointer (&embedding), dim, scores_new (job->labels, raw, n), NULL);
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  g_task_return_boolean (task, TRUE);
+}
+
 static gboolean
 release_task (gpointer data)
 {
@@ -606,6 +834,8 @@ worker_run (gpointer data,
     {
       if (job->kind == JOB_LOAD)
         worker_load (self, task, job);
+      else if (job->kind == JOB_BATCH)
+        worker_batch (self, task, job);
       else if (job->kind == JOB_HEATMAP)
         worker_heatmap (self, task, job);
       else
@@ -664,6 +894,8 @@ load_done (SiglensClassifier *self, GTask *task, Job *job)
 
   g_free (self->summary);
   self->summary = g_steal_pointer (&summary);
+  /* The task's completion orders this read after the worker's write. */
+  self->default_max_patches = self->worker_default_patches;
   set_load_fraction (self, 1.);
   set_state (self, SIGLENS_MODEL_STATE_READY);
 }
@@ -935,6 +1167,83 @@ siglens_classifier_test_count_live_jobs (void)
   return (guint) g_atomic_int_get (&live_jobs);
 }
 
+void
+siglens_classifier_classify_batch_async (SiglensClassifier            *self,
+                                         const SiglensBatchInput      *inputs,
+                                         guint                         n_inputs,
+                                         const char *const            *labels,
+                                         const SiglensClassifyOptions *options,
+                                         int                           thumbnail_size,
+                                         SiglensBatchFunc              each,
+                                         gpointer                      each_data,
+                                         GCancellable                 *cancellable,
+                                         GAsyncReadyCallback           callback,
+                                         gpointer                      user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  const char *template;
+  Job *job;
+
+  g_return_if_fail (SIGLENS_IS_CLASSIFIER (self));
+  g_return_if_fail (inputs != NULL || n_inputs == 0);
+  g_return_if_fail (options != NULL);
+  g_return_if_fail (each != NULL);
+
+  template = options->template != NULL ? options->template : SIGLIP_DEFAULT_TEMPLATE;
+
+  job = g_new0 (Job, 1);
+  job->kind = JOB_BATCH;
+  job->callback = callback;
+  job->user_data = user_data;
+  job->labels = g_strdupv ((char **) labels);
+  job->template = g_strdup (template);
+  job->max_patches = options->max_patches;
+  job->lowercase = options->lowercase;
+  job->thumbnail_size = thumbnail_size;
+  job->each = each;
+  job->each_data = each_data;
+  job->inputs = g_new0 (SiglensBatchInput, n_inputs);
+  job->n_inputs = n_inputs;
+  for (guint i = 0; i < n_inputs; i++)
+    {
+      job->inputs[i] = inputs[i];
+      job->inputs[i].path = g_strdup (inputs[i].path);
+      job->inputs[i].embedding = inputs[i].embedding != NULL
+        ? g_memdup2 (inputs[i].embedding, sizeof (float) * (gsize) inputs[i].dim) : NULL;
+    }
+
+  task = start_job (self, job, &self->batch_cancellable, cancellable, &batch_tag);
+  self->batch_serial = job->serial;
+
+  if (labels == NULL || labels[0] == NULL)
+    {
+      g_task_return_new_error (task, SIGLENS_CLASSIFIER_ERROR,
+                               SIGLENS_CLASSIFIER_ERROR_NO_LABELS,
+                               _("There are no labels to compare the images with."));
+      return;
+    }
+  if (strstr (template, "{}") == NULL)
+    {
+      g_task_return_new_error (task, SIGLENS_CLASSIFIER_ERROR,
+                               SIGLENS_CLASSIFIER_ERROR_BAD_TEMPLATE,
+                               _("The template “%s” has no {} where the label goes."), template);
+      return;
+    }
+  set_string (self, &self->activity, _("Classifying the images…"), PROP_ACTIVITY);
+  g_thread_pool_push (self->pool, g_steal_pointer (&task), NULL);
+}
+
+gboolean
+siglens_classifier_classify_batch_finish (SiglensClassifier  *self,
+                                          GAsyncResult       *result,
+                                          GError            **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == &batch_tag, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Accessors and GObject
  */
@@ -974,6 +1283,20 @@ siglens_classifier_dup_model_summary (SiglensClassifier *self)
   return self->state == SIGLENS_MODEL_STATE_READY ? g_strdup (self->summary) : NULL;
 }
 
+guint
+siglens_classifier_get_n_images_encoded (SiglensClassifier *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_CLASSIFIER (self), 0);
+  return (guint) g_atomic_int_get (&self->n_images_encoded);
+}
+
+int
+siglens_classifier_get_default_max_patches (SiglensClassifier *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_CLASSIFIER (self), 0);
+  return self->state == SIGLENS_MODEL_STATE_READY ? self->default_max_patches : 0;
+}
+
 gboolean
 siglens_classifier_get_busy (SiglensClassifier *self)
 {
@@ -1002,6 +1325,7 @@ siglens_classifier_dispose (GObject *object)
   g_cancellable_cancel (self->load_cancellable);
   g_cancellable_cancel (self->read_cancellable);
   g_cancellable_cancel (self->classify_cancellable);
+  g_cancellable_cancel (self->batch_cancellable);
   g_cancellable_cancel (self->heatmap_cancellable);
 
   G_OBJECT_CLASS (siglens_classifier_parent_class)->dispose (object);
@@ -1016,8 +1340,10 @@ siglens_classifier_finalize (GObject *object)
   g_thread_pool_free (self->pool, TRUE, TRUE);
   g_clear_pointer (&self->worker_state, siglip_state_free);
   g_clear_pointer (&self->worker_model, siglip_model_free);
+  g_clear_pointer (&self->label_cache, siglip_label_cache_free);
 
   g_clear_object (&self->load_cancellable);
+  g_clear_object (&self->batch_cancellable);
   g_clear_object (&self->read_cancellable);
   g_clear_object (&self->classify_cancellable);
   g_clear_object (&self->heatmap_cancellable);
@@ -1091,4 +1417,16 @@ siglens_classifier_init (SiglensClassifier *self)
   /* One thread: the core already spreads each forward pass over every core with OpenBLAS and
    * its own threads, and one job at a time keeps a stale request from slowing the new one. */
   self->pool = g_thread_pool_new (worker_run, NULL, 1, FALSE, NULL);
+
+  /* Without it labels are only encoded again next time; not worth a word to the person. */
+  {
+    siglip_error *err = NULL;
+
+    self->label_cache = siglip_label_cache_open (NULL, 0, &err);
+    if (self->label_cache == NULL)
+      {
+        g_debug ("no label cache: %s", err->message);
+        siglip_error_free (err);
+      }
+  }
 }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <gdk-pixbuf/gdk-pixbuf.h>
 
 #include "siglens-image.h"
 
@@ -49,7 +50,8 @@ typedef struct {
   float  *logits;        /* n */
 } SiglensScores;
 
-void siglens_scores_free (SiglensScores *scores);
+void           siglens_scores_free (SiglensScores *scores);
+SiglensScores *siglens_scores_copy (const SiglensScores *scores);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SiglensScores, siglens_scores_free)
 
 typedef struct {
@@ -85,6 +87,10 @@ const char        *siglens_classifier_get_model_path     (SiglensClassifier *sel
 const char        *siglens_classifier_get_error_message  (SiglensClassifier *self);
 /* A one-line description of the loaded model for people, or NULL. (transfer full) */
 char              *siglens_classifier_dup_model_summary  (SiglensClassifier *self);
+/* How many times the vision tower ran, over the classifier's life (any thread). */
+guint              siglens_classifier_get_n_images_encoded (SiglensClassifier *self);
+/* The loaded model's patch budget when none is asked for (0 before a model is ready). */
+int                siglens_classifier_get_default_max_patches (SiglensClassifier *self);
 gboolean           siglens_classifier_get_busy           (SiglensClassifier *self);
 /* What the worker is doing for the newest request, e.g. "Encoding 3 labels…", or NULL. */
 const char        *siglens_classifier_get_activity       (SiglensClassifier *self);
@@ -128,5 +134,48 @@ void               siglens_classifier_where_looked_async (SiglensClassifier   *s
 SiglensHeatmap    *siglens_classifier_where_looked_finish (SiglensClassifier  *self,
                                                            GAsyncResult       *result,
                                                            GError            **error);
+
+/* Many images against one label set: see siglens_classifier_classify_batch_async. */
+typedef struct {
+  const char  *path;        /* a local file */
+  const float *embedding;   /* from an earlier run, or NULL; reused (no vision tower) when it is
+                               from the same model load and patch budget */
+  int          dim;
+  guint        model_id;
+  int          max_patches;
+} SiglensBatchInput;
+
+typedef struct {
+  guint          index;       /* into the inputs */
+  GdkPixbuf     *thumbnail;   /* when the image was read in this run, else NULL */
+  const float   *embedding;   /* dim floats, NULL on error */
+  int            dim;
+  guint          model_id;
+  int            max_patches;
+  SiglensScores *scores;      /* NULL on error */
+  const char    *error;       /* why the image could not be read, names the file */
+} SiglensBatchResult;
+
+/* Called on the caller's thread once per image, in input order, while the run is current. */
+typedef void (*SiglensBatchFunc) (const SiglensBatchResult *result, gpointer user_data);
+
+/* Encodes the labels once, then every input: the known embeddings are scored at once, the
+ * others decoded on a prefetch thread while the vision tower runs. A new batch cancels the
+ * running one (latest request wins). Completes TRUE, or G_IO_ERROR_CANCELLED, or the error
+ * that stopped the whole run (no model, the labels). */
+void     siglens_classifier_classify_batch_async  (SiglensClassifier            *self,
+                                                   const SiglensBatchInput      *inputs,
+                                                   guint                         n_inputs,
+                                                   const char *const            *labels,
+                                                   const SiglensClassifyOptions *options,
+                                                   int                           thumbnail_size,
+                                                   SiglensBatchFunc              each,
+                                                   gpointer                      each_data,
+                                                   GCancellable                 *cancellable,
+                                                   GAsyncReadyCallback           callback,
+                                                   gpointer                      user_data);
+gboolean siglens_classifier_classify_batch_finish (SiglensClassifier   *self,
+                                                   GAsyncResult        *result,
+                                                   GError             **error);
 
 G_END_DECLS

@@ -3,6 +3,7 @@
  * settings, so nothing here talks to it directly. */
 #include <glib/gi18n.h>
 
+#include "siglip.h"
 #include "siglens-application.h"
 #include "siglens-model-locator.h"
 #include "siglens-preferences-window.h"
@@ -22,6 +23,8 @@ struct _SiglensPreferencesWindow
   AdwEntryRow          *template_row;
   GtkSwitch            *lowercase_switch;
   GtkSwitch            *ensemble_switch;
+  AdwActionRow         *label_cache_row;
+  GtkWidget            *clear_cache_button;
 
   GSettings            *settings;
   GtkFileChooserNative *chooser;
@@ -114,6 +117,45 @@ on_folder_reset_clicked (SiglensPreferencesWindow *self)
   g_settings_reset (self->settings, "model-folder");
 }
 
+/* The label-embedding cache on disk (label-cache.c): its size, and a way to empty it. */
+static void
+update_label_cache_row (SiglensPreferencesWindow *self)
+{
+  siglip_label_cache *cache = siglip_label_cache_open (NULL, 0, NULL);
+  siglip_label_cache_stats stats = { 0 };
+  g_autofree char *size = NULL;
+  g_autofree char *subtitle = NULL;
+
+  if (cache != NULL)
+    siglip_label_cache_get_stats (cache, &stats);
+  siglip_label_cache_free (cache);
+  size = g_format_size ((guint64) stats.bytes);
+  /* Translators: under "Remembered Labels": how many encoded labels are kept, and their size */
+  subtitle = g_strdup_printf (ngettext ("%d label kept on disk (%s), so it is not encoded again",
+                                        "%d labels kept on disk (%s), so they are not encoded again",
+                                        stats.entries), stats.entries, size);
+  adw_action_row_set_subtitle (self->label_cache_row, subtitle);
+  gtk_widget_set_sensitive (self->clear_cache_button, stats.entries > 0);
+}
+
+static void
+on_clear_cache_clicked (SiglensPreferencesWindow *self)
+{
+  siglip_error *err = NULL;
+  g_autofree char *message = NULL;
+
+  if (siglip_label_cache_clear (NULL, &err))
+    message = g_strdup (_("Remembered labels cleared"));
+  else
+    {
+      /* Translators: %s is the reason, naming the folder */
+      message = g_strdup_printf (_("Could not clear the remembered labels: %s"), err->message);
+      siglip_error_free (err);
+    }
+  adw_preferences_window_add_toast (ADW_PREFERENCES_WINDOW (self), adw_toast_new (message));
+  update_label_cache_row (self);
+}
+
 static void
 siglens_preferences_window_dispose (GObject *object)
 {
@@ -154,6 +196,10 @@ siglens_preferences_window_class_init (SiglensPreferencesWindowClass *klass)
                                         lowercase_switch);
   gtk_widget_class_bind_template_child (widget_class, SiglensPreferencesWindow,
                                         ensemble_switch);
+  gtk_widget_class_bind_template_child (widget_class, SiglensPreferencesWindow,
+                                        label_cache_row);
+  gtk_widget_class_bind_template_child (widget_class, SiglensPreferencesWindow,
+                                        clear_cache_button);
 }
 
 static void
@@ -181,7 +227,10 @@ siglens_preferences_window_init (SiglensPreferencesWindow *self)
                             G_CALLBACK (on_folder_clicked), self);
   g_signal_connect_swapped (self->folder_reset_button, "clicked",
                             G_CALLBACK (on_folder_reset_clicked), self);
+  g_signal_connect_swapped (self->clear_cache_button, "clicked",
+                            G_CALLBACK (on_clear_cache_clicked), self);
   update_folder_row (self);
+  update_label_cache_row (self);
 }
 
 GtkWidget *

@@ -24,6 +24,8 @@
 #include "siglens-presentation-window.h"
 #include "siglens-template.h"
 #include "siglens-window.h"
+#include "siglens-batch-view.h"
+#include "siglens-results-export.h"
 
 /* Long enough that a word typed at normal speed is one request, short enough to feel live. */
 #define DEBOUNCE_MS 300
@@ -66,6 +68,8 @@ struct _SiglensWindow
   SiglensClassifier    *classifier;
   GCancellable         *cancellable;  /* cancelled when the window goes away */
   SiglensImage         *image;
+  SiglensScores        *scores;       /* the image's, as shown; for Export and Copy */
+  SiglensBatchView     *batch_view;   /* the "batch" page of image_stack: many images */
   GtkFileChooserNative *chooser;
   SiglensPresentationWindow *presentation; /* (nullable) (weak) while it is open */
   guint                 debounce_id;
@@ -247,7 +251,18 @@ on_classified (GObject      *source,
   siglens_score_chart_set_stale (self->chart,
                                  !siglens_template_editable_is_valid (GTK_EDITABLE (self->template_entry)));
   gtk_stack_set_visible_child_name (self->results_stack, "chart");
+  g_clear_pointer (&self->scores, siglens_scores_free);
+  self->scores = g_steal_pointer (&scores);
 }
+
+static gboolean
+in_batch_mode (SiglensWindow *self)
+{
+  return g_strcmp0 (gtk_stack_get_visible_child_name (self->image_stack), "batch") == 0;
+}
+
+static void leave_batch_mode (SiglensWindow *self);
+static void siglens_window_open_files_list (SiglensWindow *self, GSList *files);
 
 static void
 cancel_debounce (SiglensWindow *self)
@@ -305,6 +320,23 @@ siglens_window_update_scores (SiglensWindow *self)
       siglip_label_list_free (list);
       siglens_score_chart_clear (self->chart);
       show_hint (self, _("Type the labels to compare the image with, separated by commas."));
+      return;
+    }
+
+  if (in_batch_mode (self))
+    {
+      g_autofree char *batch_template = g_settings_get_string (self->settings, "template");
+
+      siglens_batch_view_set_labels (self->batch_view, (const char *const *) labels,
+                                     &(SiglensClassifyOptions) {
+                                       .template = batch_template,
+                                       .max_patches = g_settings_get_int (self->settings,
+                                                                          "max-patches"),
+                                       .lowercase = g_settings_get_boolean (self->settings,
+                                                                            "lowercase"),
+                                     });
+      siglip_labels_free (labels);
+      show_hint (self, _("Click an image to see all its scores."));
       return;
     }
 
@@ -472,6 +504,7 @@ siglens_window_open_file (SiglensWindow *self,
   g_return_if_fail (SIGLENS_IS_WINDOW (self));
   g_return_if_fail (G_IS_FILE (file));
 
+  leave_batch_mode (self);
   siglens_classifier_read_file_async (self->classifier, file, self->cancellable,
                                       on_image_read, self);
 }
@@ -488,6 +521,7 @@ siglens_window_open_texture (SiglensWindow *self,
 
   /* A download of pixels already in memory; decoding proper happened in the source app. */
   pixbuf = gdk_pixbuf_get_from_texture (texture);
+  leave_batch_mode (self);
   siglens_classifier_read_pixbuf_async (self->classifier, pixbuf, name, self->cancellable,
                                         on_image_read, self);
 }
@@ -537,7 +571,7 @@ on_drop (GtkDropTarget *target,
       gboolean any = files != NULL;
 
       if (any)
-        siglens_window_open_file (self, files->data);
+        siglens_window_open_files_list (self, files);
       g_slist_free (files);
       return any;
     }
@@ -549,6 +583,174 @@ on_drop (GtkDropTarget *target,
   if (G_VALUE_HOLDS (value, G_TYPE_STRING))
     return siglens_window_open_text (self, g_value_get_string (value));
   return FALSE;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Many images
+ */
+
+static void
+leave_batch_mode (SiglensWindow *self)
+{
+  if (!in_batch_mode (self))
+    return;
+  siglens_batch_view_cancel (self->batch_view);
+  gtk_stack_set_visible_child_name (self->image_stack, self->image != NULL ? "picture" : "empty");
+}
+
+void
+siglens_window_open_files (SiglensWindow  *self,
+                           GFile         **files,
+                           guint           n_files)
+{
+  g_return_if_fail (SIGLENS_IS_WINDOW (self));
+
+  if (n_files == 0)
+    return;
+  if (n_files == 1 && g_file_query_file_type (files[0], G_FILE_QUERY_INFO_NONE, NULL)
+                        != G_FILE_TYPE_DIRECTORY)
+    {
+      siglens_window_open_file (self, files[0]);
+      return;
+    }
+  gtk_stack_set_visible_child_name (self->image_stack, "batch");
+  siglens_batch_view_open (self->batch_view, files, n_files);
+  siglens_window_update_scores (self);
+}
+
+static void
+siglens_window_open_files_list (SiglensWindow *self,
+                                GSList        *files)
+{
+  g_autoptr (GPtrArray) list = g_ptr_array_new ();
+
+  for (GSList *l = files; l != NULL; l = l->next)
+    g_ptr_array_add (list, l->data);
+  siglens_window_open_files (self, (GFile **) list->pdata, list->len);
+}
+
+static void
+on_open_folder_response (GtkNativeDialog *dialog,
+                         int              response,
+                         SiglensWindow   *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr (GFile) folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+
+      siglens_window_open_files (self, &folder, 1);
+    }
+  g_clear_object (&self->chooser);
+}
+
+static void
+open_folder_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  SiglensWindow *self = SIGLENS_WINDOW (widget);
+
+  g_clear_object (&self->chooser);
+  self->chooser = gtk_file_chooser_native_new (_("Open a Folder of Images"), GTK_WINDOW (self),
+                                               GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+                                               _("_Open"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  g_signal_connect (self->chooser, "response", G_CALLBACK (on_open_folder_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+SiglensResultsTable *
+siglens_window_collect_results (SiglensWindow *self)
+{
+  g_autofree char *template = NULL;
+  const char *precision;
+  SiglensResultsTable *table;
+  int max_patches;
+
+  g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
+
+  template = g_settings_get_string (self->settings, "template");
+  precision = g_settings_get_enum (self->settings, "precision") == SIGLENS_PRECISION_BF16
+                ? "bf16" : "fp32";
+  max_patches = g_settings_get_int (self->settings, "max-patches");
+  if (max_patches <= 0)
+    max_patches = siglens_classifier_get_default_max_patches (self->classifier);
+
+  if (in_batch_mode (self))
+    {
+      GListModel *items = siglens_batch_view_get_items (self->batch_view);
+      const SiglensClassifyOptions *options = siglens_batch_view_get_options (self->batch_view);
+      const char *const *labels = siglens_batch_view_get_labels (self->batch_view);
+
+      if (labels == NULL)
+        return NULL;
+      table = siglens_results_table_new (siglens_classifier_get_model_path (self->classifier),
+                                         precision, max_patches, options->template,
+                                         options->lowercase, labels);
+      for (guint i = 0; i < g_list_model_get_n_items (items); i++)
+        {
+          g_autoptr (SiglensBatchItem) item = g_list_model_get_item (items, i);
+          g_autofree char *summary = siglens_batch_item_dup_summary (item);
+
+          siglens_results_table_add (table, siglens_batch_item_get_path (item),
+                                     siglens_batch_item_get_scores (item), summary);
+        }
+      return table;
+    }
+
+  if (self->scores == NULL || self->image == NULL)
+    return NULL;
+  table = siglens_results_table_new (siglens_classifier_get_model_path (self->classifier),
+                                     precision, max_patches, template,
+                                     g_settings_get_boolean (self->settings, "lowercase"),
+                                     (const char *const *) self->scores->labels);
+  siglens_results_table_add (table, siglens_image_get_name (self->image), self->scores, NULL);
+  return table;
+}
+
+static void
+export_results_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  SiglensWindow *self = SIGLENS_WINDOW (widget);
+  SiglensResultsTable *table = siglens_window_collect_results (self);
+
+  if (table == NULL)
+    {
+      show_error (self, _("There are no results to export yet."));
+      return;
+    }
+  siglens_results_export_with_dialog (GTK_WINDOW (self), self->toast_overlay, table);
+}
+
+static void
+copy_results_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  SiglensWindow *self = SIGLENS_WINDOW (widget);
+  SiglensScoreChart *chart = self->chart;
+
+  if (in_batch_mode (self))
+    chart = siglens_batch_view_get_shown_item (self->batch_view) != NULL
+              ? siglens_batch_view_get_chart (self->batch_view) : NULL;
+  if (chart == NULL || siglens_score_chart_get_n_bars (chart) == 0)
+    {
+      show_error (self, in_batch_mode (self)
+                          ? _("Click an image first: its chart is what gets copied.")
+                          : _("There are no results to copy yet."));
+      return;
+    }
+  siglens_results_copy_chart (chart, gtk_widget_get_clipboard (widget));
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (_("Results copied")));
+}
+
+SiglensBatchView *
+siglens_window_get_batch_view (SiglensWindow *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
+  return self->batch_view;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -647,9 +849,12 @@ on_open_response (GtkNativeDialog *dialog,
 {
   if (response == GTK_RESPONSE_ACCEPT)
     {
-      g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autoptr (GListModel) files = gtk_file_chooser_get_files (GTK_FILE_CHOOSER (dialog));
+      g_autoptr (GPtrArray) list = g_ptr_array_new_with_free_func (g_object_unref);
 
-      siglens_window_open_file (self, file);
+      for (guint i = 0; i < g_list_model_get_n_items (files); i++)
+        g_ptr_array_add (list, g_list_model_get_item (files, i));
+      siglens_window_open_files (self, (GFile **) list->pdata, list->len);
     }
   g_clear_object (&self->chooser);
 }
@@ -671,6 +876,7 @@ open_action (GtkWidget  *widget,
                                                _("_Open"), _("_Cancel"));
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), filter);
+  gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (self->chooser), TRUE);
   g_signal_connect (self->chooser, "response", G_CALLBACK (on_open_response), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
@@ -1002,6 +1208,7 @@ siglens_window_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_object (&self->heatmap_cancellable);
   g_clear_object (&self->image);
+  g_clear_pointer (&self->scores, siglens_scores_free);
   g_clear_pointer (&self->last_error, g_free);
 
   G_OBJECT_CLASS (siglens_window_parent_class)->finalize (object);
@@ -1092,6 +1299,16 @@ siglens_window_class_init (SiglensWindowClass *klass)
                                    open_model_folder_action);
   gtk_widget_class_install_action (widget_class, "win.fullscreen", NULL, fullscreen_action);
   gtk_widget_class_install_action (widget_class, "win.presentation", NULL, presentation_action);
+  gtk_widget_class_install_action (widget_class, "win.open-folder", NULL, open_folder_action);
+  gtk_widget_class_install_action (widget_class, "win.export-results", NULL,
+                                   export_results_action);
+  gtk_widget_class_install_action (widget_class, "win.copy-results", NULL, copy_results_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_e, GDK_CONTROL_MASK,
+                                       "win.export-results", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_c,
+                                       GDK_CONTROL_MASK | GDK_SHIFT_MASK, "win.copy-results",
+                                       NULL);
+  g_type_ensure (SIGLENS_TYPE_BATCH_VIEW);
 }
 
 static void
@@ -1110,6 +1327,8 @@ siglens_window_init (SiglensWindow *self)
   self->settings = g_settings_new (APP_ID);
   self->classifier = siglens_classifier_new ();
   self->cancellable = g_cancellable_new ();
+  self->batch_view = SIGLENS_BATCH_VIEW (siglens_batch_view_new (self->classifier));
+  gtk_stack_add_named (self->image_stack, GTK_WIDGET (self->batch_view), "batch");
 
   drop = gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY);
   gtk_drop_target_set_gtypes (drop, (GType[]) { GDK_TYPE_FILE_LIST, GDK_TYPE_TEXTURE,

@@ -7,6 +7,8 @@
 #include "siglens-classifier.h"
 #include "siglens-heatmap-overlay.h"
 #include "siglens-presentation-window.h"
+#include "siglens-batch-view.h"
+#include "siglens-results-export.h"
 #include "siglens-score-chart.h"
 
 G_BEGIN_DECLS
@@ -25,6 +27,15 @@ void               siglens_window_open_file      (SiglensWindow *self,
 void               siglens_window_open_texture   (SiglensWindow *self,
                                                   GdkTexture    *texture,
                                                   const char    *name);
+/* Several files or a folder (walked with its subfolders): the grid of many images. One file
+ * that is not a folder opens as a single image. */
+void               siglens_window_open_files     (SiglensWindow  *self,
+                                                  GFile         **files,
+                                                  guint           n_files);
+SiglensBatchView  *siglens_window_get_batch_view (SiglensWindow *self);
+/* What Export Results writes: the grid's images, or the one image's scores; NULL before there
+ * are any. (transfer full) */
+SiglensResultsTable *siglens_window_collect_results (SiglensWindow *self);
 /* Text dropped or pasted: a URI list or a path. FALSE (and a toast) when it names no file. */
 gboolean           siglens_window_open_text      (SiglensWindow *self,
                                                   const char    *text);

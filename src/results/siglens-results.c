@@ -82,9 +82,12 @@ siglens_results_json_image (const char *const *labels, int n_labels,
       cJSON_AddStringToObject (o, "error", r->error ? r->error : "not scored");
       return o;
     }
-  cJSON *ss = cJSON_AddArrayToObject (o, "spatial_shape");
-  cJSON_AddItemToArray (ss, cJSON_CreateNumber (r->rows));
-  cJSON_AddItemToArray (ss, cJSON_CreateNumber (r->cols));
+  if (r->rows > 0)
+    {
+      cJSON *ss = cJSON_AddArrayToObject (o, "spatial_shape");
+      cJSON_AddItemToArray (ss, cJSON_CreateNumber (r->rows));
+      cJSON_AddItemToArray (ss, cJSON_CreateNumber (r->cols));
+    }
   cJSON *arr = cJSON_AddArrayToObject (o, "scores");
   for (int i = 0; i < n_labels; i++)
     {

@@ -35,7 +35,7 @@ typedef struct {
 typedef struct {
   const char *image;            /* path as given or found */
   const char *error;            /* NULL when scored */
-  int rows, cols;               /* the patch grid used */
+  int rows, cols;               /* the patch grid used; 0 when not known (no spatial_shape) */
   const siglip_score *scores;   /* one per label, in label order; NULL on error */
 } SiglensImageResult;
 
