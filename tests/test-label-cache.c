@@ -56,7 +56,10 @@ encode (siglip_model *model, const char *const *texts, int n,
   siglip_state *st = siglip_state_new (model, &err);
   g_assert_nonnull (st);
   float *out = g_new (float, (gsize) n * siglip_model_embed_dim_text (model));
-  if (!siglip_encode_texts (st, texts, n, options, out, &err))
+  /* the texts are already templated: read as given */
+  siglip_encode_options as_given = options ? *options : (siglip_encode_options) { 0 };
+  as_given.template = SIGLIP_NO_TEMPLATE;
+  if (!siglip_encode_labels (st, texts, n, &as_given, out, &err))
     g_error ("%s", err->message);
   siglip_state_free (st);
   return out;

@@ -720,7 +720,6 @@ worker_batch (SiglensClassifier *self, GTask *task, Job *job)
   g_autoptr (GPtrArray) paths = g_ptr_array_new ();
   g_autofree float *text_embeddings = NULL;
   g_autofree siglip_score *raw = NULL;
-  g_auto (GStrv) texts = NULL;
   siglip_error *err = NULL;
   SiglensPrefetchItem *item;
   guint n = g_strv_length (job->labels);
@@ -741,17 +740,9 @@ worker_batch (SiglensClassifier *self, GTask *task, Job *job)
   dim = siglip_model_embed_dim_vision (self->worker_model);
 
   /* The labels once, for every image. */
-  texts = g_new0 (char *, n + 1);
-  for (guint i = 0; i < n; i++)
-    {
-      char *text = siglip_apply_template (job->template, job->labels[i]);
-
-      texts[i] = g_strdup (text);
-      free (text);
-    }
   text_embeddings = g_new (float, (gsize) n * (gsize) siglip_model_embed_dim_text (self->worker_model));
-  if (!siglip_encode_texts (self->worker_state, (const char *const *) texts, (int) n, &options,
-                            text_embeddings, &err))
+  if (!siglip_encode_labels (self->worker_state, (const char *const *) job->labels, (int) n,
+                             &options, text_embeddings, &err))
     {
       g_task_return_error (task, error_from_core (err, SIGLENS_CLASSIFIER_ERROR_INFERENCE));
       return;

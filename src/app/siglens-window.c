@@ -335,7 +335,7 @@ siglens_window_update_scores (SiglensWindow *self)
                                        .lowercase = g_settings_get_boolean (self->settings,
                                                                             "lowercase"),
                                      });
-      siglip_labels_free (labels);
+      siglip_label_list_free (list);
       show_hint (self, _("Click an image to see all its scores."));
       return;
     }
