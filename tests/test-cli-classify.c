@@ -174,12 +174,13 @@ test_classify_table_and_csv (void)
   test_run_clear (&r);
 
   const char *csv_args[] = { "classify", "--model", model_dir, "--labels", "cat, \"big\" dog",
-                             "--csv", a, NULL };
+                             "--csv", "-", a, NULL };
   r = test_run_cli (csv_args, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_auto (GStrv) csv = g_strsplit (g_strchomp (r.out), "\n", -1);
   g_assert_cmpuint (g_strv_length (csv), ==, 3);
-  g_assert_cmpstr (csv[0], ==, "image,label,logit,probability");
+  g_assert_cmpstr (csv[0], ==,
+                   "image,label,logit,probability,error,model,precision,max_patches,template");
   g_autofree char *prefix = g_strdup_printf ("%s,cat,", a);
   g_assert_true (g_str_has_prefix (csv[1], prefix));
   g_autofree char *quoted = g_strdup_printf ("%s,\"\"\"big\"\" dog\",", a);
@@ -281,12 +282,20 @@ test_errors (void)
     g_assert_cmpint (r.status, ==, 1);
     g_assert_nonnull (strstr (r.err, "no-such-image.png"));
     g_assert_nonnull (strstr (r.err, "corrupt.png"));
+    g_assert_nonnull (strstr (r.err, "2 of 3 images failed"));
+    /* one line per image, in order; the failed ones say why */
     g_auto (GStrv) lines = g_strsplit (g_strchomp (r.out), "\n", -1);
-    g_assert_cmpuint (g_strv_length (lines), ==, 1);
-    cJSON *o = cJSON_Parse (lines[0]);
-    g_assert_nonnull (o);
-    g_assert_cmpstr (item (o, "image")->valuestring, ==, good);
-    cJSON_Delete (o);
+    g_assert_cmpuint (g_strv_length (lines), ==, 3);
+    const char *paths[] = { missing, good, corrupt };
+    for (int i = 0; i < 3; i++)
+      {
+        cJSON *o = cJSON_Parse (lines[i]);
+        g_assert_nonnull (o);
+        g_assert_cmpstr (item (o, "image")->valuestring, ==, paths[i]);
+        g_assert_true ((i == 1) == (cJSON_GetObjectItem (o, "error") == NULL));
+        g_assert_true ((i == 1) == (cJSON_GetObjectItem (o, "scores") != NULL));
+        cJSON_Delete (o);
+      }
     test_run_clear (&r);
   }
   /* bad model */

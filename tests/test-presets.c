@@ -331,7 +331,7 @@ test_cli (void)
     test_run_clear (&by_labels);
   }
 
-  run = test_run_cli (TEST_ARGS ("classify", "--model", model_dir, "--preset", "Kitchen", "--csv",
+  run = test_run_cli (TEST_ARGS ("classify", "--model", model_dir, "--preset", "Kitchen", "--csv", "-",
                                  image), env);
   g_assert_cmpint (run.status, ==, 0);
   g_assert_nonnull (strstr (run.out, ",kettle,"));

@@ -3,15 +3,20 @@
  * siglens-cli classify: zero-shot scores of a label list for each image (table, JSON lines or
  * CSV); siglens-cli embed: pooled image and text embeddings as JSON.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <glib.h>
 
 #include "cli.h"
+#include "cli-inputs.h"
+#include "siglens-prefetch.h"
+#include "siglens-results.h"
 #include "siglens-decode.h"
 #include "siglens-presets.h"
 #include "siglip.h"
@@ -100,9 +105,10 @@ check_common (const char *command, const CommonOptions *o)
 }
 
 static siglip_model *
-load_model (const char *command, const CommonOptions *o)
+load_model (const char *command, const CommonOptions *o, siglip_label_cache *label_cache)
 {
   siglip_load_options load = {
+    .label_cache = label_cache,
     .n_threads = o->threads,
     .precision = o->precision && !strcmp (o->precision, "bf16") ? SIGLIP_PRECISION_BF16
                                                                  : SIGLIP_PRECISION_FP32,
@@ -145,8 +151,6 @@ embed_image_file (const char *command, siglip_state *state, const char *path,
  * classify
  */
 
-typedef enum { OUTPUT_TABLE, OUTPUT_JSON, OUTPUT_CSV } OutputFormat;
-
 typedef struct {
   const char *label;
   siglip_score score;
@@ -173,61 +177,6 @@ print_table (const char *path, const int shape[2], char **labels, const siglip_s
   for (int i = 0; i < n; i++)
     printf ("  %10.2f%%  %9.4f  %s\n", 100.0 * ranked[i].score.probability,
             ranked[i].score.logit, ranked[i].label);
-}
-
-static void
-print_json_line (const char *path, const int shape[2], char **labels, const siglip_score *scores,
-                 int n)
-{
-  cJSON *o = cJSON_CreateObject ();
-  cJSON_AddStringToObject (o, "image", path);
-  cJSON *ss = cJSON_AddArrayToObject (o, "spatial_shape");
-  cJSON_AddItemToArray (ss, cJSON_CreateNumber (shape[0]));
-  cJSON_AddItemToArray (ss, cJSON_CreateNumber (shape[1]));
-  cJSON *arr = cJSON_AddArrayToObject (o, "scores");
-  for (int i = 0; i < n; i++)
-    {
-      cJSON *s = cJSON_CreateObject ();
-      cJSON_AddStringToObject (s, "label", labels[i]);
-      cJSON_AddNumberToObject (s, "logit", scores[i].logit);
-      cJSON_AddNumberToObject (s, "probability", scores[i].probability);
-      cJSON_AddItemToArray (arr, s);
-    }
-  char *text = cJSON_PrintUnformatted (o);
-  puts (text);
-  cJSON_free (text);
-  cJSON_Delete (o);
-}
-
-/* RFC 4180: quote fields holding a comma, quote or line break; double inner quotes. */
-static void
-print_csv_field (const char *s)
-{
-  if (!strpbrk (s, ",\"\r\n"))
-    {
-      fputs (s, stdout);
-      return;
-    }
-  putchar ('"');
-  for (; *s; s++)
-    {
-      if (*s == '"')
-        putchar ('"');
-      putchar (*s);
-    }
-  putchar ('"');
-}
-
-static void
-print_csv (const char *path, char **labels, const siglip_score *scores, int n)
-{
-  for (int i = 0; i < n; i++)
-    {
-      print_csv_field (path);
-      putchar (',');
-      print_csv_field (labels[i]);
-      printf (",%.9g,%.9g\n", scores[i].logit, scores[i].probability);
-    }
 }
 
 /* The typed labels, merged and checked as the model will read them (model may be NULL);
@@ -293,13 +242,191 @@ labels_of_preset (const char *name)
   return siglens_preset_dup_text (preset);
 }
 
+/* Where the results go: the table or JSON lines on stdout, CSV on stdout or into a file. */
+typedef struct {
+  gboolean table;
+  gboolean json;
+  FILE *csv; /* NULL: no CSV */
+  gboolean csv_is_file;
+  SiglensResultsMeta meta;
+  char **labels;
+  int n_labels;
+  int n_shown;       /* images printed so far (the table puts a blank line between them) */
+  CliProgress progress;
+  gboolean progress_shares_terminal; /* stdout is the same terminal: erase before printing */
+} Outputs;
+
+static void
+emit_result (Outputs *o, const SiglensImageResult *r)
+{
+  if (o->progress.enabled && o->progress_shares_terminal)
+    cli_progress_finish (&o->progress);
+  const char *const *labels = (const char *const *) o->labels;
+  if (o->json)
+    {
+      cJSON *obj = siglens_results_json_image (labels, o->n_labels, r);
+      char *text = cJSON_PrintUnformatted (obj);
+      puts (text);
+      cJSON_free (text);
+      cJSON_Delete (obj);
+    }
+  else if (o->table && !r->error)
+    {
+      const int shape[2] = { r->rows, r->cols };
+      if (o->n_shown > 0)
+        putchar ('\n');
+      print_table (r->image, shape, o->labels, r->scores, o->n_labels);
+    }
+  if (o->csv)
+    {
+      g_autoptr (GString) rows = g_string_new (NULL);
+      siglens_results_csv_rows (rows, &o->meta, labels, o->n_labels, r);
+      fwrite (rows->str, 1, rows->len, o->csv);
+      fflush (o->csv);
+    }
+  o->n_shown++;
+  fflush (stdout); /* streamed: a reader sees each image as soon as it is done */
+}
+
+typedef struct {
+  char *path;
+  char *reason;
+} Failure;
+
+static void
+failure_clear (gpointer data)
+{
+  Failure *f = data;
+  g_free (f->path);
+  g_free (f->reason);
+}
+
+/* Runs the vision tower over `paths` while the prefetch thread decodes the next ones; every
+ * image gets a result, scored or failed. Returns false only when the run itself cannot go on. */
+static bool
+classify_all (siglip_state *state, const siglip_model *model, char **paths, int n_paths,
+              const siglip_encode_options *options, const float *text_emb, Outputs *out,
+              GArray *failures)
+{
+  const int dim = siglip_model_embed_dim_vision (model);
+  g_autofree float *image_emb = g_new (float, dim);
+  g_autofree siglip_score *scores = g_new (siglip_score, out->n_labels);
+  g_autoptr (SiglensPrefetch) prefetch =
+    siglens_prefetch_new (model, (const char *const *) paths, n_paths, options->max_patches, 2,
+                          0);
+  cli_progress_start (&out->progress, n_paths);
+  int done = 0;
+  SiglensPrefetchItem *item;
+  while ((item = siglens_prefetch_next (prefetch)))
+    {
+      g_autoptr (SiglensPrefetchItem) it = item;
+      SiglensImageResult r = { .image = it->path };
+      g_autofree char *reason = NULL;
+      siglip_error *err = NULL;
+      if (it->error)
+        reason = g_strdup (it->error->message);
+      else if (!siglip_encode_patches (state, it->patches, options, image_emb, &err))
+        {
+          reason = g_strdup_printf ("%s: %s", it->path, err->message);
+          siglip_error_free (err);
+        }
+      else
+        {
+          siglip_score_embeddings (model, image_emb, text_emb, out->n_labels, scores);
+          r.rows = it->patches->rows;
+          r.cols = it->patches->cols;
+          r.scores = scores;
+        }
+      if (reason)
+        {
+          /* The reason names the file already (decode errors do, and ours above). */
+          r.error = reason;
+          Failure f = { g_strdup (it->path), g_strdup (reason) };
+          g_array_append_val (failures, f);
+        }
+      emit_result (out, &r);
+      cli_progress_update (&out->progress, ++done);
+    }
+  cli_progress_finish (&out->progress);
+  return true;
+}
+
+/* Labels from --labels and --labels-file (its lines already read) together, one list; NULL
+ * after saying why. */
+static siglip_label_list *
+gather_labels (const char *text, const char *file, char **from_file, int n_file,
+               const siglip_model *model, const CommonOptions *common)
+{
+  if (!file)
+    return read_labels (text, model, common);
+  int n_typed = 0;
+  char **typed = text ? siglip_split_labels (text, &n_typed) : NULL;
+  g_autofree const char **lines = g_new0 (const char *, n_typed + n_file + 1);
+  for (int i = 0; i < n_typed; i++)
+    lines[i] = typed[i];
+  for (int i = 0; i < n_file; i++)
+    lines[n_typed + i] = from_file[i];
+  const siglip_encode_options options = {
+    .template = common->template,
+    .no_lowercase = common->no_lowercase,
+  };
+  siglip_error *err = NULL;
+  siglip_label_list *list =
+    siglip_label_list_new_from_lines (lines, n_typed + n_file, model, &options, &err);
+  siglip_labels_free (typed);
+  if (!list)
+    {
+      fprintf (stderr, "siglens-cli classify: %s: %s\n", file, err->message);
+      siglip_error_free (err);
+      return NULL;
+    }
+  if (list->n_labels == 0)
+    {
+      fprintf (stderr, "siglens-cli classify: %s: no labels in it (one label per line)\n",
+               strcmp (file, "-") ? file : "standard input");
+      siglip_label_list_free (list);
+      return NULL;
+    }
+  return list;
+}
+
+/* The label cache on disk, unless turned off; a cache that cannot be opened is a warning. */
+static siglip_label_cache *
+open_label_cache (gboolean disabled)
+{
+  if (disabled)
+    return NULL;
+  siglip_error *err = NULL;
+  siglip_label_cache *cache = siglip_label_cache_open (NULL, 0, &err);
+  if (!cache)
+    {
+      fprintf (stderr, "siglens-cli classify: warning: %s; labels are not cached\n",
+               err->message);
+      siglip_error_free (err);
+    }
+  return cache;
+}
+
+static void
+print_summary (int n_images, int n_skipped, GArray *failures)
+{
+  if (n_skipped > 0)
+    fprintf (stderr, "siglens-cli classify: %d %s skipped (not images)\n", n_skipped,
+             n_skipped == 1 ? "file" : "files");
+  if (failures->len == 0)
+    return;
+  fprintf (stderr, "siglens-cli classify: %u of %d images failed:\n", failures->len, n_images);
+  for (guint i = 0; i < failures->len; i++)
+    fprintf (stderr, "  %s\n", g_array_index (failures, Failure, i).reason);
+}
+
 int
 siglens_cli_classify (int argc, char **argv)
 {
   CommonOptions common = { 0 };
-  g_autofree char *labels_text = NULL;
+  g_autofree char *labels_text = NULL, *labels_file = NULL, *csv_path = NULL;
   g_autofree char *preset_name = NULL;
-  gboolean json = FALSE, csv = FALSE, ensemble = FALSE;
+  gboolean json = FALSE, recursive = FALSE, no_cache = FALSE, ensemble = FALSE;
   const GOptionEntry entries[] = {
     COMMON_ENTRIES (&common),
     { "labels", 'l', 0, G_OPTION_ARG_FILENAME, &labels_text,
@@ -309,27 +436,43 @@ siglens_cli_classify (int argc, char **argv)
     { "ensemble", 'e', 0, G_OPTION_ARG_NONE, &ensemble,
       "Prompt ensemble: each label through several templates (\"a photo of a {}.\", \"a drawing "
       "of a {}.\", ...), the mean of their unit embeddings", NULL },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per image per line", NULL },
-    { "csv", 0, 0, G_OPTION_ARG_NONE, &csv, "CSV rows: image,label,logit,probability", NULL },
+    { "labels-file", 'L', 0, G_OPTION_ARG_FILENAME, &labels_file,
+      "Labels from a file, one per line (- for standard input)", "FILE" },
+    { "recursive", 'r', 0, G_OPTION_ARG_NONE, &recursive, "Look for images in subfolders too",
+      NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json,
+      "One JSON object per image per line, written as each image is done", NULL },
+    { "csv", 0, 0, G_OPTION_ARG_FILENAME, &csv_path,
+      "CSV rows (image,label,logit,probability,error,model,...) into FILE (- for standard "
+      "output)", "FILE" },
+    { "no-cache", 0, 0, G_OPTION_ARG_NONE, &no_cache,
+      "Do not read or write the label embeddings kept in ~/.cache/siglens", NULL },
     { NULL },
   };
   int status = 1;
   siglip_label_list *list = NULL;
-  char **labels = NULL;
+  siglip_label_cache *label_cache = NULL;
   siglip_model *model = NULL;
   siglip_state *state = NULL;
-  float *text_emb = NULL, *image_emb = NULL;
-  siglip_score *scores = NULL;
-  int n_labels = 0;
+  float *text_emb = NULL;
+  int n_labels = 0, n_skipped = 0;
+  g_auto (GStrv) paths = NULL;
+  g_autoptr (GArray) failures = g_array_new (FALSE, FALSE, sizeof (Failure));
+  g_array_set_clear_func (failures, failure_clear);
+  g_auto (GStrv) file_labels = NULL; /* read once: standard input cannot be read twice */
+  int n_file_labels = 0;
+  g_autoptr (GError) gerr = NULL;
+  Outputs out = { 0 };
 
-  if (!parse_options ("classify", "IMAGE...",
+  if (!parse_options ("classify", "IMAGE-OR-FOLDER...",
                       "Zero-shot classification: the probability of each label, independently "
                       "(sigmoid), for each image.", entries, &argc, &argv)
       || !check_common ("classify", &common))
     goto out;
-  if (json && csv)
+  if (json && csv_path && !strcmp (csv_path, "-"))
     {
-      fprintf (stderr, "siglens-cli classify: choose one of --json and --csv\n");
+      fprintf (stderr, "siglens-cli classify: --json and --csv - both want standard output; "
+               "give --csv a file\n");
       goto out;
     }
   if (ensemble && common.template)
@@ -345,18 +488,49 @@ siglens_cli_classify (int argc, char **argv)
     }
   if (preset_name && !(labels_text = labels_of_preset (preset_name)))
     goto out;
+  if (labels_file && !(file_labels = cli_read_labels_file (labels_file, &n_file_labels, &gerr)))
+    {
+      fprintf (stderr, "siglens-cli classify: %s\n", gerr->message);
+      goto out;
+    }
   /* Checked once before the model loads so that a typo costs no load time. */
-  if (!(list = read_labels (labels_text, NULL, &common)))
+  if (!(list = gather_labels (labels_text, labels_file, file_labels, n_file_labels, NULL,
+                              &common)))
     goto out;
   if (argc < 2)
     {
       fprintf (stderr, "siglens-cli classify: no images given\n");
       goto out;
     }
-  const OutputFormat format = json ? OUTPUT_JSON : csv ? OUTPUT_CSV : OUTPUT_TABLE;
+  if (!(paths = cli_collect_images ("siglens-cli classify", argv + 1, argc - 1, recursive,
+                                    &n_skipped, &gerr)))
+    {
+      fprintf (stderr, "siglens-cli classify: %s\n", gerr->message);
+      goto out;
+    }
+  const int n_images = (int) g_strv_length (paths);
+  if (n_images == 0)
+    {
+      fprintf (stderr, "siglens-cli classify: no images found in %s%s\n", argv[1],
+               argc > 2 ? " and the others" : "");
+      goto out;
+    }
+  if (csv_path && strcmp (csv_path, "-") && !(out.csv = fopen (csv_path, "w")))
+    {
+      fprintf (stderr, "siglens-cli classify: %s: cannot write: %s\n", csv_path,
+               g_strerror (errno));
+      goto out;
+    }
+  out.csv_is_file = out.csv != NULL;
+  if (csv_path && !strcmp (csv_path, "-"))
+    out.csv = stdout;
+  out.json = json;
+  out.table = !json && !(csv_path && !strcmp (csv_path, "-"));
+  out.progress_shares_terminal = isatty (STDOUT_FILENO);
 
   siglip_error *err = NULL;
-  if (!(model = load_model ("classify", &common)))
+  label_cache = open_label_cache (no_cache);
+  if (!(model = load_model ("classify", &common, label_cache)))
     goto out;
   if (!(state = siglip_state_new (model, &err)))
     {
@@ -374,10 +548,10 @@ siglens_cli_classify (int argc, char **argv)
 
   /* Read again with the model: it merges what the model reads the same and knows its window. */
   siglip_label_list_free (list);
-  if (!(list = read_labels (labels_text, model, &common)))
+  if (!(list = gather_labels (labels_text, labels_file, file_labels, n_file_labels, model,
+                              &common)))
     goto out;
   tell_merged_and_truncated (list);
-  labels = list->labels;
   n_labels = list->n_labels;
 
   /* The labels are encoded once, in one batch, and scored against every image. */
@@ -386,66 +560,61 @@ siglens_cli_classify (int argc, char **argv)
     .template = common.template,
     .no_lowercase = common.no_lowercase,
   };
+  const char *template = common.template ? common.template : SIGLIP_DEFAULT_TEMPLATE;
   if (ensemble)
     {
       guint n_templates;
       options.templates = siglens_presets_ensemble_templates (&n_templates);
       options.n_templates = (int) n_templates;
+      template = "ensemble";
     }
   text_emb = g_new (float, (gsize) n_labels * dim);
-  if (!siglip_encode_labels (state, (const char *const *) labels, n_labels, &options, text_emb,
-                             &err))
+  if (!siglip_encode_labels (state, (const char *const *) list->labels, n_labels, &options,
+                             text_emb, &err))
     {
       fprintf (stderr, "siglens-cli classify: %s\n", err->message);
       siglip_error_free (err);
       goto out;
     }
 
-  image_emb = g_new (float, dim);
-  scores = g_new (siglip_score, n_labels);
-  if (format == OUTPUT_CSV)
-    puts ("image,label,logit,probability");
-  int failed = 0;
-  for (int a = 1; a < argc; a++)
+  const siglip_model_info *info = siglip_model_get_info (model);
+  out.labels = list->labels;
+  out.n_labels = n_labels;
+  out.meta = (SiglensResultsMeta) {
+    .model = common.model,
+    .precision = info->precision == SIGLIP_PRECISION_BF16 ? "bf16" : "fp32",
+    .max_patches = common.max_patches > 0 ? common.max_patches : info->default_max_patches,
+    .template = template,
+    .lowercase = !common.no_lowercase,
+  };
+  if (out.csv)
     {
-      int shape[2];
-      if (!embed_image_file ("classify", state, argv[a], &options, image_emb, shape))
-        {
-          failed++;
-          continue;
-        }
-      siglip_score_embeddings (model, image_emb, text_emb, n_labels, scores);
-      switch (format)
-        {
-        case OUTPUT_TABLE:
-          if (a > 1)
-            putchar ('\n');
-          print_table (argv[a], shape, labels, scores, n_labels);
-          break;
-        case OUTPUT_JSON:
-          print_json_line (argv[a], shape, labels, scores, n_labels);
-          break;
-        case OUTPUT_CSV:
-          print_csv (argv[a], labels, scores, n_labels);
-          break;
-        }
-      fflush (stdout);
+      g_autoptr (GString) header = g_string_new (NULL);
+      siglens_results_csv_header (header);
+      fputs (header->str, out.csv);
     }
-  if (failed)
-    fprintf (stderr, "siglens-cli classify: %d of %d images failed\n", failed, argc - 1);
-  status = failed ? 1 : 0;
+  classify_all (state, model, paths, n_images, &options, text_emb, &out, failures);
+  print_summary (n_images, n_skipped, failures);
+  status = failures->len ? 1 : 0;
+  if (out.csv_is_file && fclose (out.csv) != 0)
+    {
+      fprintf (stderr, "siglens-cli classify: %s: cannot write: %s\n", csv_path,
+               g_strerror (errno));
+      status = 1;
+    }
+  out.csv = NULL;
 
 out:
-  g_free (scores);
-  g_free (image_emb);
+  if (out.csv_is_file && out.csv)
+    fclose (out.csv);
   g_free (text_emb);
   siglip_label_list_free (list);
   siglip_state_free (state);
   siglip_model_free (model);
+  siglip_label_cache_free (label_cache);
   common_options_clear (&common);
   return status;
 }
-
 /* ---------------------------------------------------------------------------------------------
  * embed
  */
@@ -501,7 +670,7 @@ siglens_cli_embed (int argc, char **argv)
     }
 
   siglip_error *err = NULL;
-  if (!(model = load_model ("embed", &common)))
+  if (!(model = load_model ("embed", &common, NULL)))
     goto out;
   if (!(state = siglip_state_new (model, &err)))
     {
