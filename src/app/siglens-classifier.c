@@ -916,6 +916,31 @@ job_done (GObject      *source,
     set_activity (self, ACTIVITY_WAITING, _("Waiting for the model…"));
 }
 
+/* Returns TRUE after failing `task` when there is nothing to score (`no_labels` says so in
+ * the words of the caller) or the template has no place for the label. */
+static gboolean
+refuse_unusable_labels (GTask              *task,
+                        const char *const  *labels,
+                        const char         *template,
+                        const char         *no_labels)
+{
+  if (labels == NULL || labels[0] == NULL)
+    {
+      g_task_return_error (task, g_error_new_literal (SIGLENS_CLASSIFIER_ERROR,
+                                                      SIGLENS_CLASSIFIER_ERROR_NO_LABELS,
+                                                      no_labels));
+      return TRUE;
+    }
+  if (strstr (template, "{}") == NULL)
+    {
+      g_task_return_new_error (task, SIGLENS_CLASSIFIER_ERROR,
+                               SIGLENS_CLASSIFIER_ERROR_BAD_TEMPLATE,
+                               _("The template “%s” has no {} where the label goes."), template);
+      return TRUE;
+    }
+  return FALSE;
+}
+
 static GTask *
 start_job (SiglensClassifier  *self,
            Job                *job, /* (transfer full) */
@@ -1076,20 +1101,9 @@ siglens_classifier_classify_async (SiglensClassifier            *self,
   task = start_job (self, job, &self->classify_cancellable, cancellable, &classify_tag);
   self->classify_serial = job->serial;
 
-  if (labels == NULL || labels[0] == NULL)
-    {
-      g_task_return_new_error (task, SIGLENS_CLASSIFIER_ERROR,
-                               SIGLENS_CLASSIFIER_ERROR_NO_LABELS,
-                               _("There are no labels to compare the image with."));
-      return;
-    }
-  if (strstr (template, "{}") == NULL)
-    {
-      g_task_return_new_error (task, SIGLENS_CLASSIFIER_ERROR,
-                               SIGLENS_CLASSIFIER_ERROR_BAD_TEMPLATE,
-                               _("The template “%s” has no {} where the label goes."), template);
-      return;
-    }
+  if (refuse_unusable_labels (task, labels, template,
+                              _("There are no labels to compare the image with.")))
+    return;
 
   g_thread_pool_push (self->pool, g_steal_pointer (&task), NULL);
 }
@@ -1206,20 +1220,9 @@ siglens_classifier_classify_batch_async (SiglensClassifier            *self,
   task = start_job (self, job, &self->batch_cancellable, cancellable, &batch_tag);
   self->batch_serial = job->serial;
 
-  if (labels == NULL || labels[0] == NULL)
-    {
-      g_task_return_new_error (task, SIGLENS_CLASSIFIER_ERROR,
-                               SIGLENS_CLASSIFIER_ERROR_NO_LABELS,
-                               _("There are no labels to compare the images with."));
-      return;
-    }
-  if (strstr (template, "{}") == NULL)
-    {
-      g_task_return_new_error (task, SIGLENS_CLASSIFIER_ERROR,
-                               SIGLENS_CLASSIFIER_ERROR_BAD_TEMPLATE,
-                               _("The template “%s” has no {} where the label goes."), template);
-      return;
-    }
+  if (refuse_unusable_labels (task, labels, template,
+                              _("There are no labels to compare the images with.")))
+    return;
   set_string (self, &self->activity, _("Classifying the images…"), PROP_ACTIVITY);
   g_thread_pool_push (self->pool, g_steal_pointer (&task), NULL);
 }
