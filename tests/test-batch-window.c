@@ -18,6 +18,7 @@
 #include "siglens-preferences-window.h"
 #include "siglens-window.h"
 #include "test-util.h"
+#include "test-window-util.h"
 
 #define GOLDEN_MODEL "tiny-siglip2-naflex"
 #define LABELS       "cat, dog, a red car, coffee, 一只猫, rocket ship"
@@ -26,27 +27,6 @@
 #define PROBS_ABS    3e-5
 
 static SiglensApplication *application;
-
-static gboolean
-flag_set (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_for (gboolean (*done) (SiglensWindow *), SiglensWindow *window, const char *what)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (120, flag_set, &timed_out);
-
-  while (!done (window) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (timed_out)
-    g_error ("timed out waiting for %s (last error: %s)", what,
-             siglens_window_get_last_error (window));
-  g_source_remove (id);
-}
 
 static gboolean
 model_settled (SiglensWindow *window)
@@ -81,42 +61,10 @@ new_ready_window (void)
   g_settings_set_string (settings, "model-folder", model);
   window = siglens_window_new (application);
   gtk_window_present (GTK_WINDOW (window));
-  wait_for (model_settled, window, "the model");
+  test_window_wait_for (model_settled, window, "the model");
   g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
                    ==, SIGLENS_MODEL_STATE_READY);
   return window;
-}
-
-static void
-close_window (SiglensWindow *window)
-{
-  GWeakRef classifier;
-  gboolean timed_out = FALSE;
-  guint id;
-  GObject *alive;
-
-  g_weak_ref_init (&classifier, siglens_window_get_classifier (window));
-  g_object_ref (window);
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_assert_finalize_object (window);
-  id = g_timeout_add_seconds (120, flag_set, &timed_out);
-  while ((alive = g_weak_ref_get (&classifier)) != NULL && !timed_out)
-    {
-      g_object_unref (alive);
-      g_main_context_iteration (NULL, TRUE);
-    }
-  g_assert_false (timed_out);
-  g_source_remove (id);
-  g_weak_ref_clear (&classifier);
-}
-
-static void
-type_labels (SiglensWindow *window, const char *labels)
-{
-  GtkEditable *entry = siglens_window_get_labels_entry (window);
-
-  gtk_editable_set_text (entry, labels);
-  g_signal_emit_by_name (entry, "activate");
 }
 
 /* Drops `files` on the image area through its own drop target, as a file manager does. */
@@ -343,9 +291,9 @@ test_folder (void)
   g_autoptr (GString) shown = g_string_new (NULL);
   guint encoded;
 
-  type_labels (window, LABELS);
+  test_window_type_labels (window, LABELS);
   drop_files (window, &folder, 1);
-  wait_for (batch_finished, window, "the folder");
+  test_window_wait_for (batch_finished, window, "the folder");
 
   /* The grid: four images in name order (the note left out), each with the golden best label
    * or, for the broken one, why. */
@@ -357,7 +305,7 @@ test_folder (void)
   g_assert_nonnull (strstr (siglens_batch_view_get_progress_text (view), "4 images"));
   g_assert_nonnull (strstr (siglens_batch_view_get_progress_text (view), "1 could not be read"));
   /* the cells as drawn, after a frame */
-  wait_for (batch_finished, window, "a frame");
+  test_window_wait_for (batch_finished, window, "a frame");
   while (g_main_context_pending (NULL))
     g_main_context_iteration (NULL, FALSE);
   collect_labels (GTK_WIDGET (siglens_batch_view_get_grid (view)), shown);
@@ -408,7 +356,7 @@ test_folder (void)
     g_autofree char *text = NULL;
     g_auto (GStrv) lines = NULL;
 
-    wait_for (chart_allocated, window, "the chart laid out");
+    test_window_wait_for (chart_allocated, window, "the chart laid out");
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.copy-results", NULL));
     {
       g_autofree char *formats = gdk_content_formats_to_string (gdk_clipboard_get_formats (clipboard));
@@ -440,8 +388,8 @@ test_folder (void)
   g_assert_cmpstr (siglens_batch_view_get_page (view), ==, "grid");
 
   /* New labels: every image re-scored from its embedding, the vision tower idle. */
-  type_labels (window, "rocket ship, cat, coffee");
-  wait_for (batch_finished, window, "the new scores");
+  test_window_type_labels (window, "rocket ship, cat, coffee");
+  test_window_wait_for (batch_finished, window, "the new scores");
   g_assert_cmpuint (siglens_classifier_get_n_images_encoded (classifier), ==, encoded);
   {
     const char *const three[] = { "rocket ship", "cat", "coffee", NULL };
@@ -511,7 +459,7 @@ test_folder (void)
   }
 
   tree_clear (&t);
-  close_window (window);
+  test_window_close (window);
 }
 
 static void
@@ -543,10 +491,10 @@ test_cancel_midway (void)
       copy_file ("images/large_3000x2000.jpg", path);
       files[i] = g_file_new_for_path (path);
     }
-  type_labels (window, "cat, dog");
+  test_window_type_labels (window, "cat, dog");
   handler = g_signal_connect (view, "notify::n-done", G_CALLBACK (on_first_result), NULL);
   drop_files (window, files, 40);
-  wait_for (batch_finished, window, "the cancelled run");
+  test_window_wait_for (batch_finished, window, "the cancelled run");
   g_signal_handler_disconnect (view, handler);
 
   /* Every cell is one or the other, and the counts agree with what is shown. */
@@ -583,8 +531,8 @@ test_cancel_midway (void)
   }
 
   /* Going on (new labels) finishes the rest; no image goes through the vision tower twice. */
-  type_labels (window, "cat, dog, a red car");
-  wait_for (batch_finished, window, "the rest");
+  test_window_type_labels (window, "cat, dog, a red car");
+  test_window_wait_for (batch_finished, window, "the rest");
   g_assert_cmpuint (siglens_batch_view_get_n_done (view), ==, 40);
   for (guint i = 0; i < 40; i++)
     {
@@ -599,7 +547,7 @@ test_cancel_midway (void)
 
   for (int i = 0; i < 40; i++)
     g_object_unref (files[i]);
-  close_window (window);
+  test_window_close (window);
 }
 
 static GtkWidget *
@@ -641,14 +589,14 @@ test_preferences_clear_cache (void)
   g_autoptr (GString) shown = g_string_new (NULL);
 
   g_assert_nonnull (g_getenv ("XDG_CACHE_HOME"));
-  type_labels (window, "a label for the cache test");
+  test_window_type_labels (window, "a label for the cache test");
   {
     g_autofree char *path = test_data_path ("images/chelsea.png");
     g_autoptr (GFile) file = g_file_new_for_path (path);
 
     siglens_window_open_file (window, file);
   }
-  wait_for (batch_finished, window, "the scores");
+  test_window_wait_for (batch_finished, window, "the scores");
   g_assert_cmpuint (count_cache_entries (), >=, 1);
 
   prefs = siglens_preferences_window_new ();
@@ -665,7 +613,7 @@ test_preferences_clear_cache (void)
   collect_labels (prefs, shown);
   g_assert_nonnull (strstr (shown->str, "0 labels kept on disk"));
   gtk_window_destroy (GTK_WINDOW (prefs));
-  close_window (window);
+  test_window_close (window);
 }
 
 int

@@ -101,7 +101,7 @@ gate_is_holding (gpointer data)
 static guint
 gate_wait_held (Gate *gate)
 {
-  test_window_wait (gate_is_holding, gate, "the worker to reach the hook");
+  test_wait_until (gate_is_holding, gate, "the worker to reach the hook");
   return gate->held_serial;
 }
 
@@ -210,8 +210,8 @@ test_load_superseded (void)
   g_signal_connect (classifier, "notify::activity", G_CALLBACK (on_activity), &seen);
   siglens_classifier_load_model (classifier, path_b, SIGLENS_PRECISION_FP32);
   gate_release (&gate);
-  test_window_wait (load_settled, classifier, "load B");
-  test_window_wait (no_live_jobs_beyond, GUINT_TO_POINTER (live_before), "the jobs to go");
+  test_wait_until (load_settled, classifier, "load B");
+  test_wait_until (no_live_jobs_beyond, GUINT_TO_POINTER (live_before), "the jobs to go");
 
   /* LOADING (A) -> READY (B): B's request finds the state LOADING already and changes nothing. */
   g_assert_cmpuint (seen.states->len, ==, 2);
@@ -272,7 +272,7 @@ test_classify_superseded (void)
   test_window_open_image (window, "chelsea.png");
   test_window_wait_for_bars (window, 2);
   test_window_assert_chart_golden (window, GOLDEN_MODEL, "chelsea", first_labels);
-  test_window_wait (no_live_jobs_beyond, GUINT_TO_POINTER (0), "the first jobs to go");
+  test_wait_until (no_live_jobs_beyond, GUINT_TO_POINTER (0), "the first jobs to go");
   live_before = siglens_classifier_test_count_live_jobs ();
 
   gate_init (&gate);
@@ -289,8 +289,8 @@ test_classify_superseded (void)
   gate_release (&gate);
   serial_2 = gate_wait_held (&gate);
   g_assert_cmpuint (serial_2, >, serial_1);
-  test_window_wait (no_live_jobs_beyond, GUINT_TO_POINTER (live_before + 1),
-                    "job 1 to come home");
+  test_wait_until (no_live_jobs_beyond, GUINT_TO_POINTER (live_before + 1),
+                   "job 1 to come home");
 
   /* Job 1 came home and left no trace: the chart is still chelsea's, no error was shown. */
   test_window_assert_chart_golden (window, GOLDEN_MODEL, "chelsea", first_labels);
@@ -302,7 +302,7 @@ test_classify_superseded (void)
   test_window_assert_chart_golden (window, GOLDEN_MODEL, "coffee", new_labels);
   g_assert_cmpstr (siglens_image_get_name (siglens_window_get_image (window)), ==, "coffee.png");
   g_assert_null (siglens_window_get_last_error (window));
-  test_window_wait (no_live_jobs_beyond, GUINT_TO_POINTER (live_before), "job 2 to go");
+  test_wait_until (no_live_jobs_beyond, GUINT_TO_POINTER (live_before), "job 2 to go");
 
   siglens_classifier_set_test_hook (classifier, NULL, NULL);
   gate_clear (&gate);

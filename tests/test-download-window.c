@@ -19,6 +19,7 @@
 #include "siglens-preferences-window.h"
 #include "siglens-window.h"
 #include "test-util.h"
+#include "test-window-util.h"
 
 #define GOLDEN_MODEL "tiny-siglip2-naflex"
 #define LABELS       "cat, dog, a red car, coffee, 一只猫, rocket ship"
@@ -28,26 +29,6 @@
 
 static SiglensApplication *application;
 static char *hf_cache;
-
-static gboolean
-flag_set (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_until (gboolean (*done) (gpointer), gpointer data, const char *what)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (120, flag_set, &timed_out);
-
-  while (!done (data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (timed_out)
-    g_error ("timed out waiting for %s", what);
-  g_source_remove (id);
-}
 
 static GtkWidget *
 find_widget (GtkWidget *root, GType type, const char *label)
@@ -145,7 +126,7 @@ new_window_without_model (SiglensDownloadPanel **panel_out)
   SiglensWindow *window = siglens_window_new (application);
 
   gtk_window_present (GTK_WINDOW (window));
-  wait_until (model_settled, window, "the model search");
+  test_wait_until (model_settled, window, "the model search");
   g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
                    ==, SIGLENS_MODEL_STATE_NONE);
   g_assert_cmpstr (siglens_window_get_visible_page (window), ==, "no-model");
@@ -154,29 +135,6 @@ new_window_without_model (SiglensDownloadPanel **panel_out)
   g_assert_nonnull (*panel_out);
   g_assert_true (gtk_widget_is_visible (GTK_WIDGET (*panel_out)));
   return window;
-}
-
-static void
-close_window (SiglensWindow *window)
-{
-  GWeakRef classifier;
-  gboolean timed_out = FALSE;
-  guint id;
-  GObject *alive;
-
-  g_weak_ref_init (&classifier, siglens_window_get_classifier (window));
-  g_object_ref (window);
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_assert_finalize_object (window);
-  id = g_timeout_add_seconds (120, flag_set, &timed_out);
-  while ((alive = g_weak_ref_get (&classifier)) != NULL && !timed_out)
-    {
-      g_object_unref (alive);
-      g_main_context_iteration (NULL, TRUE);
-    }
-  g_assert_false (timed_out);
-  g_source_remove (id);
-  g_weak_ref_clear (&classifier);
 }
 
 static int
@@ -249,9 +207,9 @@ test_download_then_classify (void)
   hub->stall_after = 150 * 1000;
   click (GTK_WIDGET (panel), "_Download SigLIP 2 (4.5 GB)");
   g_assert_true (siglens_download_panel_get_running (panel));
-  wait_until (bytes_arrived, panel, "the first bytes");
+  test_wait_until (bytes_arrived, panel, "the first bytes");
   click (GTK_WIDGET (panel), "_Pause");
-  wait_until (not_running, panel, "the pause");
+  test_wait_until (not_running, panel, "the pause");
   g_assert_true (siglens_download_panel_get_paused (panel));
   g_assert_true (g_str_has_prefix (siglens_download_panel_get_progress_text (panel), "Paused at "));
   g_assert_null (siglens_download_panel_get_error (panel));
@@ -266,7 +224,7 @@ test_download_then_classify (void)
 
   /* Resume: the rest arrives, is verified, and the model loads in this same window. */
   click (GTK_WIDGET (panel), "_Resume");
-  wait_until (model_ready, window, "the downloaded model");
+  test_wait_until (model_ready, window, "the downloaded model");
   g_assert_cmpstr (siglens_window_get_visible_page (window), ==, "main");
   model_path = siglens_classifier_get_model_path (siglens_window_get_classifier (window));
   g_test_message ("loaded %s", model_path);
@@ -276,21 +234,21 @@ test_download_then_classify (void)
   siglens_window_open_file (window, file);
   gtk_editable_set_text (siglens_window_get_labels_entry (window), LABELS);
   g_signal_emit_by_name (siglens_window_get_labels_entry (window), "activate");
-  wait_until (idle, window, "the scores");
+  test_wait_until (idle, window, "the scores");
   while (siglens_score_chart_get_n_bars (siglens_window_get_chart (window)) == 0)
-    wait_until (idle, window, "the scores");
+    test_wait_until (idle, window, "the scores");
   assert_golden_chart (window, "chelsea");
-  close_window (window);
+  test_window_close (window);
 
   /* The next start finds the download by itself. */
   {
     SiglensWindow *again = siglens_window_new (application);
 
     gtk_window_present (GTK_WINDOW (again));
-    wait_until (model_settled, again, "the model");
+    test_wait_until (model_settled, again, "the model");
     g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (again)),
                      ==, SIGLENS_MODEL_STATE_READY);
-    close_window (again);
+    test_window_close (again);
   }
 
   /* Preferences say which folder is in use and remove the download on request. */
@@ -363,14 +321,14 @@ test_cancel (void)
   hub->stall_after = 150 * 1000;
   /* This Hub has no smaller model: the 404 is said in words, naming it. */
   click (GTK_WIDGET (panel), "_Smaller Model (1.5 GB)");
-  wait_until (not_running, panel, "the refused download");
+  test_wait_until (not_running, panel, "the refused download");
   g_assert_nonnull (strstr (siglens_download_panel_get_error (panel),
                             SIGLENS_DOWNLOAD_SMALL_REPO));
 
   click (GTK_WIDGET (panel), "_Download SigLIP 2 (4.5 GB)");
-  wait_until (bytes_arrived, panel, "the first bytes");
+  test_wait_until (bytes_arrived, panel, "the first bytes");
   click (GTK_WIDGET (panel), "_Cancel");
-  wait_until (not_running, panel, "the cancel");
+  test_wait_until (not_running, panel, "the cancel");
   g_assert_null (siglens_download_panel_get_error (panel));
   /* Back to the choice, with nothing left on disk to fill it. */
   g_assert_true (gtk_widget_is_visible (find_widget (GTK_WIDGET (panel), GTK_TYPE_BUTTON,
@@ -379,7 +337,7 @@ test_cancel (void)
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
     g_assert_false (g_str_has_suffix (name, ".incomplete"));
   g_assert_cmpstr (siglens_window_get_visible_page (window), ==, "no-model");
-  close_window (window);
+  test_window_close (window);
 }
 
 static void
@@ -392,13 +350,13 @@ test_refused (void)
 
   hub->token = g_strdup ("hf_needed");
   click (GTK_WIDGET (panel), "_Download SigLIP 2 (4.5 GB)");
-  wait_until (not_running, panel, "the refused download");
+  test_wait_until (not_running, panel, "the refused download");
   error = siglens_download_panel_get_error (panel);
   g_assert_nonnull (error);
   g_test_message ("error: %s", error);
   g_assert_nonnull (strstr (error, "HF_TOKEN"));
   g_assert_cmpstr (siglens_window_get_visible_page (window), ==, "no-model");
-  close_window (window);
+  test_window_close (window);
 }
 
 int

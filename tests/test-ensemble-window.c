@@ -127,12 +127,12 @@ test_switch_and_scores (void)
   g_assert_true (g_settings_get_boolean (settings, "ensemble"));
 
   g_object_set_data (G_OBJECT (window), "want", with);
-  test_window_wait (probability_is, window, "the ensemble's scores");
+  test_wait_until (probability_is, window, "the ensemble's scores");
   assert_chart (window, labels, with, 2);
 
   gtk_switch_set_active (sw, FALSE);
   g_object_set_data (G_OBJECT (window), "want", without);
-  test_window_wait (probability_is, window, "the one template's scores");
+  test_wait_until (probability_is, window, "the one template's scores");
   assert_chart (window, labels, without, 2);
 
   gtk_window_destroy (GTK_WINDOW (preferences));

@@ -119,7 +119,7 @@ test_where_it_looked (void)
                             "same map whatever the labels are"));
 
   siglens_heatmap_overlay_set_active (overlay, TRUE);
-  test_window_wait (map_shown, window, "the map");
+  test_wait_until (map_shown, window, "the map");
   first = g_object_ref (siglens_heatmap_overlay_get_map (overlay));
   g_assert_true (GDK_IS_TEXTURE (first));
   /* chelsea is 451 x 300: the map is drawn at that size, so it lies exactly over the image. */
@@ -141,7 +141,7 @@ test_where_it_looked (void)
     GtkWidget *photo = siglens_heatmap_overlay_get_child (overlay);
     graphene_rect_t a, b;
 
-    test_window_wait (allocated, picture, "the map to be laid out");
+    test_wait_until (allocated, picture, "the map to be laid out");
     g_assert_true (gtk_widget_compute_bounds (picture, GTK_WIDGET (window), &a));
     g_assert_true (gtk_widget_compute_bounds (photo, GTK_WIDGET (window), &b));
     g_test_message ("map %g,%g %gx%g photo %g,%g %gx%g", a.origin.x, a.origin.y, a.size.width, a.size.height, b.origin.x, b.origin.y, b.size.width, b.size.height);
@@ -172,7 +172,7 @@ test_where_it_looked (void)
   /* A new image, a new map, at its own aspect ratio (tall_150x900). */
   test_window_open_image (window, "tall_150x900.png");
   test_window_wait_for_bars (window, 2);
-  test_window_wait (map_shown, window, "the new map");
+  test_wait_until (map_shown, window, "the new map");
   g_assert_true (siglens_heatmap_overlay_get_map (overlay) != first);
   g_assert_cmpint (gdk_texture_get_width (GDK_TEXTURE (siglens_heatmap_overlay_get_map (overlay))),
                    ==, 150);
@@ -182,13 +182,13 @@ test_where_it_looked (void)
   /* Asked for, switched off before it came, then another image: the first image's map must
    * not turn up over the second. */
   test_window_open_image (window, "chelsea.png");
-  test_window_wait (image_is_chelsea, window, "chelsea on screen");
+  test_wait_until (image_is_chelsea, window, "chelsea on screen");
   siglens_heatmap_overlay_set_active (overlay, FALSE);
   test_window_open_image (window, "tall_150x900.png");
-  test_window_wait (image_is_tall_and_idle, window, "tall on screen");
+  test_wait_until (image_is_tall_and_idle, window, "tall on screen");
   g_assert_null (siglens_heatmap_overlay_get_map (overlay));
   siglens_heatmap_overlay_set_active (overlay, TRUE);
-  test_window_wait (map_shown, window, "tall's map");
+  test_wait_until (map_shown, window, "tall's map");
   g_assert_cmpint (gdk_texture_get_height (GDK_TEXTURE (siglens_heatmap_overlay_get_map (overlay))),
                    ==, 900);
 

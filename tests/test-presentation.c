@@ -311,7 +311,7 @@ test_presentation (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.presentation", NULL));
   presentation = siglens_window_get_presentation (window);
   g_assert_nonnull (presentation);
-  test_window_wait (drawn_at_size, presentation, "the presentation window at screen size");
+  test_wait_until (drawn_at_size, presentation, "the presentation window at screen size");
   g_assert_false (has_header_bar (GTK_WIDGET (presentation)));
 
   /* It shows what the window shows. */
@@ -342,7 +342,7 @@ test_presentation (void)
   g_assert_nonnull (escape);
   g_weak_ref_init (&gone, presentation);
   g_assert_true (gtk_shortcut_action_activate (escape, 0, GTK_WIDGET (presentation), NULL));
-  test_window_wait (presentation_gone, window, "the presentation window to close");
+  test_wait_until (presentation_gone, window, "the presentation window to close");
   g_assert_null (g_weak_ref_get (&gone));
   g_weak_ref_clear (&gone);
 
@@ -380,7 +380,7 @@ test_score_view (void)
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.presentation", NULL));
   presentation = siglens_window_get_presentation (window);
   shown = siglens_presentation_window_get_chart (presentation);
-  test_window_wait (drawn_at_size, presentation, "the presentation window at screen size");
+  test_wait_until (drawn_at_size, presentation, "the presentation window at screen size");
   g_assert_true (find_label_text (GTK_WIDGET (window), siglens_score_chart_get_footnote (chart)));
   g_assert_nonnull (strstr (siglens_score_chart_get_footnote (chart), "need not add up"));
 
@@ -402,7 +402,7 @@ test_score_view (void)
   g_assert_cmpint (siglens_score_chart_get_view (shown), ==, SIGLENS_SCORE_VIEW_PROBABILITY);
 
   gtk_window_close (GTK_WINDOW (presentation));
-  test_window_wait (presentation_gone, window, "the presentation window to close");
+  test_wait_until (presentation_gone, window, "the presentation window to close");
   test_window_close (window);
 }
 

@@ -15,26 +15,6 @@
 #define CHART_WIDTH 400
 
 static gboolean
-flag_set (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Spins the main loop until `done` says so; 30 s is a hang, not slowness. */
-static void
-wait_for (gboolean (*done) (gpointer), gpointer data)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (30, flag_set, &timed_out);
-
-  while (!done (data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_false (timed_out);
-  g_source_remove (id);
-}
-
-static gboolean
 chart_laid_out (gpointer data)
 {
   GtkWidget *chart = data;
@@ -194,7 +174,7 @@ test_render (void)
 
   siglens_score_chart_set_scores (SIGLENS_SCORE_CHART (chart), labels, probs, 4);
   gtk_window_present (window);
-  wait_for (chart_laid_out, chart);
+  test_wait_until (chart_laid_out, chart, "the chart\'s first layout");
 
   width = gtk_widget_get_width (chart);
   height = gtk_widget_get_height (chart);
@@ -407,7 +387,7 @@ test_long_label_tooltip (void)
 
   siglens_score_chart_set_scores (SIGLENS_SCORE_CHART (chart), labels, probs, 2);
   gtk_window_present (window);
-  wait_for (chart_laid_out, chart);
+  test_wait_until (chart_laid_out, chart, "the chart\'s first layout");
   while (g_main_context_iteration (NULL, FALSE))
     ;
 

@@ -382,3 +382,37 @@ test_hub_layout_model (const char *src_rel, TestHubLayout layout)
   cJSON_Delete (pre);
   return dir;
 }
+
+static gboolean
+flag_set (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+gboolean
+test_spin_until (gboolean (*done) (gpointer data), gpointer data, guint seconds)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (seconds, flag_set, &timed_out);
+
+  while (!done (data) && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  return !timed_out;
+}
+
+void
+test_wait_until (gboolean (*done) (gpointer data), gpointer data, const char *what)
+{
+  if (!test_spin_until (done, data, TEST_WAIT_SECONDS))
+    g_error ("timed out waiting for %s", what);
+}
+
+void
+test_drain_main_context (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}

@@ -72,3 +72,15 @@ typedef enum {
 } TestHubLayout;
 
 char *test_hub_layout_model (const char *src_rel, TestHubLayout layout);
+
+/* Main-loop waits for the tests that drive GLib/GTK code: they wait on state, never on the
+ * clock; TEST_WAIT_SECONDS only turns a hang into a failure (the tiny models answer in
+ * milliseconds, a loaded CI machine or a sanitizer build in seconds). */
+#define TEST_WAIT_SECONDS 120
+
+/* Spins the default main context until `done (data)` holds; FALSE if `seconds` passed first. */
+gboolean test_spin_until (gboolean (*done) (gpointer data), gpointer data, guint seconds);
+/* The same within TEST_WAIT_SECONDS, failing the test with "timed out waiting for `what`". */
+void     test_wait_until (gboolean (*done) (gpointer data), gpointer data, const char *what);
+/* Runs what is pending on the default main context (idles the last event queued, a frame). */
+void     test_drain_main_context (void);

@@ -20,28 +20,6 @@
 static SiglensApplication *application;
 
 static gboolean
-flag_set (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-static void
-wait_until (gboolean (*done) (gpointer), gpointer data, const char *what)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (120, flag_set, &timed_out);
-
-  while (!done (data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (timed_out)
-    g_error ("timed out waiting for %s", what);
-  g_source_remove (id);
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
-static gboolean
 scored (gpointer data)
 {
   SiglensWindow *window = data;
@@ -70,7 +48,8 @@ new_scored_window (void)
   /* Typed in an order that the scores do not follow. */
   gtk_editable_set_text (siglens_window_get_labels_entry (window), "coffee, a red car, cat");
   siglens_window_open_file (window, image);
-  wait_until (scored, window, "the scores");
+  test_wait_until (scored, window, "the scores");
+  test_drain_main_context ();
   return window;
 }
 
@@ -251,7 +230,8 @@ next_frame (GtkWidget *window)
 
       gtk_widget_add_tick_callback (window, on_tick, &ticked, NULL);
       gtk_widget_queue_draw (window);
-      wait_until (is_set, &ticked, "a frame");
+      test_wait_until (is_set, &ticked, "a frame");
+      test_drain_main_context ();
     }
 }
 

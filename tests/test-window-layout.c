@@ -23,29 +23,6 @@
 static SiglensApplication *application;
 
 static gboolean
-flag_set (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Spins the main loop until `done` holds; 120 s only turns a hang into a failure. */
-static void
-wait_until (gboolean (*done) (gpointer), gpointer data, const char *what)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (120, flag_set, &timed_out);
-
-  while (!done (data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (timed_out)
-    g_error ("timed out waiting for %s", what);
-  g_source_remove (id);
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
-static gboolean
 chinese (void)
 {
   return !g_str_equal (g_dgettext (GETTEXT_PACKAGE, "_Open"), "_Open");
@@ -110,7 +87,8 @@ new_scored_window (int width, int height)
   gtk_editable_set_text (siglens_window_get_labels_entry (window),
                          chinese () ? "猫, 狗, 一辆红色的汽车, 咖啡" : "cat, dog, a red car, coffee");
   siglens_window_open_file (window, image);
-  wait_until (scored, window, "the scores");
+  test_wait_until (scored, window, "the scores");
+  test_drain_main_context ();
   {
     g_autofree char *what = g_strdup_printf ("the window to be %d×%d", width, height);
     Sized sized = { window, width, height };
@@ -118,11 +96,13 @@ new_scored_window (int width, int height)
 
     /* The default size counts the client-side decoration's frame too: ask for that much more
      * so the window itself is width × height. */
-    wait_until (is_laid_out, window, "the first layout");
+    test_wait_until (is_laid_out, window, "the first layout");
+    test_drain_main_context ();
     frame_w = width - gtk_widget_get_width (GTK_WIDGET (window));
     frame_h = height - gtk_widget_get_height (GTK_WIDGET (window));
     gtk_window_set_default_size (GTK_WINDOW (window), width + frame_w, height + frame_h);
-    wait_until (is_sized, &sized, what);
+    test_wait_until (is_sized, &sized, what);
+    test_drain_main_context ();
   }
   return window;
 }

@@ -179,7 +179,7 @@ storm (SiglensWindow *window, GtkDropTarget *target, int n)
       /* Every fourth lands whole (the 3000x2000 JPEG among them), so there are shown images
        * and finished classifications for a leak to keep, not only cancelled ones. */
       if (i % 4 == 1)
-        test_window_wait (classifier_idle, window, "a storm image to land");
+        test_wait_until (classifier_idle, window, "a storm image to land");
       else
         g_main_context_iteration (NULL, FALSE);
     }
@@ -195,7 +195,7 @@ static void
 settle (SiglensWindow *window, guint live_before)
 {
   test_window_wait_for_bars (window, g_strv_length ((char **) last_labels));
-  test_window_wait (all_jobs_home, GUINT_TO_POINTER (live_before), "every job to come home");
+  test_wait_until (all_jobs_home, GUINT_TO_POINTER (live_before), "every job to come home");
 }
 
 static void
@@ -210,7 +210,7 @@ test_storm (void)
   g_assert_nonnull (target);
   g_assert_true (gtk_application_get_active_window (GTK_APPLICATION (application))
                  == GTK_WINDOW (window));
-  test_window_wait (all_jobs_home, GUINT_TO_POINTER (0), "the model load to come home");
+  test_wait_until (all_jobs_home, GUINT_TO_POINTER (0), "the model load to come home");
   live_before = siglens_classifier_test_count_live_jobs ();
 
   /* Warm-up: caches, GTK's textures and fonts, the worker threads all come into being. */

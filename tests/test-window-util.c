@@ -5,24 +5,28 @@
 #include "test-util.h"
 #include "test-window-util.h"
 
+typedef struct {
+  gboolean (*done) (SiglensWindow *window);
+  SiglensWindow *window;
+} WindowWait;
+
 static gboolean
-flag_set (gpointer data)
+window_done (gpointer data)
 {
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
+  WindowWait *w = data;
+
+  return w->done (w->window);
 }
 
 void
-test_window_wait (gboolean (*done) (gpointer data), gpointer data, const char *what)
+test_window_wait_for (gboolean (*done) (SiglensWindow *window), SiglensWindow *window,
+                      const char *what)
 {
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (120, flag_set, &timed_out);
+  WindowWait w = { done, window };
 
-  while (!done (data) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (timed_out)
-    g_error ("timed out waiting for %s", what);
-  g_source_remove (id);
+  if (!test_spin_until (window_done, &w, TEST_WAIT_SECONDS))
+    g_error ("timed out waiting for %s (the window's last error: %s)", what,
+             siglens_window_get_last_error (window));
 }
 
 SiglensApplication *
@@ -83,7 +87,7 @@ test_window_new (SiglensApplication *application, const char *model)
   g_settings_set_string (settings, "model-folder", path);
   window = siglens_window_new (application);
   gtk_window_present (GTK_WINDOW (window));
-  test_window_wait (model_settled, window, "the model");
+  test_wait_until (model_settled, window, "the model");
   g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
                    ==, SIGLENS_MODEL_STATE_READY);
   return window;
@@ -108,7 +112,7 @@ test_window_close (SiglensWindow *window)
   gtk_window_destroy (GTK_WINDOW (window));
   g_assert_finalize_object (window);
   /* The classifier goes once its last request has come home. */
-  test_window_wait (weak_ref_gone, &classifier, "the classifier to go");
+  test_wait_until (weak_ref_gone, &classifier, "the classifier to go");
   g_weak_ref_clear (&classifier);
 }
 
@@ -131,7 +135,7 @@ test_window_wait_for_bars (SiglensWindow *window, guint n_bars)
 {
   BarsWait w = { window, n_bars };
 
-  test_window_wait (bars_shown, &w, "the scores");
+  test_wait_until (bars_shown, &w, "the scores");
 }
 
 void

@@ -17,9 +17,10 @@ SiglensWindow *test_window_new (SiglensApplication *application, const char *mod
 /* Destroys the window and checks it and its classifier are finalized. */
 void           test_window_close (SiglensWindow *window);
 
-/* Spins the main loop until `done (data)` holds. */
-void           test_window_wait (gboolean (*done) (gpointer data), gpointer data,
-                                 const char *what);
+/* test_wait_until (test-util.h) on the window's state; a timeout also names the window's
+ * last error, which is usually why. */
+void           test_window_wait_for (gboolean (*done) (SiglensWindow *window),
+                                     SiglensWindow *window, const char *what);
 /* Until the classifier is idle and the chart shows `n_bars` bars. */
 void           test_window_wait_for_bars (SiglensWindow *window, guint n_bars);
 

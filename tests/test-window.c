@@ -21,6 +21,7 @@
 #include "siglens-preferences-window.h"
 #include "siglens-window.h"
 #include "test-util.h"
+#include "test-window-util.h"
 
 #define GOLDEN_MODEL "tiny-siglip2-naflex"
 #define LABELS       "cat, dog, a red car, coffee, 一只猫, rocket ship"
@@ -29,29 +30,6 @@
 #define PROBS_ABS    3e-5 /* manifest recommended_tolerances.probs_abs (float32 noise) */
 
 static SiglensApplication *application;
-
-static gboolean
-flag_set (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-/* Spins the main loop until `done` holds. 120 s covers a loaded CI machine; the tiny model
- * answers in milliseconds. */
-static void
-wait_for (gboolean (*done) (SiglensWindow *), SiglensWindow *window, const char *what)
-{
-  gboolean timed_out = FALSE;
-  guint id = g_timeout_add_seconds (120, flag_set, &timed_out);
-
-  while (!done (window) && !timed_out)
-    g_main_context_iteration (NULL, TRUE);
-  if (timed_out)
-    g_error ("timed out waiting for %s (last error: %s)", what,
-             siglens_window_get_last_error (window));
-  g_source_remove (id);
-}
 
 static gboolean
 model_settled (SiglensWindow *window)
@@ -84,7 +62,7 @@ new_window (const char *model)
   g_settings_set_string (settings, "model-folder", model);
   window = siglens_window_new (application);
   gtk_window_present (GTK_WINDOW (window));
-  wait_for (model_settled, window, "the model");
+  test_window_wait_for (model_settled, window, "the model");
   return window;
 }
 
@@ -98,53 +76,6 @@ new_ready_window (void)
                    ==, SIGLENS_MODEL_STATE_READY);
   g_assert_cmpstr (siglens_window_get_visible_page (window), ==, "main");
   return window;
-}
-
-static void
-close_window (SiglensWindow *window)
-{
-  GWeakRef classifier;
-
-  g_weak_ref_init (&classifier, siglens_window_get_classifier (window));
-  g_object_ref (window);
-  gtk_window_destroy (GTK_WINDOW (window));
-  g_assert_finalize_object (window);
-
-  /* The classifier (and the model with it) goes once its last request has come home. */
-  {
-    gboolean timed_out = FALSE;
-    guint id = g_timeout_add_seconds (120, flag_set, &timed_out);
-    GObject *alive;
-
-    while ((alive = g_weak_ref_get (&classifier)) != NULL && !timed_out)
-      {
-        g_object_unref (alive);
-        g_main_context_iteration (NULL, TRUE);
-      }
-    g_assert_false (timed_out);
-    g_source_remove (id);
-  }
-  g_weak_ref_clear (&classifier);
-}
-
-/* Types the labels and presses Enter, as a person would. */
-static void
-type_labels (SiglensWindow *window, const char *labels)
-{
-  GtkEditable *entry = siglens_window_get_labels_entry (window);
-
-  gtk_editable_set_text (entry, labels);
-  g_signal_emit_by_name (entry, "activate");
-}
-
-static void
-open_image (SiglensWindow *window, const char *name)
-{
-  g_autofree char *rel = g_build_filename ("images", name, NULL);
-  g_autofree char *path = test_data_path (rel);
-  g_autoptr (GFile) file = g_file_new_for_path (path);
-
-  siglens_window_open_file (window, file);
 }
 
 static int
@@ -214,9 +145,9 @@ test_golden_scores (void)
   SiglensWindow *window = new_ready_window ();
   SiglensImage *image;
 
-  type_labels (window, LABELS);
-  open_image (window, "chelsea.png");
-  wait_for (idle, window, "the scores");
+  test_window_type_labels (window, LABELS);
+  test_window_open_image (window, "chelsea.png");
+  test_window_wait_for (idle, window, "the scores");
 
   image = siglens_window_get_image (window);
   g_assert_nonnull (image);
@@ -227,17 +158,17 @@ test_golden_scores (void)
   g_assert_null (siglens_window_get_last_error (window));
 
   /* New labels on the same image: the chart follows them (the image embedding is reused). */
-  type_labels (window, "dog, cat");
-  wait_for (idle, window, "the second scores");
+  test_window_type_labels (window, "dog, cat");
+  test_window_wait_for (idle, window, "the second scores");
   g_assert_cmpuint (siglens_score_chart_get_n_bars (siglens_window_get_chart (window)), ==, 2);
   g_assert_cmpstr (siglens_score_chart_get_label (siglens_window_get_chart (window), 0), ==, "cat");
 
   /* And back: the same numbers as the first time, so caches change nothing. */
-  type_labels (window, LABELS);
-  wait_for (idle, window, "the third scores");
+  test_window_type_labels (window, LABELS);
+  test_window_wait_for (idle, window, "the third scores");
   assert_chart_shows (window, "chelsea");
 
-  close_window (window);
+  test_window_close (window);
 }
 
 static gulong activity_handler;
@@ -253,7 +184,7 @@ on_activity (SiglensClassifier *classifier, GParamSpec *pspec, gpointer data)
       && g_str_equal (siglens_image_get_name (siglens_window_get_image (window)), "coffee.png"))
     {
       g_clear_signal_handler (&activity_handler, classifier);
-      open_image (window, "chelsea.png");
+      test_window_open_image (window, "chelsea.png");
     }
 }
 
@@ -263,14 +194,14 @@ test_newest_image_wins (void)
   SiglensWindow *window = new_ready_window ();
   SiglensClassifier *classifier = siglens_window_get_classifier (window);
 
-  type_labels (window, LABELS);
+  test_window_type_labels (window, LABELS);
 
   /* Two images in a row before anything finished: only the second one counts. */
-  open_image (window, "rocket.jpg");
-  open_image (window, "coffee.png");
+  test_window_open_image (window, "rocket.jpg");
+  test_window_open_image (window, "coffee.png");
   activity_handler = g_signal_connect (classifier, "notify::activity",
                                        G_CALLBACK (on_activity), window);
-  wait_for (idle, window, "the scores");
+  test_window_wait_for (idle, window, "the scores");
   /* The handler must have fired: otherwise chelsea was never opened and the test is void. */
   g_assert_cmpuint (activity_handler, ==, 0);
 
@@ -278,7 +209,7 @@ test_newest_image_wins (void)
   assert_chart_shows (window, "chelsea");
   g_assert_null (siglens_window_get_last_error (window));
 
-  close_window (window);
+  test_window_close (window);
 }
 
 static void
@@ -294,13 +225,13 @@ test_unreadable_image (void)
   g_file_set_contents (path, "\x89PNG\r\n\x1a\nthis is not a picture", 29, &error);
   g_assert_no_error (error);
 
-  type_labels (window, LABELS);
-  open_image (window, "chelsea.png");
-  wait_for (idle, window, "the first scores");
+  test_window_type_labels (window, LABELS);
+  test_window_open_image (window, "chelsea.png");
+  test_window_wait_for (idle, window, "the first scores");
   assert_chart_shows (window, "chelsea");
 
   siglens_window_open_file (window, file);
-  wait_for (has_error, window, "the error");
+  test_window_wait_for (has_error, window, "the error");
   message = siglens_window_get_last_error (window);
   g_test_message ("error: %s", message);
   g_assert_true (g_str_has_prefix (message, "Could not open the image: "));
@@ -310,7 +241,7 @@ test_unreadable_image (void)
   g_assert_cmpstr (siglens_image_get_name (siglens_window_get_image (window)), ==, "chelsea.png");
   assert_chart_shows (window, "chelsea");
 
-  close_window (window);
+  test_window_close (window);
 }
 
 static void
@@ -318,17 +249,17 @@ test_no_labels (void)
 {
   SiglensWindow *window = new_ready_window ();
 
-  type_labels (window, "cat, dog");
-  open_image (window, "chelsea.png");
-  wait_for (idle, window, "the scores");
+  test_window_type_labels (window, "cat, dog");
+  test_window_open_image (window, "chelsea.png");
+  test_window_wait_for (idle, window, "the scores");
   g_assert_cmpuint (siglens_score_chart_get_n_bars (siglens_window_get_chart (window)), ==, 2);
 
   /* Only separators (ASCII and Chinese): no labels, so no bars and no request. */
-  type_labels (window, " , ，、 ");
+  test_window_type_labels (window, " , ，、 ");
   g_assert_false (siglens_classifier_get_busy (siglens_window_get_classifier (window)));
   g_assert_cmpuint (siglens_score_chart_get_n_bars (siglens_window_get_chart (window)), ==, 0);
 
-  close_window (window);
+  test_window_close (window);
 }
 
 static gboolean
@@ -343,16 +274,16 @@ test_typing_updates_by_itself (void)
 {
   SiglensWindow *window = new_ready_window ();
 
-  type_labels (window, LABELS);
-  open_image (window, "chelsea.png");
-  wait_for (idle, window, "the scores");
+  test_window_type_labels (window, LABELS);
+  test_window_open_image (window, "chelsea.png");
+  test_window_wait_for (idle, window, "the scores");
 
   /* Typed, no Enter: the scores follow after the typing pause. */
   gtk_editable_set_text (siglens_window_get_labels_entry (window), "dog, cat");
-  wait_for (two_bars, window, "the debounced update");
+  test_window_wait_for (two_bars, window, "the debounced update");
   g_assert_cmpstr (siglens_score_chart_get_label (siglens_window_get_chart (window), 0), ==, "cat");
 
-  close_window (window);
+  test_window_close (window);
 }
 
 /* A pasted list of hundreds of labels: the first SIGLENS_MAX_LABELS are compared, the note
@@ -366,19 +297,19 @@ test_too_many_labels (void)
 
   for (int i = 0; i < SIGLENS_MAX_LABELS + 50; i++)
     g_string_append_printf (many, "thing %d, ", i);
-  open_image (window, "chelsea.png");
-  type_labels (window, many->str);
-  wait_for (idle, window, "classifying many labels");
+  test_window_open_image (window, "chelsea.png");
+  test_window_type_labels (window, many->str);
+  test_window_wait_for (idle, window, "classifying many labels");
   g_assert_cmpuint (siglens_score_chart_get_n_bars (chart), ==, SIGLENS_MAX_LABELS);
   g_assert_nonnull (siglens_window_get_labels_note (window));
   g_assert_nonnull (strstr (siglens_window_get_labels_note (window), "100"));
 
-  type_labels (window, LABELS);
-  wait_for (idle, window, "classifying");
+  test_window_type_labels (window, LABELS);
+  test_window_wait_for (idle, window, "classifying");
   assert_chart_shows (window, "chelsea");
   g_assert_null (siglens_window_get_labels_note (window));
 
-  close_window (window);
+  test_window_close (window);
 }
 
 static void
@@ -390,14 +321,14 @@ test_dropped_texture (void)
   g_autoptr (GdkTexture) texture = gdk_texture_new_from_filename (path, &error);
 
   g_assert_no_error (error);
-  type_labels (window, LABELS);
+  test_window_type_labels (window, LABELS);
   /* What a drop of image data (say, from a browser) hands over: pixels, no file. */
   siglens_window_open_texture (window, texture, "Dropped image");
-  wait_for (idle, window, "the scores");
+  test_window_wait_for (idle, window, "the scores");
   g_assert_cmpstr (siglens_image_get_name (siglens_window_get_image (window)), ==, "Dropped image");
   assert_chart_shows (window, "chelsea");
 
-  close_window (window);
+  test_window_close (window);
 }
 
 static void
@@ -408,16 +339,16 @@ test_dropped_uri_list (void)
   g_autofree char *uri = g_filename_to_uri (path, NULL, NULL);
   g_autofree char *uri_list = g_strdup_printf ("# from a browser\r\n%s\r\n", uri);
 
-  type_labels (window, LABELS);
+  test_window_type_labels (window, LABELS);
   g_assert_true (siglens_window_open_text (window, uri_list));
-  wait_for (idle, window, "the scores");
+  test_window_wait_for (idle, window, "the scores");
   assert_chart_shows (window, "chelsea");
 
   /* Text that names no file is refused with a sentence, not ignored. */
   g_assert_false (siglens_window_open_text (window, "a red car"));
   g_assert_nonnull (strstr (siglens_window_get_last_error (window), "a red car"));
 
-  close_window (window);
+  test_window_close (window);
 }
 
 /* Model folders laid out as the Hub serves google/siglip2-so400m-patch16-naflex (diff-style
@@ -435,26 +366,26 @@ test_hub_layout_models (void)
 
   g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
                    ==, SIGLENS_MODEL_STATE_READY);
-  type_labels (window, LABELS);
-  open_image (window, "chelsea.png");
-  wait_for (idle, window, "the scores of the NAFlex model");
+  test_window_type_labels (window, LABELS);
+  test_window_open_image (window, "chelsea.png");
+  test_window_wait_for (idle, window, "the scores of the NAFlex model");
   assert_chart_shows (window, "chelsea");
   g_assert_null (siglens_window_get_last_error (window));
-  close_window (window);
+  test_window_close (window);
 
   window = new_window (p14);
   g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
                    ==, SIGLENS_MODEL_STATE_READY);
-  type_labels (window, LABELS);
+  test_window_type_labels (window, LABELS);
   /* image 0 of the set's manifest */
   g_assert_cmpstr (cJSON_GetStringValue (cJSON_GetObjectItem (
                      cJSON_GetArrayItem (cJSON_GetObjectItem (p14_golden, "images"), 0), "image")),
                    ==, "gradient_640x480");
-  open_image (window, "gradient_640x480.png");
-  wait_for (idle, window, "the scores of the patch-14 model");
+  test_window_open_image (window, "gradient_640x480.png");
+  test_window_wait_for (idle, window, "the scores of the patch-14 model");
   assert_chart_matches (window, p14_golden, 0, "gradient_640x480");
   g_assert_null (siglens_window_get_last_error (window));
-  close_window (window);
+  test_window_close (window);
 }
 
 static void
@@ -465,7 +396,7 @@ test_no_model (void)
   g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
                    ==, SIGLENS_MODEL_STATE_NONE);
   g_assert_cmpstr (siglens_window_get_visible_page (window), ==, "no-model");
-  close_window (window);
+  test_window_close (window);
 }
 
 static void
@@ -490,7 +421,7 @@ test_broken_model (void)
   g_assert_true (g_str_has_prefix (message, "The model could not be loaded: "));
   /* The core's sentence names the file at fault. */
   g_assert_nonnull (strstr (message, "config.json"));
-  close_window (window);
+  test_window_close (window);
 }
 
 static GtkWidget *
@@ -519,15 +450,15 @@ test_merged_duplicates (void)
   const char *note;
   float cat, dog;
 
-  open_image (window, "chelsea.png");
-  type_labels (window, "cat, dog");
-  wait_for (idle_and_fresh, window, "the scores");
+  test_window_open_image (window, "chelsea.png");
+  test_window_type_labels (window, "cat, dog");
+  test_window_wait_for (idle_and_fresh, window, "the scores");
   g_assert_null (siglens_window_get_labels_note (window));
   cat = siglens_score_chart_get_probability (chart, 0);
   dog = siglens_score_chart_get_probability (chart, 1);
 
-  type_labels (window, "cat, Cat, dog, DOG");
-  wait_for (idle_and_fresh, window, "the merged scores");
+  test_window_type_labels (window, "cat, Cat, dog, DOG");
+  test_window_wait_for (idle_and_fresh, window, "the merged scores");
   g_assert_cmpuint (siglens_score_chart_get_n_bars (chart), ==, 2);
   g_assert_cmpstr (siglens_score_chart_get_label (chart, 0), ==, "cat");
   g_assert_cmpstr (siglens_score_chart_get_label (chart, 1), ==, "dog");
@@ -538,19 +469,19 @@ test_merged_duplicates (void)
   g_assert_cmpstr (note, ==, "“Cat”, “DOG” read the same as earlier labels to the model, so each "
                              "is scored once.");
 
-  type_labels (window, "cat, Cat");
-  wait_for (idle_and_fresh, window, "one merge");
+  test_window_type_labels (window, "cat, Cat");
+  test_window_wait_for (idle_and_fresh, window, "one merge");
   g_assert_cmpstr (siglens_window_get_labels_note (window), ==,
                    "“Cat” reads the same as “cat” to the model, so it is scored once.");
 
   /* Not lowercased, the model tells them apart: two rows, nothing to say. */
   g_settings_set_boolean (settings, "lowercase", FALSE);
-  wait_for (idle_and_fresh, window, "the scores as typed");
+  test_window_wait_for (idle_and_fresh, window, "the scores as typed");
   g_assert_cmpuint (siglens_score_chart_get_n_bars (chart), ==, 2);
   g_assert_null (siglens_window_get_labels_note (window));
   g_settings_reset (settings, "lowercase");
 
-  close_window (window);
+  test_window_close (window);
 }
 
 /* From typing to the new scores the chart is marked stale (dimmed, "busy" for screen readers);
@@ -566,9 +497,9 @@ test_stale_and_refused_template (void)
   g_autoptr (GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
   g_autofree char *saved = NULL;
 
-  open_image (window, "chelsea.png");
-  type_labels (window, "cat, dog");
-  wait_for (idle_and_fresh, window, "the scores");
+  test_window_open_image (window, "chelsea.png");
+  test_window_type_labels (window, "cat, dog");
+  test_window_wait_for (idle_and_fresh, window, "the scores");
   gtk_test_accessible_assert_state (GTK_ACCESSIBLE (chart), GTK_ACCESSIBLE_STATE_BUSY, FALSE);
   g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (chart), "stale"));
 
@@ -577,7 +508,7 @@ test_stale_and_refused_template (void)
   g_assert_true (siglens_score_chart_get_stale (chart));
   g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (chart), "stale"));
   gtk_test_accessible_assert_state (GTK_ACCESSIBLE (chart), GTK_ACCESSIBLE_STATE_BUSY, TRUE);
-  wait_for (idle_and_fresh, window, "the new scores");
+  test_window_wait_for (idle_and_fresh, window, "the new scores");
   g_assert_cmpuint (siglens_score_chart_get_n_bars (chart), ==, 3);
   g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (chart), "stale"));
 
@@ -592,7 +523,7 @@ test_stale_and_refused_template (void)
   g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (template_note)), "{}"));
   g_assert_true (siglens_score_chart_get_stale (chart));
   /* Still so once everything has settled: nothing new is scored with a refused template. */
-  wait_for (idle, window, "quiet");
+  test_window_wait_for (idle, window, "quiet");
   g_assert_true (siglens_score_chart_get_stale (chart));
 
   /* Fixed: saved, unmarked, scored. */
@@ -602,11 +533,11 @@ test_stale_and_refused_template (void)
   g_assert_cmpstr (saved, ==, "a photo of {}");
   g_assert_false (gtk_widget_has_css_class (template_entry, "error"));
   g_assert_false (gtk_widget_get_visible (template_note));
-  wait_for (idle_and_fresh, window, "the scores with the new template");
+  test_window_wait_for (idle_and_fresh, window, "the scores with the new template");
   g_settings_reset (settings, "template");
-  wait_for (idle_and_fresh, window, "the scores with the default template");
+  test_window_wait_for (idle_and_fresh, window, "the scores with the default template");
 
-  close_window (window);
+  test_window_close (window);
 }
 
 /* Preferences' template row refuses the same way. */
@@ -701,14 +632,14 @@ test_several_files (void)
   g_application_open (G_APPLICATION (application), files, 3, "");
   window = SIGLENS_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (application)));
   g_assert_nonnull (window);
-  wait_for (model_settled, window, "the model");
-  wait_for (shows_rocket, window, "the last file");
+  test_window_wait_for (model_settled, window, "the model");
+  test_window_wait_for (shows_rocket, window, "the last file");
   g_test_message ("told: %s", siglens_window_get_last_error (window));
   g_assert_cmpstr (siglens_window_get_last_error (window), ==,
                    "3 files were given; only the last, “rocket.jpg”, is shown.");
   for (guint i = 0; i < 3; i++)
     g_object_unref (files[i]);
-  close_window (window);
+  test_window_close (window);
 }
 
 /* The About window's icon comes from the app's own resources, so it shows from the build tree
@@ -839,8 +770,8 @@ test_wrong_folder_not_saved (void)
   /* A real model is saved, and no dialog comes. */
   g_assert_true (siglens_model_folder_choose (GTK_WINDOW (window), settings, model));
   g_assert_null (find_message_dialog ());
-  wait_for (model_settled, window, "the model");
-  close_window (window);
+  test_window_wait_for (model_settled, window, "the model");
+  test_window_close (window);
 }
 
 static gboolean
@@ -858,8 +789,8 @@ test_no_model_page (void)
   GtkWidget *page = window_child (window, "no_model_page");
   guint n_labels = 0;
 
-  open_image (window, "chelsea.png");
-  wait_for (has_image, window, "the image");
+  test_window_open_image (window, "chelsea.png");
+  test_window_wait_for (has_image, window, "the image");
   g_assert_cmpstr (siglens_window_get_visible_page (window), ==, "no-model");
   g_assert_cmpstr (siglens_window_get_last_error (window), ==,
                    "“chelsea.png” is open and will be scored once a model is loaded.");
@@ -885,7 +816,7 @@ test_no_model_page (void)
         }
     }
   g_assert_cmpuint (n_labels, >=, 2); /* the title and the description */
-  close_window (window);
+  test_window_close (window);
 }
 
 static gboolean
@@ -917,10 +848,10 @@ test_label_list_editor (void)
   g_autoptr (GString) sixty = g_string_new (NULL);
   int position = 0;
 
-  open_image (window, "chelsea.png");
-  type_labels (window, "cat, dog，一只猫");
+  test_window_open_image (window, "chelsea.png");
+  test_window_type_labels (window, "cat, dog，一只猫");
   siglens_label_list_editor_popup (editor);
-  wait_for (popover_shown, window, "the list");
+  test_window_wait_for (popover_shown, window, "the list");
   buffer = gtk_text_view_get_buffer (siglens_label_list_editor_get_view (editor));
   gtk_text_buffer_get_bounds (buffer, &start, &end);
   lines = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
@@ -928,7 +859,7 @@ test_label_list_editor (void)
 
   gtk_text_buffer_set_text (buffer, "cat\ndog\n a red car \n\ncoffee\n", -1);
   g_assert_cmpstr (gtk_editable_get_text (entry), ==, "cat, dog, a red car, coffee");
-  wait_for (four_bars, window, "the list's scores");
+  test_window_wait_for (four_bars, window, "the list's scores");
 
   /* Sixty labels, one per line: all of them reach the entry. */
   for (int i = 0; i < 60; i++)
@@ -948,9 +879,9 @@ test_label_list_editor (void)
   gtk_editable_set_text (entry, "");
   gtk_editable_insert_text (entry, "rocket\r\nship\n\ncar\n", -1, &position);
   g_assert_cmpstr (gtk_editable_get_text (entry), ==, "rocket, ship, car");
-  wait_for (idle_and_fresh, window, "the pasted labels' scores");
+  test_window_wait_for (idle_and_fresh, window, "the pasted labels' scores");
 
-  close_window (window);
+  test_window_close (window);
 }
 
 int
