@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "gemm.h"
 #include "ops.h"
 #include "test-util.h"
 
@@ -220,6 +221,24 @@ test_layernorm (void)
   g_assert_cmpmem (h, N * D * sizeof (float), y2, N * D * sizeof (float));
 }
 
+/* The row kernels follow SIGLIP_ISA as the GEMM does (this program runs again with
+ * SIGLIP_ISA=avx2 and =generic, tests/meson.build): never a copy above the capped ISA, and the
+ * one of that ISA wherever the CPU has it. */
+static void
+test_row_kernel_isa (void)
+{
+  const int level = siglip_row_kernel_isa ();
+  g_assert_cmpint (level, <=, (int) siglip_isa_get ());
+  const char *cap = g_getenv ("SIGLIP_ISA");
+  if (cap && strcmp (cap, "generic") == 0)
+    g_assert_cmpint (level, ==, SIGLIP_ISA_GENERIC);
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  __builtin_cpu_init ();
+  if (cap && strcmp (cap, "avx2") == 0 && __builtin_cpu_supports ("x86-64-v3"))
+    g_assert_cmpint (level, ==, SIGLIP_ISA_AVX2);
+#endif
+}
+
 int
 main (int argc, char **argv)
 {
@@ -229,5 +248,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ops/softmax", test_softmax);
   g_test_add_func ("/ops/softmax-rows", test_softmax_rows);
   g_test_add_func ("/ops/layernorm", test_layernorm);
+  g_test_add_func ("/ops/row-kernel-isa", test_row_kernel_isa);
   return g_test_run ();
 }

@@ -86,8 +86,8 @@ pack_kv (float *kt, float *vp, const float *k, int ldk, const float *v, int ldv,
 }
 
 /* s (nq, nkp) = q (nq, hd) Kt (hd, nkp) * scale */
-ROW_KERNEL static void
-qk_product (float *s, const float *q, int ldq, const float *kt, int nq, int hd, int nkp,
+INLINE void
+qk_product_body (float *s, const float *q, int ldq, const float *kt, int nq, int hd, int nkp,
             float scale)
 {
   int i0 = 0;
@@ -127,6 +127,11 @@ qk_product (float *s, const float *q, int ldq, const float *kt, int nq, int hd, 
       }
 }
 
+ROW_KERNEL_DISPATCH (qk_product,
+                     (float *s, const float *q, int ldq, const float *kt, int nq, int hd, int nkp,
+                      float scale),
+                     (s, q, ldq, kt, nq, hd, nkp, scale))
+
 /* out rows [i0, i0 + MR) (hd of hdp = NV * 16 columns) = p (., nkp) Vp (nk, hdp) */
 INLINE void
 pv_tile (float *out, int ldo, const float *p, int nkp, const float *vp, int nk, int hd, int i0,
@@ -158,8 +163,8 @@ pv_tile (float *out, int ldo, const float *p, int nkp, const float *vp, int nk, 
 }
 
 /* out (nq, hd) = p (nq, nkp; the first nk columns) Vp (nk, hdp) */
-ROW_KERNEL static void
-pv_product (float *out, int ldo, const float *p, int nkp, const float *vp, int nq, int nk, int hd,
+INLINE void
+pv_product_body (float *out, int ldo, const float *p, int nkp, const float *vp, int nq, int nk, int hd,
             int hdp)
 {
   const int nv = hdp / LANES;
@@ -177,6 +182,11 @@ pv_product (float *out, int ldo, const float *p, int nkp, const float *vp, int n
   for (; i0 < nq; i0++)
     pv_tile (out, ldo, p, nkp, vp, nk, hd, i0, 1, nv);
 }
+
+ROW_KERNEL_DISPATCH (pv_product,
+                     (float *out, int ldo, const float *p, int nkp, const float *vp, int nq, int nk,
+                      int hd, int hdp),
+                     (out, ldo, p, nkp, vp, nq, nk, hd, hdp))
 
 /* On AVX2 CPUs (no AVX-512) both products go to the GEMM's AVX2 kernel instead: the loops
  * above are written with 16-float vectors, which AVX2 holds in two registers each, and GCC's

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gemm.h"
 #include "ops.h"
 #include "pool.h"
 
@@ -67,8 +68,29 @@ vgelu (vf x)
  * Row kernels: one row of d floats each
  */
 
-ROW_KERNEL static void
-gelu_row (float *y, const float *b, size_t d)
+int
+siglip_row_kernel_isa (void)
+{
+  static int cached = -1;
+  if (cached < 0)
+    {
+      int level = SIGLIP_ISA_GENERIC;
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+      /* the copies are compiled for the whole levels, which ask more than siglip_isa does */
+      __builtin_cpu_init ();
+      const siglip_isa isa = siglip_isa_get ();
+      if (isa >= SIGLIP_ISA_AVX2 && __builtin_cpu_supports ("x86-64-v3"))
+        level = SIGLIP_ISA_AVX2;
+      if (isa >= SIGLIP_ISA_AVX512 && __builtin_cpu_supports ("x86-64-v4"))
+        level = SIGLIP_ISA_AVX512;
+#endif
+      cached = level;
+    }
+  return cached;
+}
+
+INLINE void
+gelu_row_body (float *y, const float *b, size_t d)
 {
   size_t j = 0;
   if (b)
@@ -88,10 +110,13 @@ gelu_row (float *y, const float *b, size_t d)
     }
 }
 
+ROW_KERNEL_DISPATCH (gelu_row, (float *y, const float *b, size_t d),
+                     (y, b, d))
+
 /* mean and biased variance of x (d), accumulated in double in 8 lanes: with eps = 1e-6 the
  * rounding of the statistics stays far below the golden tolerances, as torch's Welford does. */
-ROW_KERNEL static void
-row_moments (const float *x, int d, double *mean_out, double *var_out)
+INLINE void
+row_moments_body (const float *x, int d, double *mean_out, double *var_out)
 {
   vd8 acc = { 0 };
   int j = 0;
@@ -126,8 +151,11 @@ row_moments (const float *x, int d, double *mean_out, double *var_out)
   *var_out = var / d; /* biased, as torch.nn.LayerNorm */
 }
 
-ROW_KERNEL static void
-normalize_row (float *y, const float *x, const float *w, const float *b, int d, float mean,
+ROW_KERNEL_DISPATCH (row_moments, (const float *x, int d, double *mean_out, double *var_out),
+                     (x, d, mean_out, var_out))
+
+INLINE void
+normalize_row_body (float *y, const float *x, const float *w, const float *b, int d, float mean,
                float inv)
 {
   int j = 0;
@@ -137,6 +165,11 @@ normalize_row (float *y, const float *x, const float *w, const float *b, int d, 
     y[j] = (x[j] - mean) * inv * w[j] + b[j];
 }
 
+ROW_KERNEL_DISPATCH (normalize_row,
+                     (float *y, const float *x, const float *w, const float *b, int d, float mean,
+                      float inv),
+                     (y, x, w, b, d, mean, inv))
+
 static void
 layernorm_row (float *y, const float *x, const float *w, const float *b, int d, float eps)
 {
@@ -145,8 +178,8 @@ layernorm_row (float *y, const float *x, const float *w, const float *b, int d, 
   normalize_row (y, x, w, b, d, (float) mean, (float) (1.0 / sqrt (var + eps)));
 }
 
-ROW_KERNEL static void
-add_row (float *y, const float *x, size_t n)
+INLINE void
+add_row_body (float *y, const float *x, size_t n)
 {
   size_t j = 0;
   for (; j + LANES <= n; j += LANES)
@@ -155,8 +188,11 @@ add_row (float *y, const float *x, size_t n)
     y[j] += x[j];
 }
 
-ROW_KERNEL static void
-softmax_row (float *x, int n)
+ROW_KERNEL_DISPATCH (add_row, (float *y, const float *x, size_t n),
+                     (y, x, n))
+
+INLINE void
+softmax_row_body (float *x, int n)
 {
   int j = 0;
   vf vm = vsplat (-INFINITY);
@@ -194,6 +230,9 @@ softmax_row (float *x, int n)
   for (; j < n; j++)
     x[j] *= inv;
 }
+
+ROW_KERNEL_DISPATCH (softmax_row, (float *x, int n),
+                     (x, n))
 
 /* ---------------------------------------------------------------------------------------------
  * Row ops over the pool. Below ~64 K floats a wake-up of the pool costs more than it saves.

@@ -12,6 +12,11 @@
 
 #include "internal.h"
 
+/* The copy of the row kernels (vec.h's ROW_KERNEL_DISPATCH) that runs: 2 x86-64-v4 (AVX-512
+ * F/BW/CD/DQ/VL), 1 x86-64-v3 (AVX2, FMA), 0 the baseline — the values of siglip_isa (gemm.h),
+ * never above siglip_isa_get (), so SIGLIP_ISA caps it. */
+int siglip_row_kernel_isa (void);
+
 /* y (n, d) = LayerNorm (x (n, d)) * w (d) + b (d); biased variance, eps inside the sqrt, as
  * torch.nn.LayerNorm. y may equal x. */
 void siglip_layernorm (float *y, const float *x, const float *w, const float *b, int n, int d,

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * vec.h — 16-float vectors in GCC/Clang vector extensions, for the row kernels of ops.c and the
- * fp32 attention products of attention.c: every target gets vector code, and the kernels marked
- * ROW_KERNEL are compiled once more for AVX-512 and AVX2 on x86-64 (target_clones picks one at
- * load time). Include it first, in .c files only: it sets the file's floating-point contraction.
+ * fp32 attention products of attention.c: every target gets vector code, and the row kernels
+ * (ROW_KERNEL_DISPATCH) are compiled once more for AVX-512 and AVX2 on x86-64. Include it first, in .c files only: it sets the file's floating-point contraction.
  */
 #ifndef SIGLIP_VEC_H
 #define SIGLIP_VEC_H
@@ -27,14 +26,31 @@ typedef int32_t vi __attribute__ ((vector_size (LANES * sizeof (int32_t))));
 typedef float vf8 __attribute__ ((vector_size (8 * sizeof (float))));
 typedef double vd8 __attribute__ ((vector_size (8 * sizeof (double))));
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-/* Row kernels only: the callers stay generic, the resolver runs once per kernel. */
-#define ROW_KERNEL __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define ROW_KERNEL
-#endif
-
 #define INLINE static inline __attribute__ ((always_inline))
+
+/* Row kernels: the body is written once as an INLINE `name##_body` and ROW_KERNEL_DISPATCH
+ * makes `name` from it, compiled for x86-64-v4, x86-64-v3 and the baseline, the copy picked at
+ * each call by siglip_row_kernel_isa () (ops.h, which the user includes): the CPU's features capped by SIGLIP_ISA, as the
+ * GEMM's kernels are, so that SIGLIP_ISA=avx2 or generic runs the row work of such a CPU too
+ * (target_clones, which this replaced, chose by the CPU alone). A call costs one predictable
+ * branch on a cached value. Only void kernels. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ROW_KERNEL_DISPATCH(name, params, args) \
+  __attribute__ ((target ("arch=x86-64-v4"))) static void name##_v4 params { name##_body args; } \
+  __attribute__ ((target ("arch=x86-64-v3"))) static void name##_v3 params { name##_body args; } \
+  static void name##_base params { name##_body args; } \
+  static void name params \
+  { \
+    switch (siglip_row_kernel_isa ()) { \
+    case 2: name##_v4 args; break; \
+    case 1: name##_v3 args; break; \
+    default: name##_base args; break; \
+    } \
+  }
+#else
+#define ROW_KERNEL_DISPATCH(name, params, args) \
+  static void name params { name##_body args; }
+#endif
 
 /* The helpers pass 64-byte vectors by value; they are always inlined, so the warning that
  * such a call's ABI differs without AVX-512 never applies. */
