@@ -32,6 +32,7 @@ typedef struct {
   int n_panels;       /* ceil (N / NR) */
   size_t bytes;
   uint16_t *data;     /* 64-byte aligned, n_panels * k_pairs * NR * 2 values */
+  bool borrowed;      /* data is someone else's (a weight cache's mapping): not freed with it */
 } siglip_bf16_panels;
 
 /* fp32 panels: the same 32-column panels, one fp32 per (k, column), k not paired:
@@ -45,6 +46,7 @@ typedef struct {
   int n_panels;       /* ceil (N / NR) */
   size_t bytes;
   float *data;        /* 64-byte aligned, n_panels * K * NR values */
+  bool borrowed;      /* as in siglip_bf16_panels */
 } siglip_f32_panels;
 
 #if defined(__x86_64__) || defined(__i386__)

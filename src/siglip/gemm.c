@@ -363,11 +363,59 @@ siglip_gemm_pack (siglip_matrix *m, siglip_precision precision, const void *src,
   return siglip_gemm_pack_stacked (m, precision, &all, 1, error);
 }
 
-bool
-siglip_gemm_pack_stacked (siglip_matrix *m, siglip_precision precision,
-                          const siglip_gemm_rows *parts, int n_parts, siglip_error **error)
+/* The panels' header for a [n, k] matrix of `precision`, without data. */
+static void *
+panels_new (siglip_precision precision, int n, int k, size_t *bytes)
 {
-  const int n = m->rows, k = m->cols;
+  const int n_panels = (n + NR - 1) / NR;
+  if (precision == SIGLIP_PRECISION_BF16) {
+    siglip_bf16_panels *p = calloc (1, sizeof *p);
+    if (p) {
+      *p = (siglip_bf16_panels){ .magic = SIGLIP_GEMM_PANELS_MAGIC, .rows = n, .cols = k,
+                                 .k_pairs = (k + 1) / 2, .n_panels = n_panels };
+      p->bytes = *bytes = (size_t) n_panels * p->k_pairs * NR * 2 * sizeof (uint16_t);
+    }
+    return p;
+  }
+  siglip_f32_panels *p = calloc (1, sizeof *p);
+  if (p) {
+    *p = (siglip_f32_panels){ .magic = SIGLIP_GEMM_F32_PANELS_MAGIC, .rows = n, .cols = k,
+                              .n_panels = n_panels };
+    p->bytes = *bytes = (size_t) n_panels * k * NR * sizeof (float);
+  }
+  return p;
+}
+
+static void
+panels_set_data (void *panels, void *data, bool borrowed)
+{
+  if (*(const uint32_t *) panels == SIGLIP_GEMM_PANELS_MAGIC) {
+    ((siglip_bf16_panels *) panels)->data = data;
+    ((siglip_bf16_panels *) panels)->borrowed = borrowed;
+  } else {
+    ((siglip_f32_panels *) panels)->data = data;
+    ((siglip_f32_panels *) panels)->borrowed = borrowed;
+  }
+}
+
+size_t
+siglip_gemm_packed_data_bytes (siglip_precision precision, int rows, int cols)
+{
+  const size_t n_panels = ((size_t) rows + NR - 1) / NR;
+  return precision == SIGLIP_PRECISION_BF16 ? n_panels * (((size_t) cols + 1) / 2) * NR * 2 * sizeof (uint16_t)
+                                            : n_panels * (size_t) cols * NR * sizeof (float);
+}
+
+const char *
+siglip_gemm_packed_layout (siglip_precision precision)
+{
+  /* what gemm-private.h draws; a change to it must change this string */
+  return precision == SIGLIP_PRECISION_BF16 ? "bf16 panels nr=32 k-pairs v1" : "f32 panels nr=32 v1";
+}
+
+static bool
+check_parts (int n, int k, const siglip_gemm_rows *parts, int n_parts, siglip_error **error)
+{
   int stacked = 0;
   for (int i = 0; i < n_parts; i++) {
     const siglip_dtype dtype = parts[i].dtype;
@@ -382,40 +430,67 @@ siglip_gemm_pack_stacked (siglip_matrix *m, siglip_precision precision,
   if (n_parts <= 0 || stacked != n || k <= 0)
     return siglip_set_error (error, SIGLIP_ERR_INVALID_INPUT,
                              "packing: matrix [%d, %d] has no data", n, k);
-  const int n_panels = (n + NR - 1) / NR;
-  pack_job job = { parts, n_parts, n, k, NULL };
-  size_t bytes;
-  void **data;
-  siglip_task_func task;
-  if (precision == SIGLIP_PRECISION_BF16) {
-    siglip_bf16_panels *p = calloc (1, sizeof *p);
-    if (!p)
-      return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "packing: out of memory");
-    *p = (siglip_bf16_panels){ .magic = SIGLIP_GEMM_PANELS_MAGIC, .rows = n, .cols = k,
-                               .k_pairs = (k + 1) / 2, .n_panels = n_panels };
-    p->bytes = bytes = (size_t) n_panels * p->k_pairs * NR * 2 * sizeof (uint16_t);
-    job.panels = p;
-    data = (void **) &p->data;
-    task = pack_bf16_task;
-  } else {
-    siglip_f32_panels *p = calloc (1, sizeof *p);
-    if (!p)
-      return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "packing: out of memory");
-    *p = (siglip_f32_panels){ .magic = SIGLIP_GEMM_F32_PANELS_MAGIC, .rows = n, .cols = k,
-                              .n_panels = n_panels };
-    p->bytes = bytes = (size_t) n_panels * k * NR * sizeof (float);
-    job.panels = p;
-    data = (void **) &p->data;
-    task = pack_f32_task;
-  }
-  *data = alloc_panels (bytes);
-  if (!*data) {
-    free (job.panels);
+  return true;
+}
+
+/* Fills the panels (header and data already set) from the parts, on the pool. */
+static void
+pack_panels (void *panels, int n, int k, const siglip_gemm_rows *parts, int n_parts)
+{
+  pack_job job = { parts, n_parts, n, k, panels };
+  const bool bf16 = *(const uint32_t *) panels == SIGLIP_GEMM_PANELS_MAGIC;
+  siglip_parallel_for ((n + NR - 1) / NR, bf16 ? pack_bf16_task : pack_f32_task, &job);
+}
+
+bool
+siglip_gemm_pack_stacked (siglip_matrix *m, siglip_precision precision,
+                          const siglip_gemm_rows *parts, int n_parts, siglip_error **error)
+{
+  const int n = m->rows, k = m->cols;
+  if (!check_parts (n, k, parts, n_parts, error))
+    return false;
+  size_t bytes = 0;
+  void *panels = panels_new (precision, n, k, &bytes);
+  if (!panels)
+    return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "packing: out of memory");
+  void *data = alloc_panels (bytes);
+  if (!data) {
+    free (panels);
     return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY,
                              "packing: out of memory for a [%d, %d] matrix (%zu bytes)", n, k, bytes);
   }
-  siglip_parallel_for (n_panels, task, &job);
-  m->packed = job.panels;
+  panels_set_data (panels, data, false);
+  pack_panels (panels, n, k, parts, n_parts);
+  m->packed = panels;
+  return true;
+}
+
+bool
+siglip_gemm_pack_to (void *out, siglip_precision precision, int rows, int cols,
+                     const siglip_gemm_rows *parts, int n_parts, siglip_error **error)
+{
+  if (!check_parts (rows, cols, parts, n_parts, error))
+    return false;
+  size_t bytes = 0;
+  void *panels = panels_new (precision, rows, cols, &bytes);
+  if (!panels)
+    return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "packing: out of memory");
+  panels_set_data (panels, out, true);
+  pack_panels (panels, rows, cols, parts, n_parts);
+  free (panels);
+  return true;
+}
+
+bool
+siglip_gemm_packed_borrow (siglip_matrix *m, siglip_precision precision, const void *data,
+                           siglip_error **error)
+{
+  size_t bytes = 0;
+  void *panels = panels_new (precision, m->rows, m->cols, &bytes);
+  if (!panels)
+    return siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "packing: out of memory");
+  panels_set_data (panels, (void *) data, true);
+  m->packed = panels;
   return true;
 }
 
@@ -480,11 +555,13 @@ siglip_gemm_packed_free (siglip_matrix *m)
     return;
   if (siglip_gemm_packed_is_bf16 (m)) {
     siglip_bf16_panels *p = (siglip_bf16_panels *) m->packed;
-    free (p->data);
+    if (!p->borrowed)
+      free (p->data);
     free (p);
   } else {
     siglip_f32_panels *p = (siglip_f32_panels *) m->packed;
-    free (p->data);
+    if (!p->borrowed)
+      free (p->data);
     free (p);
   }
   m->packed = NULL;

@@ -44,6 +44,17 @@ typedef struct {
  * m->rows): one [3D, D] [q; k; v] matrix from the three tensors, with no copy of them. */
 bool siglip_gemm_pack_stacked (siglip_matrix *m, siglip_precision precision,
                                const siglip_gemm_rows *parts, int n_parts, siglip_error **error);
+/* Packed matrices kept outside the process (weight-cache.c): the bytes of a [rows, cols]
+ * matrix's panels, the name of the layout (part of a cache's key: a change to the panels must
+ * change it), packing into a buffer of that size (64-byte aligned) without a matrix, and a
+ * matrix whose panels are such bytes owned by someone else, who keeps them alive as long as m
+ * (siglip_gemm_packed_free frees only what it made). */
+size_t siglip_gemm_packed_data_bytes (siglip_precision precision, int rows, int cols);
+const char *siglip_gemm_packed_layout (siglip_precision precision);
+bool siglip_gemm_pack_to (void *out, siglip_precision precision, int rows, int cols,
+                          const siglip_gemm_rows *parts, int n_parts, siglip_error **error);
+bool siglip_gemm_packed_borrow (siglip_matrix *m, siglip_precision precision, const void *data,
+                                siglip_error **error);
 /* siglip_gemm_pack of m->w (F32) into fp32 panels. */
 bool siglip_gemm_pack_f32 (siglip_matrix *m, siglip_error **error);
 

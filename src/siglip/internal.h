@@ -231,6 +231,8 @@ struct siglip_model {
   siglip_text_cache *text_cache; /* label embeddings; has its own lock */
   siglip_label_cache *label_cache; /* on disk; not owned, may be NULL */
   char *identity;                  /* siglip_model_identity, when label_cache is set */
+  struct siglip_weight_cache *weight_cache; /* the packed panels' mapping (weight-cache.h) */
+  char *weight_cache_path, *weight_cache_note;
 };
 
 /* ------------------------------------------------------------------------------------------ */

@@ -18,10 +18,12 @@
 #include <unistd.h>
 
 #include "bf16.h"
+#include "finite.h"
 #include "gemm.h"
 #include "internal.h"
 #include "pool.h"
 #include "util.h"
+#include "weight-cache.h"
 
 /* Tensor names of the transformers state dict (Siglip2Model / SiglipModel). */
 #define TN_LAYER          "%s.encoder.layers.%d.%s"
@@ -350,6 +352,9 @@ typedef struct {
   int bound, expected; /* for progress */
   unsigned dtypes;    /* bit per siglip_dtype seen */
   siglip_error *error; /* first failure; every bind after it is a no-op */
+  /* with pack: the matrices, packed (or mapped from the weight cache) once all are bound */
+  siglip_pack_job *jobs;
+  int n_jobs, cap_jobs;
 } loader;
 
 #define SHAPE(...)                                                                                 \
@@ -392,48 +397,6 @@ report_progress (loader *l)
     }
 }
 
-/* Index of the first NaN or infinity among a tensor's n stored values (F32, BF16 or F16, as
- * in the file), or -1. Blocks are OR-reduced (vectorised by the compiler) and only a bad block
- * is searched: one pass over memory the load reads anyway, before conversion or packing. */
-static int64_t
-first_non_finite (const void *data, siglip_dtype dtype, int64_t n)
-{
-  const uint8_t *p = data;
-  const size_t size = dtype == SIGLIP_DTYPE_F32 ? 4 : 2;
-  /* the exponent bits all set: Inf or NaN */
-  const uint32_t mask = dtype == SIGLIP_DTYPE_F32 ? 0x7f800000u
-                        : dtype == SIGLIP_DTYPE_BF16 ? 0x7f80u : 0x7c00u;
-  for (int64_t i = 0; i < n; i += 4096)
-    {
-      const int64_t end = n - i < 4096 ? n : i + 4096;
-      uint32_t bad = 0;
-      if (size == 4)
-        for (int64_t j = i; j < end; j++)
-          {
-            uint32_t u;
-            memcpy (&u, p + 4 * j, 4);
-            bad |= (u & mask) == mask;
-          }
-      else
-        for (int64_t j = i; j < end; j++)
-          {
-            uint16_t h;
-            memcpy (&h, p + 2 * j, 2);
-            bad |= (h & mask) == mask;
-          }
-      if (!bad)
-        continue;
-      for (int64_t j = i; j < end; j++)
-        {
-          uint32_t u = 0;
-          memcpy (&u, p + size * j, size);
-          if ((u & mask) == mask)
-            return j;
-        }
-    }
-  return -1;
-}
-
 /* A NaN or an infinity in any weight makes every embedding NaN and every label the same
  * score: found at load and named. */
 static bool
@@ -441,7 +404,7 @@ check_finite (loader *l, const siglip_tensor *t)
 {
   if (t->dtype == SIGLIP_DTYPE_OTHER)
     return true; /* refused by check_dtype */
-  const int64_t bad = first_non_finite (t->data, t->dtype, t->numel);
+  const int64_t bad = siglip_first_non_finite (t->data, t->dtype, t->numel);
   if (bad < 0)
     return true;
   float value;
@@ -494,9 +457,6 @@ find_v (loader *l, const int64_t *shape, int ndim, const char *fmt, va_list ap)
                         siglip_weights_file_name (w, t->file_index), name, have, want);
       return NULL;
     }
-  /* values only once shapes are known good: the check-only pass reads no weights */
-  if (!l->check_only && !check_finite (l, t))
-    return NULL;
   return t;
 }
 
@@ -542,7 +502,8 @@ bind_v (loader *l, const int64_t *shape, int ndim, const char *fmt, va_list ap)
       return NULL;
     }
   const siglip_tensor *t = find_v (l, shape, ndim, fmt, ap);
-  if (!t)
+  /* values only once shapes are known good: the check-only pass reads no weights */
+  if (!t || !check_finite (l, t))
     return NULL;
   siglip_weights *w = l->model->weights;
   float *owned = NULL;
@@ -600,13 +561,159 @@ populate_pages (const void *data, size_t bytes)
 #endif
 }
 
+/* A matrix to pack once everything is bound (pack_matrices): rows from `n` tensors stacked. */
+static void
+add_pack_job (loader *l, siglip_matrix *m, const siglip_tensor *const *tensors, int n)
+{
+  if (l->n_jobs == l->cap_jobs)
+    {
+      const int cap = l->cap_jobs ? 2 * l->cap_jobs : 256;
+      siglip_pack_job *grown = realloc (l->jobs, (size_t) cap * sizeof *grown);
+      if (!grown)
+        {
+          siglip_set_error (&l->error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory", tensors[0]->name);
+          return;
+        }
+      l->jobs = grown;
+      l->cap_jobs = cap;
+    }
+  siglip_pack_job *job = &l->jobs[l->n_jobs++];
+  *job = (siglip_pack_job) { .matrix = m, .n_parts = n };
+  for (int p = 0; p < n; p++)
+    {
+      job->tensors[p] = tensors[p];
+      job->parts[p] = (siglip_gemm_rows) { tensors[p]->data, tensors[p]->dtype,
+                                           (int) tensors[p]->shape[0] };
+    }
+}
+
+/* Before a matrix is packed: not cancelled, every source value finite, its pages mapped. */
+static bool
+prepare_job (void *data, const siglip_pack_job *job)
+{
+  loader *l = data;
+  for (int p = 0; p < job->n_parts; p++)
+    if (cancelled (l) || !check_finite (l, job->tensors[p]))
+      return false;
+  for (int p = 0; p < job->n_parts; p++)
+    populate_pages (job->tensors[p]->data, job->tensors[p]->nbytes);
+  return true;
+}
+
+/* Packed: nothing reads the sources again (the panels are what the layers use). */
+static void
+job_done (void *data, const siglip_pack_job *job)
+{
+  loader *l = data;
+  for (int p = 0; p < job->n_parts; p++)
+    {
+      release_pages (job->tensors[p]->data, job->tensors[p]->nbytes);
+      count_bound (l, job->tensors[p]);
+    }
+}
+
+/* Without a weight cache: each matrix packed into memory of its own. */
+static void
+pack_in_memory (loader *l)
+{
+  for (int i = 0; i < l->n_jobs && !l->error; i++)
+    {
+      siglip_pack_job *job = &l->jobs[i];
+      if (!prepare_job (l, job))
+        return;
+      if (!siglip_gemm_pack_stacked (job->matrix, l->model->precision, job->parts, job->n_parts,
+                                     &l->error))
+        {
+          siglip_prefix_error (&l->error, "%s: tensor %s",
+                               siglip_weights_file_name (l->model->weights,
+                                                         job->tensors[0]->file_index),
+                               job->tensors[0]->name);
+          return;
+        }
+      job_done (l, job);
+    }
+}
+
+/* The bound matrices' panels: mapped from the weight cache when it holds them for exactly
+ * these files, else packed into a new cache file (each source checked finite first), else,
+ * when no file can be made, packed in memory. */
+static void
+pack_matrices (loader *l)
+{
+  siglip_model *m = l->model;
+  const siglip_load_options *o = l->options;
+  if (l->error || l->n_jobs == 0)
+    return;
+  if (o && o->no_weight_cache)
+    {
+      m->info.weight_cache = SIGLIP_WEIGHT_CACHE_OFF;
+      m->weight_cache_note = strdup ("turned off");
+      pack_in_memory (l);
+      return;
+    }
+  char *dir = o && o->weight_cache_dir ? strdup (o->weight_cache_dir)
+                                       : siglip_weight_cache_default_directory ();
+  char *path = dir ? siglip_weight_cache_path (dir, m->directory, m->precision) : NULL;
+  char *key = path ? siglip_weight_cache_key (m, m->precision) : NULL;
+  char *why = NULL;
+  if (key)
+    m->weight_cache = siglip_weight_cache_open (path, key, m->precision, l->jobs, l->n_jobs, &why);
+  if (m->weight_cache)
+    {
+      m->info.weight_cache = SIGLIP_WEIGHT_CACHE_HIT;
+      for (int i = 0; i < l->n_jobs; i++)
+        for (int p = 0; p < l->jobs[i].n_parts; p++)
+          count_bound (l, l->jobs[i].tensors[p]);
+    }
+  else if (key)
+    {
+      const int bound = l->bound;
+      const siglip_weight_cache_hooks hooks = { prepare_job, job_done, l };
+      siglip_error *failed = NULL;
+      m->weight_cache = siglip_weight_cache_build (path, key, m->precision, l->jobs, l->n_jobs,
+                                                   &hooks, &failed);
+      if (m->weight_cache)
+        {
+          m->info.weight_cache = SIGLIP_WEIGHT_CACHE_BUILT;
+          m->weight_cache_note = why;
+          why = NULL;
+        }
+      else if (!l->error)
+        {
+          /* a cache that cannot be written costs speed, not the load */
+          m->info.weight_cache = SIGLIP_WEIGHT_CACHE_OFF;
+          m->weight_cache_note = siglip_strdup_printf ("not kept: %s", failed->message);
+          l->bound = bound;
+          pack_in_memory (l);
+        }
+      siglip_error_free (failed);
+    }
+  else
+    {
+      m->info.weight_cache = SIGLIP_WEIGHT_CACHE_OFF;
+      m->weight_cache_note = strdup (dir ? "out of memory" : "neither XDG_CACHE_HOME nor HOME is set");
+      pack_in_memory (l);
+    }
+  if (m->weight_cache)
+    {
+      m->weight_cache_path = path;
+      path = NULL;
+      m->info.weight_cache_bytes = siglip_weight_cache_bytes (m->weight_cache);
+    }
+  free (why);
+  free (key);
+  free (path);
+  free (dir);
+}
+
 /* A weight matrix: rows = shape[0], cols = the product of the other dimensions, so a Conv2d
  * kernel [D, C, p, p] becomes the [D, C*p*p] matrix of a linear layer over (c, y, x) patches.
  *
  * When the GEMM wants its own layout (bf16 precision; fp32 never since our kernels read rows;
- * gemm.h) the matrix is packed straight from the file's dtype — no F32 copy of a BF16 file —
- * and the source pages are released at once, so the weights are resident once, in the packed
- * form, and .w is NULL: every product goes through siglip_linear, which reads only .packed.
+ * gemm.h) the matrix becomes a pack job for pack_matrices: its panels are mapped from the
+ * weight cache, or packed straight from the file's dtype (no F32 copy of a BF16 file) with the
+ * source pages released at once, so the weights are resident once, in the packed form, and .w
+ * is NULL: every product goes through siglip_linear, which reads only .packed.
  * Otherwise .w is the F32 view of the mapping (or a converted copy) for OpenBLAS. */
 static void
 bind_matrix (loader *l, siglip_matrix *m, const int64_t *shape, int ndim, const char *fmt, ...)
@@ -632,17 +739,8 @@ bind_matrix (loader *l, siglip_matrix *m, const int64_t *shape, int ndim, const 
     }
   const siglip_tensor *t = find_v (l, shape, ndim, fmt, ap);
   va_end (ap);
-  if (!t)
-    return;
-  populate_pages (t->data, t->nbytes);
-  if (!siglip_gemm_pack (m, l->model->precision, t->data, t->dtype, &l->error))
-    {
-      siglip_prefix_error (&l->error, "%s: tensor %s",
-                           siglip_weights_file_name (l->model->weights, t->file_index), t->name);
-      return;
-    }
-  release_pages (t->data, t->nbytes);
-  count_bound (l, t);
+  if (t)
+    add_pack_job (l, m, &t, 1);
 }
 
 static const siglip_tensor *
@@ -703,6 +801,9 @@ bind_qkv (loader *l, siglip_layer_weights *lw, const char *tower, int i, int64_t
     return;
 
   siglip_model *m = l->model;
+  for (int p = 0; p < 3; p++)
+    if (!check_finite (l, b[p]) || (!l->pack && !check_finite (l, w[p])))
+      return;
   float *bias = owned_buffer (l, (size_t) (3 * D), tower, i);
   if (l->error)
     return;
@@ -730,29 +831,18 @@ bind_qkv (loader *l, siglip_layer_weights *lw, const char *tower, int i, int64_t
   if (l->error)
     return;
   lw->qkv_b = bias;
+  /* one progress step per tensor, and the abort callback asked before each, as bind does;
+   * packed, the weights count when their panels are made */
+  for (int p = 0; p < 3 && !cancelled (l); p++)
+    count_bound (l, b[p]);
   if (!l->pack)
-    lw->qkv.n_stacked = 3;
-  else
     {
-      siglip_gemm_rows parts[3];
-      for (int p = 0; p < 3; p++)
-        {
-          parts[p] = (siglip_gemm_rows) { w[p]->data, w[p]->dtype, (int) D };
-          populate_pages (w[p]->data, w[p]->nbytes);
-        }
-      if (!siglip_gemm_pack_stacked (&lw->qkv, m->precision, parts, 3, &l->error))
-        {
-          siglip_prefix_error (&l->error, "%s layer %d: q/k/v", tower, i);
-          return;
-        }
+      lw->qkv.n_stacked = 3;
+      for (int p = 0; p < 3 && !cancelled (l); p++)
+        count_bound (l, w[p]);
     }
-  /* packed, nothing reads the three tensors again: the panels are what the layer uses */
-  for (int p = 0; l->pack && p < 3; p++)
-    release_pages (w[p]->data, w[p]->nbytes);
-  /* one progress step per tensor, and the abort callback asked before each, as bind does */
-  const siglip_tensor *bound[6] = { w[0], b[0], w[1], b[1], w[2], b[2] };
-  for (int t = 0; t < 6 && !cancelled (l); t++)
-    count_bound (l, bound[t]);
+  else
+    add_pack_job (l, &lw->qkv, w, 3);
 }
 
 /* Siglip2EncoderLayer: the same names and shapes in both towers. */
@@ -785,6 +875,11 @@ bind_text (loader *l)
   l->params = &m->info.text.num_params;
 
   t->token_embedding = bind (l, SHAPE (V, D), TN_TOKEN_EMBED);
+  /* a lookup table, read a row per token: once checked, its pages (1.2 GB for SO400M in F32)
+   * leave the resident set, and the few rows a text uses come back when read */
+  const siglip_tensor *table = siglip_weights_find (m->weights, TN_TOKEN_EMBED);
+  if (t->token_embedding && table)
+    release_pages (table->data, table->nbytes);
   t->position_embedding = bind (l, SHAPE (c->max_position_embeddings, D), TN_TEXT_POS);
   for (int i = 0; i < c->num_layers; i++)
     bind_layer (l, "text_model", i, c, &t->layers[i]);
@@ -880,6 +975,9 @@ bind_all (siglip_model *m, const siglip_load_options *options, bool check_only,
     }
   bind_text (&l);
   bind_vision (&l);
+  if (!check_only)
+    pack_matrices (&l);
+  free (l.jobs);
   if (l.error)
     {
       if (error && !*error)
@@ -1102,6 +1200,8 @@ siglip_model_load (const char *path, const siglip_load_options *options, siglip_
   info->logit_scale = m->logit_scale;
   info->logit_bias = m->logit_bias;
   info->n_threads = m->n_threads;
+  info->weight_cache_note = m->weight_cache_note;
+  info->weight_cache_path = m->weight_cache_path;
 
   if (options && options->progress)
     options->progress (1.0, options->progress_data);
@@ -1122,6 +1222,9 @@ siglip_model_free (siglip_model *m)
   if (m->tokenizer)
     siglip_tokenizer_free (m->tokenizer);
   for_each_matrix (m, free_packed, NULL);
+  siglip_weight_cache_close (m->weight_cache); /* after the matrices that borrow from it */
+  free (m->weight_cache_path);
+  free (m->weight_cache_note);
   for (int i = 0; i < m->n_owned; i++)
     free (m->owned[i]);
   free (m->owned);

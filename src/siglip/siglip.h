@@ -117,6 +117,11 @@ typedef struct {
   /* Optional: label embeddings are looked up here before the text tower runs and stored here
    * after (not owned; must outlive the model). */
   siglip_label_cache *label_cache;
+  /* Packed weights (bf16) are kept in a file in this directory and mapped from it by later
+   * loads; NULL: $XDG_CACHE_HOME/siglens/weights (siglip_model_info.weight_cache says what
+   * happened). no_weight_cache packs in memory at every load instead. */
+  const char *weight_cache_dir;
+  bool no_weight_cache;
 } siglip_load_options;
 
 typedef struct siglip_model siglip_model;
@@ -155,6 +160,13 @@ typedef struct {
   int64_t num_params;
 } siglip_tower_info;
 
+typedef enum {
+  SIGLIP_WEIGHT_CACHE_NONE = 0, /* nothing is packed at this precision */
+  SIGLIP_WEIGHT_CACHE_HIT,      /* mapped from its file, checksums verified */
+  SIGLIP_WEIGHT_CACHE_BUILT,    /* packed and written now (first load, or the model changed) */
+  SIGLIP_WEIGHT_CACHE_OFF,      /* packed in memory: asked to, or the file could not be made */
+} siglip_weight_cache_status;
+
 typedef struct {
   siglip_kind kind;
   const char *model_type; /* "siglip2" | "siglip" */
@@ -171,6 +183,11 @@ typedef struct {
   float logit_scale;       /* raw parameter; the multiplier is exp(logit_scale) */
   float logit_bias;
   int n_threads;
+  /* The packed weights' file (bf16; fp32 computes on the files' mapping and packs nothing). */
+  siglip_weight_cache_status weight_cache;
+  const char *weight_cache_note; /* why it was built, or why none is used; NULL on a hit */
+  const char *weight_cache_path; /* NULL when none is used */
+  int64_t weight_cache_bytes;    /* its size on disk */
 } siglip_model_info;
 
 const siglip_model_info *siglip_model_get_info (const siglip_model *model);
