@@ -18,18 +18,22 @@ free_tokenizer (void)
 }
 
 int
+LLVMFuzzerInitialize (int *argc, char ***argv)
+{
+  siglip_error *error = NULL;
+  char dir[4096];
+  (void) argc, (void) argv;
+  strncpy (dir, fuzz_data_path ("gemma-tokenizer"), sizeof dir - 1);
+  dir[sizeof dir - 1] = '\0';
+  if (!(tok = siglip_tokenizer_load (dir, &error)))
+    abort ();
+  atexit (free_tokenizer);
+  return 0;
+}
+
+int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-  if (!tok)
-    {
-      siglip_error *error = NULL;
-      char dir[4096];
-      strncpy (dir, fuzz_data_path ("gemma-tokenizer"), sizeof dir - 1);
-      dir[sizeof dir - 1] = '\0';
-      if (!(tok = siglip_tokenizer_load (dir, &error)))
-        abort ();
-      atexit (free_tokenizer);
-    }
   static const unsigned flags[] = { SIGLIP_TOKENIZE_DEFAULT, SIGLIP_TOKENIZE_NO_LOWERCASE,
                                     SIGLIP_TOKENIZE_RAW };
   for (size_t f = 0; f < 3; f++)

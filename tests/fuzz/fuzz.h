@@ -11,6 +11,9 @@
 #include <stdint.h>
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+/* Optional: loads what every input shares (a model, a tokenizer) once, before the first input,
+ * so that libFuzzer's per-input -timeout (wall clock) measures the input's own work. */
+int LLVMFuzzerInitialize (int *argc, char ***argv) __attribute__ ((weak));
 
 /* A private scratch directory for this process, created once (under $TMPDIR or /tmp). */
 const char *fuzz_scratch_dir (void);

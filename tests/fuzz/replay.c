@@ -88,6 +88,8 @@ int
 main (int argc, char **argv)
 {
   int failed = 0;
+  if (LLVMFuzzerInitialize)
+    LLVMFuzzerInitialize (&argc, &argv);
   for (int i = 1; i < argc; i++)
     {
       struct stat st;
