@@ -251,6 +251,7 @@ serve_storage (FakeHub *hub, SoupServerMessage *msg, const char *sha256)
   guint status = SOUP_STATUS_OK;
 
   hub->storage_requests++;
+  hub->last_range_from = -1;
   if (soup_message_headers_get_one (req, "Authorization") != NULL)
     hub->storage_saw_auth = TRUE;
   if (file == NULL)
@@ -266,6 +267,7 @@ serve_storage (FakeHub *hub, SoupServerMessage *msg, const char *sha256)
       g_assert_true (g_str_has_prefix (range, "bytes="));
       g_assert_true (g_str_has_suffix (range, "-"));
       from = g_ascii_strtoull (range + strlen ("bytes="), NULL, 10);
+      hub->last_range_from = (gint64) from;
       if (from >= size)
         {
           set_text (msg, SOUP_STATUS_REQUESTED_RANGE_NOT_SATISFIABLE, "");
@@ -276,14 +278,15 @@ serve_storage (FakeHub *hub, SoupServerMessage *msg, const char *sha256)
       content_range = g_strdup_printf ("bytes %" G_GSIZE_FORMAT "-%" G_GSIZE_FORMAT "/%"
                                        G_GSIZE_FORMAT, start, size - 1, size);
     }
-  if (hub->corrupt)
+  if (hub->corrupt && (hub->fault_blob == NULL || strcmp (hub->fault_blob, sha256) == 0))
     {
       hub->corrupt = FALSE;
       corrupted = g_memdup2 (data, size);
       corrupted[size / 2] ^= 0x5a;
       data = corrupted;
     }
-  if (hub->close_after > 0 || hub->stall_after > 0)
+  if ((hub->close_after > 0 || hub->stall_after > 0)
+      && (hub->fault_blob == NULL || strcmp (hub->fault_blob, sha256) == 0))
     {
       gboolean close = hub->close_after > 0;
       gsize sent = (gsize) MIN ((gint64) (size - start), close ? hub->close_after : hub->stall_after);
@@ -375,6 +378,7 @@ fake_hub_new (void)
   hub->repos = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                       (GDestroyNotify) g_ptr_array_unref);
   hub->stalled = g_ptr_array_new_with_free_func (g_object_unref);
+  hub->last_range_from = -1;
   hub->server = soup_server_new ("server-header", "fake-hub", NULL);
   soup_server_add_handler (hub->server, NULL, handle, hub, NULL);
   /* Two ports, two origins: the endpoint, and the storage its 302s point to. */
@@ -399,6 +403,7 @@ fake_hub_free (FakeHub *hub)
   g_object_unref (hub->server);
   g_hash_table_unref (hub->repos);
   g_free (hub->token);
+  g_free (hub->fault_blob);
   g_free (hub->endpoint);
   g_free (hub->storage);
   g_free (hub);

@@ -21,6 +21,8 @@ struct _FakeHub {
   gint64      close_after;   /* send this many body bytes, then close the connection */
   gint64      stall_after;   /* send this many body bytes, then nothing more (never closes) */
   gboolean    corrupt;       /* flip one byte in the middle of the body */
+  char       *fault_blob;    /* when set, the faults above wait for the GET of this blob
+                              * (its sha256) and leave other files alone */
   /* Lasting settings */
   char       *token;         /* when set, API and resolve answer 401 without "Bearer TOKEN" */
   gint64      claimed_size;  /* when > 0, LFS files claim this X-Linked-Size */
@@ -28,6 +30,7 @@ struct _FakeHub {
   /* What happened */
   gint64      storage_bytes;      /* body bytes the storage sent, in all */
   guint       storage_requests;
+  gint64      last_range_from;    /* N of the last storage GET's "Range: bytes=N-"; -1: none */
   gboolean    storage_saw_auth;   /* an Authorization header reached the storage: a leak */
   guint       endpoint_auth_seen; /* requests to the endpoint that carried the token */
 

@@ -3,10 +3,12 @@
  * The downloader against a Hub imitation on 127.0.0.1 (tests/fake-hub.c): full download into
  * the HF cache layout, resume after the server closed early (within this process and across
  * two runs of siglens-cli), checksum mismatch, 404, 401 with and without a token, cancel,
- * disk space, an unreachable server; and the parsers on hostile input.
+ * disk space, an unreachable server, siglens-cli killed (SIGKILL) in the middle of the weights;
+ * and the parsers on hostile input.
  */
 #include <glib/gstdio.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -718,6 +720,238 @@ test_cli_interrupted (void)
 }
 
 /* ------------------------------------------------------------------------------------------- */
+/* A kill: `siglens-cli download` dies by SIGKILL in the middle of the weights. */
+
+#define OLD_COMMIT "fedcba9876543210fedcba9876543210fedcba98"
+
+typedef struct {
+  gboolean done;
+  gboolean signaled;
+  int      signal;
+} KilledRun;
+
+static void
+on_killed_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  KilledRun *run = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+
+  g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &out, &err, &error);
+  g_assert_no_error (error);
+  g_test_message ("killed run's stderr:\n%s", err);
+  run->signaled = g_subprocess_get_if_signaled (G_SUBPROCESS (source));
+  run->signal = run->signaled ? g_subprocess_get_term_sig (G_SUBPROCESS (source)) : 0;
+  run->done = TRUE;
+}
+
+static gboolean
+tick (gpointer unused)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* A model an earlier download left complete: snapshots/OLD_COMMIT with the fixture's files,
+ * refs/main naming it. */
+static char *
+plant_old_snapshot (const char *cache)
+{
+  g_autofree char *tiny = test_data_path ("tiny-siglip2-naflex");
+  g_autofree char *ref = repo_file (cache, BIG_ID, "refs/main");
+  char *snapshot = repo_file (cache, BIG_ID, "snapshots/" OLD_COMMIT);
+  g_autoptr (GDir) dir = g_dir_open (tiny, 0, NULL);
+  g_autofree char *refs = g_path_get_dirname (ref);
+  const char *name;
+
+  g_assert_cmpint (g_mkdir_with_parents (snapshot, 0755), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (refs, 0755), ==, 0);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *from = g_build_filename (tiny, name, NULL);
+      g_autofree char *link = g_build_filename (snapshot, name, NULL);
+      g_assert_cmpint (symlink (from, link), ==, 0);
+    }
+  g_assert_true (g_file_set_contents (ref, OLD_COMMIT, -1, NULL));
+  return snapshot;
+}
+
+/* No snapshot names the weights' blob, finished or not. */
+static void
+assert_no_snapshot_links (const char *cache, const char *blob_name)
+{
+  g_autofree char *snapshots = repo_file (cache, BIG_ID, "snapshots");
+  g_autoptr (GDir) dir = g_dir_open (snapshots, 0, NULL);
+  const char *commit;
+
+  while (dir != NULL && (commit = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *folder = g_build_filename (snapshots, commit, NULL);
+      g_autoptr (GDir) files = g_dir_open (folder, 0, NULL);
+      const char *name;
+
+      g_assert_nonnull (files);
+      while ((name = g_dir_read_name (files)) != NULL)
+        {
+          g_autofree char *link = g_build_filename (folder, name, NULL);
+          g_autofree char *target = g_file_read_link (link, NULL);
+          g_assert_true (target == NULL || strstr (target, blob_name) == NULL);
+        }
+    }
+}
+
+/* siglens-cli classify --model BIG_ID from `cache`: the golden numbers (test-cli-classify.c's
+ * tolerances: logits abs 1e-4, probabilities abs 3e-5). */
+static void
+assert_classifies_as_golden (const char *cache)
+{
+  const cJSON *m = test_manifest_model ("tiny-siglip2-naflex");
+  g_autofree float *golden_logits = test_golden_f32 (cJSON_GetObjectItem (m, "logits_per_image"),
+                                                     NULL);
+  g_autofree float *golden_probs = test_golden_f32 (cJSON_GetObjectItem (m, "probs"), NULL);
+  g_autofree char *image = test_data_path ("images/chelsea.png");
+  g_auto (GStrv) envp = g_environ_setenv (g_get_environ (), "HF_HUB_CACHE", cache, TRUE);
+  TestRun run = test_run_cli (TEST_ARGS ("classify", "--model", BIG_ID, "--labels",
+                                         "cat, dog, a red car, coffee, 一只猫, rocket ship",
+                                         "--json", image), envp);
+  const cJSON *images = cJSON_GetObjectItem (m, "images"), *entry;
+  cJSON *result = NULL, *scores;
+  float logits[6], probs[6];
+  int idx = -1, i = 0;
+
+  g_assert_cmpint (run.status, ==, 0);
+  cJSON_ArrayForEach (entry, images)
+    {
+      if (g_strcmp0 (cJSON_GetObjectItem (entry, "image")->valuestring, "chelsea") == 0)
+        idx = i;
+      i++;
+    }
+  g_assert_cmpint (idx, >=, 0);
+  result = cJSON_Parse (run.out);
+  g_assert_nonnull (result);
+  scores = cJSON_GetObjectItem (result, "scores");
+  g_assert_cmpint (cJSON_GetArraySize (scores), ==, 6);
+  for (int t = 0; t < 6; t++)
+    {
+      const cJSON *score = cJSON_GetArrayItem (scores, t);
+      logits[t] = (float) cJSON_GetObjectItem (score, "logit")->valuedouble;
+      probs[t] = (float) cJSON_GetObjectItem (score, "probability")->valuedouble;
+    }
+  /* the default template: golden columns 6..11 */
+  test_assert_close ("resumed download, logits", logits, golden_logits + idx * 12 + 6, 6, 1e-4, 0);
+  test_assert_close ("resumed download, probs", probs, golden_probs + idx * 12 + 6, 6, 3e-5, 0);
+  cJSON_Delete (result);
+  test_run_clear (&run);
+}
+
+/* The storage sends a third of model.safetensors, then stalls; once those bytes are on disk,
+ * siglens-cli gets SIGKILL: no handler, no cleanup. Nothing of it may be taken for a model:
+ * no blob under the weights' name, no snapshot linking to it, refs/main absent (or still the
+ * old commit, whose snapshot stays what loads). The .incomplete is kept, and the next process
+ * resumes it with Range from its end to a verified model that classifies as the goldens say. */
+static void
+test_cli_killed (gconstpointer with_old_state)
+{
+  g_autoptr (FakeHub) hub = new_hub ();
+  g_autofree char *cache = fresh_cache (with_old_state ? "cli-killed-old" : "cli-killed");
+  g_autofree char *weights_path = test_data_path ("tiny-siglip2-naflex/model.safetensors");
+  g_autofree char *sha256 = NULL;
+  g_autofree char *blob = NULL, *incomplete = NULL, *old_snapshot = NULL;
+  g_autofree char *ref_path = repo_file (cache, BIG_ID, "refs/main");
+  g_autofree char *new_snapshot = repo_file (cache, BIG_ID, "snapshots/" FAKE_HUB_COMMIT);
+  g_autofree char *expected_out = g_strconcat (new_snapshot, "\n", NULL);
+  g_autofree char *weights = NULL, *ref = NULL, *got = NULL;
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
+                                                                        | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr (GSubprocess) process = NULL;
+  g_autoptr (GError) error = NULL;
+  gsize size;
+  gint64 sent, before_resume;
+  KilledRun killed = { 0 };
+  gboolean timed_out = FALSE;
+  guint timeout_id, tick_id;
+  CliRun run;
+
+  g_assert_true (g_file_get_contents (weights_path, &weights, &size, NULL));
+  sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) weights, size);
+  {
+    g_autofree char *rel = g_strconcat ("blobs/", sha256, NULL);
+    blob = repo_file (cache, BIG_ID, rel);
+  }
+  incomplete = g_strconcat (blob, ".incomplete", NULL);
+  sent = (gint64) size / 3;
+  if (with_old_state)
+    old_snapshot = plant_old_snapshot (cache);
+
+  hub->stall_after = sent;
+  hub->fault_blob = g_strdup (sha256); /* tokenizer.json is LFS too, and comes first */
+  g_subprocess_launcher_setenv (launcher, "HF_HUB_CACHE", cache, TRUE);
+  process = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("SIGLENS_CLI"), "download",
+                                         "--repo", BIG_ID, "--endpoint",
+                                         fake_hub_endpoint (hub), NULL);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_killed_done, &killed);
+  /* Kill once the first third is in the file, while the rest is awaited. */
+  timeout_id = g_timeout_add_seconds (120, flag_set, &timed_out);
+  tick_id = g_timeout_add (20, tick, NULL);
+  /* (under either name: a downloader writing straight to the blob must fail below, not here) */
+  while (MAX (file_size (incomplete), file_size (blob)) < sent && !killed.done && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (tick_id);
+  g_assert_false (timed_out);
+  g_source_remove (timeout_id);
+  g_assert_false (killed.done); /* still running, mid-file */
+  g_subprocess_send_signal (process, SIGKILL);
+  spin_until (&killed.done, "the killed siglens-cli download");
+  g_assert_true (killed.signaled);
+  g_assert_cmpint (killed.signal, ==, SIGKILL);
+
+  /* Nothing that would be loaded as the new model. */
+  g_assert_cmpint (file_size (incomplete), ==, sent);
+  g_assert_false (g_file_test (blob, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (new_snapshot, G_FILE_TEST_EXISTS));
+  assert_no_snapshot_links (cache, sha256);
+  if (with_old_state)
+    {
+      siglip_error *err = NULL;
+      char *resolved;
+
+      g_assert_true (g_file_get_contents (ref_path, &ref, NULL, NULL));
+      g_assert_cmpstr (ref, ==, OLD_COMMIT);
+      g_clear_pointer (&ref, g_free);
+      g_setenv ("HF_HUB_CACHE", cache, TRUE);
+      resolved = siglip_resolve_model_path (BIG_ID, &err);
+      g_unsetenv ("HF_HUB_CACHE");
+      g_assert_null (err);
+      g_assert_cmpstr (resolved, ==, old_snapshot);
+      free (resolved);
+    }
+  else
+    assert_nothing_loadable (cache, BIG_ID);
+
+  /* A new process resumes from the end of the .incomplete... */
+  before_resume = hub->storage_bytes;
+  run = run_cli (cache, TEST_ARGS ("--repo", BIG_ID, "--endpoint", fake_hub_endpoint (hub)));
+  g_assert_cmpint (run.status, ==, 0);
+  g_assert_cmpstr (run.out, ==, expected_out);
+  cli_run_clear (&run);
+  g_assert_cmpint (hub->last_range_from, ==, sent);
+  g_assert_cmpint (hub->storage_bytes - before_resume, ==, (gint64) size - sent);
+  assert_no_incomplete (cache, BIG_ID);
+
+  /* ...to the verified weights, named by refs/main... */
+  g_assert_true (g_file_get_contents (ref_path, &ref, NULL, NULL));
+  g_assert_cmpstr (ref, ==, FAKE_HUB_COMMIT);
+  {
+    g_autofree char *link = g_build_filename (new_snapshot, "model.safetensors", NULL);
+    gsize got_n;
+    g_assert_true (g_file_get_contents (link, &got, &got_n, NULL));
+    g_assert_cmpmem (got, got_n, weights, size);
+  }
+  /* ...which load and classify with the golden numbers. */
+  assert_classifies_as_golden (cache);
+}
+
+/* ------------------------------------------------------------------------------------------- */
 /* The parsers, which see what any server sends. */
 
 static void
@@ -932,5 +1166,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/download/cli", test_cli);
   g_test_add_func ("/download/cli-tty", test_cli_tty);
   g_test_add_func ("/download/cli-interrupted", test_cli_interrupted);
+  g_test_add_data_func ("/download/cli-killed/fresh", GINT_TO_POINTER (FALSE), test_cli_killed);
+  g_test_add_data_func ("/download/cli-killed/over-old-snapshot", GINT_TO_POINTER (TRUE),
+                        test_cli_killed);
   return g_test_run ();
 }
