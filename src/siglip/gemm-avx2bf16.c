@@ -23,6 +23,7 @@
 #define NR SIGLIP_GEMM_NR
 #define KC SIGLIP_GEMM_AVX2_KC       /* inputs per block, even so blocks start on a pair */
 #define GROUP SIGLIP_GEMM_AVX2_GROUP
+#define HALF 16
 #ifndef MC
 #define MC 240
 #endif
@@ -35,20 +36,21 @@ siglip_gemm_avx2bf16_scratch_floats (void)
   return (size_t) GROUP * KC * NR;
 }
 
-/* out[2q + h][c] = W[32j + c][2 (p0 + q) + h] for q < n_pairs, as fp32 (the fp32 panel layout) */
+/* As two half slices of 16 columns (gemm-private.h says why), each KC x 16 floats:
+ * out[h * KC * 16 + (2q + e) * 16 + c] = W[32j + 16h + c][2 (p0 + q) + e] for q < n_pairs */
 TARGET static void
 widen_slice (float *restrict out, const uint16_t *restrict panel, int p0, int n_pairs)
 {
   const __m256i high = _mm256_set1_epi32 ((int) 0xffff0000u);
   for (int q = 0; q < n_pairs; q++) {
     const uint16_t *src = panel + (size_t) (p0 + q) * NR * 2;
-    float *even = out + (size_t) 2 * q * NR, *odd = even + NR;
 #pragma GCC unroll 4
     for (int c = 0; c < NR; c += 8) {
+      float *even = out + (size_t) (c / HALF) * KC * HALF + (size_t) 2 * q * HALF + c % HALF;
       /* word c = (W[c][2p] low, W[c][2p + 1] high) */
       const __m256i v = _mm256_load_si256 ((const __m256i *) (src + 2 * c));
-      _mm256_store_ps (even + c, _mm256_castsi256_ps (_mm256_slli_epi32 (v, 16)));
-      _mm256_store_ps (odd + c, _mm256_castsi256_ps (_mm256_and_si256 (v, high)));
+      _mm256_store_ps (even, _mm256_castsi256_ps (_mm256_slli_epi32 (v, 16)));
+      _mm256_store_ps (even + HALF, _mm256_castsi256_ps (_mm256_and_si256 (v, high)));
     }
   }
 }
@@ -68,13 +70,15 @@ siglip_gemm_avx2bf16_compute (float *y, const float *x, const siglip_bf16_panels
                      w->data + (size_t) j * w->k_pairs * NR * 2, k0 / 2, (kb + 1) / 2);
       for (int m0 = 0; m0 < n; m0 += MC) {
         const int rows = n - m0 < MC ? n - m0 : MC;
-        for (int j = jg; j < jg_end; j++) {
-          const int cols = ncols - j * NR < NR ? ncols - j * NR : NR;
-          siglip_gemm_avx2_panel_block (y + (size_t) m0 * ncols + (size_t) j * NR, (size_t) ncols,
-                                        x + (size_t) m0 * k + k0, (size_t) k, rows,
-                                        scratch + (size_t) (j - jg) * KC * NR, kb, cols, k0 == 0,
-                                        bias ? bias + (size_t) j * NR : NULL);
-        }
+        for (int j = jg; j < jg_end; j++)
+          for (int h = 0; h < NR / HALF && j * NR + h * HALF < ncols; h++) {
+            const int c0 = j * NR + h * HALF;
+            const int cols = ncols - c0 < HALF ? ncols - c0 : HALF;
+            siglip_gemm_avx2_half_block (y + (size_t) m0 * ncols + c0, (size_t) ncols,
+                                         x + (size_t) m0 * k + k0, (size_t) k, rows,
+                                         scratch + ((size_t) (j - jg) * NR + h * HALF) * KC, kb,
+                                         cols, k0 == 0, bias ? bias + c0 : NULL);
+          }
       }
     }
   }

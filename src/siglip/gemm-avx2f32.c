@@ -140,6 +140,35 @@ siglip_gemm_avx2_panel_block (float *y, size_t ldy, const float *x, size_t ldx, 
 }
 
 TARGET void
+siglip_gemm_avx2_half_block (float *y, size_t ldy, const float *x, size_t ldx, int rows,
+                             const float *slice, int kb, int cols, bool first, const float *bias)
+{
+  strips (y, ldy, x, ldx, rows, slice, HALF, kb, cols, first, bias);
+}
+
+TARGET void
+siglip_gemm_avx2f32_compute_halves (float *y, const float *x, const float *halves, int k,
+                                    int ncols, const float *bias, int n, int h_begin, int h_end)
+{
+  for (int hg = h_begin; hg < h_end; hg += 2 * GROUP) {
+    const int hg_end = h_end - hg < 2 * GROUP ? h_end : hg + 2 * GROUP;
+    for (int k0 = 0; k0 < k; k0 += KC) {
+      const int kb = k - k0 < KC ? k - k0 : KC;
+      for (int m0 = 0; m0 < n; m0 += MC) {
+        const int rows = n - m0 < MC ? n - m0 : MC;
+        for (int h = hg; h < hg_end; h++) {
+          const int cols = ncols - h * HALF < HALF ? ncols - h * HALF : HALF;
+          strips (y + (size_t) m0 * ncols + (size_t) h * HALF, (size_t) ncols,
+                  x + (size_t) m0 * k + k0, (size_t) k, rows,
+                  halves + ((size_t) h * k + k0) * HALF, HALF, kb, cols, k0 == 0,
+                  bias ? bias + (size_t) h * HALF : NULL);
+        }
+      }
+    }
+  }
+}
+
+TARGET void
 siglip_avx2_sgemm_nn (float *c, size_t ldc, const float *a, size_t lda, const float *b,
                       size_t ldb, int m, int n, int k)
 {

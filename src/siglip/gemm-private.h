@@ -87,6 +87,17 @@ void siglip_gemm_avx2f32_compute (float *y, const float *x, const siglip_f32_pan
 void siglip_gemm_avx2_panel_block (float *y, size_t ldy, const float *x, size_t ldx, int rows,
                                    const float *slice, int kb, int cols, bool first,
                                    const float *b);
+/* The same on a 16-column slice (row stride 16 floats, 32-byte aligned): one 64-byte line per k,
+ * so a slice of KC inputs fills 16 KiB of L1 evenly. A panel's half read in place (128 bytes
+ * apart) falls in only half of L1's sets and fills them, and the rows of x evict it. */
+void siglip_gemm_avx2_half_block (float *y, size_t ldy, const float *x, size_t ldx, int rows,
+                                  const float *slice, int kb, int cols, bool first,
+                                  const float *b);
+/* As siglip_gemm_avx2f32_compute on half panels of 16 columns, for h in [h_begin, h_end):
+ * halves[(h * K + k) * 16 + c] = W[16h + c][k], columns past ncols zero. */
+void siglip_gemm_avx2f32_compute_halves (float *y, const float *x, const float *halves, int k,
+                                         int ncols, const float *b, int n, int h_begin,
+                                         int h_end);
 /* c (m, n; row stride ldc) = a (m, k; lda) b (k, n; ldb), all row-major fp32; each row of b
  * is read in whole blocks of 16 columns, so it must be padded to a multiple of 16 when n is
  * not (attention's Kt and Vp are). */

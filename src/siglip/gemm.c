@@ -645,9 +645,9 @@ linear_fp32 (float *y, const float *x, const siglip_matrix *w, const float *b, i
  * own columns of y. */
 
 #define ROWMAJOR_MIN_N 16   /* fewer rows of x: one panel would be mostly padding; OpenBLAS */
-#define ROWMAJOR_ALIGN 24   /* rows of W per worker: whole strips of both kernels (6 and 8) */
 #define TRANSPOSE_TILE 32
-/* Rows of W per kernel call. The kernels walk x's panels in groups, each group over all the
+/* Rows of W per kernel call and per task (a multiple of 24: whole strips of both kernels, 6 and
+ * 8 rows). The kernels walk x's panels in groups, each group over all the
  * rows they are given, so these rows (x K inputs: 220 KiB at K = 1152) should stay in L2 from
  * one group to the next instead of coming from memory once per group. Measured (one thread,
  * thread CPU time, M = 256 x (4304, 1152)): 48 rows 0.82 of the FMA peak, 96 rows 0.84, 240
@@ -661,27 +661,28 @@ typedef struct {
   const float *x, *b;
   const siglip_matrix *w;
   int n;
-  siglip_f32_panels xp;   /* x (n, K) as panels of 32 rows */
+  int xw;                 /* rows of x per panel: 32, or 16 for the AVX2 kernel (half panels) */
+  siglip_f32_panels xp;   /* x (n, K) as panels of xw rows */
   float *yt;              /* y^T (N, n) */
   int n_tasks;
   fp32_kernel kernel;
 } rowmajor_job;
 
-/* Panel p of x: xp[(p * K + k) * 32 + c] = x[32p + c][k], rows past n zero. */
+/* Panel p of x: xp[(p * K + k) * xw + c] = x[xw p + c][k], rows past n zero. */
 static void
 rowmajor_pack_task (void *data, int p, int worker)
 {
   const rowmajor_job *job = data;
-  const int k = job->xp.cols, r0 = p * NR;
-  const int rows = job->n - r0 < NR ? job->n - r0 : NR;
-  float *panel = job->xp.data + (size_t) p * k * NR;
+  const int k = job->xp.cols, xw = job->xw, r0 = p * xw;
+  const int rows = job->n - r0 < xw ? job->n - r0 : xw;
+  float *panel = job->xp.data + (size_t) p * k * xw;
   for (int k0 = 0; k0 < k; k0 += TRANSPOSE_TILE) {
     const int kb = k - k0 < TRANSPOSE_TILE ? k - k0 : TRANSPOSE_TILE;
     for (int kk = 0; kk < kb; kk++) {
-      float *out = panel + (size_t) (k0 + kk) * NR;
+      float *out = panel + (size_t) (k0 + kk) * xw;
       for (int c = 0; c < rows; c++)
         out[c] = job->x[(size_t) (r0 + c) * k + k0 + kk];
-      for (int c = rows; c < NR; c++)
+      for (int c = rows; c < xw; c++)
         out[c] = 0.0f;
     }
   }
@@ -693,9 +694,8 @@ rowmajor_task (void *data, int task, int worker)
   const rowmajor_job *job = data;
   const siglip_matrix *w = job->w;
   const int n = job->n, d = w->rows;
-  const int per = (d / job->n_tasks + ROWMAJOR_ALIGN - 1) / ROWMAJOR_ALIGN * ROWMAJOR_ALIGN;
-  const int r_begin = task * per < d ? task * per : d;
-  const int r_end = task == job->n_tasks - 1 ? d : (r_begin + per < d ? r_begin + per : d);
+  const int r_begin = task * ROWMAJOR_CHUNK;
+  const int r_end = d - r_begin < ROWMAJOR_CHUNK ? d : r_begin + ROWMAJOR_CHUNK;
 
   for (int r0 = r_begin; r0 < r_end;) {
     int rows;
@@ -709,7 +709,8 @@ rowmajor_task (void *data, int task, int worker)
 #endif
 #ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
     if (job->kernel == FP32_AVX2)
-      siglip_gemm_avx2f32_compute (yt, wr, &job->xp, NULL, rows, 0, job->xp.n_panels);
+      siglip_gemm_avx2f32_compute_halves (yt, wr, job->xp.data, job->xp.cols, n, NULL, rows, 0,
+                                          job->xp.n_panels);
 #endif
     r0 += rows;
   }
@@ -733,20 +734,21 @@ static bool
 linear_rowmajor (float *y, const float *x, const siglip_matrix *w, const float *b, int n,
                  fp32_kernel kernel)
 {
-  const int k = w->cols, n_panels = (n + NR - 1) / NR;
-  rowmajor_job job = { y, x, b, w, n };
+  /* the AVX2 kernel reads 16 columns at a time: panels of 16 keep each slice contiguous */
+  const int xw = kernel == FP32_AVX2 ? NR / 2 : NR;
+  const int k = w->cols, n_panels = (n + xw - 1) / xw;
+  rowmajor_job job = { y, x, b, w, n, xw };
   job.xp = (siglip_f32_panels) { .magic = SIGLIP_GEMM_F32_PANELS_MAGIC, .rows = n, .cols = k,
                                  .n_panels = n_panels,
-                                 .bytes = (size_t) n_panels * k * NR * sizeof (float) };
+                                 .bytes = (size_t) n_panels * k * xw * sizeof (float) };
   job.xp.data = scratch_get (SCRATCH_XP, job.xp.bytes);
   job.yt = scratch_get (SCRATCH_YT, (size_t) w->rows * n * sizeof (float));
   if (!job.xp.data || !job.yt)
     return false;
   job.kernel = kernel;
   siglip_parallel_for (n_panels, rowmajor_pack_task, &job);
-  job.n_tasks = siglip_pool_n_threads ();
-  if (job.n_tasks > (w->rows + ROWMAJOR_ALIGN - 1) / ROWMAJOR_ALIGN)
-    job.n_tasks = (w->rows + ROWMAJOR_ALIGN - 1) / ROWMAJOR_ALIGN;
+  /* a task per chunk, not per worker: the pool balances them (pool.c) */
+  job.n_tasks = (w->rows + ROWMAJOR_CHUNK - 1) / ROWMAJOR_CHUNK;
   siglip_parallel_for (job.n_tasks, rowmajor_task, &job);
   return true;
 }
@@ -859,6 +861,9 @@ avx512bf16_task (void *data, int task, int worker)
 #endif
 
 #ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
+/* Panels per task: 64 columns, so N = 1152 is 18 tasks that the pool balances (pool.c) */
+#define AVX2BF16_TASK_PANELS 2
+
 static void
 avx2bf16_task (void *data, int task, int worker)
 {
@@ -868,8 +873,9 @@ avx2bf16_task (void *data, int task, int worker)
     job->failed = true;
     return;
   }
-  const int begin = (int) ((long) job->w->n_panels * task / job->n_tasks);
-  const int end = (int) ((long) job->w->n_panels * (task + 1) / job->n_tasks);
+  const int begin = task * AVX2BF16_TASK_PANELS;
+  const int end = job->w->n_panels - begin < AVX2BF16_TASK_PANELS ? job->w->n_panels
+                                                                  : begin + AVX2BF16_TASK_PANELS;
   siglip_gemm_avx2bf16_compute (job->y, job->x, job->w, job->b, job->n, begin, end, scratch);
 }
 #endif
@@ -897,9 +903,7 @@ linear_bf16 (float *y, const float *x, const siglip_matrix *m, const float *b, i
 #endif
 #ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
   if (bf16_kernel_get () == BF16_AVX2) {
-    job.n_tasks = siglip_pool_n_threads ();
-    if (job.n_tasks > w->n_panels)
-      job.n_tasks = w->n_panels;
+    job.n_tasks = (w->n_panels + AVX2BF16_TASK_PANELS - 1) / AVX2BF16_TASK_PANELS;
     siglip_parallel_for (job.n_tasks, avx2bf16_task, &job);
     if (!job.failed)
       return;

@@ -29,6 +29,7 @@ typedef struct {
   void *ctx;
   int n_tasks;
   unsigned generation;
+  atomic_int next_task;   /* the next task of the current job nobody has claimed */
   atomic_int pending;
   atomic_uint published;  /* == generation once the job is visible to spinning workers */
   unsigned start_generation; /* the last job before the current workers were started */
@@ -58,13 +59,26 @@ cpu_relax (void)
 #endif
 }
 
+/* The workers claim the tasks of a job one at a time, in order, instead of each taking a fixed
+ * share: on a shared machine (or a laptop running a browser) a worker that loses its core for a
+ * few milliseconds leaves its tasks to the others, instead of every worker waiting for it at
+ * the end of the job. Which worker runs a task never changes its result. */
 static void
-run_share (siglip_task_func fn, void *ctx, int n_tasks, int worker, int n_workers)
+run_tasks (siglip_task_func fn, void *ctx, int n_tasks, int worker)
 {
-  const int begin = (int) ((long) n_tasks * worker / n_workers);
-  const int end = (int) ((long) n_tasks * (worker + 1) / n_workers);
-  for (int t = begin; t < end; t++)
+  for (;;) {
+    const int t = atomic_fetch_add_explicit (&pool.next_task, 1, memory_order_relaxed);
+    if (t >= n_tasks)
+      return;
     fn (ctx, t, worker);
+  }
+}
+
+static void
+run_alone (siglip_task_func fn, void *ctx, int n_tasks)
+{
+  for (int t = 0; t < n_tasks; t++)
+    fn (ctx, t, 0);
 }
 
 static void *
@@ -93,10 +107,10 @@ worker_main (void *data)
     seen = pool.generation;
     siglip_task_func fn = pool.fn;
     void *ctx = pool.ctx;
-    const int n_tasks = pool.n_tasks, n_workers = pool.n_workers;
+    const int n_tasks = pool.n_tasks;
     pthread_mutex_unlock (&pool.lock);
 
-    run_share (fn, ctx, n_tasks, worker, n_workers);
+    run_tasks (fn, ctx, n_tasks, worker);
 
     if (atomic_fetch_sub_explicit (&pool.pending, 1, memory_order_acq_rel) == 1) {
       pthread_mutex_lock (&pool.lock);
@@ -189,7 +203,7 @@ siglip_parallel_for (int n_tasks, siglip_task_func fn, void *ctx)
   if (n_tasks <= 0)
     return;
   if (n_tasks == 1 || pthread_mutex_trylock (&pool.busy) != 0) {
-    run_share (fn, ctx, n_tasks, 0, 1);
+    run_alone (fn, ctx, n_tasks);
     return;
   }
   if (!pool.threads && requested_threads == 0) {
@@ -198,7 +212,7 @@ siglip_parallel_for (int n_tasks, siglip_task_func fn, void *ctx)
   }
   if (pool.n_workers <= 1) {
     pthread_mutex_unlock (&pool.busy);
-    run_share (fn, ctx, n_tasks, 0, 1);
+    run_alone (fn, ctx, n_tasks);
     return;
   }
 
@@ -206,13 +220,15 @@ siglip_parallel_for (int n_tasks, siglip_task_func fn, void *ctx)
   pool.fn = fn;
   pool.ctx = ctx;
   pool.n_tasks = n_tasks;
+  /* every claim of the last job is done: its workers all counted down `pending` */
+  atomic_store_explicit (&pool.next_task, 0, memory_order_relaxed);
   atomic_store (&pool.pending, pool.n_workers - 1);
   pool.generation++;
   atomic_store_explicit (&pool.published, pool.generation, memory_order_release);
   pthread_cond_broadcast (&pool.wake);
   pthread_mutex_unlock (&pool.lock);
 
-  run_share (fn, ctx, n_tasks, 0, pool.n_workers);
+  run_tasks (fn, ctx, n_tasks, 0);
 
   for (int i = 0; i < SPIN_POLLS && atomic_load_explicit (&pool.pending, memory_order_acquire) > 0; i++)
     cpu_relax ();

@@ -20,8 +20,9 @@ void siglip_pool_release (void);
 /* Workers a parallel_for may use (the caller included): the size asked for, else the cores. */
 int  siglip_pool_n_threads (void);
 
-/* Runs fn (ctx, task, worker) for task = 0 .. n_tasks-1 on the pool, static contiguous split,
- * and returns when all are done; worker < siglip_pool_n_threads (). When the pool is busy
+/* Runs fn (ctx, task, worker) for task = 0 .. n_tasks-1 on the pool, each task claimed in
+ * order by the next free worker (so many small tasks balance themselves; no worker is promised
+ * any particular ones), and returns when all are done; worker < siglip_pool_n_threads (). When the pool is busy
  * (another thread of the process is using it) the tasks run serially in the calling thread as
  * worker 0 — correct, just not parallel. */
 typedef void (*siglip_task_func) (void *ctx, int task, int worker);
