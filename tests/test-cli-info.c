@@ -166,6 +166,51 @@ test_hub_id (void)
   test_run_clear (&r);
 }
 
+/* bf16 packs its weights: the first info builds the weight cache file (in the test's
+ * XDG_CACHE_HOME), the second maps it, and both say where it is and its size on disk. */
+static void
+test_weight_cache (void)
+{
+  g_autofree char *dir = test_data_path ("tiny-siglip2-naflex");
+  g_autofree char *xdg = test_out_path ("cli-info-weight-cache");
+  g_autofree char *weights = g_build_filename (xdg, "siglens", "weights", NULL);
+  g_auto (GStrv) env = g_get_environ ();
+  env = g_environ_setenv (env, "XDG_CACHE_HOME", xdg, TRUE);
+  g_autoptr (GDir) d = g_dir_open (weights, 0, NULL);
+  const char *entry;
+  while (d && (entry = g_dir_read_name (d)))
+    {
+      g_autofree char *path = g_build_filename (weights, entry, NULL);
+      g_remove (path);
+    }
+
+  TestRun r = test_run_cli (TEST_ARGS ("info", dir, "--precision", "bf16"), env);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_contains (r.out, "Weight cache:  built now in ");
+  assert_contains (r.out, weights);
+  assert_contains (r.out, "MiB on disk (not built yet)");
+  test_run_clear (&r);
+
+  r = test_run_cli (TEST_ARGS ("info", dir, "--precision", "bf16", "--json"), env);
+  g_assert_cmpint (r.status, ==, 0);
+  cJSON *json = cJSON_Parse (r.out);
+  const cJSON *cache = cJSON_GetObjectItem (json, "weight_cache");
+  g_assert_cmpstr (cJSON_GetObjectItem (cache, "status")->valuestring, ==, "hit");
+  const char *path = cJSON_GetObjectItem (cache, "path")->valuestring;
+  g_assert_true (g_str_has_prefix (path, weights));
+  GStatBuf st;
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpfloat (cJSON_GetObjectItem (cache, "bytes")->valuedouble, ==, (double) st.st_size);
+  cJSON_Delete (json);
+  test_run_clear (&r);
+
+  /* fp32 packs nothing: no line, status "none" */
+  r = test_run_cli (TEST_ARGS ("info", dir), env);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_null (strstr (r.out, "Weight cache"));
+  test_run_clear (&r);
+}
+
 static void
 test_bad_model (void)
 {
@@ -223,5 +268,6 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/cli-info/hub-id", test_hub_id);
   g_test_add_func ("/cli-info/bad-model", test_bad_model);
+  g_test_add_func ("/cli-info/weight-cache", test_weight_cache);
   return g_test_run ();
 }

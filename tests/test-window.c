@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "siglens-application.h"
+#include "siglens-classifier-private.h"
 #include "siglens-label-list-editor.h"
 #include "siglens-model-folder-check.h"
 #include "siglens-model-folder-chooser.h"
@@ -169,6 +170,103 @@ test_golden_scores (void)
   assert_chart_shows (window, "chelsea");
 
   test_window_close (window);
+}
+
+/* Holds the model load on the worker halfway, until released: the load "takes long". */
+typedef struct {
+  GMutex   lock;
+  GCond    cond;
+  gboolean armed, holding;
+} LoadGate;
+
+static void
+hold_load (const char *point, guint serial, double fraction, gpointer data)
+{
+  LoadGate *gate = data;
+
+  if (!g_str_equal (point, "load-progress") || fraction < 0.5)
+    return;
+  g_mutex_lock (&gate->lock);
+  if (gate->armed)
+    {
+      gate->armed = FALSE;
+      gate->holding = TRUE;
+      g_main_context_wakeup (NULL);
+      while (gate->holding)
+        g_cond_wait (&gate->cond, &gate->lock);
+    }
+  g_mutex_unlock (&gate->lock);
+}
+
+static gboolean
+load_gate_holding (LoadGate *gate)
+{
+  gboolean holding;
+
+  g_mutex_lock (&gate->lock);
+  holding = gate->holding;
+  g_mutex_unlock (&gate->lock);
+  return holding;
+}
+
+static LoadGate *the_gate;
+
+static gboolean
+load_held (SiglensWindow *window)
+{
+  return load_gate_holding (the_gate);
+}
+
+static gboolean
+image_shown (SiglensWindow *window)
+{
+  return siglens_window_get_image (window) != NULL;
+}
+
+/* The window is usable at once, and a load overlaps the user choosing an image: while the
+ * model is still loading, the labels can be typed and an image opened (and is shown); the first
+ * chart comes as soon as the load is done, with that image's golden scores. */
+static void
+test_image_while_loading (void)
+{
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
+  g_autofree char *model = test_data_path (GOLDEN_MODEL);
+  LoadGate gate = { .armed = TRUE };
+  SiglensWindow *window = new_window ("");
+  SiglensClassifier *classifier = siglens_window_get_classifier (window);
+
+  g_mutex_init (&gate.lock);
+  g_cond_init (&gate.cond);
+  the_gate = &gate;
+  siglens_classifier_set_test_hook (classifier, hold_load, &gate);
+  g_settings_set_string (settings, "model-folder", model);
+  test_window_wait_for (load_held, window, "the load to be under way");
+  g_assert_cmpint (siglens_classifier_get_model_state (classifier), ==,
+                   SIGLENS_MODEL_STATE_LOADING);
+  g_assert_cmpstr (siglens_window_get_visible_page (window), ==, "main");
+
+  test_window_type_labels (window, LABELS);
+  test_window_open_image (window, "chelsea.png");
+  test_window_wait_for (image_shown, window, "the image, during the load");
+  g_assert_cmpstr (siglens_image_get_name (siglens_window_get_image (window)), ==, "chelsea.png");
+  g_assert_cmpint (siglens_classifier_get_model_state (classifier), ==,
+                   SIGLENS_MODEL_STATE_LOADING);
+  g_assert_cmpuint (siglens_score_chart_get_n_bars (siglens_window_get_chart (window)), ==, 0);
+
+  g_mutex_lock (&gate.lock);
+  gate.holding = FALSE;
+  g_cond_signal (&gate.cond);
+  g_mutex_unlock (&gate.lock);
+  test_window_wait_for (model_settled, window, "the load");
+  test_window_wait_for (idle, window, "the first chart");
+  assert_chart_shows (window, "chelsea");
+  g_assert_null (siglens_window_get_last_error (window));
+
+  siglens_classifier_set_test_hook (classifier, NULL, NULL);
+  the_gate = NULL;
+  test_window_close (window);
+  g_cond_clear (&gate.cond);
+  g_mutex_clear (&gate.lock);
 }
 
 static gulong activity_handler;
@@ -911,6 +1009,7 @@ main (int argc, char *argv[])
 
   g_test_add_func ("/window/golden-scores", test_golden_scores);
   g_test_add_func ("/window/newest-image-wins", test_newest_image_wins);
+  g_test_add_func ("/window/image-while-loading", test_image_while_loading);
   g_test_add_func ("/window/unreadable-image", test_unreadable_image);
   g_test_add_func ("/window/no-labels", test_no_labels);
   g_test_add_func ("/window/too-many-labels", test_too_many_labels);

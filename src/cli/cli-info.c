@@ -41,6 +41,44 @@ thousands (int64_t v, char buf[32])
   return buf;
 }
 
+static const char *
+weight_cache_name (siglip_weight_cache_status status)
+{
+  switch (status)
+    {
+    case SIGLIP_WEIGHT_CACHE_HIT: return "hit";
+    case SIGLIP_WEIGHT_CACHE_BUILT: return "built";
+    case SIGLIP_WEIGHT_CACHE_OFF: return "off";
+    case SIGLIP_WEIGHT_CACHE_NONE:
+    default: return "none";
+    }
+}
+
+/* Where the packed weights came from, and what they take on disk (README "Speed"). */
+static void
+print_weight_cache (const siglip_model_info *info)
+{
+  switch (info->weight_cache)
+    {
+    case SIGLIP_WEIGHT_CACHE_HIT:
+    case SIGLIP_WEIGHT_CACHE_BUILT:
+      printf ("Weight cache:  %s %s, %.1f MiB on disk%s%s%s\n",
+              info->weight_cache == SIGLIP_WEIGHT_CACHE_HIT ? "mapped from" : "built now in",
+              info->weight_cache_path, (double) info->weight_cache_bytes / (1024.0 * 1024.0),
+              info->weight_cache_note ? " (" : "",
+              info->weight_cache_note ? info->weight_cache_note : "",
+              info->weight_cache_note ? ")" : "");
+      break;
+    case SIGLIP_WEIGHT_CACHE_OFF:
+      printf ("Weight cache:  none, packed in memory (%s)\n",
+              info->weight_cache_note ? info->weight_cache_note : "off");
+      break;
+    case SIGLIP_WEIGHT_CACHE_NONE:
+    default:
+      break; /* fp32 computes on the files' mapping: nothing packed */
+    }
+}
+
 static void
 print_text (const siglip_model_info *info)
 {
@@ -74,6 +112,7 @@ print_text (const siglip_model_info *info)
   printf ("Compute:       %s, %d thread%s\n",
           info->precision == SIGLIP_PRECISION_BF16 ? "bf16 weights" : "fp32",
           info->n_threads, info->n_threads == 1 ? "" : "s");
+  print_weight_cache (info);
 }
 
 /* A float as the shortest decimal that reads back to it (1e-06, not 9.99999997e-07). */
@@ -138,6 +177,13 @@ print_json (const siglip_model_info *info)
   cJSON_AddNumberToObject (o, "logit_scale", float_json (info->logit_scale));
   cJSON_AddNumberToObject (o, "logit_bias", float_json (info->logit_bias));
   cJSON_AddNumberToObject (o, "n_threads", info->n_threads);
+  cJSON *cache = cJSON_AddObjectToObject (o, "weight_cache");
+  cJSON_AddStringToObject (cache, "status", weight_cache_name (info->weight_cache));
+  if (info->weight_cache_path)
+    cJSON_AddStringToObject (cache, "path", info->weight_cache_path);
+  cJSON_AddNumberToObject (cache, "bytes", (double) info->weight_cache_bytes);
+  if (info->weight_cache_note)
+    cJSON_AddStringToObject (cache, "note", info->weight_cache_note);
   char *text = cJSON_Print (o);
   cJSON_Delete (o);
   if (!text)
