@@ -5,8 +5,9 @@
  * rewritten, a flipped byte in the panels or the header, a truncated or foreign file are each
  * found, removed and rebuilt, never used; a build killed for real mid-write leaves only a
  * temporary without a header, removed by the next build; NaN in the weights is still found at
- * load, with or without a cache file from before; a cache that cannot be written costs nothing
- * but speed.
+ * load, with or without a cache file from before; fp32's file, which only records that its
+ * weights passed the finite check, lets a later load skip the scan and goes stale like the rest;
+ * a cache that cannot be written costs nothing but speed.
  */
 #include <fcntl.h>
 #include <math.h>
@@ -183,15 +184,6 @@ test_miss_then_hit (void)
   g_assert_true (g_str_has_suffix (hit, "-bf16.wcache"));
   g_autofree char *base = g_path_get_basename (hit);
   g_assert_true (g_str_has_prefix (base, "model-"));
-
-  /* fp32 computes on the files' mapping: nothing to pack, no file */
-  siglip_load_options fp32 = { .weight_cache_dir = cache };
-  siglip_error *err = NULL;
-  siglip_model *m = siglip_model_load (model, &fp32, &err);
-  g_assert_nonnull (m);
-  g_assert_cmpint (siglip_model_get_info (m)->weight_cache, ==, SIGLIP_WEIGHT_CACHE_NONE);
-  g_assert_null (siglip_model_get_info (m)->weight_cache_path);
-  siglip_model_free (m);
 }
 
 /* The file's bytes; and writing them back. */
@@ -348,6 +340,74 @@ test_non_finite (void)
                      (const char *const[]) { FC1 ": element 7 is NaN", NULL });
 }
 
+static siglip_model *
+load_fp32 (const char *model_dir, const char *cache_dir, siglip_weight_cache_status status,
+           const char *note_prefix)
+{
+  siglip_load_options options = { .weight_cache_dir = cache_dir };
+  siglip_error *err = NULL;
+  siglip_model *model = siglip_model_load (model_dir, &options, &err);
+  if (!model)
+    g_error ("%s: %s", model_dir, err->message);
+  const siglip_model_info *info = siglip_model_get_info (model);
+  g_assert_cmpint (info->weight_cache, ==, status);
+  if (note_prefix)
+    g_assert_true (info->weight_cache_note
+                   && g_str_has_prefix (info->weight_cache_note, note_prefix));
+  else
+    g_assert_null (info->weight_cache_note);
+  g_assert_true (g_str_has_suffix (info->weight_cache_path, "-fp32.wcache"));
+  return model;
+}
+
+/* fp32 packs nothing, so its file holds no panels: it records that these very files passed
+ * the finite check, and a later load of them skips the scan. The numbers are the same either
+ * way (the weights are the mapping itself), and any rewrite of the weights makes the record
+ * stale: a NaN written into them after a record was made is still found at load. */
+static void
+test_fp32_check_record (void)
+{
+  g_autofree char *model = model_copy ("fp32");
+  g_autofree char *cache = fresh_cache ("fp32");
+  siglip_load_options plain = { .no_weight_cache = true };
+  siglip_error *err = NULL;
+  siglip_model *m = siglip_model_load (model, &plain, &err);
+  g_assert_nonnull (m);
+  g_assert_cmpint (siglip_model_get_info (m)->weight_cache, ==, SIGLIP_WEIGHT_CACHE_OFF);
+  g_autoptr (GByteArray) want = outputs (m);
+  siglip_model_free (m);
+
+  m = load_fp32 (model, cache, SIGLIP_WEIGHT_CACHE_BUILT, "not built yet");
+  g_autoptr (GByteArray) first = outputs (m);
+  assert_same_outputs (first, want);
+  siglip_model_free (m);
+  m = load_fp32 (model, cache, SIGLIP_WEIGHT_CACHE_HIT, NULL);
+  g_autoptr (GByteArray) again = outputs (m);
+  assert_same_outputs (again, want);
+  siglip_model_free (m);
+
+  /* a damaged record is no record: the next load scans again and writes a new one */
+  g_autofree char *path = g_strdup (siglip_model_get_info (m = load_fp32 (model, cache,
+                                    SIGLIP_WEIGHT_CACHE_HIT, NULL))->weight_cache_path);
+  siglip_model_free (m);
+  g_autoptr (GByteArray) record = read_bytes (path);
+  record->data[70] ^= 0x10;
+  write_bytes (path, record->data, record->len);
+  siglip_model_free (load_fp32 (model, cache, SIGLIP_WEIGHT_CACHE_BUILT,
+                                "damaged: its header fails its checksum"));
+
+  /* NaN in the weights after the record was made */
+  poke_weight (model, FC1, 11, -INFINITY);
+  siglip_load_options options = { .weight_cache_dir = cache };
+  g_assert_null (siglip_model_load (model, &options, &err));
+  test_assert_error (err, SIGLIP_ERR_FORMAT, model,
+                     (const char *const[]) { "model.safetensors: tensor " FC1 ": element 11 is "
+                                             "-Inf", NULL });
+  guint n_temps;
+  g_autoptr (GPtrArray) names = list_dir (cache, &n_temps);
+  g_assert_cmpuint (names->len + n_temps, ==, 0); /* the stale record went, none was written */
+}
+
 /* A build really killed mid-write: the child loads with a progress callback that sends itself
  * SIGKILL once most matrices are packed and written, so the kernel ends it inside the build. */
 static void
@@ -432,6 +492,7 @@ main (int argc, char **argv)
   g_test_add_func ("/weight-cache/damaged", test_damaged);
   g_test_add_func ("/weight-cache/stale", test_stale);
   g_test_add_func ("/weight-cache/non-finite", test_non_finite);
+  g_test_add_func ("/weight-cache/fp32-check-record", test_fp32_check_record);
   g_test_add_func ("/weight-cache/killed-mid-write", test_killed_mid_write);
   g_test_add_func ("/weight-cache/unwritable-and-off", test_unwritable_and_off);
   return g_test_run ();

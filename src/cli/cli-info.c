@@ -58,10 +58,20 @@ weight_cache_name (siglip_weight_cache_status status)
 static void
 print_weight_cache (const siglip_model_info *info)
 {
+  const bool fp32 = info->precision == SIGLIP_PRECISION_FP32;
   switch (info->weight_cache)
     {
     case SIGLIP_WEIGHT_CACHE_HIT:
     case SIGLIP_WEIGHT_CACHE_BUILT:
+      if (fp32) /* no panels: the record that these files passed the NaN/Inf check */
+        {
+          printf ("Weight cache:  %s (record in %s)\n",
+                  info->weight_cache == SIGLIP_WEIGHT_CACHE_HIT
+                    ? "NaN/Inf check skipped: these files passed it at an earlier load"
+                    : "every weight checked for NaN/Inf, recorded for the next load",
+                  info->weight_cache_path);
+          break;
+        }
       printf ("Weight cache:  %s %s, %.1f MiB on disk%s%s%s\n",
               info->weight_cache == SIGLIP_WEIGHT_CACHE_HIT ? "mapped from" : "built now in",
               info->weight_cache_path, (double) info->weight_cache_bytes / (1024.0 * 1024.0),
@@ -75,7 +85,7 @@ print_weight_cache (const siglip_model_info *info)
       break;
     case SIGLIP_WEIGHT_CACHE_NONE:
     default:
-      break; /* fp32 computes on the files' mapping: nothing packed */
+      break;
     }
 }
 

@@ -216,12 +216,13 @@ siglip_weight_cache_path (const char *cache_dir, const char *model_dir, siglip_p
 }
 
 char *
-siglip_weight_cache_key (const siglip_model *model, siglip_precision precision)
+siglip_weight_cache_key (const siglip_model *model, siglip_precision precision,
+                         const char *layout)
 {
   char *identity = siglip_model_identity (model);
   char *key = identity ? siglip_strdup_printf ("siglens weight cache\nidentity %s\nlayout %s\n"
                                                "precision %s\n", identity,
-                                               siglip_gemm_packed_layout (precision),
+                                               layout,
                                                precision_name (precision))
                        : NULL;
   free (identity);

@@ -28,8 +28,10 @@ char *siglip_weight_cache_default_directory (void);
 char *siglip_weight_cache_path (const char *cache_dir, const char *model_dir,
                                 siglip_precision precision);
 /* Everything the panels depend on: the model's identity (label-cache.c), each weight file's
- * size, inode, mtime and ctime, the panel layout (gemm.h) and the precision. (transfer full) */
-char *siglip_weight_cache_key (const siglip_model *model, siglip_precision precision);
+ * size, inode, mtime and ctime, the layout (gemm.h's panels, or what fp32 keeps: no panels,
+ * the record of the finite check) and the precision. (transfer full) */
+char *siglip_weight_cache_key (const siglip_model *model, siglip_precision precision,
+                               const char *layout);
 
 /* A hit: the file at `path` has this key, the matrices of `jobs` in this order and shapes, and
  * every chunk of it passes its checksum; each job's matrix then borrows its panels from the
