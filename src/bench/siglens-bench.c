@@ -972,17 +972,18 @@ time_read_weights (const char *dir, int runs)
   return median (t, runs);
 }
 
-/* What the untimed first bf16 load found: the weight cache already there, or built now. */
+/* What the untimed first load found: the weight cache already there, or built now. */
 typedef struct {
   bool built;
   double build_s;
 } weight_cache_run;
 
 static weight_cache_run
-ensure_weight_cache (const char *dir, int threads)
+ensure_weight_cache (const char *dir, int threads, bool bf16)
 {
   siglip_error *error = NULL;
-  siglip_load_options lopt = { .n_threads = threads, .precision = SIGLIP_PRECISION_BF16 };
+  siglip_load_options lopt = { .n_threads = threads,
+                               .precision = bf16 ? SIGLIP_PRECISION_BF16 : SIGLIP_PRECISION_FP32 };
   const double t0 = now_s ();
   siglip_model *model = siglip_model_load (dir, &lopt, &error);
   if (!model)
@@ -1333,11 +1334,11 @@ main (int argc, char *argv[])
     return rc;
   }
 
-  /* bf16 packs its weights: the first load of a model builds its weight cache file, timed
-   * here apart (its ratio to the read below is that of a first start); every load after it,
-   * the fresh processes' included, maps the file */
-  const weight_cache_run cache_run = bf16 ? ensure_weight_cache (dir, threads)
-                                          : (weight_cache_run) { 0 };
+  /* The first load of a model builds its weight cache file (bf16: the packed panels; fp32:
+   * the record that its files passed the NaN/Inf scan), timed here apart: its ratio to the
+   * read below is that of a first start. Every load after it, the fresh processes' included,
+   * maps the panels or finds the record. */
+  const weight_cache_run cache_run = ensure_weight_cache (dir, threads, bf16);
   /* the limit of the load first: it also warms the page cache, as the target assumes */
   const double read_s = time_read_weights (dir, 3);
   /* then fresh processes, before this one maps the weights */
