@@ -582,6 +582,54 @@ test_merged_duplicates (void)
   test_window_close (window);
 }
 
+/* A label longer than the text tower's 64 tokens is scored on what fits, and the note under the
+ * entry says so, with the count the core itself gives for the same templated text. */
+static void
+test_long_label_told (void)
+{
+  SiglensWindow *window = new_ready_window ();
+  g_autofree char *model_dir = test_data_path (GOLDEN_MODEL);
+  g_autoptr (GString) long_label = g_string_new ("a very long label");
+  g_autofree char *labels = NULL;
+  g_autofree char *expected = NULL;
+  siglip_error *err = NULL;
+  siglip_model *model;
+  siglip_label_list *list;
+  const char *note;
+
+  while (long_label->len < 10000)
+    g_string_append (long_label, " with another word");
+  labels = g_strdup_printf ("cat, %s", long_label->str);
+
+  model = siglip_model_load (model_dir, NULL, &err);
+  g_assert_null (err);
+  list = siglip_label_list_new (labels, model, NULL, &err);
+  g_assert_null (err);
+  g_assert_cmpint (list->n_entries, ==, 2);
+  g_assert_false (list->entries[0].truncated);
+  g_assert_true (list->entries[1].truncated);
+  expected = g_strdup_printf ("“a very long label with another…” is longer than the %d tokens the "
+                              "model reads: its last %d tokens are not seen.",
+                              list->max_tokens, list->entries[1].n_dropped);
+  siglip_label_list_free (list);
+  siglip_model_free (model);
+
+  test_window_open_image (window, "chelsea.png");
+  test_window_type_labels (window, labels);
+  test_window_wait_for (idle_and_fresh, window, "the scores");
+  g_assert_cmpuint (siglens_score_chart_get_n_bars (siglens_window_get_chart (window)), ==, 2);
+  note = siglens_window_get_labels_note (window);
+  g_test_message ("note: %s", note);
+  g_assert_cmpstr (note, ==, expected);
+
+  /* Said for as long as it is true: gone with the long label. */
+  test_window_type_labels (window, "cat, dog");
+  test_window_wait_for (idle_and_fresh, window, "the short labels' scores");
+  g_assert_null (siglens_window_get_labels_note (window));
+
+  test_window_close (window);
+}
+
 /* From typing to the new scores the chart is marked stale (dimmed, "busy" for screen readers);
  * a template without {} is refused: not saved, the field in the error style with a note, and
  * the chart stays marked because it no longer matches the field. */
@@ -1020,6 +1068,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/no-model", test_no_model);
   g_test_add_func ("/window/broken-model", test_broken_model);
   g_test_add_func ("/window/merged-duplicates", test_merged_duplicates);
+  g_test_add_func ("/window/long-label-told", test_long_label_told);
   g_test_add_func ("/window/stale-and-refused-template", test_stale_and_refused_template);
   g_test_add_func ("/window/preferences-refuse-template", test_preferences_refuse_template);
   g_test_add_func ("/window/preferences-folder-in-use", test_preferences_folder_in_use);

@@ -7,6 +7,7 @@
 #include "siglens-prefetch.h"
 #include "siglens-classifier.h"
 #include "siglens-classifier-private.h"
+#include "siglens-label-notes.h"
 #include "siglens-overlay.h"
 
 G_DEFINE_ENUM_TYPE (SiglensModelState, siglens_model_state,
@@ -148,6 +149,7 @@ siglens_scores_free (SiglensScores *scores)
   g_strfreev (scores->labels);
   g_free (scores->probabilities);
   g_free (scores->logits);
+  g_free (scores->n_unread);
   g_free (scores);
 }
 
@@ -163,6 +165,8 @@ siglens_scores_copy (const SiglensScores *scores)
   copy->labels = g_strdupv (scores->labels);
   copy->probabilities = g_memdup2 (scores->probabilities, sizeof (float) * scores->n);
   copy->logits = g_memdup2 (scores->logits, sizeof (float) * scores->n);
+  copy->n_unread = g_memdup2 (scores->n_unread, sizeof (int) * scores->n);
+  copy->max_tokens = scores->max_tokens;
   return copy;
 }
 
@@ -453,6 +457,49 @@ worker_ensure_state (SiglensClassifier *self, GError **error)
   return TRUE;
 }
 
+static SiglensScores *
+scores_new (char **labels, const siglip_score *raw, guint n, const siglip_label_list *read)
+{
+  SiglensScores *scores = g_new0 (SiglensScores, 1);
+
+  scores->n = n;
+  scores->labels = g_strdupv (labels);
+  scores->probabilities = g_new (float, n);
+  scores->logits = g_new (float, n);
+  for (guint i = 0; i < n; i++)
+    {
+      scores->probabilities[i] = raw[i].probability;
+      scores->logits[i] = raw[i].logit;
+    }
+  if (read != NULL && (guint) read->n_entries == n)
+    {
+      scores->n_unread = g_new (int, n);
+      scores->max_tokens = read->max_tokens;
+      for (guint i = 0; i < n; i++)
+        scores->n_unread[i] = read->entries[i].truncated ? read->entries[i].n_dropped : 0;
+    }
+  return scores;
+}
+
+/* How the model reads each label through the template: what is past its token window is not
+ * seen, and the person is told (the labels arrive merged and non-empty, so entry i is label i).
+ * NULL if the core cannot say; scoring goes on without it. */
+static siglip_label_list *
+labels_as_read (siglip_model *model, char **labels, const siglip_encode_options *options)
+{
+  siglip_error *err = NULL;
+  siglip_label_list *list = siglip_label_list_new_from_lines ((const char *const *) labels,
+                                                              (int) g_strv_length (labels),
+                                                              model, options, &err);
+
+  if (list == NULL)
+    {
+      g_warning ("labels not measured against the token window: %s", err->message);
+      siglip_error_free (err);
+    }
+  return list;
+}
+
 /* Labels encoded per step of a long set: 32 is two of the core's text batches, a second or two
  * of SO400M on a laptop between progress messages. */
 #define LABEL_STEP 32
@@ -472,6 +519,7 @@ worker_classify (SiglensClassifier *self, GTask *task, Job *job)
   };
   g_autoptr (GError) error = NULL;
   g_autoptr (SiglensScores) scores = NULL;
+  g_autoptr (siglip_label_list) read = NULL;
   g_autofree float *image_embedding = NULL;
   g_autofree float *text_embeddings = NULL;
   g_autofree siglip_score *raw = NULL;
@@ -550,16 +598,8 @@ worker_classify (SiglensClassifier *self, GTask *task, Job *job)
   raw = g_new (siglip_score, n);
   siglip_score_embeddings (self->worker_model, image_embedding, text_embeddings, (int) n, raw);
 
-  scores = g_new0 (SiglensScores, 1);
-  scores->n = n;
-  scores->labels = g_strdupv (job->labels);
-  scores->probabilities = g_new (float, n);
-  scores->logits = g_new (float, n);
-  for (guint i = 0; i < n; i++)
-    {
-      scores->probabilities[i] = raw[i].probability;
-      scores->logits[i] = raw[i].logit;
-    }
+  read = labels_as_read (self->worker_model, job->labels, &options);
+  scores = scores_new (job->labels, raw, n, read);
   g_task_return_pointer (task, g_steal_pointer (&scores), (GDestroyNotify) siglens_scores_free);
 }
 
@@ -686,23 +726,6 @@ batch_send (GTask *task, Job *job, guint model_id, guint index, GdkPixbuf *thumb
                   (GDestroyNotify) batch_delivery_free);
 }
 
-static SiglensScores *
-scores_new (char **labels, const siglip_score *raw, guint n)
-{
-  SiglensScores *scores = g_new0 (SiglensScores, 1);
-
-  scores->n = n;
-  scores->labels = g_strdupv (labels);
-  scores->probabilities = g_new (float, n);
-  scores->logits = g_new (float, n);
-  for (guint i = 0; i < n; i++)
-    {
-      scores->probabilities[i] = raw[i].probability;
-      scores->logits[i] = raw[i].logit;
-    }
-  return scores;
-}
-
 static void
 worker_batch (SiglensClassifier *self, GTask *task, Job *job)
 {
@@ -720,6 +743,7 @@ worker_batch (SiglensClassifier *self, GTask *task, Job *job)
   g_autoptr (GPtrArray) paths = g_ptr_array_new ();
   g_autofree float *text_embeddings = NULL;
   g_autofree siglip_score *raw = NULL;
+  g_autoptr (siglip_label_list) read = NULL;
   siglip_error *err = NULL;
   SiglensPrefetchItem *item;
   guint n = g_strv_length (job->labels);
@@ -748,6 +772,7 @@ worker_batch (SiglensClassifier *self, GTask *task, Job *job)
       return;
     }
   raw = g_new (siglip_score, n);
+  read = labels_as_read (self->worker_model, job->labels, &options);
 
   /* Images seen before by this model at this budget: scored without the vision tower. */
   for (guint i = 0; i < job->n_inputs; i++)
@@ -760,7 +785,7 @@ worker_batch (SiglensClassifier *self, GTask *task, Job *job)
           siglip_score_embeddings (self->worker_model, in->embedding, text_embeddings, (int) n,
                                    raw);
           batch_send (task, job, model_id, i, NULL, g_memdup2 (in->embedding, sizeof (float) * dim),
-                      dim, scores_new (job->labels, raw, n), NULL);
+                      dim, scores_new (job->labels, raw, n, read), NULL);
         }
       else
         {
@@ -799,7 +824,7 @@ worker_batch (SiglensClassifier *self, GTask *task, Job *job)
         }
       siglip_score_embeddings (self->worker_model, embedding, text_embeddings, (int) n, raw);
       batch_send (task, job, model_id, index, g_steal_pointer (&it->thumbnail),
-                  g_steal_pointer (&embedding), dim, scores_new (job->labels, raw, n), NULL);
+                  g_steal_pointer (&embedding), dim, scores_new (job->labels, raw, n, read), NULL);
     }
   if (g_task_return_error_if_cancelled (task))
     return;

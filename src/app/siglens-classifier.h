@@ -48,6 +48,9 @@ typedef struct {
   char  **labels;        /* n labels, NULL-terminated, in the order asked */
   float  *probabilities; /* n, sigmoid per label (independent, not a softmax) */
   float  *logits;        /* n */
+  int    *n_unread;      /* n: tokens of each label's templated text past the text tower's
+                            window (0: read whole), or NULL when not known */
+  int     max_tokens;    /* that window (64 for SigLIP 2) */
 } SiglensScores;
 
 void           siglens_scores_free (SiglensScores *scores);

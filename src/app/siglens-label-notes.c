@@ -68,3 +68,48 @@ siglens_label_notes_describe (const siglip_label_list *list,
     }
   return note->len > 0 ? g_string_free (g_steal_pointer (&note), FALSE) : NULL;
 }
+
+/* A long label is named by its start: the note stays a sentence, not the label again. */
+#define LABEL_HEAD_CHARS 30
+
+char *
+siglens_label_notes_describe_unread (const char *const *labels,
+                                     const int         *n_unread,
+                                     guint              n,
+                                     int                max_tokens)
+{
+  g_autoptr (GString) note = g_string_new (NULL);
+
+  if (n_unread == NULL)
+    return NULL;
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *start = NULL;
+      g_autofree char *quoted = NULL;
+      g_autofree char *sentence = NULL;
+
+      if (n_unread[i] <= 0)
+        continue;
+      start = g_utf8_substring (labels[i], 0, LABEL_HEAD_CHARS);
+      if (g_utf8_strlen (labels[i], -1) > LABEL_HEAD_CHARS)
+        {
+          /* Translators: the start of a long label, cut short */
+          g_autofree char *cut = g_strdup_printf (_("%s…"), start);
+
+          g_free (start);
+          start = g_steal_pointer (&cut);
+        }
+      /* Translators: a label quoted in a sentence */
+      quoted = g_strdup_printf (_("“%s”"), start);
+      /* Translators: %s is a quoted label, the first %d how many tokens (word pieces) the
+       * model reads of a label, the second how many of this label's are past that, not seen */
+      sentence = g_strdup_printf (ngettext ("%s is longer than the %d tokens the model reads: "
+                                            "its last %d token is not seen.",
+                                            "%s is longer than the %d tokens the model reads: "
+                                            "its last %d tokens are not seen.",
+                                            n_unread[i]),
+                                  quoted, max_tokens, n_unread[i]);
+      append_sentence (note, sentence);
+    }
+  return note->len > 0 ? g_string_free (g_steal_pointer (&note), FALSE) : NULL;
+}

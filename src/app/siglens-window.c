@@ -37,6 +37,7 @@ struct _SiglensWindow
   /* Template widgets */
   AdwToastOverlay      *toast_overlay;
   GtkLabel             *labels_note;
+  char                 *typed_note;   /* what the note says of the labels as typed */
   AdwWindowTitle       *window_title;
   GtkStack             *main_stack;
   AdwStatusPage        *no_model_page;
@@ -116,14 +117,32 @@ label_limit (SiglensWindow *self, const char *text)
 }
 
 /* The note under the entry says, for as long as it is true, which entries the model reads as
- * one and that labels past the limit are left out. */
+ * one and that labels past the limit are left out; once the model has read them, also which
+ * labels were too long for it (`scores`, NULL before). */
 static void
-show_labels_note (SiglensWindow *self, const siglip_label_list *list, int limit)
+update_labels_note (SiglensWindow *self, const SiglensScores *scores)
 {
-  g_autofree char *note = list != NULL ? siglens_label_notes_describe (list, limit) : NULL;
+  g_autofree char *unread = NULL;
+  g_autofree char *note = NULL;
+
+  if (scores != NULL)
+    unread = siglens_label_notes_describe_unread ((const char *const *) scores->labels,
+                                                  scores->n_unread, scores->n, scores->max_tokens);
+  if (self->typed_note != NULL && unread != NULL)
+    note = g_strjoin (" ", self->typed_note, unread, NULL);
+  else
+    note = g_strdup (unread != NULL ? unread : self->typed_note);
 
   gtk_label_set_label (self->labels_note, note != NULL ? note : "");
   gtk_widget_set_visible (GTK_WIDGET (self->labels_note), note != NULL);
+}
+
+static void
+show_labels_note (SiglensWindow *self, const siglip_label_list *list, int limit)
+{
+  g_free (self->typed_note);
+  self->typed_note = list != NULL ? siglens_label_notes_describe (list, limit) : NULL;
+  update_labels_note (self, NULL);
 }
 
 void
@@ -246,6 +265,7 @@ on_classified (GObject      *source,
 
   siglens_score_chart_set_scores (self->chart, (const char *const *) scores->labels,
                                   scores->probabilities, scores->n);
+  update_labels_note (self, scores);
   mirror_to_presentation (self);
   /* Still stale while the template field holds a text that is not used. */
   siglens_score_chart_set_stale (self->chart,
@@ -1210,6 +1230,7 @@ siglens_window_finalize (GObject *object)
   g_clear_object (&self->image);
   g_clear_pointer (&self->scores, siglens_scores_free);
   g_clear_pointer (&self->last_error, g_free);
+  g_clear_pointer (&self->typed_note, g_free);
 
   G_OBJECT_CLASS (siglens_window_parent_class)->finalize (object);
 }
