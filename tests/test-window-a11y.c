@@ -220,7 +220,15 @@ is_set (gpointer data)
   return *(gboolean *) data;
 }
 
-/* Style changes (focus-visible) take effect on the next frame: wait for two. */
+static gboolean
+is_active (gpointer data)
+{
+  return gtk_window_is_active (data);
+}
+
+/* Style changes (focus-visible) take effect on the next frame: wait for two. Only the window
+ * with the keyboard focus draws rings (meson gives this test an X server of its own, so no other
+ * window takes it); a window that lost it would fail here with the reason, not at a ring. */
 static void
 next_frame (GtkWidget *window)
 {
@@ -228,6 +236,7 @@ next_frame (GtkWidget *window)
     {
       gboolean ticked = FALSE;
 
+      test_wait_until (is_active, window, "the window to have the keyboard focus");
       gtk_widget_add_tick_callback (window, on_tick, &ticked, NULL);
       gtk_widget_queue_draw (window);
       test_wait_until (is_set, &ticked, "a frame");
