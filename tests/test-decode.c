@@ -381,8 +381,8 @@ static void
 test_catalogue_sizes (void)
 {
   g_autoptr (GBytes) empty = make_png (0, 0, 8, NULL, 0);
-  expect_decode_error (empty, "zero.png", SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT,
-                       "zero.png: cannot decode the image");
+  expect_decode_error (empty, "zero.png", SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_EMPTY,
+                       "zero.png: the PNG declares no pixels (0x0)");
 
   g_autoptr (GBytes) thin = make_flat_png (1, 100000, 0x80);
   g_autoptr (GError) error = NULL;

@@ -525,6 +525,31 @@ test_chinese_labels (void)
   close_window (window);
 }
 
+/* An image format Siglens refuses is named in Chinese too (the decoder's sentence is in the
+ * catalogue), inside the window's own "could not open" sentence. */
+static void
+test_refused_format_is_chinese (void)
+{
+  GtkWidget *window = new_window ();
+  SiglensWindow *self = SIGLENS_WINDOW (window);
+  const char *data = g_getenv ("SIGLENS_TEST_DATA");
+  g_autofree char *svg_path = g_build_filename (data, "images", "formats", "drawing.svg", NULL);
+  g_autoptr(GFile) svg = g_file_new_for_path (svg_path);
+  const char *message;
+  gint64 deadline;
+
+  siglens_window_open_file (self, svg);
+  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (siglens_window_get_last_error (self) == NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  message = siglens_window_get_last_error (self);
+  g_assert_nonnull (message);
+  g_test_message ("error: %s", message);
+  g_assert_true (g_str_has_prefix (message, "无法打开图片："));
+  g_assert_nonnull (strstr (message, "drawing.svg：不支持 SVG 图片"));
+  close_window (window);
+}
+
 /* A new Chinese user is proposed a Chinese template and Chinese labels (the schema's defaults are
  * translated through the catalogue), and the window's fields show them. */
 static void
@@ -620,6 +645,7 @@ main (int   argc,
   g_test_add_func ("/i18n/window-is-chinese", test_window_is_chinese);
   g_test_add_func ("/i18n/dialogs-are-chinese", test_dialogs_are_chinese);
   g_test_add_func ("/i18n/chinese-labels", test_chinese_labels);
+  g_test_add_func ("/i18n/refused-format-is-chinese", test_refused_format_is_chinese);
   g_test_add_func ("/i18n/chinese-fits", test_chinese_fits);
 
   return g_test_run ();

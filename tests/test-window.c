@@ -342,6 +342,42 @@ test_unreadable_image (void)
   test_window_close (window);
 }
 
+/* Formats the reference cannot read (SVG), or reads otherwise than GdkPixbuf (16-bit gray PNG,
+ * CMYK JPEG), are refused with a sentence naming the format (tests/test-decode-formats.c has
+ * every one). */
+static void
+test_refused_formats (void)
+{
+  SiglensWindow *window = new_ready_window ();
+  const char *files[][2] = {
+    { "drawing.svg", "drawing.svg: SVG images are not supported" },
+    { "png-gray16.png", "png-gray16.png: 16-bit grayscale PNG images are not supported" },
+    { "jpeg-cmyk-adobe.jpg", "jpeg-cmyk-adobe.jpg: CMYK JPEG images are not supported" },
+  };
+
+  type_labels (window, LABELS);
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *rel = g_build_filename ("images", "formats", files[i][0], NULL);
+      g_autofree char *path = test_data_path (rel);
+      g_autoptr (GFile) file = g_file_new_for_path (path);
+      const char *message;
+      gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+      siglens_window_open_file (window, file);
+      /* the last error stays until the next one: wait for this file's */
+      while (!(has_error (window) && strstr (siglens_window_get_last_error (window), files[i][0]))
+             && g_get_monotonic_time () < deadline)
+        g_main_context_iteration (NULL, TRUE);
+      message = siglens_window_get_last_error (window);
+      g_assert_nonnull (message);
+      g_test_message ("error: %s", message);
+      g_assert_true (g_str_has_prefix (message, "Could not open the image: "));
+      g_assert_nonnull (strstr (message, files[i][1]));
+    }
+  close_window (window);
+}
+
 static void
 test_no_labels (void)
 {
@@ -1059,6 +1095,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/window/newest-image-wins", test_newest_image_wins);
   g_test_add_func ("/window/image-while-loading", test_image_while_loading);
   g_test_add_func ("/window/unreadable-image", test_unreadable_image);
+  g_test_add_func ("/window/refused-formats", test_refused_formats);
   g_test_add_func ("/window/no-labels", test_no_labels);
   g_test_add_func ("/window/too-many-labels", test_too_many_labels);
   g_test_add_func ("/window/typing-updates-by-itself", test_typing_updates_by_itself);

@@ -5,8 +5,10 @@
  * convert ("RGB") — alpha dropped (the stored colour of transparent pixels is kept, nothing is
  * composited), palette and grayscale expanded.
  *
- * Sizes are checked while the header is parsed ("size-prepared"), so an image over the pixel
- * limit is refused before its pixel buffer exists.
+ * Sizes are checked while the header is parsed ("size-prepared", or our own reading of the
+ * header where a loader decodes before it reports the size), so an image over the pixel
+ * limit is refused before its pixel buffer exists. Kinds of image the reference cannot read,
+ * or reads otherwise than GdkPixbuf can, are refused by name (siglens-image-header.c).
  */
 #include "siglens-decode.h"
 
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include <gio/gunixinputstream.h>
+#include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 
 #include "siglens-image-header.h"
@@ -26,6 +29,14 @@ G_DEFINE_QUARK (siglens-decode-error-quark, siglens_decode_error)
 
 /* Small enough that a header-only bomb is caught in the first write. */
 #define CHUNK_SIZE (64 * 1024)
+
+/* What one write to the loader should decode, at most, between two looks at the cancellable:
+ * a 64 KB piece of a maximally deflated PNG is 22 megapixels. Loaders report what they
+ * decoded once per write ("area-updated"), so pieces start small (FIRST_PIECE), grow while
+ * they decode little and shrink (down to MIN_PIECE bytes) when they decode more than this. */
+#define PIECE_PIXELS (1 << 20)
+#define FIRST_PIECE 1024
+#define MIN_PIECE 256
 
 void
 siglens_rgb_image_free (SiglensRgbImage *image)
@@ -74,8 +85,10 @@ pixbuf_orientation (GdkPixbuf *pixbuf)
   return value >= 1 && value <= 8 ? (int) value : 1;
 }
 
+/* fill: the colour of fully transparent pixels (a GIF's, see gif_transparent_fill), or NULL
+ * to keep the stored colour. */
 static SiglensRgbImage *
-rgb_from_pixbuf (GdkPixbuf *pixbuf, const char *name, GError **error)
+rgb_from_pixbuf (GdkPixbuf *pixbuf, const guint8 *fill, const char *name, GError **error)
 {
   int width = gdk_pixbuf_get_width (pixbuf);
   int height = gdk_pixbuf_get_height (pixbuf);
@@ -125,9 +138,10 @@ rgb_from_pixbuf (GdkPixbuf *pixbuf, const char *name, GError **error)
       /* convert ("RGB") keeps R, G, B and drops A. */
       for (int x = 0; x < image->width; x++, s += step_x, d += 3)
         {
-          d[0] = s[0];
-          d[1] = s[1];
-          d[2] = s[2];
+          const guint8 *c = fill && n_channels == 4 && s[3] == 0 ? fill : s;
+          d[0] = c[0];
+          d[1] = c[1];
+          d[2] = c[2];
         }
     }
   return g_steal_pointer (&image);
@@ -137,7 +151,7 @@ SiglensRgbImage *
 siglens_rgb_image_from_pixbuf (GdkPixbuf *pixbuf, GError **error)
 {
   g_return_val_if_fail (GDK_IS_PIXBUF (pixbuf), NULL);
-  return rgb_from_pixbuf (pixbuf, "image", error);
+  return rgb_from_pixbuf (pixbuf, NULL, "image", error);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -150,11 +164,11 @@ siglens_rgb_image_from_pixbuf (GdkPixbuf *pixbuf, GError **error)
 typedef enum { END_UNKNOWN, END_PNG, END_JPEG, END_GIF, END_OTHER } EndKind;
 
 typedef enum {
-  G_SCREEN, G_SKIP, G_BLOCK, G_EXT_LABEL, G_SUB_LEN, G_IMAGE, G_LZW_SIZE,
+  G_SCREEN, G_SKIP, G_BLOCK, G_EXT_LABEL, G_SUB_LEN, G_IMAGE, G_LZW_SIZE, G_PALETTE, G_GCE,
 } GifState;
 
 typedef enum {
-  J_MARKER_FF, J_MARKER_CODE, J_LENGTH_HI, J_LENGTH_LO, J_SKIP, J_ENTROPY, J_ENTROPY_FF,
+  J_MARKER_FF, J_MARKER_CODE, J_LENGTH_HI, J_LENGTH_LO, J_SKIP, J_ENTROPY, J_ENTROPY_FF, J_SOF,
 } JpegState;
 
 typedef struct {
@@ -167,11 +181,24 @@ typedef struct {
   JpegState jstate;
   guint8 marker;
   guint length;
-  GifState gstate, gnext; /* gnext: after G_SKIP */
+  guint8 sof[6];          /* JPEG: the frame header's precision, height, width, components */
+  guint sof_len;
+  GifState gstate, gnext; /* gnext: after G_SKIP, G_PALETTE, G_GCE */
   gboolean in_image;      /* GIF: the sub-blocks being walked are the first frame's pixels */
   guint8 gbuf[13];
   guint gbuf_len;
+  guint8 ext_label;       /* GIF: the extension being walked, and its sub-blocks so far */
+  guint ext_blocks;
+  guint8 palette[768];    /* GIF: the first frame's palette (its own, or the global one) */
+  guint palette_len, palette_fill;
+  int transparent;        /* GIF: the first frame's transparent index, or -1 */
 } EndScanner;
+
+static gboolean
+is_sof (guint8 marker)
+{
+  return marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+}
 
 static void
 png_scan (EndScanner *e, const guint8 *p, gsize len)
@@ -235,8 +262,18 @@ jpeg_scan (EndScanner *e, const guint8 *p, gsize len)
           e->length |= b;
           e->skip = e->length >= 2 ? e->length - 2 : 0;
           e->jstate = J_SKIP;
+          if (is_sof (e->marker) && e->sof_len == 0)
+            e->jstate = J_SOF;
           if (e->skip == 0)
             e->jstate = e->marker == 0xDA ? J_ENTROPY : J_MARKER_FF;
+          break;
+        case J_SOF: /* the first frame header's first bytes are kept, the rest skipped */
+          e->sof[e->sof_len++] = b;
+          e->skip--;
+          if (e->skip == 0)
+            e->jstate = J_MARKER_FF;
+          else if (e->sof_len == sizeof e->sof)
+            e->jstate = J_SKIP;
           break;
         case J_SKIP:
           {
@@ -280,9 +317,26 @@ gif_scan (EndScanner *e, const guint8 *p, gsize len)
           if (e->gbuf_len == 13)
             {
               guint8 flags = e->gbuf[10];
-              e->skip = flags & 0x80 ? 3u << ((flags & 7) + 1) : 0;
-              e->gstate = e->skip ? G_SKIP : G_BLOCK;
+              e->palette_len = flags & 0x80 ? 3u << ((flags & 7) + 1) : 0;
+              e->palette_fill = 0;
+              e->transparent = -1;
+              e->gstate = e->palette_len ? G_PALETTE : G_BLOCK;
               e->gnext = G_BLOCK;
+            }
+          break;
+        case G_PALETTE:
+          e->palette[e->palette_fill++] = b;
+          if (e->palette_fill == e->palette_len)
+            e->gstate = e->gnext;
+          break;
+        case G_GCE: /* flags, delay (2), transparent index */
+          e->gbuf[e->gbuf_len++] = b;
+          e->skip--;
+          if (e->gbuf_len == 4)
+            {
+              e->transparent = e->gbuf[0] & 1 ? e->gbuf[3] : -1;
+              e->gstate = e->skip ? G_SKIP : G_SUB_LEN;
+              e->gnext = G_SUB_LEN;
             }
           break;
         case G_SKIP:
@@ -304,6 +358,8 @@ gif_scan (EndScanner *e, const guint8 *p, gsize len)
           break;
         case G_EXT_LABEL:
           e->in_image = FALSE;
+          e->ext_label = b;
+          e->ext_blocks = 0;
           e->gstate = G_SUB_LEN;
           break;
         case G_SUB_LEN:
@@ -313,6 +369,8 @@ gif_scan (EndScanner *e, const guint8 *p, gsize len)
                 e->done = TRUE; /* the first frame is whole */
               e->gstate = G_BLOCK;
             }
+          else if (!e->in_image && e->ext_label == 0xF9 && e->ext_blocks++ == 0 && b >= 4)
+            e->skip = b, e->gstate = G_GCE, e->gbuf_len = 0; /* graphic control */
           else
             e->skip = b, e->gstate = G_SKIP, e->gnext = G_SUB_LEN;
           break;
@@ -321,8 +379,9 @@ gif_scan (EndScanner *e, const guint8 *p, gsize len)
           if (e->gbuf_len == 9)
             {
               guint8 flags = e->gbuf[8];
-              e->skip = flags & 0x80 ? 3u << ((flags & 7) + 1) : 0;
-              e->gstate = e->skip ? G_SKIP : G_LZW_SIZE;
+              if (flags & 0x80) /* the frame's own palette replaces the global one */
+                e->palette_len = 3u << ((flags & 7) + 1), e->palette_fill = 0;
+              e->gstate = flags & 0x80 ? G_PALETTE : G_LZW_SIZE;
               e->gnext = G_LZW_SIZE;
             }
           break;
@@ -346,6 +405,30 @@ end_scan (EndScanner *e, const guint8 *p, gsize len)
     jpeg_scan (e, p, len);
   else if (e->kind == END_GIF)
     gif_scan (e, p, len);
+}
+
+/* A JPEG with four components (CMYK, or YCCK): Pillow reads the inks inverted (Adobe's
+ * convention, assumed whether or not the file says so) and converts them with its own
+ * rounding, which GdkPixbuf's JPEG loader does not reproduce (it is off by one on most
+ * pixels); so these are refused by name. */
+static gboolean
+jpeg_is_cmyk (const EndScanner *e)
+{
+  return e->kind == END_JPEG && e->sof_len >= 6 && e->sof[5] == 4;
+}
+
+/* What Pillow's convert ("RGB") of a GIF's first frame shows where GdkPixbuf's frame is
+ * transparent: the palette colour of the transparent index (kept, as for any palette image),
+ * and around a frame smaller than the screen, the index Pillow fills the screen with: the
+ * transparent one, or 0. (Pillow 9.4; GdkPixbuf's opaque pixels are the palette colours.) */
+static const guint8 *
+gif_transparent_fill (const EndScanner *e)
+{
+  static const guint8 black[3] = { 0, 0, 0 };
+  if (e->kind != END_GIF)
+    return NULL;
+  guint index = e->transparent >= 0 ? (guint) e->transparent : 0;
+  return 3 * index + 3 <= e->palette_fill ? e->palette + 3 * index : black;
 }
 
 static gboolean
@@ -373,6 +456,7 @@ typedef struct {
   GdkPixbufLoader *loader;
   const char *name;
   guint64 max_pixels;
+  GCancellable *cancellable;
   gboolean too_large;
   int width, height;
   gsize n_bytes;
@@ -382,6 +466,11 @@ typedef struct {
   gsize head_len;
   gboolean head_checked;
   SiglensImageHeader header;
+  /* a TIFF, held back whole: its directory may be at its end, and GdkPixbuf's loader keeps
+   * every byte and decodes only at close anyway */
+  GByteArray *tiff;
+  gsize piece;             /* bytes per loader write, see PIECE_PIXELS */
+  guint64 updated_pixels;  /* decoded so far, as the loader reports it */
 } Decoder;
 
 static void
@@ -400,23 +489,31 @@ on_size_prepared (GdkPixbufLoader *loader, int width, int height, gpointer user_
 }
 
 static void
-decoder_init (Decoder *decoder, const char *name, gsize max_pixels)
+on_area_updated (GdkPixbufLoader *loader, int x, int y, int width, int height,
+                 gpointer user_data)
 {
+  Decoder *decoder = user_data;
+  decoder->updated_pixels += (guint64) MAX (width, 0) * (guint64) MAX (height, 0);
+}
+
+static void
+decoder_init (Decoder *decoder, const char *name, gsize max_pixels, GCancellable *cancellable)
+{
+  memset (decoder, 0, sizeof *decoder);
   decoder->loader = gdk_pixbuf_loader_new ();
   decoder->name = name;
   decoder->max_pixels = max_pixels ? max_pixels : SIGLIP_DEFAULT_MAX_PIXELS;
-  decoder->too_large = FALSE;
-  decoder->n_bytes = 0;
-  memset (&decoder->end, 0, sizeof decoder->end);
-  decoder->head_len = 0;
-  decoder->head_checked = FALSE;
-  memset (&decoder->header, 0, sizeof decoder->header);
+  decoder->cancellable = cancellable;
+  decoder->piece = FIRST_PIECE;
   g_signal_connect (decoder->loader, "size-prepared", G_CALLBACK (on_size_prepared), decoder);
+  g_signal_connect (decoder->loader, "area-updated", G_CALLBACK (on_area_updated), decoder);
 }
 
 static void
 decoder_clear (Decoder *decoder)
 {
+  if (decoder->tiff)
+    g_byte_array_unref (g_steal_pointer (&decoder->tiff));
   if (!decoder->loader)
     return;
   /* A loader must be closed before its last unref; after a failed write this is a no-op. */
@@ -434,12 +531,72 @@ set_too_large (Decoder *decoder, GError **error)
   return FALSE;
 }
 
+/* The sentence for each kind refused by name; why each one is refused is said where it is
+ * recognised (siglens-image-header.c, jpeg_is_cmyk). */
 static gboolean
-loader_write (Decoder *decoder, const guint8 *data, gsize len, GError **error)
+set_unsupported (Decoder *decoder, const SiglensImageHeader *h, GError **error)
+{
+  const char *name = decoder->name;
+  switch (h->kind)
+    {
+    case SIGLENS_IMAGE_SVG:
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_UNSUPPORTED,
+                   _("%s: SVG images are not supported: the reference (Pillow) cannot read "
+                     "drawings. Export it as PNG first."), name);
+      break;
+    case SIGLENS_IMAGE_PNG_GRAY16:
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_UNSUPPORTED,
+                   _("%s: 16-bit grayscale PNG images are not supported: the reference "
+                     "(Pillow) turns every value above 255 into white. Save it with 8 bits "
+                     "per sample first."), name);
+      break;
+    case SIGLENS_IMAGE_JPEG_CMYK:
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_UNSUPPORTED,
+                   _("%s: CMYK JPEG images are not supported. Convert it to RGB first."), name);
+      break;
+    case SIGLENS_IMAGE_TIFF_ALPHA:
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_UNSUPPORTED,
+                   _("%s: TIFF images with an alpha channel are not supported. Save it as "
+                     "PNG first."), name);
+      break;
+    case SIGLENS_IMAGE_TIFF_CMYK:
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_UNSUPPORTED,
+                   _("%s: CMYK TIFF images are not supported. Convert it to RGB first."), name);
+      break;
+    case SIGLENS_IMAGE_TIFF_DEEP:
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_UNSUPPORTED,
+                   _("%s: TIFF images with more than 8 bits per sample are not supported. "
+                     "Save it with 8 bits per sample first."), name);
+      break;
+    case SIGLENS_IMAGE_TIFF_OTHER:
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_UNSUPPORTED,
+                   /* Translators: %d is the TIFF "PhotometricInterpretation" tag's value */
+                   _("%s: this kind of TIFF image (photometric interpretation %d) is not "
+                     "supported. Save it as PNG first."), name, h->tiff_photometric);
+      break;
+    case SIGLENS_IMAGE_SUPPORTED:
+    default:
+      g_assert_not_reached ();
+    }
+  return FALSE;
+}
+
+/* Backstop for SVG whatever the sniffing missed: a loader that turns out to be librsvg's. */
+static gboolean
+loader_is_svg (Decoder *decoder, GError **error)
+{
+  GdkPixbufFormat *format = gdk_pixbuf_loader_get_format (decoder->loader);
+  if (!format || g_strcmp0 (gdk_pixbuf_format_get_name (format), "svg") != 0)
+    return FALSE;
+  SiglensImageHeader svg = { .format = "SVG", .kind = SIGLENS_IMAGE_SVG };
+  set_unsupported (decoder, &svg, error);
+  return TRUE;
+}
+
+static gboolean
+loader_write_piece (Decoder *decoder, const guint8 *data, gsize len, GError **error)
 {
   g_autoptr(GError) local = NULL;
-  if (!len)
-    return TRUE;
   gboolean ok = gdk_pixbuf_loader_write (decoder->loader, data, len, &local);
   if (decoder->too_large)
     return set_too_large (decoder, error);
@@ -449,18 +606,37 @@ loader_write (Decoder *decoder, const guint8 *data, gsize len, GError **error)
                    "%s: not a readable image: %s", decoder->name, local->message);
       return FALSE;
     }
+  return !loader_is_svg (decoder, error);
+}
+
+/* Feeds the loader in pieces, looking at the cancellable before each: a piece that decoded
+ * more than PIECE_PIXELS makes the next ones smaller, one that decoded little lets them
+ * grow back, so a cancelled decode stops within about PIECE_PIXELS of work. */
+static gboolean
+loader_write (Decoder *decoder, const guint8 *data, gsize len, GError **error)
+{
+  while (len)
+    {
+      if (g_cancellable_set_error_if_cancelled (decoder->cancellable, error))
+        return FALSE;
+      gsize n = MIN (len, decoder->piece);
+      guint64 before = decoder->updated_pixels;
+      if (!loader_write_piece (decoder, data, n, error))
+        return FALSE;
+      data += n, len -= n;
+      guint64 decoded = decoder->updated_pixels - before;
+      if (decoded > PIECE_PIXELS)
+        decoder->piece = MAX (MIN_PIECE, (gsize) (n * PIECE_PIXELS / decoded));
+      else if (decoded < PIECE_PIXELS / 4)
+        decoder->piece = MIN (CHUNK_SIZE, decoder->piece * 2);
+    }
   return TRUE;
 }
 
-/* The size the file declares, checked before the loader sees a byte: some loaders (WebP)
- * decode everything before they report it. */
+/* A declared size against the limit, before any pixel is decoded. */
 static gboolean
-check_header (Decoder *decoder, GError **error)
+check_declared (Decoder *decoder, const SiglensImageHeader *h, GError **error)
 {
-  decoder->head_checked = TRUE;
-  SiglensImageHeader *h = &decoder->header;
-  if (!siglens_image_header_parse (decoder->head, decoder->head_len, h))
-    return TRUE;
   if (h->width == 0 || h->height == 0)
     {
       g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_EMPTY,
@@ -469,13 +645,34 @@ check_header (Decoder *decoder, GError **error)
       return FALSE;
     }
   guint64 w = (guint64) ABS (h->width), ht = (guint64) ABS (h->height);
-  if (w > G_MAXINT || ht > G_MAXINT || w * ht > decoder->max_pixels)
+  if (h->width != -1 && h->height != -1
+      && (w > G_MAXINT || ht > G_MAXINT || w * ht > decoder->max_pixels))
     {
       decoder->width = (int) MIN (w, (guint64) G_MAXINT);
       decoder->height = (int) MIN (ht, (guint64) G_MAXINT);
       return set_too_large (decoder, error);
     }
+  if (h->kind != SIGLENS_IMAGE_SUPPORTED)
+    return set_unsupported (decoder, h, error);
   return TRUE;
+}
+
+/* The size and kind the file declares, checked before the loader sees a byte: some loaders
+ * (WebP) decode everything before they report the size. */
+static gboolean
+check_header (Decoder *decoder, GError **error)
+{
+  decoder->head_checked = TRUE;
+  SiglensImageHeader *h = &decoder->header;
+  if (!siglens_image_header_parse (decoder->head, decoder->head_len, h))
+    return TRUE;
+  if (g_strcmp0 (h->format, "TIFF") == 0)
+    {
+      decoder->tiff = g_byte_array_new ();
+      g_byte_array_append (decoder->tiff, decoder->head, (guint) decoder->head_len);
+      return TRUE;
+    }
+  return check_declared (decoder, h, error);
 }
 
 static gboolean
@@ -483,6 +680,11 @@ decoder_write (Decoder *decoder, const guint8 *data, gsize len, GError **error)
 {
   decoder->n_bytes += len;
   end_scan (&decoder->end, data, len);
+  if (jpeg_is_cmyk (&decoder->end))
+    {
+      SiglensImageHeader cmyk = { .format = "JPEG", .kind = SIGLENS_IMAGE_JPEG_CMYK };
+      return set_unsupported (decoder, &cmyk, error);
+    }
   if (!decoder->head_checked)
     {
       gsize n = MIN (len, sizeof decoder->head - decoder->head_len);
@@ -491,11 +693,31 @@ decoder_write (Decoder *decoder, const guint8 *data, gsize len, GError **error)
       data += n, len -= n;
       if (decoder->head_len < sizeof decoder->head)
         return TRUE;
-      if (!check_header (decoder, error)
-          || !loader_write (decoder, decoder->head, decoder->head_len, error))
+      if (!check_header (decoder, error))
+        return FALSE;
+      if (!decoder->tiff && !loader_write (decoder, decoder->head, decoder->head_len, error))
         return FALSE;
     }
+  if (decoder->tiff)
+    {
+      if (g_cancellable_set_error_if_cancelled (decoder->cancellable, error))
+        return FALSE;
+      g_byte_array_append (decoder->tiff, data, (guint) len);
+      return TRUE;
+    }
   return loader_write (decoder, data, len, error);
+}
+
+/* A whole TIFF: its first directory checked, then handed to the loader. */
+static gboolean
+write_tiff (Decoder *decoder, GError **error)
+{
+  SiglensImageHeader *h = &decoder->header;
+  if (siglens_image_header_parse_tiff (decoder->tiff->data, decoder->tiff->len, h)
+      && !check_declared (decoder, h, error))
+    return FALSE;
+  g_autoptr(GByteArray) tiff = g_steal_pointer (&decoder->tiff);
+  return loader_write (decoder, tiff->data, tiff->len, error);
 }
 
 /* Ends the stream and converts the (first) frame. (transfer full) */
@@ -509,9 +731,14 @@ decoder_finish (Decoder *decoder, GError **error)
                    "%s: there is no data (the file is empty)", decoder->name);
       return NULL;
     }
-  if (!decoder->head_checked
-      && (!check_header (decoder, error)
-          || !loader_write (decoder, decoder->head, decoder->head_len, error)))
+  if (!decoder->head_checked)
+    {
+      if (!check_header (decoder, error))
+        return NULL;
+      if (!decoder->tiff && !loader_write (decoder, decoder->head, decoder->head_len, error))
+        return NULL;
+    }
+  if (decoder->tiff && !write_tiff (decoder, error))
     return NULL;
   /* as Pillow: a file shorter than its header says is truncated, not an image with black or
    * missing rows (GdkPixbuf's BMP and WebP loaders decode what is there) */
@@ -523,12 +750,18 @@ decoder_finish (Decoder *decoder, GError **error)
                    decoder->header.min_bytes, decoder->n_bytes);
       return NULL;
     }
+  /* Loaders that decode only now (TIFF, WebP) cannot be stopped inside; this is the last
+   * look before they start. */
+  if (g_cancellable_set_error_if_cancelled (decoder->cancellable, error))
+    return NULL;
   gboolean ok = gdk_pixbuf_loader_close (decoder->loader, &local);
   if (decoder->too_large)
     {
       set_too_large (decoder, error);
       return NULL;
     }
+  if (loader_is_svg (decoder, error))
+    return NULL;
   GdkPixbuf *pixbuf = gdk_pixbuf_loader_get_pixbuf (decoder->loader);
   if (!ok || !pixbuf)
     {
@@ -552,7 +785,7 @@ decoder_finish (Decoder *decoder, GError **error)
       set_too_large (decoder, error);
       return NULL;
     }
-  return rgb_from_pixbuf (pixbuf, decoder->name, error);
+  return rgb_from_pixbuf (pixbuf, gif_transparent_fill (&decoder->end), decoder->name, error);
 }
 
 SiglensRgbImage *
@@ -563,7 +796,7 @@ siglens_decode_bytes (GBytes *bytes, const char *name, gsize max_pixels, GError 
     name = "image";
 
   Decoder decoder;
-  decoder_init (&decoder, name, max_pixels);
+  decoder_init (&decoder, name, max_pixels, NULL);
   gsize size;
   const guint8 *data = g_bytes_get_data (bytes, &size);
   SiglensRgbImage *image = NULL;
@@ -651,7 +884,7 @@ siglens_decode_gfile (GFile *file, GCancellable *cancellable, gsize max_pixels,
     return NULL;
 
   Decoder decoder;
-  decoder_init (&decoder, name, max_pixels);
+  decoder_init (&decoder, name, max_pixels, cancellable);
   g_autofree guint8 *buffer = g_malloc (CHUNK_SIZE);
   SiglensRgbImage *image = NULL;
   for (;;)

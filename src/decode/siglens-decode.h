@@ -18,6 +18,8 @@ typedef enum {
   SIGLENS_DECODE_ERROR_EMPTY,     /* zero bytes / zero pixels */
   SIGLENS_DECODE_ERROR_CORRUPT,   /* not an image, a broken one, or a truncated PNG/JPEG */
   SIGLENS_DECODE_ERROR_TOO_LARGE, /* more pixels than the limit; refused before decoding */
+  SIGLENS_DECODE_ERROR_UNSUPPORTED, /* a kind the reference cannot read, or reads otherwise
+                                     * than GdkPixbuf can: refused by name (SVG, CMYK JPEG...) */
 } SiglensDecodeError;
 
 GQuark siglens_decode_error_quark (void);
@@ -31,8 +33,10 @@ typedef struct {
 } SiglensRgbImage;
 
 /* max_pixels 0 = SIGLIP_DEFAULT_MAX_PIXELS (100 megapixels). Error messages name the file.
- * A missing or unreadable file is a G_IO_ERROR; everything else a SIGLENS_DECODE_ERROR.
- * Animations give their first frame. */
+ * A missing or unreadable file is a G_IO_ERROR, and so is a cancelled decode
+ * (G_IO_ERROR_CANCELLED: checked between reads and between the small pieces fed to the
+ * loader, so a decode stops within a bounded amount of work); everything else a
+ * SIGLENS_DECODE_ERROR. Animations give their first frame. */
 SiglensRgbImage *siglens_decode_file (const char *path, gsize max_pixels, GError **error);
 SiglensRgbImage *siglens_decode_gfile (GFile *file, GCancellable *cancellable, gsize max_pixels,
                                        GError **error);

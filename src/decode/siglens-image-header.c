@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* The declared size of BMP, WebP and GIF files (see siglens-image-header.h). */
+/* What BMP, WebP, GIF, PNG, TIFF and SVG files declare (see siglens-image-header.h). */
 #include "siglens-image-header.h"
 
 #include <string.h>
+
+#include <gio/gio.h>
 
 static guint32
 le16 (const guint8 *p)
@@ -20,6 +22,12 @@ static guint32
 le32 (const guint8 *p)
 {
   return le24 (p) | (guint32) p[3] << 24;
+}
+
+static guint32
+be32 (const guint8 *p)
+{
+  return (guint32) p[0] << 24 | (guint32) p[1] << 16 | (guint32) p[2] << 8 | p[3];
 }
 
 /* BITMAPFILEHEADER (14 bytes) then a DIB header: BITMAPCOREHEADER (12 bytes, 16-bit sizes) or
@@ -104,10 +112,79 @@ parse_gif (const guint8 *p, gsize len, SiglensImageHeader *h)
   return TRUE;
 }
 
+/* The signature and IHDR. Pillow opens 16-bit grayscale as mode "I" and its convert ("RGB")
+ * clips every value above 255 to white, where GdkPixbuf keeps the high byte: no shared
+ * reading, so that one kind is refused. (16-bit RGB, RGBA and gray+alpha are the high byte in
+ * both.) */
+static gboolean
+parse_png (const guint8 *p, gsize len, SiglensImageHeader *h)
+{
+  if (len < 8 + 8 + 13 || memcmp (p + 12, "IHDR", 4) != 0)
+    return FALSE;
+  h->format = "PNG";
+  h->width = be32 (p + 16);
+  h->height = be32 (p + 20);
+  guint8 bit_depth = p[24], colour_type = p[25];
+  if (bit_depth == 16 && colour_type == 0)
+    h->kind = SIGLENS_IMAGE_PNG_GRAY16;
+  return TRUE;
+}
+
+static const guint8 *
+skip_space (const guint8 *p, const guint8 *end)
+{
+  if (end - p >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) /* UTF-8 BOM */
+    p += 3;
+  while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+    p++;
+  return p;
+}
+
+static gboolean
+starts_with (const guint8 *p, const guint8 *end, const char *prefix)
+{
+  gsize n = strlen (prefix);
+  return (gsize) (end - p) >= n && g_ascii_strncasecmp ((const char *) p, prefix, n) == 0;
+}
+
+/* XML whose root (within the bytes seen) is <svg>. Pillow has no SVG reader, and GdkPixbuf
+ * reads SVG only where librsvg's loader happens to be installed, so SVG is recognised here,
+ * before any loader sees it, and refused whatever is installed. */
+static gboolean
+looks_like_svg (const guint8 *p, gsize len)
+{
+  const guint8 *end = p + len;
+  p = skip_space (p, end);
+  if (starts_with (p, end, "<svg"))
+    return TRUE;
+  if (!starts_with (p, end, "<?xml") && !starts_with (p, end, "<!--")
+      && !starts_with (p, end, "<!DOCTYPE svg"))
+    return FALSE;
+  for (const guint8 *q = p; end - q >= 4; q++)
+    if (!memcmp (q, "<svg", 4))
+      return TRUE;
+  return FALSE;
+}
+
+/* A gzip stream (an .svgz) whose first bytes are SVG. */
+static gboolean
+looks_like_svgz (const guint8 *p, gsize len)
+{
+  if (len < 10 || p[0] != 0x1F || p[1] != 0x8B)
+    return FALSE;
+  g_autoptr(GConverter) gunzip =
+    G_CONVERTER (g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP));
+  guint8 out[SIGLENS_IMAGE_HEADER_BYTES];
+  gsize read = 0, written = 0;
+  GConverterResult r = g_converter_convert (gunzip, p, len, out, sizeof out,
+                                            G_CONVERTER_NO_FLAGS, &read, &written, NULL);
+  return r != G_CONVERTER_ERROR && looks_like_svg (out, written);
+}
+
 gboolean
 siglens_image_header_parse (const guint8 *data, gsize len, SiglensImageHeader *h)
 {
-  *h = (SiglensImageHeader) { NULL, -1, -1, 0 };
+  *h = (SiglensImageHeader) { NULL, -1, -1, 0, SIGLENS_IMAGE_SUPPORTED, 0 };
   gboolean ok = FALSE;
   if (len >= 2 && !memcmp (data, "BM", 2))
     ok = parse_bmp (data, len, h);
@@ -115,7 +192,123 @@ siglens_image_header_parse (const guint8 *data, gsize len, SiglensImageHeader *h
     ok = parse_webp (data, len, h);
   else if (len >= 6 && (!memcmp (data, "GIF87a", 6) || !memcmp (data, "GIF89a", 6)))
     ok = parse_gif (data, len, h);
+  else if (len >= 8 && !memcmp (data, "\x89PNG\r\n\x1a\n", 8))
+    ok = parse_png (data, len, h);
+  else if (len >= 4 && (!memcmp (data, "II*\0", 4) || !memcmp (data, "MM\0*", 4)))
+    ok = TRUE, h->format = "TIFF";
+  else if (looks_like_svg (data, len) || looks_like_svgz (data, len))
+    ok = TRUE, h->format = "SVG", h->kind = SIGLENS_IMAGE_SVG;
   if (!ok)
     h->format = NULL;
   return ok;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* TIFF */
+
+typedef struct {
+  const guint8 *data;
+  gsize len;
+  gboolean big_endian;
+} Tiff;
+
+static guint32
+tiff16 (const Tiff *t, const guint8 *p)
+{
+  return t->big_endian ? (guint32) p[0] << 8 | p[1] : le16 (p);
+}
+
+static guint32
+tiff32 (const Tiff *t, const guint8 *p)
+{
+  return t->big_endian ? be32 (p) : le32 (p);
+}
+
+/* Value `index` of a BYTE, SHORT or LONG directory entry, inline or at its offset. */
+static gboolean
+tiff_value (const Tiff *t, const guint8 *entry, guint32 index, guint32 *value)
+{
+  guint32 type = tiff16 (t, entry + 2), count = tiff32 (t, entry + 4);
+  guint64 size = type == 1 ? 1 : type == 3 ? 2 : type == 4 ? 4 : 0;
+  if (!size || index >= count)
+    return FALSE;
+  const guint8 *v = entry + 8;
+  if (size * count > 4)
+    {
+      guint32 offset = tiff32 (t, entry + 8);
+      if (offset > t->len || size * count > t->len - offset)
+        return FALSE;
+      v = t->data + offset;
+    }
+  v += size * index;
+  *value = size == 1 ? v[0] : size == 2 ? tiff16 (t, v) : tiff32 (t, v);
+  return TRUE;
+}
+
+/* What Pillow 9.4 and GdkPixbuf's loader (libtiff's RGBA reader) both read to the same pixels:
+ * 1- to 8-bit gray, 8-bit RGB, palette, and JPEG-compressed YCbCr (checked against Pillow's
+ * output, build-aux/make-format-images.py). Elsewhere they part: libtiff premultiplies an
+ * unassociated alpha channel (Pillow keeps the stored colour), converts CMYK with its own
+ * rounding, and takes the high byte of 16-bit samples (Pillow clips gray to 255). */
+static SiglensImageKind
+tiff_kind (guint32 photometric, guint32 spp, guint32 max_bits, guint32 extra,
+           guint32 sample_format, guint32 compression)
+{
+  if (max_bits > 8 || sample_format != 1)
+    return SIGLENS_IMAGE_TIFF_DEEP;
+  if (photometric == 5)
+    return SIGLENS_IMAGE_TIFF_CMYK;
+  if (extra > 0 || (photometric <= 1 && spp > 1) || (photometric == 2 && spp > 3))
+    return SIGLENS_IMAGE_TIFF_ALPHA;
+  if (photometric <= 3 || (photometric == 6 && compression == 7))
+    return SIGLENS_IMAGE_SUPPORTED;
+  return SIGLENS_IMAGE_TIFF_OTHER;
+}
+
+gboolean
+siglens_image_header_parse_tiff (const guint8 *data, gsize len, SiglensImageHeader *h)
+{
+  *h = (SiglensImageHeader) { NULL, -1, -1, 0, SIGLENS_IMAGE_SUPPORTED, 0 };
+  if (len < 8 || (memcmp (data, "II*\0", 4) != 0 && memcmp (data, "MM\0*", 4) != 0))
+    return FALSE;
+  Tiff t = { data, len, data[0] == 'M' };
+  guint32 ifd = tiff32 (&t, data + 4);
+  if (ifd > len || len - ifd < 2)
+    return FALSE;
+  guint32 n = tiff16 (&t, data + ifd);
+  if ((guint64) n * 12 > len - ifd - 2)
+    return FALSE;
+
+  guint32 width = 0, height = 0, spp = 1, photometric = G_MAXUINT32, extra = 0;
+  guint32 sample_format = 1, compression = 1, max_bits = 1;
+  gboolean have_width = FALSE, have_height = FALSE;
+  for (guint32 i = 0; i < n; i++)
+    {
+      const guint8 *e = data + ifd + 2 + 12 * i;
+      guint32 tag = tiff16 (&t, e), v;
+      switch (tag)
+        {
+        case 256: have_width = tiff_value (&t, e, 0, &width); break;
+        case 257: have_height = tiff_value (&t, e, 0, &height); break;
+        case 258: /* BitsPerSample, one per sample */
+          max_bits = 0;
+          for (guint32 k = 0; tiff_value (&t, e, k, &v); k++)
+            max_bits = MAX (max_bits, v);
+          break;
+        case 259: tiff_value (&t, e, 0, &compression); break;
+        case 262: tiff_value (&t, e, 0, &photometric); break;
+        case 277: tiff_value (&t, e, 0, &spp); break;
+        case 338: extra = tiff32 (&t, e + 4); break; /* ExtraSamples: their count */
+        case 339: tiff_value (&t, e, 0, &sample_format); break;
+        default: break;
+        }
+    }
+  if (!have_width || !have_height)
+    return FALSE;
+  h->format = "TIFF";
+  h->width = width;
+  h->height = height;
+  h->tiff_photometric = (int) MIN (photometric, (guint32) G_MAXINT);
+  h->kind = tiff_kind (photometric, spp, max_bits, extra, sample_format, compression);
+  return TRUE;
 }

@@ -1,0 +1,202 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Writes tests/data/images/formats/: small images in the formats of issue #15's catalogue
+(TIFF, CMYK JPEG, 16-bit PNG, animated GIF, SVG) and, for each one Pillow reads, the reference's
+reading of it: transformers' load_image, i.e. ImageOps.exif_transpose(Image.open(p)).convert("RGB"),
+as raw RGB bytes (<name>.rgb). formats.json lists them with size, sha256 and Pillow's mode.
+
+Run offline with Debian's python3-pil (apt-get install python3-pil; Debian 12 has Pillow 9.4.0):
+    /usr/bin/python3 build-aux/make-format-images.py tests/data/images/formats
+The images are deterministic; the goldens depend on Pillow's version (recorded in formats.json).
+"""
+import gzip
+import hashlib
+import io
+import json
+import os
+import struct
+import sys
+
+import PIL
+from PIL import Image, ImageDraw, ImageOps
+
+W, H = 32, 24
+
+
+def scene(mode="RGB"):
+    """A gradient with a few shapes: every pixel differs from its neighbours somewhere."""
+    im = Image.new("RGB", (W, H))
+    px = im.load()
+    for y in range(H):
+        for x in range(W):
+            px[x, y] = (x * 8, y * 10, (x * y * 3) % 256)
+    d = ImageDraw.Draw(im)
+    d.rectangle((3, 4, 12, 10), fill=(250, 30, 20))
+    d.ellipse((16, 8, 29, 21), fill=(20, 200, 60))
+    d.line((0, 23, 31, 0), fill=(255, 255, 255), width=2)
+    return im.convert(mode) if mode != "RGB" else im
+
+
+def cmyk_scene():
+    """CMYK with ink in all four plates, so that how K combines with C, M and Y shows."""
+    r, g, b = scene().split()
+    k = Image.new("L", (W, H))
+    k.putdata([(x * 5 + y * 7) % 256 for y in range(H) for x in range(W)])
+    return Image.merge("CMYK", (r, g, b, k))
+
+
+def reference_rgb(data):
+    """transformers.image_utils.load_image's reading of the file."""
+    im = Image.open(io.BytesIO(data))
+    im = ImageOps.exif_transpose(im)
+    return im.convert("RGB"), Image.open(io.BytesIO(data)).mode
+
+
+def strip_app14(jpeg):
+    """The same JPEG without its Adobe APP14 segment."""
+    out = bytearray(jpeg[:2])
+    i = 2
+    while i < len(jpeg):
+        assert jpeg[i] == 0xFF
+        marker = jpeg[i + 1]
+        if marker == 0xDA:
+            out += jpeg[i:]
+            break
+        length = struct.unpack(">H", jpeg[i + 2:i + 4])[0]
+        if marker != 0xEE:
+            out += jpeg[i:i + 2 + length]
+        i += 2 + length
+    return bytes(out)
+
+
+def save(im, fmt, **kw):
+    buf = io.BytesIO()
+    im.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def png16(color_type, samples):
+    """A 16-bit PNG from rows of big-endian 16-bit samples (Pillow cannot write RGB 16-bit)."""
+    import zlib
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[color_type]
+    raw = bytearray()
+    for y in range(H):
+        raw.append(0)
+        for x in range(W):
+            for c in range(channels):
+                raw += struct.pack(">H", samples(x, y, c))
+
+    def chunk(kind, body):
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+    ihdr = struct.pack(">IIBBBBB", W, H, 16, color_type, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(raw), 9))
+            + chunk(b"IEND", b""))
+
+
+def sample16(x, y, c):
+    # spans the whole 16-bit range, with low bytes that tell truncation from rounding, and
+    # values under 256 (what Pillow's I -> RGB keeps) in the first rows
+    if y < 4:
+        return (x * 8 + c * 3 + y) & 0xFF
+    return ((x * 2039 + y * 977 + c * 12345) * 7) & 0xFFFF
+
+
+def animated_gif():
+    """Two frames: the first covers only part of the screen and has a transparent index."""
+    pal_frame = scene().quantize(colors=16, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    first = pal_frame.copy()
+    second = scene().transpose(Image.Transpose.FLIP_LEFT_RIGHT).quantize(
+        colors=16, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    return save(first, "GIF", save_all=True, append_images=[second], duration=[100, 100],
+                loop=0, transparency=3, disposal=2, optimize=False)
+
+
+def partial_gif():
+    """A GIF whose only frame covers the middle of its screen (background index 2)."""
+    pal = scene().quantize(colors=8, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    palette = pal.getpalette()[:24]
+    frame = pal.crop((8, 6, 24, 18))
+    body = io.BytesIO()
+    body.write(b"GIF89a" + struct.pack("<HH", W, H) + bytes([0xF2, 2, 0]) + bytes(palette))
+    body.write(b"\x2C" + struct.pack("<HHHH", 8, 6, 16, 12) + b"\x00")
+    # the frame's pixels with Pillow's own LZW encoder: reuse its output for a lone frame
+    lone = save(frame, "GIF", optimize=False)
+    i = lone.index(b"\x2C")
+    j = i + 10
+    if lone[i + 9] & 0x80:
+        j += 3 << ((lone[i + 9] & 7) + 1)
+    body.write(lone[j:-1])  # LZW code size and sub-blocks, without the trailer
+    body.write(b"\x3B")
+    return body.getvalue()
+
+
+SVG = b"""<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" width="32" height="24" viewBox="0 0 32 24">
+  <rect width="32" height="24" fill="#3080c0"/>
+  <circle cx="16" cy="12" r="8" fill="#f0a020"/>
+</svg>
+"""
+
+
+def images():
+    rgb = scene()
+    yield "tiff-rgb-raw.tif", save(rgb, "TIFF")
+    yield "tiff-rgb-lzw.tif", save(rgb, "TIFF", compression="tiff_lzw")
+    yield "tiff-rgb-deflate.tif", save(rgb, "TIFF", compression="tiff_adobe_deflate")
+    yield "tiff-rgb-packbits.tif", save(rgb, "TIFF", compression="packbits")
+    yield "tiff-rgb-jpeg.tif", save(rgb, "TIFF", compression="jpeg")
+    yield "tiff-l.tif", save(scene("L"), "TIFF", compression="tiff_lzw")
+    yield "tiff-p.tif", save(rgb.quantize(colors=16, dither=Image.Dither.NONE), "TIFF")
+    rgba = rgb.copy()
+    rgba.putalpha(Image.linear_gradient("L").resize((W, H)))
+    yield "tiff-rgba.tif", save(rgba, "TIFF", compression="tiff_lzw")
+    yield "tiff-1bit.tif", save(scene("1"), "TIFF")
+    yield "tiff-cmyk.tif", save(cmyk_scene(), "TIFF")
+    i16 = Image.new("I;16", (W, H))
+    i16.frombytes(b"".join(struct.pack("<H", sample16(x, y, 0)) for y in range(H) for x in range(W)))
+    yield "tiff-gray16.tif", save(i16, "TIFF")
+    pages = save(rgb, "TIFF", save_all=True,
+                 append_images=[rgb.transpose(Image.Transpose.ROTATE_180)])
+    yield "tiff-two-pages.tif", pages
+    cmyk = save(cmyk_scene(), "JPEG", quality=95)
+    yield "jpeg-cmyk-adobe.jpg", cmyk
+    yield "jpeg-cmyk-no-app14.jpg", strip_app14(cmyk)
+    yield "png-rgb16.png", png16(2, sample16)
+    yield "png-rgba16.png", png16(6, sample16)
+    yield "png-la16.png", png16(4, sample16)
+    yield "png-gray16.png", png16(0, sample16)
+    yield "gif-animated.gif", animated_gif()
+    yield "gif-partial-frame.gif", partial_gif()
+    yield "drawing.svg", SVG
+    yield "drawing.svgz", gzip.compress(SVG, mtime=0)
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    manifest = {"pillow": PIL.__version__, "images": []}
+    for name, data in images():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+        entry = {"file": name}
+        try:
+            im, mode = reference_rgb(data)
+        except Exception as e:  # what Pillow says instead of reading it
+            entry["pillow_error"] = f"{type(e).__name__}: {e}"
+        else:
+            raw = im.tobytes()
+            entry.update(mode=mode, width=im.width, height=im.height,
+                         rgb=name.rsplit(".", 1)[0] + ".rgb",
+                         sha256=hashlib.sha256(raw).hexdigest())
+            with open(os.path.join(out, entry["rgb"]), "wb") as f:
+                f.write(raw)
+        manifest["images"].append(entry)
+        print(entry)
+    with open(os.path.join(out, "formats.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
