@@ -162,6 +162,9 @@ def images():
     cmyk = save(cmyk_scene(), "JPEG", quality=95)
     yield "jpeg-cmyk-adobe.jpg", cmyk
     yield "jpeg-cmyk-no-app14.jpg", strip_app14(cmyk)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to show
+    yield "jpeg-cmyk-rot6.jpg", save(cmyk_scene(), "JPEG", quality=90, exif=exif.tobytes())
     yield "png-rgb16.png", png16(2, sample16)
     yield "png-rgba16.png", png16(6, sample16)
     yield "png-la16.png", png16(4, sample16)

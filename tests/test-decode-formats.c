@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include <siglens-decode.h>
+#include <siglens-prefetch.h>
 
 #include "test-util.h"
 
@@ -29,8 +30,6 @@ static const Refusal refusals[] = {
   { "tiff-gray16.tif", "TIFF images with more than 8 bits per sample are not supported" },
   { "tiff-rgba.tif", "TIFF images with an alpha channel are not supported" },
   { "tiff-cmyk.tif", "CMYK TIFF images are not supported" },
-  { "jpeg-cmyk-adobe.jpg", "CMYK JPEG images are not supported" },
-  { "jpeg-cmyk-no-app14.jpg", "CMYK JPEG images are not supported" },
 };
 
 static const cJSON *
@@ -86,7 +85,8 @@ assert_pillow_pixels (const char *file, const cJSON *entry)
   g_assert_cmpstr (golden_sha, ==, json_string (entry, "sha256"));
 
   /* Bit-exact: these are the kinds where GdkPixbuf's decode is Pillow's (lossless formats, and
-   * JPEG-in-TIFF through the same libjpeg-turbo with the same defaults). */
+   * JPEG-in-TIFF through the same libjpeg-turbo with the same defaults), and CMYK JPEG, through
+   * that libjpeg too and Pillow's conversion (siglens-jpeg-cmyk.c), EXIF orientation applied. */
   gsize n = image->stride * (gsize) image->height;
   g_assert_cmpuint (n, ==, golden_len);
   int worst = 0;
@@ -158,7 +158,7 @@ test_against_pillow (void)
     }
   g_test_message ("%d files read as Pillow does, %d refused by name", n_same, n_refused);
   g_assert_cmpint (n_refused, ==, G_N_ELEMENTS (refusals));
-  g_assert_cmpint (n_same, ==, 14);
+  g_assert_cmpint (n_same, ==, 17);
 }
 
 /* SVG is refused before any loader sees it, so what librsvg's loader would do (installed here,
@@ -310,6 +310,40 @@ test_declared_sizes (void)
                 "big.jpg: 60000x60000 is 3600000000 pixels");
 }
 
+/* A CMYK JPEG: its declared size checked before decoding, a truncated one refused (Pillow:
+ * "image file is truncated"), the same through a file and from memory. */
+static void
+test_cmyk_jpeg (void)
+{
+  g_autofree char *path = test_data_path ("images/formats/jpeg-cmyk-adobe.jpg");
+  g_autofree gchar *jpeg = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &jpeg, &len, NULL));
+
+  g_autoptr (GBytes) whole = g_bytes_new (jpeg, len);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SiglensRgbImage) from_memory = siglens_decode_bytes (whole, "cmyk.jpg", 0, &error);
+  g_assert_no_error (error);
+  g_autoptr (SiglensRgbImage) from_file = siglens_decode_file (path, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (from_memory->rgb, 32 * 24 * 3, from_file->rgb, 32 * 24 * 3);
+
+  g_autoptr (GBytes) cut = g_bytes_new (jpeg, len - 200);
+  expect_error (cut, "cut-cmyk.jpg", SIGLENS_DECODE_ERROR_CORRUPT,
+                "cut-cmyk.jpg: the image is truncated (the JPEG ends before its EOI marker)");
+
+  gsize sof = 2;
+  while ((guint8) jpeg[sof + 1] != 0xC0)
+    sof += 2 + ((guint8) jpeg[sof + 2] << 8 | (guint8) jpeg[sof + 3]);
+  g_assert_cmpint ((guint8) jpeg[sof + 9], ==, 4); /* four components */
+  const guint8 side[2] = { 60000 >> 8, 60000 & 0xFF };
+  memcpy (jpeg + sof + 5, side, 2);
+  memcpy (jpeg + sof + 7, side, 2);
+  g_autoptr (GBytes) big = g_bytes_new (jpeg, len);
+  expect_error (big, "big-cmyk.jpg", SIGLENS_DECODE_ERROR_TOO_LARGE,
+                "big-cmyk.jpg: 60000x60000 is 3600000000 pixels");
+}
+
 /* A TIFF cut short (its strips past the end of the file) is refused, as Pillow refuses it,
  * not scored with the missing rows filled in. */
 static void
@@ -447,6 +481,21 @@ test_cancel_inside_decode (void)
   g_assert_null (early.image);
   g_assert_error (early.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&early.error);
+
+  /* The batch's prefetcher (CLI, bench, the app's folder view) stops the decode it is in as
+   * well, instead of finishing the image first. */
+  g_autofree char *model_dir = test_data_path ("tiny-siglip2-naflex");
+  siglip_model *model = siglip_model_load (model_dir, NULL, NULL);
+  g_assert_nonnull (model);
+  const char *paths[] = { path };
+  SiglensPrefetch *prefetch = siglens_prefetch_new (model, paths, 1, 0, 1, 0);
+  g_usleep (full * 2 / 5);
+  cancelled_at = g_get_monotonic_time ();
+  siglens_prefetch_free (prefetch); /* cancels, then joins its thread */
+  latency = g_get_monotonic_time () - cancelled_at;
+  g_test_message ("prefetch freed %.1f ms after the cancel", latency / 1e3);
+  g_assert_cmpint (latency, <, full / 8);
+  siglip_model_free (model);
   g_remove (path);
 }
 
@@ -459,22 +508,26 @@ test_cli_names_the_format (void)
   g_autofree char *model = test_data_path ("tiny-siglip2-naflex");
   g_autofree char *svg = test_data_path ("images/formats/drawing.svg");
   g_autofree char *gray16 = test_data_path ("images/formats/png-gray16.png");
+  g_autofree char *alpha = test_data_path ("images/formats/tiff-rgba.tif");
   g_autofree char *cmyk = test_data_path ("images/formats/jpeg-cmyk-adobe.jpg");
   g_autofree char *tiff = test_data_path ("images/formats/tiff-rgb-lzw.tif");
   const char *args[] = { "classify", "--model", model, "--labels", "cat, dog", "--json",
-                         svg, gray16, cmyk, tiff, NULL };
+                         svg, gray16, alpha, cmyk, tiff, NULL };
   TestRun r = test_run_cli (args, NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "drawing.svg: SVG images are not supported"));
   g_assert_nonnull (strstr (r.err, "png-gray16.png: 16-bit grayscale PNG images are not "
                                    "supported"));
-  g_assert_nonnull (strstr (r.err, "jpeg-cmyk-adobe.jpg: CMYK JPEG images are not supported"));
-  g_assert_nonnull (strstr (r.err, "3 of 4 images failed"));
-  /* the TIFF is scored */
+  g_assert_nonnull (strstr (r.err, "tiff-rgba.tif: TIFF images with an alpha channel are not "
+                                   "supported"));
+  g_assert_nonnull (strstr (r.err, "3 of 5 images failed"));
+  /* the CMYK JPEG and the TIFF are scored */
   g_auto (GStrv) lines = g_strsplit (g_strchomp (r.out), "\n", -1);
-  g_assert_cmpuint (g_strv_length (lines), ==, 4);
-  g_assert_nonnull (strstr (lines[3], "tiff-rgb-lzw.tif"));
+  g_assert_cmpuint (g_strv_length (lines), ==, 5);
+  g_assert_nonnull (strstr (lines[3], "jpeg-cmyk-adobe.jpg"));
   g_assert_nonnull (strstr (lines[3], "\"cat\""));
+  g_assert_nonnull (strstr (lines[4], "tiff-rgb-lzw.tif"));
+  g_assert_nonnull (strstr (lines[4], "\"cat\""));
   test_run_clear (&r);
 }
 
@@ -485,6 +538,7 @@ main (int argc, char **argv)
   g_test_add_func ("/decode-formats/against-pillow", test_against_pillow);
   g_test_add_func ("/decode-formats/svg-whatever-loaders", test_svg_whatever_loaders);
   g_test_add_func ("/decode-formats/declared-sizes", test_declared_sizes);
+  g_test_add_func ("/decode-formats/cmyk-jpeg", test_cmyk_jpeg);
   g_test_add_func ("/decode-formats/truncated-tiff", test_truncated_tiff);
   g_test_add_func ("/decode-formats/cancel-inside-decode", test_cancel_inside_decode);
   g_test_add_func ("/decode-formats/cli-names-the-format", test_cli_names_the_format);

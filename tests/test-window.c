@@ -343,7 +343,7 @@ test_unreadable_image (void)
 }
 
 /* Formats the reference cannot read (SVG), or reads otherwise than GdkPixbuf (16-bit gray PNG,
- * CMYK JPEG), are refused with a sentence naming the format (tests/test-decode-formats.c has
+ * TIFF with alpha), are refused with a sentence naming the format (tests/test-decode-formats.c has
  * every one). */
 static void
 test_refused_formats (void)
@@ -352,7 +352,7 @@ test_refused_formats (void)
   const char *files[][2] = {
     { "drawing.svg", "drawing.svg: SVG images are not supported" },
     { "png-gray16.png", "png-gray16.png: 16-bit grayscale PNG images are not supported" },
-    { "jpeg-cmyk-adobe.jpg", "jpeg-cmyk-adobe.jpg: CMYK JPEG images are not supported" },
+    { "tiff-rgba.tif", "tiff-rgba.tif: TIFF images with an alpha channel are not supported" },
   };
 
   type_labels (window, LABELS);

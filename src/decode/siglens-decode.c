@@ -23,6 +23,7 @@
 #include <glib/gstdio.h>
 
 #include "siglens-image-header.h"
+#include "siglens-jpeg-cmyk.h"
 #include "siglip.h"
 
 G_DEFINE_QUARK (siglens-decode-error-quark, siglens_decode_error)
@@ -410,7 +411,7 @@ end_scan (EndScanner *e, const guint8 *p, gsize len)
 /* A JPEG with four components (CMYK, or YCCK): Pillow reads the inks inverted (Adobe's
  * convention, assumed whether or not the file says so) and converts them with its own
  * rounding, which GdkPixbuf's JPEG loader does not reproduce (it is off by one on most
- * pixels); so these are refused by name. */
+ * pixels); so these are decoded by siglens-jpeg-cmyk.c instead. */
 static gboolean
 jpeg_is_cmyk (const EndScanner *e)
 {
@@ -470,6 +471,9 @@ typedef struct {
    * every byte and decodes only at close anyway */
   GByteArray *tiff;
   gsize piece;             /* bytes per loader write, see PIECE_PIXELS */
+  /* a CMYK JPEG: the loader is left, the caller decodes the whole file with
+   * decode_cmyk_jpeg */
+  gboolean cmyk_jpeg;
   guint64 updated_pixels;  /* decoded so far, as the loader reports it */
 } Decoder;
 
@@ -549,10 +553,6 @@ set_unsupported (Decoder *decoder, const SiglensImageHeader *h, GError **error)
                    _("%s: 16-bit grayscale PNG images are not supported: the reference "
                      "(Pillow) turns every value above 255 into white. Save it with 8 bits "
                      "per sample first."), name);
-      break;
-    case SIGLENS_IMAGE_JPEG_CMYK:
-      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_UNSUPPORTED,
-                   _("%s: CMYK JPEG images are not supported. Convert it to RGB first."), name);
       break;
     case SIGLENS_IMAGE_TIFF_ALPHA:
       g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_UNSUPPORTED,
@@ -682,8 +682,8 @@ decoder_write (Decoder *decoder, const guint8 *data, gsize len, GError **error)
   end_scan (&decoder->end, data, len);
   if (jpeg_is_cmyk (&decoder->end))
     {
-      SiglensImageHeader cmyk = { .format = "JPEG", .kind = SIGLENS_IMAGE_JPEG_CMYK };
-      return set_unsupported (decoder, &cmyk, error);
+      decoder->cmyk_jpeg = TRUE;
+      return FALSE; /* no error: the caller starts again with decode_cmyk_jpeg */
     }
   if (!decoder->head_checked)
     {
@@ -788,6 +788,24 @@ decoder_finish (Decoder *decoder, GError **error)
   return rgb_from_pixbuf (pixbuf, gif_transparent_fill (&decoder->end), decoder->name, error);
 }
 
+/* A whole CMYK JPEG, as Pillow reads it (siglens-jpeg-cmyk.c). (transfer full) */
+static SiglensRgbImage *
+decode_cmyk_jpeg (const guint8 *data, gsize len, const char *name, guint64 max_pixels,
+                  GCancellable *cancellable, GError **error)
+{
+  EndScanner end = { 0 };
+  end_scan (&end, data, len);
+  if (end_missing (&end))
+    {
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT,
+                   "%s: the image is truncated (%s)", name, end_description (end.kind));
+      return NULL;
+    }
+  g_autoptr(GdkPixbuf) pixbuf = siglens_jpeg_cmyk_decode (data, len, name, max_pixels,
+                                                          cancellable, error);
+  return pixbuf ? rgb_from_pixbuf (pixbuf, NULL, name, error) : NULL;
+}
+
 SiglensRgbImage *
 siglens_decode_bytes (GBytes *bytes, const char *name, gsize max_pixels, GError **error)
 {
@@ -805,6 +823,8 @@ siglens_decode_bytes (GBytes *bytes, const char *name, gsize max_pixels, GError 
     ok = decoder_write (&decoder, data + off, MIN (CHUNK_SIZE, size - off), error);
   if (ok)
     image = decoder_finish (&decoder, error);
+  else if (decoder.cmyk_jpeg)
+    image = decode_cmyk_jpeg (data, size, name, decoder.max_pixels, NULL, error);
   decoder_clear (&decoder);
   return image;
 }
@@ -872,6 +892,29 @@ open_regular (GFile *file, const char *name, GCancellable *cancellable, GError *
   return g_unix_input_stream_new (fd, TRUE);
 }
 
+/* A CMYK JPEG found part way through the stream: the whole file, read again from its
+ * start, for decode_cmyk_jpeg. (transfer full) */
+static SiglensRgbImage *
+read_cmyk_jpeg (GFile *file, const char *name, guint64 max_pixels, GCancellable *cancellable,
+                GError **error)
+{
+  g_autoptr(GInputStream) stream = open_regular (file, name, cancellable, error);
+  if (!stream)
+    return NULL;
+  g_autoptr(GByteArray) data = g_byte_array_new ();
+  g_autofree guint8 *buffer = g_malloc (CHUNK_SIZE);
+  gssize n;
+  g_autoptr(GError) local = NULL;
+  while ((n = g_input_stream_read (stream, buffer, CHUNK_SIZE, cancellable, &local)) > 0)
+    g_byte_array_append (data, buffer, (guint) n);
+  if (n < 0)
+    {
+      g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", name);
+      return NULL;
+    }
+  return decode_cmyk_jpeg (data->data, data->len, name, max_pixels, cancellable, error);
+}
+
 SiglensRgbImage *
 siglens_decode_gfile (GFile *file, GCancellable *cancellable, gsize max_pixels,
                       GError **error)
@@ -900,7 +943,11 @@ siglens_decode_gfile (GFile *file, GCancellable *cancellable, gsize max_pixels,
       if (n == 0)
         break;
       if (!decoder_write (&decoder, buffer, (gsize) n, error))
-        goto out;
+        {
+          if (decoder.cmyk_jpeg)
+            image = read_cmyk_jpeg (file, name, decoder.max_pixels, cancellable, error);
+          goto out;
+        }
     }
   image = decoder_finish (&decoder, error);
 

@@ -19,6 +19,7 @@ struct _SiglensPrefetch {
   GCond changed;   /* an item was queued or taken, or cancel was asked */
   GQueue ready;    /* SiglensPrefetchItem *, in order */
   gboolean cancelled;
+  GCancellable *cancellable; /* stops the decode in progress when cancelled */
   gboolean done;   /* the thread has queued its last item */
   GThread *thread;
 };
@@ -55,7 +56,8 @@ prepare (SiglensPrefetch *p, int index)
   item->path = g_strdup (p->paths[index]);
   item->index = index;
   const gint64 start = g_get_monotonic_time ();
-  g_autoptr (SiglensRgbImage) rgb = siglens_decode_file (item->path, 0, &item->error);
+  g_autoptr (GFile) file = g_file_new_for_path (item->path);
+  g_autoptr (SiglensRgbImage) rgb = siglens_decode_gfile (file, p->cancellable, 0, &item->error);
   if (rgb)
     {
       item->width = rgb->width;
@@ -124,6 +126,7 @@ siglens_prefetch_new (const siglip_model *model, const char *const *paths, int n
   g_mutex_init (&p->lock);
   g_cond_init (&p->changed);
   g_queue_init (&p->ready);
+  p->cancellable = g_cancellable_new ();
   p->thread = g_thread_new ("siglens-prefetch", prefetch_thread, p);
   return p;
 }
@@ -149,6 +152,7 @@ siglens_prefetch_cancel (SiglensPrefetch *p)
   p->cancelled = TRUE;
   g_cond_broadcast (&p->changed);
   g_mutex_unlock (&p->lock);
+  g_cancellable_cancel (p->cancellable);
 }
 
 void
@@ -161,6 +165,7 @@ siglens_prefetch_free (SiglensPrefetch *p)
   g_queue_clear_full (&p->ready, (GDestroyNotify) siglens_prefetch_item_free);
   g_mutex_clear (&p->lock);
   g_cond_clear (&p->changed);
+  g_clear_object (&p->cancellable);
   g_strfreev (p->paths);
   g_free (p);
 }

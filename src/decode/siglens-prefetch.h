@@ -39,7 +39,7 @@ SiglensPrefetch     *siglens_prefetch_new (const siglip_model *model, const char
 /* Blocks until the next item is ready; NULL after the last one or once cancelled.
  * (transfer full) */
 SiglensPrefetchItem *siglens_prefetch_next (SiglensPrefetch *prefetch);
-/* Stops the thread after the image it is on; siglens_prefetch_next then returns NULL. */
+/* Stops the thread, cancelling the decode it is in; siglens_prefetch_next then returns NULL. */
 void                 siglens_prefetch_cancel (SiglensPrefetch *prefetch);
 /* Cancels, joins the thread and frees what was still queued. */
 void                 siglens_prefetch_free (SiglensPrefetch *prefetch);
