@@ -342,6 +342,14 @@ test_unreadable_image (void)
   test_window_close (window);
 }
 
+static const char *refused_file;
+
+static gboolean
+has_error_for_refused_file (SiglensWindow *window)
+{
+  return has_error (window) && strstr (siglens_window_get_last_error (window), refused_file);
+}
+
 /* Formats the reference cannot read (SVG), or reads otherwise than GdkPixbuf (16-bit gray PNG,
  * TIFF with alpha), are refused with a sentence naming the format (tests/test-decode-formats.c has
  * every one). */
@@ -355,27 +363,24 @@ test_refused_formats (void)
     { "tiff-rgba.tif", "tiff-rgba.tif: TIFF images with an alpha channel are not supported" },
   };
 
-  type_labels (window, LABELS);
+  test_window_type_labels (window, LABELS);
   for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
     {
       g_autofree char *rel = g_build_filename ("images", "formats", files[i][0], NULL);
       g_autofree char *path = test_data_path (rel);
       g_autoptr (GFile) file = g_file_new_for_path (path);
       const char *message;
-      gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
 
       siglens_window_open_file (window, file);
       /* the last error stays until the next one: wait for this file's */
-      while (!(has_error (window) && strstr (siglens_window_get_last_error (window), files[i][0]))
-             && g_get_monotonic_time () < deadline)
-        g_main_context_iteration (NULL, TRUE);
+      refused_file = files[i][0];
+      test_window_wait_for (has_error_for_refused_file, window, "the file's error");
       message = siglens_window_get_last_error (window);
-      g_assert_nonnull (message);
       g_test_message ("error: %s", message);
       g_assert_true (g_str_has_prefix (message, "Could not open the image: "));
       g_assert_nonnull (strstr (message, files[i][1]));
     }
-  close_window (window);
+  test_window_close (window);
 }
 
 static void
