@@ -682,6 +682,11 @@ decoder_write (Decoder *decoder, const guint8 *data, gsize len, GError **error)
   end_scan (&decoder->end, data, len);
   if (jpeg_is_cmyk (&decoder->end))
     {
+      /* the frame header's size, before the file is read again whole */
+      decoder->height = decoder->end.sof[1] << 8 | decoder->end.sof[2];
+      decoder->width = decoder->end.sof[3] << 8 | decoder->end.sof[4];
+      if ((guint64) decoder->width * (guint64) decoder->height > decoder->max_pixels)
+        return set_too_large (decoder, error);
       decoder->cmyk_jpeg = TRUE;
       return FALSE; /* no error: the caller starts again with decode_cmyk_jpeg */
     }

@@ -292,7 +292,7 @@ siglens_image_header_parse_tiff (const guint8 *data, gsize len, SiglensImageHead
         case 257: have_height = tiff_value (&t, e, 0, &height); break;
         case 258: /* BitsPerSample, one per sample */
           max_bits = 0;
-          for (guint32 k = 0; tiff_value (&t, e, k, &v); k++)
+          for (guint32 k = 0; k < 64 && tiff_value (&t, e, k, &v); k++)
             max_bits = MAX (max_bits, v);
           break;
         case 259: tiff_value (&t, e, 0, &compression); break;

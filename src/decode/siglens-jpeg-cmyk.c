@@ -156,6 +156,13 @@ decode (Job *job, const guint8 *data, gsize len, const char *name, guint64 max_p
 
   cinfo->out_color_space = JCS_CMYK;
   jpeg_start_decompress (cinfo);
+  if (cinfo->output_components != 4)
+    {
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT,
+                   "%s: cannot decode the image: no CMYK from its %d components", name,
+                   cinfo->num_components);
+      return NULL;
+    }
   gsize stride = (gsize) w * 3;
   job->rgb = g_try_malloc (stride * h);
   job->row = g_malloc ((gsize) w * 4);
