@@ -372,6 +372,7 @@ test_score_view (void)
   SiglensScoreChart *chart = siglens_window_get_chart (window);
   SiglensPresentationWindow *presentation;
   SiglensScoreChart *shown;
+  g_autofree char *kept = NULL;
   int percents = 0;
 
   test_window_open_image (window, "chelsea.png");
@@ -385,7 +386,8 @@ test_score_view (void)
   g_assert_nonnull (strstr (siglens_score_chart_get_footnote (chart), "need not add up"));
 
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.score-view", "s", "share"));
-  g_assert_cmpstr (g_settings_get_string (settings, "score-view"), ==, "share");
+  kept = g_settings_get_string (settings, "score-view");
+  g_assert_cmpstr (kept, ==, "share");
   g_assert_cmpint (siglens_score_chart_get_view (chart), ==, SIGLENS_SCORE_VIEW_SHARE);
   g_assert_cmpint (siglens_score_chart_get_view (shown), ==, SIGLENS_SCORE_VIEW_SHARE);
   settle ();
