@@ -27,9 +27,9 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 meson compile -C "$build" >"$build.compile.log" 2>&1 || { tail -50 "$build.compile.log"; exit 1; }
 
-# Every report also goes to a file of its own (report.PID): a process whose exit status no test
-# sees (the app started by D-Bus activation, a CLI run a test expects to fail) still turns the
-# suite red, and the report is printed below whichever test it came from.
+# Every report goes to a file of its own (asan.PID, ubsan.PID): a process whose exit status no
+# test sees (the app started by D-Bus activation, a CLI run a test expects to fail) still turns
+# the suite red, and the report is printed below whichever test it came from.
 reports=$(cd "$build" && pwd)/sanitizer-reports
 rm -rf "$reports"
 mkdir -p "$reports"
@@ -60,7 +60,7 @@ meson test -C "$build" --print-errorlogs --timeout-multiplier 4 \
 # GUI tests (test-i18n-window and dbus-activation included: they are in suite gui too) unwind
 # each allocation's stack from DWARF, not frame pointers: GLib and GTK have none, and without
 # the whole stack neither a leak of ours could be traced nor GLib's kept quark table (see
-# lsan.supp) told apart from it. This costs about 2x here, affordable without Mesa.
+# lsan.supp) told apart from it. It makes them 2-4x slower, affordable without Mesa.
 ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" \
   meson test -C "$build" --print-errorlogs --timeout-multiplier 4 --suite gui || status=1
 
