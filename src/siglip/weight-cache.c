@@ -671,7 +671,8 @@ tidy_directory (const char *dir_path, const char *keep, int64_t incoming)
       total += list[n].bytes;
       n++;
     }
-  qsort (list, n, sizeof *list, by_mtime);
+  if (n > 1) /* qsort's array may not be NULL, even for no elements (UBSan: nonnull) */
+    qsort (list, n, sizeof *list, by_mtime);
   for (size_t i = 0; i < n && total + incoming > SIGLIP_WEIGHT_CACHE_MAX_BYTES; i++)
     if (unlinkat (dirfd (dir), list[i].name, 0) == 0)
       total -= list[i].bytes;
