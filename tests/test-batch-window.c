@@ -622,12 +622,17 @@ main (int argc, char *argv[])
   g_autoptr (GError) error = NULL;
   g_autofree char *empty_cache = NULL;
   g_autofree char *empty_data = NULL;
+  g_autofree char *xdg_cache = NULL;
   int status;
 
   empty_cache = test_out_path ("batch-window/empty-hf-cache/x");
   empty_data = test_out_path ("batch-window/empty-data/x");
+  /* A cache of its own: the label cache is counted and cleared here while the other tests,
+   * in parallel, write theirs. */
+  xdg_cache = test_out_path ("batch-window/xdg-cache/x");
   g_setenv ("HF_HUB_CACHE", empty_cache, TRUE);
   g_setenv ("XDG_DATA_HOME", empty_data, TRUE);
+  g_setenv ("XDG_CACHE_HOME", xdg_cache, TRUE);
   g_unsetenv ("HF_HOME");
   g_unsetenv ("SIGLENS_MODEL");
 
