@@ -586,7 +586,8 @@ static gboolean
 loader_is_svg (Decoder *decoder, GError **error)
 {
   GdkPixbufFormat *format = gdk_pixbuf_loader_get_format (decoder->loader);
-  if (!format || g_strcmp0 (gdk_pixbuf_format_get_name (format), "svg") != 0)
+  g_autofree char *name = format ? gdk_pixbuf_format_get_name (format) : NULL;
+  if (g_strcmp0 (name, "svg") != 0)
     return FALSE;
   SiglensImageHeader svg = { .format = "SVG", .kind = SIGLENS_IMAGE_SVG };
   set_unsupported (decoder, &svg, error);
