@@ -1473,7 +1473,7 @@ main (int argc, char *argv[])
     printf ("%-28s %10.3f s   (the limit of a load: read() of the weight files, page cache)\n",
             "read weights", read_s);
     if (info->weight_cache != SIGLIP_WEIGHT_CACHE_NONE)
-      printf ("%-28s %10s     %s, %.0f MB on disk%s%s\n", "  weight cache", "",
+      printf ("%-28s %10s     %s, %.3f MB on disk%s%s\n", "  weight cache", "",
               weight_cache_state (info), info->weight_cache_bytes / 1e6,
               info->weight_cache_path ? " at " : "",
               info->weight_cache_path ? info->weight_cache_path : "");

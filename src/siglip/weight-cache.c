@@ -580,6 +580,26 @@ siglip_weight_cache_open (const char *path, const char *key, siglip_precision pr
   return cache;
 }
 
+bool
+siglip_weight_cache_probe (const char *path, const char *key)
+{
+  const int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0)
+    return false;
+  struct stat st;
+  layout got = { 0 };
+  char *file_key = NULL, *why = NULL;
+  bool sound = fstat (fd, &st) == 0 && S_ISREG (st.st_mode)
+               && !(why = read_meta (fd, (uint64_t) st.st_size, &got, &file_key))
+               && got.header.key_len == strlen (key)
+               && memcmp (file_key, key, got.header.key_len) == 0;
+  close (fd);
+  free (why);
+  free (file_key);
+  layout_clear (&got);
+  return sound;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* building */
 

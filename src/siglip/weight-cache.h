@@ -41,6 +41,11 @@ siglip_weight_cache *siglip_weight_cache_open (const char *path, const char *key
                                                siglip_precision precision,
                                                siglip_pack_job *jobs, int n_jobs, char **why);
 
+/* True when the file at `path` has a sound header with this key: it was written whole for these
+ * very weight files, which a build does only after every tensor of them passed the finite
+ * check. Its panels are not looked at (siglip_weight_cache_open verifies them). */
+bool siglip_weight_cache_probe (const char *path, const char *key);
+
 /* The loader's part of a build: `prepare` before each job (its checks: false stops the build,
  * the caller keeping its own error), `done` after it (progress). */
 typedef struct {
