@@ -574,6 +574,12 @@ set_unsupported (Decoder *decoder, const SiglensImageHeader *h, GError **error)
                    _("%s: this kind of TIFF image (photometric interpretation %d) is not "
                      "supported. Save it as PNG first."), name, h->tiff_photometric);
       break;
+    case SIGLENS_IMAGE_BMP_HEADER:
+      /* worded as the loader's own refusals (a broken file, not a kind of image) */
+      g_set_error (error, SIGLENS_DECODE_ERROR, SIGLENS_DECODE_ERROR_CORRUPT,
+                   "%s: not a readable image: unsupported BMP header type (%" G_GUINT32_FORMAT
+                   " bytes)", name, h->bmp_header_size);
+      break;
     case SIGLENS_IMAGE_SUPPORTED:
     default:
       g_assert_not_reached ();

@@ -31,7 +31,9 @@ be32 (const guint8 *p)
 }
 
 /* BITMAPFILEHEADER (14 bytes) then a DIB header: BITMAPCOREHEADER (12 bytes, 16-bit sizes) or
- * BITMAPINFOHEADER and its successors (40+ bytes, 32-bit signed sizes). Uncompressed pixels
+ * BITMAPINFOHEADER and its successors (40+ bytes, 32-bit signed sizes). Its size is one of
+ * those Pillow's BmpImagePlugin reads (12, 40, 52, 56, 64, 108, 124); any other is refused as
+ * Pillow refuses it ("Unsupported BMP header type"). Uncompressed pixels
  * (BI_RGB, BI_BITFIELDS, BI_ALPHABITFIELDS) occupy rows padded to 4 bytes from the pixel
  * offset on, which gives the file's least length; RLE and embedded JPEG/PNG have none. */
 static gboolean
@@ -41,6 +43,13 @@ parse_bmp (const guint8 *p, gsize len, SiglensImageHeader *h)
     return FALSE;
   guint32 offset = le32 (p + 10), dib = le32 (p + 14);
   guint32 bpp, compression = 0;
+  h->format = "BMP";
+  if (dib != 12 && dib != 40 && dib != 52 && dib != 56 && dib != 64 && dib != 108 && dib != 124)
+    {
+      h->kind = SIGLENS_IMAGE_BMP_HEADER;
+      h->bmp_header_size = dib;
+      return TRUE;
+    }
   if (dib == 12)
     {
       h->width = le16 (p + 18);
@@ -49,14 +58,13 @@ parse_bmp (const guint8 *p, gsize len, SiglensImageHeader *h)
     }
   else
     {
-      if (len < 34 || dib < 16)
+      if (len < 34)
         return FALSE;
       h->width = (gint32) le32 (p + 18);
       h->height = (gint32) le32 (p + 22);
       bpp = le16 (p + 28);
-      compression = dib >= 20 ? le32 (p + 30) : 0;
+      compression = le32 (p + 30);
     }
-  h->format = "BMP";
   if ((compression == 0 || compression == 3 || compression == 6) && h->width > 0
       && bpp > 0 && bpp <= 64)
     {
@@ -184,7 +192,7 @@ looks_like_svgz (const guint8 *p, gsize len)
 gboolean
 siglens_image_header_parse (const guint8 *data, gsize len, SiglensImageHeader *h)
 {
-  *h = (SiglensImageHeader) { NULL, -1, -1, 0, SIGLENS_IMAGE_SUPPORTED, 0 };
+  *h = (SiglensImageHeader) { NULL, -1, -1, 0, SIGLENS_IMAGE_SUPPORTED, 0, 0 };
   gboolean ok = FALSE;
   if (len >= 2 && !memcmp (data, "BM", 2))
     ok = parse_bmp (data, len, h);

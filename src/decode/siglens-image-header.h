@@ -26,6 +26,10 @@ typedef enum {
   SIGLENS_IMAGE_TIFF_CMYK,
   SIGLENS_IMAGE_TIFF_DEEP,
   SIGLENS_IMAGE_TIFF_OTHER,
+  /* A DIB header size no BMP version has: Pillow refuses it ("Unsupported BMP header type"),
+   * and GdkPixbuf's loader allocates what the field says (4 GB for a 50-byte file) before it
+   * reports a size. */
+  SIGLENS_IMAGE_BMP_HEADER,
 } SiglensImageKind;
 
 typedef struct {
@@ -34,6 +38,7 @@ typedef struct {
   guint64 min_bytes;    /* the whole file is at least this long, or it is truncated; 0: unknown */
   SiglensImageKind kind;
   int tiff_photometric; /* for SIGLENS_IMAGE_TIFF_OTHER */
+  guint32 bmp_header_size; /* for SIGLENS_IMAGE_BMP_HEADER */
 } SiglensImageHeader;
 
 /* Parses the first `len` bytes of a file (all of it if shorter than
