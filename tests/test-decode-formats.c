@@ -494,7 +494,8 @@ test_cancel_inside_decode (void)
   siglens_prefetch_free (prefetch); /* cancels, then joins its thread */
   latency = g_get_monotonic_time () - cancelled_at;
   g_test_message ("prefetch freed %.1f ms after the cancel", latency / 1e3);
-  g_assert_cmpint (latency, <, full / 8);
+  /* measured 3-20%, and ~70% when the prefetcher lets the decode finish */
+  g_assert_cmpint (latency, <, full / 4);
   siglip_model_free (model);
   g_remove (path);
 }
