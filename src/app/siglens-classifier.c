@@ -441,17 +441,25 @@ worker_read (GTask        *task,
   g_task_return_pointer (task, siglens_image_new (pixbuf, name), g_object_unref);
 }
 
+/* Whether a job that needs the model can run: a model is loaded and the worker's state for it
+ * exists (made at the first job after a load). If not, the task is returned with the reason. */
 static gboolean
-worker_ensure_state (SiglensClassifier *self, GError **error)
+worker_ready (SiglensClassifier *self, GTask *task)
 {
   siglip_error *err = NULL;
 
+  if (self->worker_model == NULL)
+    {
+      g_task_return_new_error (task, SIGLENS_CLASSIFIER_ERROR, SIGLENS_CLASSIFIER_ERROR_NO_MODEL,
+                               _("No model is loaded."));
+      return FALSE;
+    }
   if (self->worker_state != NULL)
     return TRUE;
   self->worker_state = siglip_state_new (self->worker_model, &err);
   if (self->worker_state == NULL)
     {
-      g_propagate_error (error, error_from_core (err, SIGLENS_CLASSIFIER_ERROR_INFERENCE));
+      g_task_return_error (task, error_from_core (err, SIGLENS_CLASSIFIER_ERROR_INFERENCE));
       return FALSE;
     }
   return TRUE;
@@ -517,7 +525,6 @@ worker_classify (SiglensClassifier *self, GTask *task, Job *job)
     .abort_cb = abort_if_cancelled,
     .abort_data = cancellable,
   };
-  g_autoptr (GError) error = NULL;
   g_autoptr (SiglensScores) scores = NULL;
   g_autoptr (siglip_label_list) read = NULL;
   g_autofree float *image_embedding = NULL;
@@ -528,17 +535,8 @@ worker_classify (SiglensClassifier *self, GTask *task, Job *job)
   int vision_dim, text_dim;
 
   test_hook (self, "classify", job, 0.);
-  if (self->worker_model == NULL)
-    {
-      g_task_return_new_error (task, SIGLENS_CLASSIFIER_ERROR, SIGLENS_CLASSIFIER_ERROR_NO_MODEL,
-                               _("No model is loaded."));
-      return;
-    }
-  if (!worker_ensure_state (self, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+  if (!worker_ready (self, task))
+    return;
 
   vision_dim = siglip_model_embed_dim_vision (self->worker_model);
   text_dim = siglip_model_embed_dim_text (self->worker_model);
@@ -619,7 +617,6 @@ worker_heatmap (SiglensClassifier *self, GTask *task, Job *job)
     .height = gdk_pixbuf_get_height (pixbuf),
     .stride = (size_t) gdk_pixbuf_get_rowstride (pixbuf),
   };
-  g_autoptr (GError) error = NULL;
   g_autoptr (SiglensHeatmap) heatmap = NULL;
   g_autoptr (GdkPixbuf) rendered = NULL;
   g_autofree float *embedding = NULL;
@@ -628,17 +625,8 @@ worker_heatmap (SiglensClassifier *self, GTask *task, Job *job)
   double scale;
   int vision_dim;
 
-  if (self->worker_model == NULL)
-    {
-      g_task_return_new_error (task, SIGLENS_CLASSIFIER_ERROR, SIGLENS_CLASSIFIER_ERROR_NO_MODEL,
-                               _("No model is loaded."));
-      return;
-    }
-  if (!worker_ensure_state (self, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+  if (!worker_ready (self, task))
+    return;
 
   report (task, 0., _("Finding where the model looked…"));
   vision_dim = siglip_model_embed_dim_vision (self->worker_model);
@@ -737,7 +725,6 @@ worker_batch (SiglensClassifier *self, GTask *task, Job *job)
     .abort_cb = abort_if_cancelled,
     .abort_data = cancellable,
   };
-  g_autoptr (GError) error = NULL;
   g_autoptr (SiglensPrefetch) prefetch = NULL;
   g_autoptr (GArray) to_read = g_array_new (FALSE, FALSE, sizeof (guint));
   g_autoptr (GPtrArray) paths = g_ptr_array_new ();
@@ -750,17 +737,8 @@ worker_batch (SiglensClassifier *self, GTask *task, Job *job)
   guint model_id = self->worker_model_id;
   int dim;
 
-  if (self->worker_model == NULL)
-    {
-      g_task_return_new_error (task, SIGLENS_CLASSIFIER_ERROR, SIGLENS_CLASSIFIER_ERROR_NO_MODEL,
-                               _("No model is loaded."));
-      return;
-    }
-  if (!worker_ensure_state (self, &error))
-    {
-      g_task_return_error (task, g_steal_pointer (&error));
-      return;
-    }
+  if (!worker_ready (self, task))
+    return;
   dim = siglip_model_embed_dim_vision (self->worker_model);
 
   /* The labels once, for every image. */
