@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "util.h"
 
 #define ENTRY_MAGIC     "SGLNEMB1"
 #define ENTRY_SUFFIX    ".emb"
@@ -214,28 +215,6 @@ siglip_model_identity (const siglip_model *model)
  * Opening, scanning, evicting
  */
 
-static bool
-make_dirs (const char *path)
-{
-  char *copy = strdup (path);
-  if (!copy)
-    return false;
-  for (char *p = copy + 1; *p; p++)
-    if (*p == '/')
-      {
-        *p = '\0';
-        if (mkdir (copy, 0700) != 0 && errno != EEXIST)
-          {
-            free (copy);
-            return false;
-          }
-        *p = '/';
-      }
-  bool ok = mkdir (copy, 0700) == 0 || errno == EEXIST;
-  free (copy);
-  return ok;
-}
-
 char *
 siglip_label_cache_default_directory (void)
 {
@@ -354,7 +333,7 @@ siglip_label_cache_open (const char *directory, int64_t max_bytes, siglip_error 
                                   : "label cache: neither XDG_CACHE_HOME nor HOME is set");
       return NULL;
     }
-  if (!make_dirs (dir))
+  if (!siglip_make_dirs (dir))
     {
       siglip_set_error (error, SIGLIP_ERR_IO, "label cache %s: cannot create the directory: %s",
                         dir, strerror (errno));

@@ -106,3 +106,25 @@ siglip_unmap (siglip_mapping *mapping)
     munmap ((void *) mapping->data, mapping->size);
   *mapping = (siglip_mapping) { NULL, 0 };
 }
+
+bool
+siglip_make_dirs (const char *path)
+{
+  char *copy = strdup (path);
+  if (!copy)
+    return false;
+  for (char *p = copy + 1; *p; p++)
+    if (*p == '/')
+      {
+        *p = '\0';
+        if (mkdir (copy, 0700) != 0 && errno != EEXIST)
+          {
+            free (copy);
+            return false;
+          }
+        *p = '/';
+      }
+  bool ok = mkdir (copy, 0700) == 0 || errno == EEXIST;
+  free (copy);
+  return ok;
+}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * util.h — the small helpers several rooms of libsiglip need, one copy each: formatting into a
- * new string, joining a path, mapping a file read-only. A leaf: it knows nothing of the rest of
+ * new string, joining a path, mapping a file read-only, making a cache's folders. A leaf: it knows nothing of the rest of
  * the core (no error values; callers say what failed in their own words).
  */
 #ifndef SIGLIP_UTIL_H
@@ -39,5 +39,8 @@ int  siglip_open_regular_fd (const char *path, struct stat *st, const char **ste
 int  siglip_map_readonly (const char *path, bool populate, siglip_mapping *out,
                           const char **step);
 void siglip_unmap (siglip_mapping *mapping);
+
+/* mkdir -p with mode 0700 (the caches are the user's alone); false with errno set. */
+bool siglip_make_dirs (const char *path);
 
 #endif /* SIGLIP_UTIL_H */

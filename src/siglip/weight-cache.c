@@ -603,28 +603,6 @@ siglip_weight_cache_probe (const char *path, const char *key)
 /* ------------------------------------------------------------------------------------------ */
 /* building */
 
-static bool
-make_dirs (const char *path)
-{
-  char *copy = strdup (path);
-  if (!copy)
-    return false;
-  for (char *p = copy + 1; *p; p++)
-    if (*p == '/')
-      {
-        *p = '\0';
-        if (mkdir (copy, 0700) != 0 && errno != EEXIST)
-          {
-            free (copy);
-            return false;
-          }
-        *p = '/';
-      }
-  bool ok = mkdir (copy, 0700) == 0 || errno == EEXIST;
-  free (copy);
-  return ok;
-}
-
 /* A temporary ".tmp-PID-..." whose process is gone (or that is very old) is a write that was
  * killed: removed. One of a live process is another build in progress: left alone. */
 static bool
@@ -755,7 +733,7 @@ siglip_weight_cache_build (const char *path, const char *key, siglip_precision p
   siglip_weight_cache *cache = NULL;
   bool renamed = false;
 
-  if (!make_dirs (dir_path))
+  if (!siglip_make_dirs (dir_path))
     {
       siglip_file_error (error, dir_path, errno, "create the weight cache directory");
       goto out;
