@@ -420,82 +420,131 @@ write_flat_png (const char *name, guint32 width, guint32 height)
   return path;
 }
 
+/* What the decoder's piece hook saw of one decode. */
 typedef struct {
-  GFile *file;
-  GCancellable *cancellable;
-  SiglensRgbImage *image;
-  GError *error;
-  gint64 done_at;
-} DecodeJob;
+  GMutex lock;
+  GCond cond;
+  guint64 cancel_at;         /* the hook cancels once this many pixels are decoded; 0: never */
+  gboolean wait_for_cancel;  /* once rows come, the hook waits for someone else to cancel */
+  gboolean decoding;         /* rows have come */
+  guint64 pixels;            /* decoded, at the last piece */
+  guint64 pixels_at_cancel;  /* decoded at the piece that saw the cancel; G_MAXUINT64 before */
+  guint pieces_after_cancel; /* pieces the loader took after that: a decode that stops has none */
+} PieceWatch;
 
-static gpointer
-decode_thread (gpointer data)
+static void
+watch_piece (GCancellable *cancellable, guint64 decoded, gpointer user_data)
 {
-  DecodeJob *job = data;
-  job->image = siglens_decode_gfile (job->file, job->cancellable, 0, &job->error);
-  job->done_at = g_get_monotonic_time ();
-  return NULL;
+  PieceWatch *w = user_data;
+
+  g_mutex_lock (&w->lock);
+  w->pixels = decoded;
+  if (w->pixels_at_cancel != G_MAXUINT64)
+    w->pieces_after_cancel++;
+  else
+    {
+      if (w->cancel_at != 0 && decoded >= w->cancel_at)
+        g_cancellable_cancel (cancellable);
+      else if (w->wait_for_cancel && decoded > 0)
+        {
+          w->decoding = TRUE;
+          g_cond_broadcast (&w->cond);
+          /* the cancel comes from the prefetcher, which does not know our cond: looked at
+           * every millisecond; a cancel that never reaches the decode fails the test after a
+           * minute instead of hanging it */
+          gint64 give_up = g_get_monotonic_time () + G_TIME_SPAN_MINUTE;
+          while (!g_cancellable_is_cancelled (cancellable) && g_get_monotonic_time () < give_up)
+            g_cond_wait_until (&w->cond, &w->lock, g_get_monotonic_time () + G_TIME_SPAN_MILLISECOND);
+        }
+      if (g_cancellable_is_cancelled (cancellable))
+        w->pixels_at_cancel = decoded;
+    }
+  g_mutex_unlock (&w->lock);
 }
 
-/* The app's worker cancels the decode of an image superseded by the next one: it must stop
- * within a small part of the whole decode, not run through the 64 KB it was given. Timings are
- * ratios to the same decode uncancelled, measured in the same run. */
+static void
+piece_watch_init (PieceWatch *w)
+{
+  memset (w, 0, sizeof *w);
+  g_mutex_init (&w->lock);
+  g_cond_init (&w->cond);
+  w->pixels_at_cancel = G_MAXUINT64;
+  siglens_decode_set_piece_hook (watch_piece, w);
+}
+
+static void
+piece_watch_clear (PieceWatch *w)
+{
+  siglens_decode_set_piece_hook (NULL, NULL);
+  g_mutex_clear (&w->lock);
+  g_cond_clear (&w->cond);
+}
+
+/* The app's worker cancels the decode of an image superseded by the next one: it must stop at
+ * the next piece it would feed the loader, and the piece in progress is small, not the 64 KB
+ * that was read. Counted in pixels the loader reported, not timed. */
 static void
 test_cancel_inside_decode (void)
 {
+  const guint64 total = 6000 * 4000;
   g_autofree char *path = write_flat_png ("decode-formats/flat-24mp.png", 6000, 4000);
   g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GError) error = NULL;
+  PieceWatch w;
 
-  gint64 start = g_get_monotonic_time ();
-  DecodeJob whole = { file, NULL, NULL, NULL, 0 };
-  decode_thread (&whole);
-  g_assert_no_error (whole.error);
-  g_assert_cmpint (whole.image->width, ==, 6000);
-  g_assert_cmpint (whole.image->rgb[3 * (6000 * 4000 - 1)], ==, 0x5a);
-  siglens_rgb_image_free (whole.image);
-  gint64 full = whole.done_at - start;
+  /* uncancelled, the hook sees every pixel */
+  piece_watch_init (&w);
+  g_autoptr (SiglensRgbImage) whole = siglens_decode_gfile (file, NULL, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (whole->width, ==, 6000);
+  g_assert_cmpint (whole->rgb[3 * (total - 1)], ==, 0x5a);
+  g_assert_cmpuint (w.pixels, ==, total);
+  g_assert_cmpuint (w.pixels_at_cancel, ==, G_MAXUINT64);
+  piece_watch_clear (&w);
 
+  /* cancelled when 40% is decoded: no piece after it, and the one it came in was small
+   * (pieces shrink to about 1 megapixel; the first 64 KB read holds ~80% of the rows, so a
+   * decoder that looked only between reads would be far past it) */
   g_autoptr (GCancellable) cancellable = g_cancellable_new ();
-  DecodeJob job = { file, cancellable, NULL, NULL, 0 };
-  GThread *thread = g_thread_new ("decode", decode_thread, &job);
-  /* past the loader's first fill of its pixel buffer (a quarter of the time here, and
-   * uninterruptible), into the rows */
-  g_usleep (full * 2 / 5);
-  gint64 cancelled_at = g_get_monotonic_time ();
-  g_cancellable_cancel (cancellable);
-  g_thread_join (thread);
-  gint64 latency = job.done_at - cancelled_at;
-  g_test_message ("whole decode %.0f ms; cancelled at %.0f ms, stopped %.1f ms later",
-                  full / 1e3, full * 2 / 5e3, latency / 1e3);
-  g_assert_null (job.image);
-  g_assert_error (job.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&job.error);
-  /* about 1 of 24 megapixels per look at the cancellable (measured: ~3% of the decode); an
-   * eighth leaves room for a busy machine, and looking only between 64 KB reads (the first
-   * holds ~80% of the rows; measured: 24-34% of the decode left) fails it */
-  g_assert_cmpint (latency, <, full / 8);
+  piece_watch_init (&w);
+  w.cancel_at = total * 2 / 5;
+  g_autoptr (SiglensRgbImage) cut = siglens_decode_gfile (file, cancellable, 0, &error);
+  g_assert_null (cut);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_test_message ("cancel asked at %" G_GUINT64_FORMAT " pixels, seen at %" G_GUINT64_FORMAT,
+                  w.cancel_at, w.pixels_at_cancel);
+  g_assert_cmpuint (w.pixels_at_cancel, >=, w.cancel_at);
+  g_assert_cmpuint (w.pixels_at_cancel, <, w.cancel_at + 2 * 1024 * 1024);
+  g_assert_cmpuint (w.pieces_after_cancel, ==, 0);
+  piece_watch_clear (&w);
 
   /* cancelled before it starts: nothing is read */
-  DecodeJob early = { file, cancellable, NULL, NULL, 0 };
-  decode_thread (&early);
-  g_assert_null (early.image);
-  g_assert_error (early.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&early.error);
+  piece_watch_init (&w);
+  g_autoptr (SiglensRgbImage) early = siglens_decode_gfile (file, cancellable, 0, &error);
+  g_assert_null (early);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_cmpuint (w.pixels, ==, 0);
+  piece_watch_clear (&w);
 
   /* The batch's prefetcher (CLI, bench, the app's folder view) stops the decode it is in as
-   * well, instead of finishing the image first. */
+   * well, instead of finishing the image first: freed while its thread is inside the rows. */
   g_autofree char *model_dir = test_data_path ("tiny-siglip2-naflex");
   siglip_model *model = siglip_model_load (model_dir, NULL, NULL);
   g_assert_nonnull (model);
   const char *paths[] = { path };
+  piece_watch_init (&w);
+  w.wait_for_cancel = TRUE;
   SiglensPrefetch *prefetch = siglens_prefetch_new (model, paths, 1, 0, 1, 0);
-  g_usleep (full * 2 / 5);
-  cancelled_at = g_get_monotonic_time ();
+  g_mutex_lock (&w.lock);
+  while (!w.decoding)
+    g_cond_wait (&w.cond, &w.lock);
+  g_mutex_unlock (&w.lock);
   siglens_prefetch_free (prefetch); /* cancels, then joins its thread */
-  latency = g_get_monotonic_time () - cancelled_at;
-  g_test_message ("prefetch freed %.1f ms after the cancel", latency / 1e3);
-  /* measured 3-20%, and ~70% when the prefetcher lets the decode finish */
-  g_assert_cmpint (latency, <, full / 4);
+  g_assert_cmpuint (w.pixels_at_cancel, <, total);
+  g_assert_cmpuint (w.pieces_after_cancel, ==, 0);
+  piece_watch_clear (&w);
   siglip_model_free (model);
   g_remove (path);
 }

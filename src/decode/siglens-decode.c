@@ -619,9 +619,21 @@ loader_write_piece (Decoder *decoder, const guint8 *data, gsize len, GError **er
 /* Feeds the loader in pieces, looking at the cancellable before each: a piece that decoded
  * more than PIECE_PIXELS makes the next ones smaller, one that decoded little lets them
  * grow back, so a cancelled decode stops within about PIECE_PIXELS of work. */
+static SiglensDecodePieceHook piece_hook;
+static gpointer piece_hook_data;
+
+void
+siglens_decode_set_piece_hook (SiglensDecodePieceHook hook, gpointer user_data)
+{
+  piece_hook_data = user_data;
+  g_atomic_pointer_set (&piece_hook, hook);
+}
+
 static gboolean
 loader_write (Decoder *decoder, const guint8 *data, gsize len, GError **error)
 {
+  SiglensDecodePieceHook hook = g_atomic_pointer_get (&piece_hook);
+
   while (len)
     {
       if (g_cancellable_set_error_if_cancelled (decoder->cancellable, error))
@@ -631,6 +643,8 @@ loader_write (Decoder *decoder, const guint8 *data, gsize len, GError **error)
       if (!loader_write_piece (decoder, data, n, error))
         return FALSE;
       data += n, len -= n;
+      if (hook)
+        hook (decoder->cancellable, decoder->updated_pixels, piece_hook_data);
       guint64 decoded = decoder->updated_pixels - before;
       if (decoded > PIECE_PIXELS)
         decoder->piece = MAX (MIN_PIECE, (gsize) (n * PIECE_PIXELS / decoded));

@@ -50,4 +50,11 @@ void             siglens_rgb_image_free (SiglensRgbImage *image);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (SiglensRgbImage, siglens_rgb_image_free)
 
+/* For tests: called on the decoding thread after each piece the loader took, with the pixels
+ * decoded so far in this decode, so a test can cancel at a known point and see whether another
+ * piece follows. NULL (the default) calls nothing. */
+typedef void (*SiglensDecodePieceHook) (GCancellable *cancellable, guint64 decoded_pixels,
+                                        gpointer user_data);
+void siglens_decode_set_piece_hook (SiglensDecodePieceHook hook, gpointer user_data);
+
 G_END_DECLS
