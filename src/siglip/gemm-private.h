@@ -103,6 +103,14 @@ void siglip_gemm_avx2f32_compute_halves (float *y, const float *x, const float *
  * not (attention's Kt and Vp are). */
 void siglip_avx2_sgemm_nn (float *c, size_t ldc, const float *a, size_t lda, const float *b,
                            size_t ldb, int m, int n, int k);
+/* y[i][j] (row stride ldy) = yt[j][i] (row stride ldt) + (bias ? bias[j] : 0) for j < rows,
+ * i < n: the row-major product's result back from its transposed orientation, 8 x 8 blocks at
+ * a time in registers (gemm.c's linear_rowmajor). */
+void siglip_avx2_transpose_bias (float *y, size_t ldy, const float *yt, size_t ldt, int rows,
+                                 int n, const float *bias);
+/* panel[k * w + c] = x[c][k] (row stride ldx) for c < rows, 0 for rows <= c < w (w a multiple
+ * of 8, panel 32-byte aligned), k < K: rows of x as one panel of w columns. */
+void siglip_avx2_pack_columns (float *panel, int w, const float *x, size_t ldx, int rows, int k);
 /* As siglip_gemm_avx2f32_compute on bf16 panels, widening each block into `scratch`
  * (siglip_gemm_avx2bf16_scratch_floats () floats, 32-byte aligned, the caller's per worker). */
 size_t siglip_gemm_avx2bf16_scratch_floats (void);

@@ -645,7 +645,6 @@ linear_fp32 (float *y, const float *x, const siglip_matrix *w, const float *b, i
  * own columns of y. */
 
 #define ROWMAJOR_MIN_N 16   /* fewer rows of x: one panel would be mostly padding; OpenBLAS */
-#define TRANSPOSE_TILE 32
 /* Rows of W per kernel call and per task (a multiple of 24: whole strips of both kernels, 6 and
  * 8 rows). The kernels walk x's panels in groups, each group over all the
  * rows they are given, so these rows (x K inputs: 220 KiB at K = 1152) should stay in L2 from
@@ -676,16 +675,14 @@ rowmajor_pack_task (void *data, int p, int worker)
   const int k = job->xp.cols, xw = job->xw, r0 = p * xw;
   const int rows = job->n - r0 < xw ? job->n - r0 : xw;
   float *panel = job->xp.data + (size_t) p * k * xw;
-  for (int k0 = 0; k0 < k; k0 += TRANSPOSE_TILE) {
-    const int kb = k - k0 < TRANSPOSE_TILE ? k - k0 : TRANSPOSE_TILE;
-    for (int kk = 0; kk < kb; kk++) {
-      float *out = panel + (size_t) (k0 + kk) * xw;
-      for (int c = 0; c < rows; c++)
-        out[c] = job->x[(size_t) (r0 + c) * k + k0 + kk];
-      for (int c = rows; c < xw; c++)
-        out[c] = 0.0f;
-    }
-  }
+#ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
+  /* every CPU our fp32 kernels run on has AVX2 */
+  siglip_avx2_pack_columns (panel, xw, job->x + (size_t) r0 * k, (size_t) k, rows, k);
+#else
+  for (int kk = 0; kk < k; kk++)
+    for (int c = 0; c < xw; c++)
+      panel[(size_t) kk * xw + c] = c < rows ? job->x[(size_t) (r0 + c) * k + kk] : 0.0f;
+#endif
 }
 
 static void
@@ -715,18 +712,16 @@ rowmajor_task (void *data, int task, int worker)
     r0 += rows;
   }
 
-  /* y[:, r_begin .. r_end) = (y^T)^T + b, in tiles that stay in L1 */
-  for (int j0 = r_begin; j0 < r_end; j0 += TRANSPOSE_TILE) {
-    const int jb = r_end - j0 < TRANSPOSE_TILE ? r_end - j0 : TRANSPOSE_TILE;
-    for (int i0 = 0; i0 < n; i0 += TRANSPOSE_TILE) {
-      const int ib = n - i0 < TRANSPOSE_TILE ? n - i0 : TRANSPOSE_TILE;
-      for (int i = i0; i < i0 + ib; i++) {
-        float *yi = job->y + (size_t) i * d;
-        for (int j = j0; j < j0 + jb; j++)
-          yi[j] = job->yt[(size_t) j * n + i] + (job->b ? job->b[j] : 0.0f);
-      }
-    }
-  }
+  /* y[:, r_begin .. r_end) = (y^T)^T + b */
+  const float *b = job->b ? job->b + r_begin : NULL;
+  const float *yt = job->yt + (size_t) r_begin * n;
+#ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
+  siglip_avx2_transpose_bias (job->y + r_begin, (size_t) d, yt, (size_t) n, r_end - r_begin, n, b);
+#else
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < r_end - r_begin; j++)
+      job->y[(size_t) i * d + r_begin + j] = yt[(size_t) j * n + i] + (b ? b[j] : 0.0f);
+#endif
 }
 
 /* False when scratch memory could not be had (the caller falls back to OpenBLAS). */
