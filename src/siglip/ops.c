@@ -25,44 +25,57 @@
  * low mantissa bits then hold n + 2^22, so no float -> int conversion is needed.
  * Below -87.33 (where e^x leaves the normal range) the result is 0, so exp (-inf) = 0 as a
  * masked softmax needs; above 88.37 it saturates at e^88.37 (~2.5e38) instead of inf. */
-INLINE vf
-vexp (vf x)
-{
-  const vf lo = vsplat (-87.33654f), hi = vsplat (88.37626f);
-  const vi under = x < lo;
-  x = vselect (x > hi, hi, x);
-  x = vselect (under, lo, x);
+#define VSELECT(VF, VI, mask, a, b) ((VF) (((VI) (a) & (mask)) | ((VI) (b) & ~(mask))))
+#define DEFINE_VEXP(NAME, VF, VI) \
+  INLINE VF \
+  NAME (VF x) \
+  { \
+    const VF zero = { 0 }; \
+    const VF lo = zero - 87.33654f, hi = zero + 88.37626f; \
+    const VI under = x < lo; \
+    x = VSELECT (VF, VI, x > hi, hi, x); \
+    x = VSELECT (VF, VI, under, lo, x); \
+    \
+    const VF shifter = zero + 12582912.0f; /* 1.5 * 2^23 */ \
+    const VF t = x * 1.44269504088896341f + shifter; \
+    const VF n = t - shifter; \
+    VF r = x - n * 0.693359375f;       /* ln2, high part: exact in 9 bits */ \
+    r = r - n * -2.12194440e-4f;       /* ln2 - 0.693359375 */ \
+    \
+    VF p = zero + 1.9875691500e-4f; \
+    p = p * r + 1.3981999507e-3f; \
+    p = p * r + 8.3334519073e-3f; \
+    p = p * r + 4.1665795894e-2f; \
+    p = p * r + 1.6666665459e-1f; \
+    p = p * r + 5.0000001201e-1f; \
+    p = p * (r * r) + r + 1.0f; \
+    \
+    /* bits of t = 0x4B400000 + n; 2^n = (n + 127) << 23 */ \
+    const VI scale = ((VI) t - (0x4B400000 - 127)) << 23; \
+    return VSELECT (VF, VI, under, zero, p * (VF) scale); \
+  }
 
-  const vf shifter = vsplat (12582912.0f); /* 1.5 * 2^23 */
-  const vf t = x * 1.44269504088896341f + shifter;
-  const vf n = t - shifter;
-  vf r = x - n * 0.693359375f;       /* ln2, high part: exact in 9 bits */
-  r = r - n * -2.12194440e-4f;       /* ln2 - 0.693359375 */
-
-  vf p = vsplat (1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
-
-  /* bits of t = 0x4B400000 + n; 2^n = (n + 127) << 23 */
-  const vi scale = ((vi) t - (0x4B400000 - 127)) << 23;
-  return vselect (under, vsplat (0.0f), p * (vf) scale);
-}
+/* Two widths: 16 lanes for AVX-512, 8 where the vectors are narrower. GCC 12 turns a
+ * comparison of vectors wider than the target's (16 lanes on AVX2) into scalar code, a compare
+ * and a conditional move per lane: that made softmax 4 ns a float on the AVX2 path. */
+DEFINE_VEXP (vexp, vf, vi)
+DEFINE_VEXP (vexp8, vf8, vi8)
 
 /* gelu_pytorch_tanh (x) = 0.5 x (1 + tanh (u)), u = sqrt (2/pi) (x + 0.044715 x^3), computed as
  * x / (1 + e^(-2u)) — the same function (0.5 (1 + tanh u) = 1 / (1 + e^(-2u))), but without
  * the cancellation of 1 + tanh (u) for negative x, so it is closer to the exact value than
  * tanhf is; test-ops bounds the error against a double-precision evaluation. */
-INLINE vf
-vgelu (vf x)
-{
-  const float k = 0.7978845608028654f; /* sqrt (2 / pi) */
-  const vf u = k * (x + 0.044715f * x * x * x);
-  return x / (1.0f + vexp (-2.0f * u));
-}
+#define DEFINE_VGELU(NAME, VF, VEXP) \
+  INLINE VF \
+  NAME (VF x) \
+  { \
+    const float k = 0.7978845608028654f; /* sqrt (2 / pi) */ \
+    const VF u = k * (x + 0.044715f * x * x * x); \
+    return x / (1.0f + VEXP (-2.0f * u)); \
+  }
+
+DEFINE_VGELU (vgelu, vf, vexp)
+DEFINE_VGELU (vgelu8, vf8, vexp8)
 
 /* ---------------------------------------------------------------------------------------------
  * Row kernels: one row of d floats each
@@ -89,29 +102,46 @@ siglip_row_kernel_isa (void)
   return cached;
 }
 
-INLINE void
-gelu_row_body (float *y, const float *b, size_t d)
-{
-  size_t j = 0;
-  if (b)
-    for (; j + LANES <= d; j += LANES)
-      vstore (y + j, vgelu (vload (y + j) + vload (b + j)));
-  else
-    for (; j + LANES <= d; j += LANES)
-      vstore (y + j, vgelu (vload (y + j)));
-  if (j < d)
-    {
-      /* the tail goes through the same vector code, zero-padded */
-      float tmp[LANES] = { 0 };
-      for (size_t i = j; i < d; i++)
-        tmp[i - j] = y[i] + (b ? b[i] : 0.0f);
-      vstore (tmp, vgelu (vload (tmp)));
-      memcpy (y + j, tmp, (d - j) * sizeof (float));
-    }
-}
+#define DEFINE_GELU_ROW_BODY(NAME, VF, W, VGELU) \
+  INLINE void \
+  NAME (float *y, const float *b, size_t d) \
+  { \
+    size_t j = 0; \
+    VF v; \
+    if (b) \
+      for (; j + W <= d; j += W) \
+        { \
+          VF bv; \
+          memcpy (&v, y + j, sizeof v); \
+          memcpy (&bv, b + j, sizeof bv); \
+          v = VGELU (v + bv); \
+          memcpy (y + j, &v, sizeof v); \
+        } \
+    else \
+      for (; j + W <= d; j += W) \
+        { \
+          memcpy (&v, y + j, sizeof v); \
+          v = VGELU (v); \
+          memcpy (y + j, &v, sizeof v); \
+        } \
+    if (j < d) \
+      { \
+        /* the tail goes through the same vector code, zero-padded */ \
+        float tmp[W] = { 0 }; \
+        for (size_t i = j; i < d; i++) \
+          tmp[i - j] = y[i] + (b ? b[i] : 0.0f); \
+        memcpy (&v, tmp, sizeof v); \
+        v = VGELU (v); \
+        memcpy (tmp, &v, sizeof v); \
+        memcpy (y + j, tmp, (d - j) * sizeof (float)); \
+      } \
+  }
 
-ROW_KERNEL_DISPATCH (gelu_row, (float *y, const float *b, size_t d),
-                     (y, b, d))
+DEFINE_GELU_ROW_BODY (gelu_row_body, vf, LANES, vgelu)
+DEFINE_GELU_ROW_BODY (gelu_row_body8, vf8, 8, vgelu8)
+
+ROW_KERNEL_DISPATCH_8 (gelu_row, (float *y, const float *b, size_t d),
+                       (y, b, d))
 
 /* mean and biased variance of x (d), accumulated in double in 8 lanes: with eps = 1e-6 the
  * rounding of the statistics stays far below the golden tolerances, as torch's Welford does. */
@@ -191,48 +221,64 @@ add_row_body (float *y, const float *x, size_t n)
 ROW_KERNEL_DISPATCH (add_row, (float *y, const float *x, size_t n),
                      (y, x, n))
 
-INLINE void
-softmax_row_body (float *x, int n)
-{
-  int j = 0;
-  vf vm = vsplat (-INFINITY);
-  for (; j + LANES <= n; j += LANES)
-    {
-      const vf v = vload (x + j);
-      vm = vselect (v > vm, v, vm);
-    }
-  float max = vmax_lanes (vm);
-  for (; j < n; j++)
-    max = x[j] > max ? x[j] : max;
+#define DEFINE_SOFTMAX_ROW_BODY(NAME, VF, VI, W, VEXP) \
+  INLINE void \
+  NAME (float *x, int n) \
+  { \
+    const VF zero = { 0 }; \
+    VF v, vm = zero - INFINITY; \
+    int j = 0; \
+    for (; j + W <= n; j += W) \
+      { \
+        memcpy (&v, x + j, sizeof v); \
+        vm = VSELECT (VF, VI, v > vm, v, vm); \
+      } \
+    float max = vm[0]; \
+    for (int i = 1; i < W; i++) \
+      max = vm[i] > max ? vm[i] : max; \
+    for (; j < n; j++) \
+      max = x[j] > max ? x[j] : max; \
+    \
+    VF vs = zero; \
+    for (j = 0; j + W <= n; j += W) \
+      { \
+        memcpy (&v, x + j, sizeof v); \
+        v = VEXP (v - max); \
+        memcpy (x + j, &v, sizeof v); \
+        vs += v; \
+      } \
+    float sum = 0; \
+    for (int i = 0; i < W; i++) \
+      sum += vs[i]; \
+    if (j < n) \
+      { \
+        float tmp[W]; \
+        for (int i = 0; i < W; i++) \
+          tmp[i] = j + i < n ? x[j + i] - max : -INFINITY; /* exp -> 0 */ \
+        memcpy (&v, tmp, sizeof v); \
+        v = VEXP (v); \
+        memcpy (tmp, &v, sizeof v); \
+        for (int i = 0; i < W; i++) \
+          sum += tmp[i]; \
+        memcpy (x + j, tmp, (size_t) (n - j) * sizeof (float)); \
+      } \
+    \
+    const float inv = 1.0f / sum; \
+    for (j = 0; j + W <= n; j += W) \
+      { \
+        memcpy (&v, x + j, sizeof v); \
+        v *= inv; \
+        memcpy (x + j, &v, sizeof v); \
+      } \
+    for (; j < n; j++) \
+      x[j] *= inv; \
+  }
 
-  vf vs = vsplat (0.0f);
-  for (j = 0; j + LANES <= n; j += LANES)
-    {
-      const vf e = vexp (vload (x + j) - max);
-      vstore (x + j, e);
-      vs += e;
-    }
-  float sum = vsum (vs);
-  if (j < n)
-    {
-      float tmp[LANES];
-      for (int i = 0; i < LANES; i++)
-        tmp[i] = j + i < n ? x[j + i] - max : -INFINITY; /* exp -> 0 */
-      const vf e = vexp (vload (tmp));
-      vstore (tmp, e);
-      sum += vsum (e);
-      memcpy (x + j, tmp, (size_t) (n - j) * sizeof (float));
-    }
+DEFINE_SOFTMAX_ROW_BODY (softmax_row_body, vf, vi, LANES, vexp)
+DEFINE_SOFTMAX_ROW_BODY (softmax_row_body8, vf8, vi8, 8, vexp8)
 
-  const float inv = 1.0f / sum;
-  for (j = 0; j + LANES <= n; j += LANES)
-    vstore (x + j, vload (x + j) * inv);
-  for (; j < n; j++)
-    x[j] *= inv;
-}
-
-ROW_KERNEL_DISPATCH (softmax_row, (float *x, int n),
-                     (x, n))
+ROW_KERNEL_DISPATCH_8 (softmax_row, (float *x, int n),
+                       (x, n))
 
 /* ---------------------------------------------------------------------------------------------
  * Row ops over the pool. Below ~64 K floats a wake-up of the pool costs more than it saves.

@@ -24,6 +24,7 @@
 typedef float vf __attribute__ ((vector_size (LANES * sizeof (float))));
 typedef int32_t vi __attribute__ ((vector_size (LANES * sizeof (int32_t))));
 typedef float vf8 __attribute__ ((vector_size (8 * sizeof (float))));
+typedef int32_t vi8 __attribute__ ((vector_size (8 * sizeof (int32_t))));
 typedef double vd8 __attribute__ ((vector_size (8 * sizeof (double))));
 
 #define INLINE static inline __attribute__ ((always_inline))
@@ -47,9 +48,25 @@ typedef double vd8 __attribute__ ((vector_size (8 * sizeof (double))));
     default: name##_base args; break; \
     } \
   }
+/* The same for a kernel with a body of 8 lanes, `name##_body8`, for the targets whose vectors
+ * are narrower than 16 lanes (ops.c's vexp says why). */
+#define ROW_KERNEL_DISPATCH_8(name, params, args) \
+  __attribute__ ((target ("arch=x86-64-v4"))) static void name##_v4 params { name##_body args; } \
+  __attribute__ ((target ("arch=x86-64-v3"))) static void name##_v3 params { name##_body8 args; } \
+  static void name##_base params { name##_body8 args; } \
+  static void name params \
+  { \
+    switch (siglip_row_kernel_isa ()) { \
+    case 2: name##_v4 args; break; \
+    case 1: name##_v3 args; break; \
+    default: name##_base args; break; \
+    } \
+  }
 #else
 #define ROW_KERNEL_DISPATCH(name, params, args) \
   static void name params { name##_body args; }
+#define ROW_KERNEL_DISPATCH_8(name, params, args) \
+  static void name params { name##_body8 args; }
 #endif
 
 /* The helpers pass 64-byte vectors by value; they are always inlined, so the warning that
