@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Writes tests/data/images/formats/: small images in the formats of issue #15's catalogue
-(TIFF, CMYK JPEG, 16-bit PNG, animated GIF, SVG) and, for each one Pillow reads, the reference's
+(TIFF, CMYK JPEG, 16-bit PNG, animated GIF, SVG), in every other format a GdkPixbuf loader
+reads (PNM, TGA, ICO, ICNS, XBM, XPM, and BMP, WebP and PNG kinds) and, for each one Pillow reads, the reference's
 reading of it: transformers' load_image, i.e. ImageOps.exif_transpose(Image.open(p)).convert("RGB"),
 as raw RGB bytes (<name>.rgb). formats.json lists them with size, sha256 and Pillow's mode.
 
@@ -14,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import struct
 import sys
 
@@ -131,6 +133,48 @@ def partial_gif():
     return body.getvalue()
 
 
+def plain_pnm(magic, im, maxval=255):
+    """P1-P3: text, with a comment; P1 writes 1 for black."""
+    head = f"{magic}\n# made by make-format-images.py\n{im.width} {im.height}\n"
+    if magic != "P1":
+        head += f"{maxval}\n"
+    px = list(im.getdata())
+    if magic == "P1":
+        body = " ".join("1" if v == 0 else "0" for v in px)
+    elif magic == "P2":
+        body = " ".join(str(v * maxval // 255) for v in px)
+    else:
+        body = "\n".join(" ".join(str(c * maxval // 255) for c in v) for v in px)
+    return (head + body + "\n").encode()
+
+
+def raw_pnm(magic, im, maxval):
+    """P5/P6 with a largest value other than 255 (Pillow writes only 255)."""
+    px = list(im.getdata())
+    samples = [c * maxval // 255 for v in px for c in (v if isinstance(v, tuple) else (v,))]
+    if maxval < 256:
+        body = bytes(samples)
+    else:
+        body = b"".join(struct.pack(">H", c) for c in samples)
+    return f"{magic}\n{im.width} {im.height}\n{maxval}\n".encode() + body
+
+
+def icns(png):
+    """An Apple icon with one 32x32 PNG ("ic11"): Pillow's own writer adds every size up to
+    1024x1024, a 3 MB golden."""
+    entry = b"ic11" + struct.pack(">I", 8 + len(png)) + png
+    return b"icns" + struct.pack(">I", 8 + len(entry)) + entry
+
+
+XPM = b"""/* XPM */
+static char *drawing[] = {
+"4 2 2 1",
+"a c #FF0000",
+"b c blue",
+"abab",
+"baba"};
+"""
+
 SVG = b"""<?xml version="1.0" encoding="UTF-8"?>
 <svg xmlns="http://www.w3.org/2000/svg" width="32" height="24" viewBox="0 0 32 24">
   <rect width="32" height="24" fill="#3080c0"/>
@@ -172,6 +216,37 @@ def images():
     yield "gif-animated.gif", animated_gif()
     yield "gif-partial-frame.gif", partial_gif()
     yield "drawing.svg", SVG
+    # the other GdkPixbuf loaders' formats
+    yield "pnm-p6.ppm", save(rgb, "PPM")
+    yield "pnm-p5.pgm", save(scene("L"), "PPM")
+    yield "pnm-p4.pbm", save(scene("1"), "PPM")
+    yield "pnm-p3.ppm", plain_pnm("P3", rgb)
+    yield "pnm-p2.pgm", plain_pnm("P2", scene("L"))
+    yield "pnm-p1.pbm", plain_pnm("P1", scene("1"))
+    yield "pnm-p6-max100.ppm", raw_pnm("P6", rgb, 100)
+    yield "pnm-p5-16bit.pgm", raw_pnm("P5", scene("L"), 65535)
+    yield "tga-rgb.tga", save(rgb, "TGA")
+    yield "tga-rgb-rle.tga", save(rgb, "TGA", compression="tga_rle")
+    yield "tga-rgb-top-left.tga", save(rgb, "TGA", orientation=1)
+    yield "tga-rgba.tga", save(rgba, "TGA")
+    yield "tga-l.tga", save(scene("L"), "TGA")
+    yield "tga-p.tga", save(rgb.quantize(colors=16, dither=Image.Dither.NONE), "TGA")
+    square = rgb.resize((32, 32))
+    yield "ico-bmp.ico", save(square, "ICO", sizes=[(32, 32)], bitmap_format="bmp")
+    yield "ico-bmp-rgba.ico", save(rgba.resize((32, 32)), "ICO", sizes=[(32, 32)],
+                                   bitmap_format="bmp")
+    yield "ico-two-sizes.ico", save(square, "ICO", sizes=[(16, 16), (32, 32)], bitmap_format="bmp")
+    yield "ico-png.ico", save(square, "ICO", sizes=[(32, 32)])
+    yield "icns.icns", icns(save(square, "PNG"))
+    yield "xbm.xbm", save(scene("1"), "XBM")
+    yield "xpm.xpm", XPM
+    yield "bmp-p.bmp", save(rgb.quantize(colors=16, dither=Image.Dither.NONE), "BMP")
+    yield "bmp-1.bmp", save(scene("1"), "BMP")
+    yield "webp-lossless.webp", save(rgb, "WEBP", lossless=True)
+    yield "webp-rgba.webp", save(rgba, "WEBP", lossless=True)
+    yield "png-p.png", save(rgb.quantize(colors=16, dither=Image.Dither.NONE), "PNG")
+    yield "png-la.png", save(scene("LA"), "PNG")
+    yield "png-rgba.png", save(rgba, "PNG")
     yield "drawing.svgz", gzip.compress(SVG, mtime=0)
 
 
@@ -186,7 +261,8 @@ def main():
         try:
             im, mode = reference_rgb(data)
         except Exception as e:  # what Pillow says instead of reading it
-            entry["pillow_error"] = f"{type(e).__name__}: {e}"
+            # without the "<_io.BytesIO object at 0x...>" that changes at every run
+            entry["pillow_error"] = re.sub(r" <[^>]* at 0x[0-9a-f]+>", "", f"{type(e).__name__}: {e}")
         else:
             raw = im.tobytes()
             entry.update(mode=mode, width=im.width, height=im.height,

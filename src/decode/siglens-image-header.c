@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* What BMP, WebP, GIF, PNG, TIFF and SVG files declare (see siglens-image-header.h). */
+/* What BMP, WebP, GIF, PNG, TIFF, PNM, XBM and SVG files declare (see siglens-image-header.h). */
 #include "siglens-image-header.h"
 
 #include <string.h>
@@ -189,6 +189,95 @@ looks_like_svgz (const guint8 *p, gsize len)
   return r != G_CONVERTER_ERROR && looks_like_svg (out, written);
 }
 
+/* One decimal field of a PNM header: whitespace and "#" comments (to the end of the line)
+ * before it. FALSE when the header is cut short or the field is not a number. */
+static gboolean
+pnm_field (const guint8 **p, const guint8 *end, guint64 *value)
+{
+  const guint8 *q = *p;
+  for (;;)
+    {
+      while (q < end && g_ascii_isspace (*q))
+        q++;
+      if (q < end && *q == '#')
+        {
+          while (q < end && *q != '\n' && *q != '\r')
+            q++;
+          continue;
+        }
+      break;
+    }
+  if (q >= end || !g_ascii_isdigit (*q))
+    return FALSE;
+  guint64 v = 0;
+  while (q < end && g_ascii_isdigit (*q))
+    {
+      if (v > G_MAXUINT32)
+        return FALSE;
+      v = v * 10 + (guint64) (*q - '0');
+      q++;
+    }
+  if (q >= end) /* the field may go on past what was seen */
+    return FALSE;
+  *p = q, *value = v;
+  return TRUE;
+}
+
+/* P1-P6: width, height and (but for bitmaps) the largest sample value, in text after the magic.
+ * The binary kinds (P4-P6) then hold whole rows after one whitespace byte, which gives the
+ * file's least length; the plain ones (P1-P3) are counted sample by sample as they are read.
+ * GdkPixbuf's loader fills rows a short file lacks; Pillow says "image file is truncated". */
+static gboolean
+parse_pnm (const guint8 *data, gsize len, SiglensImageHeader *h)
+{
+  const guint8 *p = data + 2, *end = data + len;
+  int kind = data[1] - '0';
+  guint64 width, height, maxval = 1;
+  if (!pnm_field (&p, end, &width) || !pnm_field (&p, end, &height)
+      || (kind != 1 && kind != 4 && !pnm_field (&p, end, &maxval)))
+    return FALSE;
+  h->format = "PNM";
+  h->width = (gint64) width;
+  h->height = (gint64) height;
+  if (kind != 1 && kind != 4 && maxval != 255 && maxval >= 1 && maxval <= 65535)
+    {
+      h->kind = SIGLENS_IMAGE_PNM_MAXVAL;
+      h->pnm_maxval = (guint32) maxval;
+    }
+  if (width > G_MAXINT || height > G_MAXINT) /* refused from its size; no length to say */
+    return TRUE;
+  guint64 channels = kind == 3 || kind == 6 ? 3 : 1;
+  guint64 samples = width * height * channels;
+  guint64 header = (guint64) (p - data) + 1;
+  if (kind == 4)
+    h->min_bytes = header + (width + 7) / 8 * height;
+  else if (kind >= 5)
+    h->min_bytes = header + samples * (maxval > 255 ? 2 : 1);
+  else
+    {
+      h->pnm_plain_samples = samples;
+      h->pnm_plain_offset = header - 1;
+      h->pnm_plain_bits = kind == 1;
+    }
+  return TRUE;
+}
+
+/* An X bitmap: C source, "#define NAME_width N". Pillow reads it; GdkPixbuf's loader does not
+ * read what Pillow writes ("Unrecognized image file format"): refused by name. */
+static gboolean
+looks_like_xbm (const guint8 *p, gsize len)
+{
+  const guint8 *end = p + len;
+  p = skip_space (p, end);
+  if (!starts_with (p, end, "#define"))
+    return FALSE;
+  const guint8 *eol = memchr (p, '\n', (gsize) (end - p));
+  for (const guint8 *q = p; q + 6 <= (eol ? eol : end); q++)
+    if (!memcmp (q, "_width", 6))
+      return TRUE;
+  return FALSE;
+}
+
 gboolean
 siglens_image_header_parse (const guint8 *data, gsize len, SiglensImageHeader *h)
 {
@@ -204,6 +293,11 @@ siglens_image_header_parse (const guint8 *data, gsize len, SiglensImageHeader *h
     ok = parse_png (data, len, h);
   else if (len >= 4 && (!memcmp (data, "II*\0", 4) || !memcmp (data, "MM\0*", 4)))
     ok = TRUE, h->format = "TIFF";
+  else if (len >= 3 && data[0] == 'P' && data[1] >= '1' && data[1] <= '6'
+           && g_ascii_isspace (data[2]))
+    ok = parse_pnm (data, len, h);
+  else if (looks_like_xbm (data, len))
+    ok = TRUE, h->format = "XBM", h->kind = SIGLENS_IMAGE_UNCHECKED;
   else if (looks_like_svg (data, len) || looks_like_svgz (data, len))
     ok = TRUE, h->format = "SVG", h->kind = SIGLENS_IMAGE_SVG;
   if (!ok)

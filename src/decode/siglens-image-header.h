@@ -4,7 +4,7 @@
  * TIFF, its first directory) before any pixel is decoded: its size, how long the file must be
  * to hold it, and whether it is a kind the reference reads differently from GdkPixbuf.
  * GdkPixbuf's WebP and TIFF loaders decode the whole image before they report the size, and
- * its BMP loader fills what a short file lacks with black; these headers let the decoder
+ * its BMP and PNM loaders fill what a short file lacks with black; these headers let the decoder
  * refuse such files up front, as Pillow does.
  */
 #pragma once
@@ -30,15 +30,26 @@ typedef enum {
    * and GdkPixbuf's loader allocates what the field says (4 GB for a 50-byte file) before it
    * reports a size. */
   SIGLENS_IMAGE_BMP_HEADER,
+  /* A PNM whose largest sample value is not 255: Pillow reads 16-bit gray as mode "I" (every
+   * value above 255 white) and rounds other scales otherwise than GdkPixbuf. */
+  SIGLENS_IMAGE_PNM_MAXVAL,
+  /* A format whose reading has not been checked against Pillow's (format names it). */
+  SIGLENS_IMAGE_UNCHECKED,
 } SiglensImageKind;
 
 typedef struct {
-  const char *format; /* "BMP", "WebP", "GIF", "PNG", "TIFF", "SVG"; NULL: none of these */
+  const char *format; /* "BMP", "WebP", "GIF", "PNG", "TIFF", "PNM", "SVG", "XBM"; NULL: none */
   gint64 width, height; /* as declared (a BMP's height may be negative: top-down rows); -1: unknown */
   guint64 min_bytes;    /* the whole file is at least this long, or it is truncated; 0: unknown */
   SiglensImageKind kind;
   int tiff_photometric; /* for SIGLENS_IMAGE_TIFF_OTHER */
   guint32 bmp_header_size; /* for SIGLENS_IMAGE_BMP_HEADER */
+  guint32 pnm_maxval;      /* for SIGLENS_IMAGE_PNM_MAXVAL */
+  /* A plain (text) PNM, P1-P3: how many samples it must hold, and where they start. Its
+   * length says little (a sample is 1 to 5 digits), so the decoder counts them. */
+  guint64 pnm_plain_samples;
+  guint64 pnm_plain_offset;
+  gboolean pnm_plain_bits; /* P1: each '0' or '1' is a sample, no separator needed */
 } SiglensImageHeader;
 
 /* Parses the first `len` bytes of a file (all of it if shorter than
