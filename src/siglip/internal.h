@@ -137,6 +137,10 @@ int                  siglip_weights_n_tensors (const siglip_weights *weights);
 const siglip_tensor *siglip_weights_tensor (const siglip_weights *weights, int index);
 /* File name of a tensor's file_index, relative to the model directory. */
 const char          *siglip_weights_file_name (const siglip_weights *weights, int file_index);
+/* The open descriptor of the very file a tensor's bytes are mapped from, and their offset in
+ * it (for pread), or -1. Owned by the weights. */
+int                  siglip_tensor_file_offset (const siglip_weights *weights,
+                                                const siglip_tensor *tensor, int64_t *offset);
 int64_t              siglip_weights_total_bytes (const siglip_weights *weights);
 
 /* A whole file as a NUL-terminated malloc'd string; files above max_bytes are refused so a

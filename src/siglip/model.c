@@ -357,6 +357,12 @@ typedef struct {
   int n_jobs, cap_jobs;
   /* fp32: the weight cache's record says these very files passed the finite check */
   bool verified;
+  /* the tensors waiting for the finite check (check_finite), read together by check_queued */
+  siglip_finite_span *queue;
+  const siglip_tensor **queued;
+  int n_queued, cap_queued;
+  double queue_done;  /* the fraction of the queue checked, for progress */
+  double last_progress;
 } loader;
 
 #define SHAPE(...)                                                                                 \
@@ -394,21 +400,19 @@ report_progress (loader *l)
   const siglip_load_options *o = l->options;
   if (o && o->progress && l->expected > 0)
     {
-      double f = (double) l->bound / l->expected;
-      o->progress (f < 1.0 ? f : 1.0, o->progress_data);
+      /* a queued tensor counts once it is checked; never backwards */
+      double f = (l->bound - l->n_queued + l->n_queued * l->queue_done) / l->expected;
+      f = f < l->last_progress ? l->last_progress : f < 1.0 ? f : 1.0;
+      l->last_progress = f;
+      o->progress (f, o->progress_data);
     }
 }
 
 /* A NaN or an infinity in any weight makes every embedding NaN and every label the same
  * score: found at load and named. */
 static bool
-check_finite (loader *l, const siglip_tensor *t)
+refuse_non_finite (loader *l, const siglip_tensor *t, int64_t bad)
 {
-  if (l->verified || t->dtype == SIGLIP_DTYPE_OTHER)
-    return true; /* refused by check_dtype */
-  const int64_t bad = siglip_first_non_finite (t->data, t->dtype, t->numel);
-  if (bad < 0)
-    return true;
   float value;
   if (t->dtype == SIGLIP_DTYPE_F32)
     memcpy (&value, (const uint8_t *) t->data + 4 * bad, 4);
@@ -424,6 +428,80 @@ check_finite (loader *l, const siglip_tensor *t)
                            siglip_weights_file_name (l->model->weights, t->file_index), t->name,
                            (long long) bad,
                            isnan (value) ? "NaN" : value > 0 ? "+Inf" : "-Inf");
+}
+
+/* Through the mapping, now: for the sources of a packing, whose pages prepare_job has just
+ * made resident for it. */
+static bool
+check_finite_mapped (loader *l, const siglip_tensor *t)
+{
+  if (l->verified || t->dtype == SIGLIP_DTYPE_OTHER)
+    return true; /* refused by check_dtype */
+  const int64_t bad = siglip_first_non_finite (t->data, t->dtype, t->numel);
+  return bad < 0 || refuse_non_finite (l, t, bad);
+}
+
+/* Every other tensor joins the queue that check_queued reads from the files in one parallel
+ * job once all are bound (finite.c: faulting the mapping in cost more than reading the files,
+ * and one job per tensor waited at each end for a worker that had lost its core). */
+static bool
+check_finite (loader *l, const siglip_tensor *t)
+{
+  if (l->verified || t->dtype == SIGLIP_DTYPE_OTHER)
+    return true;
+  if (l->n_queued == l->cap_queued)
+    {
+      const int cap = l->cap_queued ? 2 * l->cap_queued : 512;
+      siglip_finite_span *grown = realloc (l->queue, (size_t) cap * sizeof *grown);
+      if (grown)
+        l->queue = grown;
+      const siglip_tensor **grown_t = grown ? realloc (l->queued, (size_t) cap * sizeof *grown_t)
+                                            : NULL;
+      if (!grown_t)
+        return check_finite_mapped (l, t); /* the same check, only slower */
+      l->queued = grown_t;
+      l->cap_queued = cap;
+    }
+  int64_t offset = 0;
+  const int fd = siglip_tensor_file_offset (l->model->weights, t, &offset);
+  l->queue[l->n_queued] = (siglip_finite_span) { t->data, fd, offset, t->dtype, t->numel };
+  l->queued[l->n_queued++] = t;
+  return true;
+}
+
+static bool
+queue_stop (void *data)
+{
+  return cancelled (data);
+}
+
+static void
+queue_progress (void *data, double fraction)
+{
+  loader *l = data;
+  l->queue_done = fraction;
+  report_progress (l);
+}
+
+/* The queued tensors' finite check, once they are all bound and before anything is packed or
+ * recorded: nothing is built from weights that fail it. */
+static void
+check_queued (loader *l)
+{
+  if (l->error || l->n_queued == 0)
+    return;
+  const siglip_finite_hooks hooks = { queue_stop, queue_progress, l };
+  int64_t element = -1;
+  const int bad = siglip_first_non_finite_read (l->queue, l->n_queued, &element, &hooks);
+  if (bad >= 0)
+    refuse_non_finite (l, l->queued[bad], element);
+  else if (bad == -2 && !l->error)
+    siglip_set_error (&l->error, SIGLIP_ERR_NO_MEMORY, "%s: out of memory",
+                      l->model->directory);
+  /* -3: stopped by queue_stop, which set the error */
+  l->queue_done = 1.0;
+  l->n_queued = 0;
+  report_progress (l);
 }
 
 /* Looks up the tensor named by fmt... and checks its shape. NULL once anything failed. */
@@ -589,16 +667,20 @@ add_pack_job (loader *l, siglip_matrix *m, const siglip_tensor *const *tensors, 
     }
 }
 
-/* Before a matrix is packed: not cancelled, every source value finite, its pages mapped. */
+/* Before a matrix is packed: not cancelled, its pages mapped (in one call: the scan and the
+ * packing then fault nothing), every source value finite. */
 static bool
 prepare_job (void *data, const siglip_pack_job *job)
 {
   loader *l = data;
   for (int p = 0; p < job->n_parts; p++)
-    if (cancelled (l) || !check_finite (l, job->tensors[p]))
-      return false;
-  for (int p = 0; p < job->n_parts; p++)
-    populate_pages (job->tensors[p]->data, job->tensors[p]->nbytes);
+    {
+      if (cancelled (l))
+        return false;
+      populate_pages (job->tensors[p]->data, job->tensors[p]->nbytes);
+      if (!check_finite_mapped (l, job->tensors[p]))
+        return false;
+    }
   return true;
 }
 
@@ -1079,10 +1161,13 @@ bind_all (siglip_model *m, const siglip_load_options *options, bool check_only,
   bind_vision (&l);
   if (!check_only)
     {
+      check_queued (&l);
       pack_matrices (&l);
       write_check_record (&l);
     }
   free (l.jobs);
+  free (l.queue);
+  free (l.queued);
   if (l.error)
     {
       if (error && !*error)

@@ -42,6 +42,7 @@
 typedef struct {
   char *name;          /* relative to the model directory */
   siglip_mapping mapping; /* the whole file */
+  int fd;              /* the file mapped, kept open for siglip_tensor_file_offset */
   const uint8_t *data; /* start of the data section */
   size_t data_size;
 } mapped_file;
@@ -379,7 +380,7 @@ map_file (const char *directory, const char *name, mapped_file *f, siglip_error 
     }
   siglip_mapping mapping;
   const char *step = NULL;
-  const int err = siglip_map_readonly (path, false, &mapping, &step);
+  const int err = siglip_map_readonly (path, false, &mapping, &f->fd, &step);
   bool ok = false;
   if (err)
     siglip_file_error (error, path, err, step);
@@ -408,6 +409,7 @@ open_file (siglip_weights *w, const char *directory, const char *name, siglip_er
   w->files = grown;
   mapped_file *f = &w->files[index];
   memset (f, 0, sizeof *f);
+  f->fd = -1;
   w->n_files++; /* from here on siglip_weights_close cleans it up */
 
   if (!map_file (directory, name, f, error))
@@ -634,6 +636,8 @@ siglip_weights_close (siglip_weights *w)
   for (int i = 0; i < w->n_files; i++)
     {
       siglip_unmap (&w->files[i].mapping);
+      if (w->files[i].fd >= 0)
+        close (w->files[i].fd);
       free (w->files[i].name);
     }
   free (w->files);
@@ -663,6 +667,16 @@ const siglip_tensor *
 siglip_weights_tensor (const siglip_weights *w, int index)
 {
   return index >= 0 && index < w->n_tensors ? &w->tensors[index] : NULL;
+}
+
+int
+siglip_tensor_file_offset (const siglip_weights *w, const siglip_tensor *t, int64_t *offset)
+{
+  if (t->file_index < 0 || t->file_index >= w->n_files)
+    return -1;
+  const mapped_file *f = &w->files[t->file_index];
+  *offset = (int64_t) ((const uint8_t *) t->data - (const uint8_t *) f->mapping.data);
+  return f->fd;
 }
 
 const char *

@@ -1614,7 +1614,7 @@ map_file (const char *path, siglip_mapping *mapping, siglip_error **error)
                              "tokenizer.json may have (Gemma's is 33 MB)", path,
                              (long long) st.st_size, MAX_TOKENIZER_JSON_BYTES >> 20);
   const char *step = NULL;
-  const int err = siglip_map_readonly (path, true, mapping, &step);
+  const int err = siglip_map_readonly (path, true, mapping, NULL, &step);
   if (err)
     return siglip_file_error (error, path, err, step);
   if (mapping->size == 0)

@@ -76,9 +76,12 @@ siglip_open_regular_fd (const char *path, struct stat *st, const char **step)
 }
 
 int
-siglip_map_readonly (const char *path, bool populate, siglip_mapping *out, const char **step)
+siglip_map_readonly (const char *path, bool populate, siglip_mapping *out, int *keep_fd,
+                     const char **step)
 {
   *out = (siglip_mapping) { NULL, 0 };
+  if (keep_fd)
+    *keep_fd = -1;
   struct stat st;
   int fd = siglip_open_regular_fd (path, &st, step);
   if (fd < 0)
@@ -95,7 +98,10 @@ siglip_map_readonly (const char *path, bool populate, siglip_mapping *out, const
       else
         *out = (siglip_mapping) { p, (size_t) st.st_size };
     }
-  close (fd);
+  if (keep_fd && !err)
+    *keep_fd = fd;
+  else
+    close (fd);
   return err;
 }
 

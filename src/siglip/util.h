@@ -33,10 +33,11 @@ struct stat;
 int  siglip_open_regular_fd (const char *path, struct stat *st, const char **step);
 
 /* Maps `path` (opened by siglip_open_regular_fd); `populate` faults every page in now
- * (MAP_POPULATE). Returns 0, or the errno of the step that failed with *step set to it:
- * "open", "stat", "map", or "read" with EINVAL when the path is not a regular file (a
- * directory, a FIFO). */
-int  siglip_map_readonly (const char *path, bool populate, siglip_mapping *out,
+ * (MAP_POPULATE). With `fd` the descriptor stays open and is stored there (the caller closes
+ * it; -1 on failure), so the very file mapped can also be read with pread; else it is closed.
+ * Returns 0, or the errno of the step that failed with *step set to it: "open", "stat",
+ * "map", or "read" with EINVAL when the path is not a regular file (a directory, a FIFO). */
+int  siglip_map_readonly (const char *path, bool populate, siglip_mapping *out, int *fd,
                           const char **step);
 void siglip_unmap (siglip_mapping *mapping);
 
