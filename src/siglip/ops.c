@@ -181,8 +181,56 @@ row_moments_body (const float *x, int d, double *mean_out, double *var_out)
   *var_out = var / d; /* biased, as torch.nn.LayerNorm */
 }
 
-ROW_KERNEL_DISPATCH (row_moments, (const float *x, int d, double *mean_out, double *var_out),
-                     (x, d, mean_out, var_out))
+/* The same in two vectors of 4 doubles, lane for lane the same sums: GCC 12 keeps a vector of 8
+ * doubles in memory on AVX2 and moves it through the stack at every step (13 000 cycles a
+ * row of 1152). */
+INLINE void
+row_moments_body8 (const float *x, int d, double *mean_out, double *var_out)
+{
+  vd4 acc0 = { 0 }, acc1 = { 0 };
+  int j = 0;
+  for (; j + 8 <= d; j += 8)
+    {
+      vf4 v0, v1;
+      memcpy (&v0, x + j, sizeof v0);
+      memcpy (&v1, x + j + 4, sizeof v1);
+      acc0 += __builtin_convertvector (v0, vd4);
+      acc1 += __builtin_convertvector (v1, vd4);
+    }
+  double sum = 0;
+  for (int i = 0; i < 4; i++)
+    sum += acc0[i];
+  for (int i = 0; i < 4; i++)
+    sum += acc1[i];
+  for (; j < d; j++)
+    sum += x[j];
+  const double mean = sum / d;
+
+  vd4 sq0 = { 0 }, sq1 = { 0 };
+  j = 0;
+  for (; j + 8 <= d; j += 8)
+    {
+      vf4 v0, v1;
+      memcpy (&v0, x + j, sizeof v0);
+      memcpy (&v1, x + j + 4, sizeof v1);
+      const vd4 c0 = __builtin_convertvector (v0, vd4) - mean;
+      const vd4 c1 = __builtin_convertvector (v1, vd4) - mean;
+      sq0 += c0 * c0;
+      sq1 += c1 * c1;
+    }
+  double var = 0;
+  for (int i = 0; i < 4; i++)
+    var += sq0[i];
+  for (int i = 0; i < 4; i++)
+    var += sq1[i];
+  for (; j < d; j++)
+    var += (x[j] - mean) * (x[j] - mean);
+  *mean_out = mean;
+  *var_out = var / d;
+}
+
+ROW_KERNEL_DISPATCH_8 (row_moments, (const float *x, int d, double *mean_out, double *var_out),
+                       (x, d, mean_out, var_out))
 
 INLINE void
 normalize_row_body (float *y, const float *x, const float *w, const float *b, int d, float mean,

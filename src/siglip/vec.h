@@ -26,6 +26,8 @@ typedef int32_t vi __attribute__ ((vector_size (LANES * sizeof (int32_t))));
 typedef float vf8 __attribute__ ((vector_size (8 * sizeof (float))));
 typedef int32_t vi8 __attribute__ ((vector_size (8 * sizeof (int32_t))));
 typedef double vd8 __attribute__ ((vector_size (8 * sizeof (double))));
+typedef float vf4 __attribute__ ((vector_size (4 * sizeof (float))));
+typedef double vd4 __attribute__ ((vector_size (4 * sizeof (double))));
 
 #define INLINE static inline __attribute__ ((always_inline))
 
