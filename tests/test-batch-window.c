@@ -29,13 +29,6 @@
 static SiglensApplication *application;
 
 static gboolean
-model_settled (SiglensWindow *window)
-{
-  return siglens_classifier_get_model_state (siglens_window_get_classifier (window))
-         != SIGLENS_MODEL_STATE_LOADING;
-}
-
-static gboolean
 batch_finished (SiglensWindow *window)
 {
   SiglensBatchView *view = siglens_window_get_batch_view (window);
@@ -49,22 +42,6 @@ chart_allocated (SiglensWindow *window)
 {
   return gtk_widget_get_width (GTK_WIDGET (siglens_batch_view_get_chart (
            siglens_window_get_batch_view (window)))) > 0;
-}
-
-static SiglensWindow *
-new_ready_window (void)
-{
-  g_autoptr (GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
-  g_autofree char *model = test_data_path (GOLDEN_MODEL);
-  SiglensWindow *window;
-
-  g_settings_set_string (settings, "model-folder", model);
-  window = siglens_window_new (application);
-  gtk_window_present (GTK_WINDOW (window));
-  test_window_wait_for (model_settled, window, "the model");
-  g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
-                   ==, SIGLENS_MODEL_STATE_READY);
-  return window;
 }
 
 /* Drops `files` on the image area through its own drop target, as a file manager does. */
@@ -282,7 +259,7 @@ on_text_read (GObject *source, GAsyncResult *result, gpointer data)
 static void
 test_folder (void)
 {
-  SiglensWindow *window = new_ready_window ();
+  SiglensWindow *window = test_window_new (application, GOLDEN_MODEL);
   SiglensBatchView *view = siglens_window_get_batch_view (window);
   SiglensClassifier *classifier = siglens_window_get_classifier (window);
   Tree t = make_tree ();
@@ -472,7 +449,7 @@ on_first_result (SiglensBatchView *view, GParamSpec *pspec, gpointer data)
 static void
 test_cancel_midway (void)
 {
-  SiglensWindow *window = new_ready_window ();
+  SiglensWindow *window = test_window_new (application, GOLDEN_MODEL);
   SiglensBatchView *view = siglens_window_get_batch_view (window);
   SiglensClassifier *classifier = siglens_window_get_classifier (window);
   g_autofree char *marker = test_out_path ("batch-window/many/x");
@@ -583,7 +560,7 @@ count_cache_entries (void)
 static void
 test_preferences_clear_cache (void)
 {
-  SiglensWindow *window = new_ready_window ();
+  SiglensWindow *window = test_window_new (application, GOLDEN_MODEL);
   GtkWidget *prefs;
   GtkWidget *clear;
   g_autoptr (GString) shown = g_string_new (NULL);

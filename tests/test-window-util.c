@@ -70,24 +70,32 @@ test_window_init (const char *name, int *argc, char ***argv)
 }
 
 static gboolean
-model_settled (gpointer data)
+model_settled (SiglensWindow *window)
 {
-  SiglensClassifier *classifier = siglens_window_get_classifier (data);
+  SiglensClassifier *classifier = siglens_window_get_classifier (window);
 
   return siglens_classifier_get_model_state (classifier) != SIGLENS_MODEL_STATE_LOADING;
 }
 
 SiglensWindow *
-test_window_new (SiglensApplication *application, const char *model)
+test_window_new_with_folder (SiglensApplication *application, const char *folder)
 {
   g_autoptr (GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
-  g_autofree char *path = test_data_path (model);
   SiglensWindow *window;
 
-  g_settings_set_string (settings, "model-folder", path);
+  g_settings_set_string (settings, "model-folder", folder);
   window = siglens_window_new (application);
   gtk_window_present (GTK_WINDOW (window));
-  test_wait_until (model_settled, window, "the model");
+  test_window_wait_for (model_settled, window, "the model");
+  return window;
+}
+
+SiglensWindow *
+test_window_new (SiglensApplication *application, const char *model)
+{
+  g_autofree char *path = test_data_path (model);
+  SiglensWindow *window = test_window_new_with_folder (application, path);
+
   g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
                    ==, SIGLENS_MODEL_STATE_READY);
   return window;

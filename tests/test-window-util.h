@@ -12,8 +12,12 @@
  * out/<name>/ so nothing comes from the machine, then creates and registers the application. */
 SiglensApplication *test_window_init (const char *name, int *argc, char ***argv);
 
-/* A presented window with tests/data/<model> loaded (or failed). */
+/* A presented window with tests/data/<model> loaded and ready. */
 SiglensWindow *test_window_new (SiglensApplication *application, const char *model);
+/* A presented window whose model-folder setting is `folder` verbatim ("" = look in the usual
+ * places), as the preferences' folder chooser sets it; returned once the load has settled,
+ * whether it succeeded or not. */
+SiglensWindow *test_window_new_with_folder (SiglensApplication *application, const char *folder);
 /* Destroys the window and checks it and its classifier are finalized. */
 void           test_window_close (SiglensWindow *window);
 

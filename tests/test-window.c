@@ -52,29 +52,11 @@ has_error (SiglensWindow *window)
   return siglens_window_get_last_error (window) != NULL && idle (window);
 }
 
-/* Points the model-folder setting at `model` ("" = look in the usual places, all emptied in
- * main()), the way the preferences' folder chooser does. */
-static SiglensWindow *
-new_window (const char *model)
-{
-  g_autoptr (GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
-  SiglensWindow *window;
-
-  g_settings_set_string (settings, "model-folder", model);
-  window = siglens_window_new (application);
-  gtk_window_present (GTK_WINDOW (window));
-  test_window_wait_for (model_settled, window, "the model");
-  return window;
-}
-
 static SiglensWindow *
 new_ready_window (void)
 {
-  g_autofree char *model = test_data_path (GOLDEN_MODEL);
-  SiglensWindow *window = new_window (model);
+  SiglensWindow *window = test_window_new (application, GOLDEN_MODEL);
 
-  g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
-                   ==, SIGLENS_MODEL_STATE_READY);
   g_assert_cmpstr (siglens_window_get_visible_page (window), ==, "main");
   return window;
 }
@@ -232,7 +214,7 @@ test_image_while_loading (void)
   g_autoptr (GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
   g_autofree char *model = test_data_path (GOLDEN_MODEL);
   LoadGate gate = { .armed = TRUE };
-  SiglensWindow *window = new_window ("");
+  SiglensWindow *window = test_window_new_with_folder (application, "");
   SiglensClassifier *classifier = siglens_window_get_classifier (window);
 
   g_mutex_init (&gate.lock);
@@ -501,7 +483,7 @@ test_hub_layout_models (void)
   g_autofree char *p14 = test_data_path ("fixres-p14/tiny-siglip2-fixres-p14");
   const cJSON *p14_golden = cJSON_GetArrayItem (cJSON_GetObjectItem (test_set_manifest ("fixres-p14"),
                                                                      "models"), 0);
-  SiglensWindow *window = new_window (naflex);
+  SiglensWindow *window = test_window_new_with_folder (application, naflex);
 
   g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
                    ==, SIGLENS_MODEL_STATE_READY);
@@ -512,7 +494,7 @@ test_hub_layout_models (void)
   g_assert_null (siglens_window_get_last_error (window));
   test_window_close (window);
 
-  window = new_window (p14);
+  window = test_window_new_with_folder (application, p14);
   g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
                    ==, SIGLENS_MODEL_STATE_READY);
   test_window_type_labels (window, LABELS);
@@ -530,7 +512,7 @@ test_hub_layout_models (void)
 static void
 test_no_model (void)
 {
-  SiglensWindow *window = new_window ("");
+  SiglensWindow *window = test_window_new_with_folder (application, "");
 
   g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
                    ==, SIGLENS_MODEL_STATE_NONE);
@@ -551,7 +533,7 @@ test_broken_model (void)
   g_file_set_contents (config, "{ \"model_type\": ", -1, &error);
   g_assert_no_error (error);
 
-  window = new_window (dir);
+  window = test_window_new_with_folder (application, dir);
   g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
                    ==, SIGLENS_MODEL_STATE_FAILED);
   g_assert_cmpstr (siglens_window_get_visible_page (window), ==, "no-model");
@@ -972,7 +954,7 @@ has_image (SiglensWindow *window)
 static void
 test_no_model_page (void)
 {
-  SiglensWindow *window = new_window ("");
+  SiglensWindow *window = test_window_new_with_folder (application, "");
   GtkWidget *page = window_child (window, "no_model_page");
   guint n_labels = 0;
 
