@@ -884,6 +884,35 @@ test_progress_and_cancel (void)
   siglip_error_free (error);
 }
 
+/* The NaN/Inf check reads the tensors once all are bound, in one job: the abort callback is
+ * asked between its tasks too, and its progress counts on from the binding's. */
+static void
+test_cancel_during_check (void)
+{
+  g_autofree char *dir = test_data_path ("tiny-siglip2-naflex-bf16-sharded");
+  progress_log log = { 0, 0.0, G_MAXINT };
+  siglip_load_options options = {
+    .n_threads = 1, .progress = on_progress, .progress_data = &log,
+    .abort_cb = on_abort, .abort_data = &log,
+    .no_weight_cache = true, /* no record of an earlier check: every load checks */
+  };
+  siglip_model_free (load_ok (dir, &options));
+  const int total = log.calls;
+  g_assert_cmpfloat (log.last, ==, 1.0);
+
+  /* the check's reports come last, one per task (a tensor each here), and move it on from
+   * where the binding left it: stopped among them */
+  log = (progress_log){ 0, 0.0, total - 20 };
+  siglip_error *error = NULL;
+  g_assert_null (siglip_model_load (dir, &options, &error));
+  g_assert_nonnull (error);
+  g_assert_cmpint (error->status, ==, SIGLIP_ERR_CANCELLED);
+  g_assert_cmpint (log.calls, ==, total - 20);
+  g_assert_cmpfloat (log.last, >, 0.0);
+  g_assert_cmpfloat (log.last, <, 1.0);
+  siglip_error_free (error);
+}
+
 /* Everything small is read and checked before any weight is converted or packed: a broken
  * tokenizer, or a config contradicting the safetensors headers, fails before the first progress
  * report (the binding reports 0 as it starts, then once per tensor). */
@@ -1121,6 +1150,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/model-load/diff-style-defaults", test_diff_style_defaults);
   g_test_add_func ("/model-load/progress-cancel", test_progress_and_cancel);
+  g_test_add_func ("/model-load/cancel-during-check", test_cancel_during_check);
   g_test_add_func ("/model-load/precision-bf16", test_precision_bf16);
   g_test_add_func ("/model-load/bad/config-contradicts-tensors", test_config_contradicts_tensors);
   g_test_add_func ("/model-load/bad/configs", test_bad_configs);

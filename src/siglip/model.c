@@ -501,7 +501,8 @@ check_queued (loader *l)
   /* -3: stopped by queue_stop, which set the error */
   l->queue_done = 1.0;
   l->n_queued = 0;
-  report_progress (l);
+  if (!l->error)
+    report_progress (l);
 }
 
 /* Looks up the tensor named by fmt... and checks its shape. NULL once anything failed. */
