@@ -406,6 +406,34 @@ test_truncated_pnm (void)
                 "over.pgm: 30000x30000 is 900000000 pixels");
 }
 
+/* GdkPixbuf's ICO loader scores an icon whose data is cut short; Pillow says "not enough image
+ * data". The icon Pillow reads is the largest: in ico-two-sizes.ico the 32x32 one, whose data
+ * is last. A cursor, which Pillow reads by other rules, is refused by name. */
+static void
+test_truncated_ico (void)
+{
+  const char *files[] = { "ico-bmp.ico", "ico-bmp-rgba.ico", "ico-two-sizes.ico" };
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *rel = g_strconcat ("images/formats/", files[i], NULL);
+      g_autofree char *path = test_data_path (rel);
+      g_autofree gchar *data = NULL;
+      gsize len;
+      g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+      g_autoptr (GBytes) cut = g_bytes_new (data, len - 1);
+      g_autofree char *fragment = g_strdup_printf ("%s: the image is truncated (the ICO needs "
+                                                   "%" G_GSIZE_FORMAT " bytes", files[i], len);
+      expect_error (cut, files[i], SIGLENS_DECODE_ERROR_CORRUPT, fragment);
+      if (i == 0)
+        {
+          data[2] = 2; /* ICONDIR type 2: a cursor */
+          g_autoptr (GBytes) cursor = g_bytes_new (data, len);
+          expect_error (cursor, "pointer.cur", SIGLENS_DECODE_ERROR_UNSUPPORTED,
+                        "pointer.cur: CUR images are not supported");
+        }
+    }
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Cancellation inside a decode */
 
@@ -635,6 +663,7 @@ main (int argc, char **argv)
   g_test_add_func ("/decode-formats/cmyk-jpeg", test_cmyk_jpeg);
   g_test_add_func ("/decode-formats/truncated-tiff", test_truncated_tiff);
   g_test_add_func ("/decode-formats/truncated-pnm", test_truncated_pnm);
+  g_test_add_func ("/decode-formats/truncated-ico", test_truncated_ico);
   g_test_add_func ("/decode-formats/cancel-inside-decode", test_cancel_inside_decode);
   g_test_add_func ("/decode-formats/cli-names-the-format", test_cli_names_the_format);
   return g_test_run ();

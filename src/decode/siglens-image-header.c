@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* What BMP, WebP, GIF, PNG, TIFF, PNM, XBM and SVG files declare (see siglens-image-header.h). */
+/* What BMP, WebP, GIF, PNG, TIFF, PNM, ICO, XBM and SVG files declare (see siglens-image-header.h). */
 #include "siglens-image-header.h"
 
 #include <string.h>
@@ -278,6 +278,56 @@ looks_like_xbm (const guint8 *p, gsize len)
   return FALSE;
 }
 
+/* ICONDIR: the icons' sizes, depths and where their data is. Pillow reads one icon, the
+ * largest, the deepest of those (the last in the file of equals), and refuses the file when
+ * that icon's data (to offset + size: its AND mask is read from there back) is cut short;
+ * GdkPixbuf's loader scores such a file. A cursor (type 2) Pillow reads by other rules, not
+ * checked against GdkPixbuf's: refused by name. */
+static gboolean
+parse_ico (const guint8 *p, gsize len, SiglensImageHeader *h)
+{
+  guint32 type = le16 (p + 2), n = le16 (p + 4);
+  /* A TGA's header can begin as an ICONDIR does (00 00 02 00 is an uncompressed true-colour
+   * TGA): an icon directory has at least one entry, each with a zero reserved byte and its data
+   * after the directory. */
+  gsize directory = 6 + 16 * (gsize) n;
+  if (n == 0 || directory > len)
+    return FALSE;
+  for (guint32 i = 0; i < n; i++)
+    {
+      const guint8 *e = p + 6 + 16 * (gsize) i;
+      if (e[3] != 0 || le32 (e + 12) < directory)
+        return FALSE;
+    }
+  if (type == 2)
+    {
+      h->format = "CUR";
+      h->kind = SIGLENS_IMAGE_UNCHECKED;
+      return TRUE;
+    }
+  h->format = "ICO";
+  guint64 best_square = 0, best_depth = 0;
+  for (guint32 i = 0; i < n; i++)
+    {
+      const guint8 *e = p + 6 + 16 * (gsize) i;
+      guint64 width = e[0] ? e[0] : 256, height = e[1] ? e[1] : 256;
+      guint64 colours = e[2], bpp = le16 (e + 6), depth = bpp;
+      if (depth == 0 && colours != 0)
+        while (((guint64) 1 << depth) < colours) /* ceil (log2 (colours)) */
+          depth++;
+      if (depth == 0)
+        depth = 256;
+      guint64 square = width * height;
+      if (square > best_square || (square == best_square && depth >= best_depth))
+        {
+          best_square = square, best_depth = depth;
+          h->width = (gint64) width, h->height = (gint64) height;
+          h->min_bytes = (guint64) le32 (e + 12) + le32 (e + 8);
+        }
+    }
+  return TRUE;
+}
+
 gboolean
 siglens_image_header_parse (const guint8 *data, gsize len, SiglensImageHeader *h)
 {
@@ -293,6 +343,9 @@ siglens_image_header_parse (const guint8 *data, gsize len, SiglensImageHeader *h
     ok = parse_png (data, len, h);
   else if (len >= 4 && (!memcmp (data, "II*\0", 4) || !memcmp (data, "MM\0*", 4)))
     ok = TRUE, h->format = "TIFF";
+  else if (len >= 6 && data[0] == 0 && data[1] == 0 && (data[2] == 1 || data[2] == 2)
+           && data[3] == 0)
+    ok = parse_ico (data, len, h);
   else if (len >= 3 && data[0] == 'P' && data[1] >= '1' && data[1] <= '6'
            && g_ascii_isspace (data[2]))
     ok = parse_pnm (data, len, h);

@@ -4,7 +4,7 @@
  * TIFF, its first directory) before any pixel is decoded: its size, how long the file must be
  * to hold it, and whether it is a kind the reference reads differently from GdkPixbuf.
  * GdkPixbuf's WebP and TIFF loaders decode the whole image before they report the size, and
- * its BMP and PNM loaders fill what a short file lacks with black; these headers let the decoder
+ * its BMP, PNM and ICO loaders fill what a short file lacks with black; these headers let the decoder
  * refuse such files up front, as Pillow does.
  */
 #pragma once
@@ -38,7 +38,7 @@ typedef enum {
 } SiglensImageKind;
 
 typedef struct {
-  const char *format; /* "BMP", "WebP", "GIF", "PNG", "TIFF", "PNM", "SVG", "XBM"; NULL: none */
+  const char *format; /* "BMP", "WebP", "GIF", "PNG", "TIFF", "PNM", "ICO", "SVG"...; NULL: none */
   gint64 width, height; /* as declared (a BMP's height may be negative: top-down rows); -1: unknown */
   guint64 min_bytes;    /* the whole file is at least this long, or it is truncated; 0: unknown */
   SiglensImageKind kind;
