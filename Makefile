@@ -31,7 +31,7 @@ test: build
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?= fuzz-safetensors fuzz-config fuzz-tokenizer-load fuzz-tokenize fuzz-preprocess \
-	fuzz-decode fuzz-hub-parse
+	fuzz-decode fuzz-hub-parse fuzz-weight-cache
 
 $(FUZZ_BUILD)/build.ninja:
 	CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing=true -Db_sanitize=address,undefined \
