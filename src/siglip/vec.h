@@ -38,24 +38,11 @@ typedef double vd4 __attribute__ ((vector_size (4 * sizeof (double))));
  * (target_clones, which this replaced, chose by the CPU alone). A call costs one predictable
  * branch on a cached value. Only void kernels. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ROW_KERNEL_DISPATCH(name, params, args) \
-  __attribute__ ((target ("arch=x86-64-v4"))) static void name##_v4 params { name##_body args; } \
-  __attribute__ ((target ("arch=x86-64-v3"))) static void name##_v3 params { name##_body args; } \
-  static void name##_base params { name##_body args; } \
-  static void name params \
-  { \
-    switch (siglip_row_kernel_isa ()) { \
-    case 2: name##_v4 args; break; \
-    case 1: name##_v3 args; break; \
-    default: name##_base args; break; \
-    } \
-  }
-/* The same for a kernel with a body of 8 lanes, `name##_body8`, for the targets whose vectors
- * are narrower than 16 lanes (ops.c's vexp says why). */
-#define ROW_KERNEL_DISPATCH_8(name, params, args) \
-  __attribute__ ((target ("arch=x86-64-v4"))) static void name##_v4 params { name##_body args; } \
-  __attribute__ ((target ("arch=x86-64-v3"))) static void name##_v3 params { name##_body8 args; } \
-  static void name##_base params { name##_body8 args; } \
+/* `wide` for x86-64-v4, `narrow` for x86-64-v3 and the baseline. */
+#define ROW_KERNEL_DISPATCH_BODIES(name, wide, narrow, params, args) \
+  __attribute__ ((target ("arch=x86-64-v4"))) static void name##_v4 params { wide args; } \
+  __attribute__ ((target ("arch=x86-64-v3"))) static void name##_v3 params { narrow args; } \
+  static void name##_base params { narrow args; } \
   static void name params \
   { \
     switch (siglip_row_kernel_isa ()) { \
@@ -65,11 +52,15 @@ typedef double vd4 __attribute__ ((vector_size (4 * sizeof (double))));
     } \
   }
 #else
-#define ROW_KERNEL_DISPATCH(name, params, args) \
-  static void name params { name##_body args; }
-#define ROW_KERNEL_DISPATCH_8(name, params, args) \
-  static void name params { name##_body8 args; }
+#define ROW_KERNEL_DISPATCH_BODIES(name, wide, narrow, params, args) \
+  static void name params { narrow args; }
 #endif
+#define ROW_KERNEL_DISPATCH(name, params, args) \
+  ROW_KERNEL_DISPATCH_BODIES (name, name##_body, name##_body, params, args)
+/* The same for a kernel with a body of 8 lanes, `name##_body8`, for the targets whose vectors
+ * are narrower than 16 lanes (ops.c's vexp says why). */
+#define ROW_KERNEL_DISPATCH_8(name, params, args) \
+  ROW_KERNEL_DISPATCH_BODIES (name, name##_body, name##_body8, params, args)
 
 /* The helpers pass 64-byte vectors by value; they are always inlined, so the warning that
  * such a call's ABI differs without AVX-512 never applies. */
