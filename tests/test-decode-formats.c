@@ -373,6 +373,18 @@ test_truncated_tiff (void)
   g_assert_true (g_str_has_prefix (error->message, "cut.tif: "));
 }
 
+/* The bytes of tests/data/images/formats/<file>. (transfer full) */
+static gchar *
+read_format_file (const char *file, gsize *len)
+{
+  g_autofree char *rel = g_strconcat ("images/formats/", file, NULL);
+  g_autofree char *path = test_data_path (rel);
+  gchar *data = NULL;
+
+  g_assert_true (g_file_get_contents (path, &data, len, NULL));
+  return data;
+}
+
 /* GdkPixbuf's PNM loader fills the rows a short file lacks (and for a few bytes declaring
  * 9000x9000, all of them): each kind is refused as truncated from its declared size, as Pillow
  * refuses it ("image file is truncated"), whole files of each kind having been read in
@@ -384,11 +396,8 @@ test_truncated_pnm (void)
                           "pnm-p3.ppm", "pnm-p2.pgm", "pnm-p1.pbm" };
   for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
     {
-      g_autofree char *rel = g_strconcat ("images/formats/", files[i], NULL);
-      g_autofree char *path = test_data_path (rel);
-      g_autofree gchar *data = NULL;
       gsize len;
-      g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+      g_autofree gchar *data = read_format_file (files[i], &len);
       /* the plain kinds: a third of the samples gone; the binary ones: the last row's last byte */
       gsize keep = data[1] <= '3' ? len * 2 / 3 : len - 1;
       g_autoptr (GBytes) cut = g_bytes_new (data, keep);
@@ -415,11 +424,8 @@ test_truncated_ico (void)
   const char *files[] = { "ico-bmp.ico", "ico-bmp-rgba.ico", "ico-two-sizes.ico" };
   for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
     {
-      g_autofree char *rel = g_strconcat ("images/formats/", files[i], NULL);
-      g_autofree char *path = test_data_path (rel);
-      g_autofree gchar *data = NULL;
       gsize len;
-      g_assert_true (g_file_get_contents (path, &data, &len, NULL));
+      g_autofree gchar *data = read_format_file (files[i], &len);
       g_autoptr (GBytes) cut = g_bytes_new (data, len - 1);
       g_autofree char *fragment = g_strdup_printf ("%s: the image is truncated (the ICO needs "
                                                    "%" G_GSIZE_FORMAT " bytes", files[i], len);
