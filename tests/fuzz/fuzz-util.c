@@ -15,6 +15,7 @@ remove_scratch (void)
   static const char *const names[] = {
     "model.safetensors", "model.safetensors.index.json", "model-00001-of-00001.safetensors",
     "config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json",
+    "input.wcache", "seed.wcache", /* fuzz-weight-cache */
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     fuzz_remove_file (names[i]);
