@@ -913,14 +913,37 @@ test_cancel_during_check (void)
   siglip_error_free (error);
 }
 
-/* Everything small is read and checked before any weight is converted or packed: a broken
- * tokenizer, or a config contradicting the safetensors headers, fails before the first progress
- * report (the binding reports 0 as it starts, then once per tensor). */
+/* Files in `dir` (none when it does not exist). */
+static guint
+count_entries (const char *dir)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+  while (d && g_dir_read_name (d))
+    n++;
+  return n;
+}
+
+/* Everything small is checked before any weight is packed or recorded: a config contradicting
+ * the safetensors headers fails before the first progress report (the binding reports 0 as it
+ * starts, then once per tensor). The tokenizer is parsed on a thread of its own while the
+ * weights are checked (model.c: tokenizer_job), so a broken one may let the check begin (it
+ * stops it); but its error is the one reported, even when the weights are wrong too, and
+ * nothing is made from the weights: no weight cache file, neither fp32's record of the check
+ * nor bf16's panels. */
 static void
 test_small_files_first (void)
 {
   progress_log log = { 0, 0.0, G_MAXINT };
-  siglip_load_options options = { .progress = on_progress, .progress_data = &log };
+  g_autofree char *cache = test_out_path ("model-load/small-files-first-cache");
+  g_autoptr (GDir) old = g_dir_open (cache, 0, NULL);
+  for (const char *entry; old && (entry = g_dir_read_name (old));)
+    {
+      g_autofree char *path = g_build_filename (cache, entry, NULL);
+      g_assert_cmpint (g_remove (path), ==, 0);
+    }
+  siglip_load_options options = { .progress = on_progress, .progress_data = &log,
+                                  .weight_cache_dir = cache };
   siglip_error *error = NULL;
 
   g_autofree char *tok = broken_copy ("tokenizer-broken", NULL);
@@ -928,12 +951,21 @@ test_small_files_first (void)
   gsize len;
   g_autofree char *text = read_file (src, &len);
   replace_file (tok, "tokenizer.json", text, len - 100); /* cut short */
-  g_assert_null (siglip_model_load (tok, &options, &error));
-  g_assert_cmpint (log.calls, ==, 0);
-  test_assert_error (error, SIGLIP_ERR_FORMAT, tok, NEEDLES ("tokenizer.json: malformed JSON"));
+  const siglip_precision precisions[] = { SIGLIP_PRECISION_FP32, SIGLIP_PRECISION_BF16 };
+  for (gsize i = 0; i < G_N_ELEMENTS (precisions); i++)
+    {
+      options.precision = precisions[i];
+      log = (progress_log){ 0, 0.0, G_MAXINT };
+      error = NULL;
+      g_assert_null (siglip_model_load (tok, &options, &error));
+      test_assert_error (error, SIGLIP_ERR_FORMAT, tok, NEEDLES ("tokenizer.json: malformed JSON"));
+      g_assert_cmpuint (count_entries (cache), ==, 0);
+    }
+  options.precision = SIGLIP_PRECISION_FP32;
 
   g_autofree char *shape = broken_copy ("shape-first", NULL);
   edit_config (shape, "vision_config", "intermediate_size", cJSON_CreateNumber (64));
+  log = (progress_log){ 0, 0.0, G_MAXINT };
   error = NULL;
   g_assert_null (siglip_model_load (shape, &options, &error));
   g_assert_cmpint (log.calls, ==, 0);
@@ -941,12 +973,22 @@ test_small_files_first (void)
                      NEEDLES ("vision_model.encoder.layers.0.mlp.fc1.weight: shape [48,16] "
                               "expected [64,16]"));
 
+  /* both wrong: the tokenizer's error, as when it was read before the headers */
+  replace_file (shape, "tokenizer.json", text, len - 100);
+  log = (progress_log){ 0, 0.0, G_MAXINT };
+  error = NULL;
+  g_assert_null (siglip_model_load (shape, &options, &error));
+  test_assert_error (error, SIGLIP_ERR_FORMAT, shape, NEEDLES ("tokenizer.json: malformed JSON"));
+  g_assert_cmpuint (count_entries (cache), ==, 0);
+
   /* and a good directory reports 0 first, then up to 1 */
   g_autofree char *good = broken_copy ("good", NULL);
+  log = (progress_log){ 0, 0.0, G_MAXINT };
   siglip_model *model = load_ok (good, &options);
   g_assert_cmpint (log.calls, >, 80);
   g_assert_cmpfloat (log.last, ==, 1.0);
   siglip_model_free (model);
+  g_assert_cmpuint (count_entries (cache), ==, 1); /* the record of its check */
 }
 
 static void

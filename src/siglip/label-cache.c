@@ -129,16 +129,18 @@ join (const char *dir, const char *name)
 }
 
 /* Adds a file's size and content (whole, or header + evenly spaced samples when large) to the
- * digest; a missing file adds a marker, so adding one later changes the identity too. */
+ * digest; a missing file adds a marker, so adding one later changes the identity too. Opened
+ * without blocking, and only a regular file is read: the identity is taken while the tokenizer
+ * is still being parsed (model.c), before a FIFO in its place has been refused. */
 static void
 digest_file (digest *d, const char *dir, const char *name)
 {
   char *path = join (dir, name);
-  int fd = path ? open (path, O_RDONLY | O_CLOEXEC) : -1;
+  int fd = path ? open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) : -1;
   free (path);
   digest_string (d, name);
   struct stat st;
-  if (fd < 0 || fstat (fd, &st) != 0)
+  if (fd < 0 || fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
     {
       digest_string (d, "<absent>");
       if (fd >= 0)
