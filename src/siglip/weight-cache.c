@@ -7,7 +7,10 @@
  * in a VM). Panels written once to a file come back from the page cache: a load maps them and
  * verifies their checksums, which also faults them in, and nothing is zeroed or packed. The
  * first load of a model (or after it changed) builds the file: it checks every source tensor
- * finite, packs, writes, and only then is the file trusted.
+ * finite, packs, writes, and only then is the file trusted. The write stays inside that load:
+ * the panels must be in fresh memory before the first product either way, and packed into
+ * anonymous memory (to write the file later on a thread) they took longer than the file's page
+ * cache does (README, Speed).
  *
  * Keyed by everything the panels depend on (siglip_weight_cache_key): the model's identity
  * (revision, config/tokenizer files, weight file digests, as label-cache.c's), each weight
