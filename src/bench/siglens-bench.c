@@ -13,8 +13,10 @@
  * any model, so load time and memory are real. Every timing is the median of --runs runs after
  * one warm-up run, and is also shown as a ratio to the floor: the FLOPs of the work (counted
  * from the config) divided by the peak measured in the same process (the best of samples of
- * 0.3 s on pinned threads taken right before and after each workload, printed with the worst
- * and with the theoretical figure at the measured clock). The load is shown as a
+ * 0.3 s on pinned threads taken right before and after each run, printed with the worst
+ * and with the theoretical figure at the measured clock). The forward passes are also shown
+ * paired: each run against the samples right around it, so a neighbour that takes the machine
+ * for a while shows as spread rather than as a slower kernel. The load is shown as a
  * ratio to its own limit, reading the weight files once from the page cache (median of 3, in
  * the same run), and the time to a first result is that of fresh processes: siglens-cli
  * classify with one image and three labels, and its steps timed apart in a child of the bench.
@@ -591,12 +593,14 @@ peak_sample (double (*fn) (long), double flops_per_iter, int threads, double *gh
  * machine lets them), the worst shows how much the neighbours took meanwhile. */
 typedef struct {
   double best, worst, ghz; /* ghz: the clock during the best sample */
+  double last;             /* the latest sample, for the ratio paired with one run */
   int n;
 } peak_stat;
 
 static void
 peak_stat_add (peak_stat *s, double gflops, double ghz)
 {
+  s->last = gflops;
   if (s->n == 0 || gflops > s->best) {
     s->best = gflops;
     s->ghz = ghz;
@@ -662,6 +666,51 @@ current_peaks (void)
   }
   p.bf16 = peak_samples.bf16.best;
   return p;
+}
+
+/* The latest sample of the limit the forward passes are measured against (the floor: the
+ * bf16 dot-product peak where the bf16 kernel uses it, else the FMA peak of the ISA) */
+static bool floor_is_bf16;
+
+static double
+last_floor_sample (void)
+{
+  if (floor_is_bf16 && peak_samples.bf16.n > 0)
+    return peak_samples.bf16.last;
+  return peak_samples.avx512.n > 0 ? peak_samples.avx512.last : peak_samples.avx2.last;
+}
+
+/* Runs `run` once untimed, then `runs` times timed, with a sample of the limits before the
+ * first and after each. The paired ratios (each run's time x the mean of the two samples
+ * around it, over the work's FLOPs) follow a neighbour that slows the whole machine for a
+ * while; the ratio to the run's best sample does not. */
+typedef struct {
+  double seconds;                 /* median */
+  double paired, paired_lo, paired_hi; /* median, least and most of the paired ratios */
+} timing;
+
+static timing
+time_runs (void (*run) (void *), void *ctx, int runs, double flops, int threads)
+{
+  double t[64], ratio[64];
+  runs = runs < 1 ? 1 : runs > 64 ? 64 : runs;
+  run (ctx);
+  sample_peaks (threads);
+  double before = last_floor_sample ();
+  for (int r = 0; r < runs; r++) {
+    const double t0 = now_s ();
+    run (ctx);
+    t[r] = now_s () - t0;
+    sample_peaks (threads);
+    const double after = last_floor_sample ();
+    ratio[r] = t[r] * 0.5 * (before + after) * 1e9 / flops;
+    before = after;
+  }
+  timing out = { median (t, runs), 0, 0, 0 };
+  out.paired = median (ratio, runs); /* sorts ratio */
+  out.paired_lo = ratio[0];
+  out.paired_hi = ratio[runs - 1];
+  return out;
 }
 
 /* For callers that time nothing in between: a few samples in a row */
@@ -841,33 +890,56 @@ synthetic_image (int width, int height)
   return rgb;
 }
 
-/* median seconds of siglip_encode_image at `patches` (a square image that fills them exactly) */
-static double
-time_image (siglip_state *st, const siglip_model_info *info, int patches, int runs)
+typedef struct {
+  siglip_state *st;
+  siglip_image img;
+  siglip_encode_options opt;
+  float *emb;
+} image_run;
+
+static void
+run_image (void *data)
+{
+  image_run *r = data;
+  siglip_error *error = NULL;
+  if (!siglip_encode_image (r->st, &r->img, &r->opt, r->emb, NULL, &error))
+    die_error ("siglip_encode_image", error);
+}
+
+/* siglip_encode_image at `patches` (a square image that fills them exactly) */
+static timing
+time_image (siglip_state *st, const siglip_model_info *info, int patches, int runs, int threads)
 {
   const int side = (int) lround (sqrt ((double) patches)) * info->vision.patch_size;
   uint8_t *rgb = synthetic_image (side, side);
-  siglip_image img = { rgb, side, side, (size_t) side * 3 };
-  siglip_encode_options opt = { .max_patches = patches };
-  float *emb = malloc (sizeof (float) * (size_t) info->vision.hidden_size * 4);
-  siglip_error *error = NULL;
-  double t[64];
-  for (int r = 0; r <= runs; r++) {
-    const double t0 = now_s ();
-    if (!siglip_encode_image (st, &img, &opt, emb, NULL, &error))
-      die_error ("siglip_encode_image", error);
-    if (r > 0)
-      t[r - 1] = now_s () - t0;
-  }
-  free (emb);
+  image_run r = { st, { rgb, side, side, (size_t) side * 3 }, { .max_patches = patches },
+                  malloc (sizeof (float) * (size_t) info->vision.hidden_size * 4) };
+  const timing t = time_runs (run_image, &r, runs, image_flops (info, patches), threads);
+  free (r.emb);
   free (rgb);
-  return median (t, runs);
+  return t;
 }
 
-/* median seconds PER LABEL of one batched siglip_encode_token_ids call of n distinct labels
- * (token ids, so neither the tokenizer nor the label cache is in the figure) */
-static double
-time_labels (siglip_state *st, const siglip_model *model, int n, int runs)
+typedef struct {
+  siglip_state *st;
+  const int32_t *ids;
+  int n;
+  float *emb;
+} labels_run;
+
+static void
+run_labels (void *data)
+{
+  labels_run *r = data;
+  siglip_error *error = NULL;
+  if (!siglip_encode_token_ids (r->st, r->ids, r->n, NULL, r->emb, &error))
+    die_error ("siglip_encode_token_ids", error);
+}
+
+/* seconds PER LABEL of one batched siglip_encode_token_ids call of n distinct labels (token
+ * ids, so neither the tokenizer nor the label cache is in the figure) */
+static timing
+time_labels (siglip_state *st, const siglip_model *model, int n, int runs, int threads)
 {
   const siglip_model_info *info = siglip_model_get_info (model);
   const int len = info->text.max_position_embeddings;
@@ -885,17 +957,12 @@ time_labels (siglip_state *st, const siglip_model *model, int n, int runs)
     memcpy (ids + (size_t) i * len, tok, sizeof (int32_t) * len);
     free (tok);
   }
-  double t[64];
-  for (int r = 0; r <= runs; r++) {
-    const double t0 = now_s ();
-    if (!siglip_encode_token_ids (st, ids, n, NULL, emb, &error))
-      die_error ("siglip_encode_token_ids", error);
-    if (r > 0)
-      t[r - 1] = now_s () - t0;
-  }
+  labels_run r = { st, ids, n, emb };
+  timing t = time_runs (run_labels, &r, runs, label_flops (info) * n, threads);
+  t.seconds /= n;
   free (ids);
   free (emb);
-  return median (t, runs) / n;
+  return t;
 }
 
 static void
@@ -1415,23 +1482,24 @@ main (int argc, char *argv[])
   if (!st)
     die_error ("siglip_state_new", error);
 
-  /* the limits are sampled right before and after each workload (sample_peaks) */
+  /* the limits are sampled right before and after each run of each workload (time_runs) */
   static const int all_patches[] = { 256, 576, 1024 };
   static const int all_labels[] = { 1, 8, 32 };
   const int n_patches = quick ? 1 : 3;
   double image_s[3] = { 0 }, label_s[3] = { 0 };
+  timing image_t[3] = { { 0 } }, label_t[3] = { { 0 } };
   bool have_label[3] = { false };
-  sample_peaks (threads);
+  floor_is_bf16 = bf16 && !strcmp (siglip_gemm_bf16_kernel_name (), "avx512bf16");
   for (int i = 0; i < n_patches; i++) {
-    image_s[i] = time_image (st, info, all_patches[i], runs);
-    sample_peaks (threads);
+    image_t[i] = time_image (st, info, all_patches[i], runs, threads);
+    image_s[i] = image_t[i].seconds;
   }
   for (int i = 0; i < 3; i++) {
     if (quick && all_labels[i] != 8)
       continue;
-    label_s[i] = time_labels (st, model, all_labels[i], runs);
+    label_t[i] = time_labels (st, model, all_labels[i], runs, threads);
+    label_s[i] = label_t[i].seconds;
     have_label[i] = true;
-    sample_peaks (threads);
   }
   double tok_load_s, tok_encode_s;
   time_tokenizer (dir, quick ? 1 : 3, &tok_load_s, &tok_encode_s);
@@ -1478,6 +1546,10 @@ main (int argc, char *argv[])
     for (int i = 0; i < n_patches; i++)
       printf ("%s\"%d\": %.2f", i ? ", " : "", all_patches[i],
               image_s[i] / (image_flops (info, all_patches[i]) / (limit * 1e9)));
+    printf ("}, \"image_ratio_paired\": {");
+    for (int i = 0; i < n_patches; i++)
+      printf ("%s\"%d\": [%.2f, %.2f, %.2f]", i ? ", " : "", all_patches[i], image_t[i].paired,
+              image_t[i].paired_lo, image_t[i].paired_hi);
     printf ("}, \"label_s\": {");
     for (int i = 0, first = 1; i < 3; i++)
       if (have_label[i]) {
@@ -1489,6 +1561,13 @@ main (int argc, char *argv[])
       if (have_label[i]) {
         printf ("%s\"%d\": %.2f", first ? "" : ", ", all_labels[i],
                 label_s[i] / (label_flops (info) / (limit * 1e9)));
+        first = 0;
+      }
+    printf ("}, \"label_ratio_paired\": {");
+    for (int i = 0, first = 1; i < 3; i++)
+      if (have_label[i]) {
+        printf ("%s\"%d\": [%.2f, %.2f, %.2f]", first ? "" : ", ", all_labels[i],
+                label_t[i].paired, label_t[i].paired_lo, label_t[i].paired_hi);
         first = 0;
       }
     printf ("}, \"weights_read_s\": %.4f, \"load_ratio_to_read\": %.2f, \"first_result\": "
@@ -1521,13 +1600,16 @@ main (int argc, char *argv[])
     if (pk.bf16 > 0)
       printf (", bf16 dot-product peak %.0f GFLOP/s\n", pk.bf16);
     printf ("  the best of %d samples of %.1f s on %d pinned threads, taken before and after each "
-            "workload (worst %.0f)\n", pk.fma_stat.n, PEAK_SECONDS, threads, pk.fma_stat.worst);
+            "run of each workload (worst %.0f)\n", pk.fma_stat.n, PEAK_SECONDS, threads, pk.fma_stat.worst);
     if (pk.avx2_theory > 0)
       printf ("  AVX2 in theory: %d cores x 2 FMA pipes x 8 lanes x 2 flops x %.2f GHz (clock "
               "measured) = %.0f GFLOP/s; the limit is %.2f of it\n", threads, pk.fma_stat.ghz, pk.avx2_theory,
               pk.avx2 / pk.avx2_theory);
-    printf ("floor used for ratios: %.0f GFLOP/s\n\n", limit);
-    printf ("%-28s %12s %10s %12s %8s\n", "", "time", "GFLOP", "GFLOP/s", "x floor");
+    printf ("floor used for ratios: %.0f GFLOP/s (x floor: the median time against it; x paired: "
+            "each run against\n  the mean of the samples right before and after it, the median "
+            "and in brackets the least and most of the runs)\n\n", limit);
+    printf ("%-28s %12s %10s %12s %8s %8s\n", "", "time", "GFLOP", "GFLOP/s", "x floor",
+            "x paired");
     printf ("%-28s %10.3f s %25s %8.2f  (x read)\n", "load", load_s, "", load_s / read_s);
     printf ("%-28s %10.3f s   (the limit of a load: read() of the weight files, page cache)\n",
             "read weights", read_s);
@@ -1546,16 +1628,18 @@ main (int argc, char *argv[])
       const double f = image_flops (info, all_patches[i]);
       char what[64];
       snprintf (what, sizeof what, "image, %d patches", all_patches[i]);
-      printf ("%-28s %10.3f s %10.1f %12.0f %8.2f\n", what, image_s[i], f / 1e9,
-              f / image_s[i] / 1e9, image_s[i] / (f / (limit * 1e9)));
+      printf ("%-28s %10.3f s %10.1f %12.0f %8.2f %8.2f  (%.2f-%.2f)\n", what, image_s[i],
+              f / 1e9, f / image_s[i] / 1e9, image_s[i] / (f / (limit * 1e9)), image_t[i].paired,
+              image_t[i].paired_lo, image_t[i].paired_hi);
     }
     for (int i = 0; i < 3; i++)
       if (have_label[i]) {
         const double f = label_flops (info);
         char what[64];
         snprintf (what, sizeof what, "per label, %d labels", all_labels[i]);
-        printf ("%-28s %10.4f s %10.1f %12.0f %8.2f\n", what, label_s[i], f / 1e9,
-                f / label_s[i] / 1e9, label_s[i] / (f / (limit * 1e9)));
+        printf ("%-28s %10.4f s %10.1f %12.0f %8.2f %8.2f  (%.2f-%.2f)\n", what, label_s[i],
+                f / 1e9, f / label_s[i] / 1e9, label_s[i] / (f / (limit * 1e9)),
+                label_t[i].paired, label_t[i].paired_lo, label_t[i].paired_hi);
       }
     printf ("%-28s %10.3f s\n", "tokenizer load", tok_load_s);
     printf ("%-28s %10.1f us\n", "tokenizer encode per text", tok_encode_s * 1e6);
