@@ -1436,12 +1436,16 @@ siglip_model_load (const char *path, const siglip_load_options *options, siglip_
       || !siglip_preprocess_config_load (m->directory, m->config.kind, &m->preprocess, error)
       || !check_preprocess (m, error))
     goto fail;
+  const bool headers =
+    (m->weights = siglip_weights_open (m->directory, error)) && check_task (m, error)
+    && check_layer_count (m, "text_model", "text_config", m->config.text.num_layers, error)
+    && check_layer_count (m, "vision_model", "vision_config", m->config.vision.num_layers,
+                          error);
+  /* After the headers' JSON, even when it failed (its error may give way to the tokenizer's):
+   * cJSON keeps one process-wide error record that every parse writes, so the load never runs
+   * two parses at once. */
   tokenizer_start (&tokenizer, m->directory);
-  if (!(m->weights = siglip_weights_open (m->directory, error)) || !check_task (m, error)
-      || !check_layer_count (m, "text_model", "text_config", m->config.text.num_layers, error)
-      || !check_layer_count (m, "vision_model", "vision_config", m->config.vision.num_layers,
-                             error)
-      || !bind_all (m, options, true, NULL, error))
+  if (!headers || !bind_all (m, options, true, NULL, error))
     goto fail;
 
   /* The core's thread pool is process-wide (pool.h keeps OpenBLAS itself at one thread);
