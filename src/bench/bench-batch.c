@@ -187,10 +187,6 @@ siglens_bench_batch (const char *model_dir, const char *photo_dir, int n, bool b
     }
   const double batch_s = now_s () - t1;
   g_free (label_emb);
-  if (ok && !time_forward (st, first->patches, emb, runs, false, t + runs))
-    goto out;
-  const double before_s = median (t, runs), after_s = median (t + runs, runs);
-  const double forward_s = median (t, 2 * runs);
   if (!ok)
     {
       fprintf (stderr, "siglens-bench: the batch failed at image %d%s%s\n", done,
@@ -198,6 +194,10 @@ siglens_bench_batch (const char *model_dir, const char *photo_dir, int n, bool b
       siglip_error_free (error);
       goto out;
     }
+  if (!time_forward (st, first->patches, emb, runs, false, t + runs))
+    goto out;
+  const double before_s = median (t, runs), after_s = median (t + runs, runs);
+  const double forward_s = median (t, 2 * runs);
 
   const double rate = n / batch_s, limit = 1.0 / forward_s, ratio = rate / limit;
   const char *prec = bf16 ? "bf16" : "fp32";

@@ -1045,20 +1045,33 @@ typedef struct {
   double build_s;
 } weight_cache_run;
 
+/* Seconds to load the model and free it again, with its weight cache in cache_dir (NULL: the
+ * user's) and what the load found there in *state; negative with *error set on failure. */
+static double
+timed_load (const char *dir, int threads, bool bf16, const char *cache_dir,
+            siglip_weight_cache_status *state, siglip_error **error)
+{
+  siglip_load_options lopt = { .n_threads = threads, .weight_cache_dir = cache_dir,
+                               .precision = bf16 ? SIGLIP_PRECISION_BF16 : SIGLIP_PRECISION_FP32 };
+  const double t0 = now_s ();
+  siglip_model *model = siglip_model_load (dir, &lopt, error);
+  const double load_s = now_s () - t0;
+  if (!model)
+    return -1;
+  *state = siglip_model_get_info (model)->weight_cache;
+  siglip_model_free (model);
+  return load_s;
+}
+
 static weight_cache_run
 ensure_weight_cache (const char *dir, int threads, bool bf16)
 {
   siglip_error *error = NULL;
-  siglip_load_options lopt = { .n_threads = threads,
-                               .precision = bf16 ? SIGLIP_PRECISION_BF16 : SIGLIP_PRECISION_FP32 };
-  const double t0 = now_s ();
-  siglip_model *model = siglip_model_load (dir, &lopt, &error);
-  if (!model)
+  siglip_weight_cache_status state;
+  const double load_s = timed_load (dir, threads, bf16, NULL, &state, &error);
+  if (load_s < 0)
     die_error (dir, error);
-  weight_cache_run run = { siglip_model_get_info (model)->weight_cache == SIGLIP_WEIGHT_CACHE_BUILT,
-                           now_s () - t0 };
-  siglip_model_free (model);
-  return run;
+  return (weight_cache_run) { state == SIGLIP_WEIGHT_CACHE_BUILT, load_s };
 }
 
 /* The first load of a model as a first start pays it, whatever the user's weight cache holds:
@@ -1095,18 +1108,11 @@ time_first_load (const char *dir, int threads, bool bf16)
   if (!mkdtemp (cache))
     die ("%s: %s", cache, strerror (errno));
   siglip_error *error = NULL;
-  siglip_load_options lopt = { .n_threads = threads, .weight_cache_dir = cache,
-                               .precision = bf16 ? SIGLIP_PRECISION_BF16 : SIGLIP_PRECISION_FP32 };
-  const double t0 = now_s ();
-  siglip_model *model = siglip_model_load (dir, &lopt, &error);
-  const double load_s = now_s () - t0;
-  if (!model) {
-    remove_directory (cache);
-    die_error (dir, error);
-  }
-  const first_load_run run = { load_s, siglip_model_get_info (model)->weight_cache };
-  siglip_model_free (model);
+  first_load_run run;
+  run.load_s = timed_load (dir, threads, bf16, cache, &run.state, &error);
   remove_directory (cache);
+  if (run.load_s < 0)
+    die_error (dir, error);
   return run;
 }
 
@@ -1486,19 +1492,16 @@ main (int argc, char *argv[])
   static const int all_patches[] = { 256, 576, 1024 };
   static const int all_labels[] = { 1, 8, 32 };
   const int n_patches = quick ? 1 : 3;
-  double image_s[3] = { 0 }, label_s[3] = { 0 };
   timing image_t[3] = { { 0 } }, label_t[3] = { { 0 } };
   bool have_label[3] = { false };
   floor_is_bf16 = bf16 && !strcmp (siglip_gemm_bf16_kernel_name (), "avx512bf16");
   for (int i = 0; i < n_patches; i++) {
     image_t[i] = time_image (st, info, all_patches[i], runs, threads);
-    image_s[i] = image_t[i].seconds;
   }
   for (int i = 0; i < 3; i++) {
     if (quick && all_labels[i] != 8)
       continue;
     label_t[i] = time_labels (st, model, all_labels[i], runs, threads);
-    label_s[i] = label_t[i].seconds;
     have_label[i] = true;
   }
   double tok_load_s, tok_encode_s;
@@ -1513,14 +1516,13 @@ main (int argc, char *argv[])
   const peaks pk = current_peaks ();
   /* the floor of this precision: fp32 FMA peak, or the bf16 dot-product peak where the kernel
    * uses it */
-  const double limit = bf16 && pk.bf16 > 0 && !strcmp (siglip_gemm_bf16_kernel_name (), "avx512bf16")
-                         ? pk.bf16 : pk.fma;
+  const double limit = floor_is_bf16 && pk.bf16 > 0 ? pk.bf16 : pk.fma;
 
   /* a rate above its limit means the limit under-read: say so rather than print ratios below 1 */
   int beaten = 0;
   const double rates[][2] = {
-    { image_flops (info, all_patches[0]) / image_s[0] / 1e9, limit },
-    { have_label[1] ? label_flops (info) / label_s[1] / 1e9 : 0, limit },
+    { image_flops (info, all_patches[0]) / image_t[0].seconds / 1e9, limit },
+    { have_label[1] ? label_flops (info) / label_t[1].seconds / 1e9 : 0, limit },
     { sgemm, pk.fma }, { lin32, pk.fma }, { lin16, pk.bf16 > 0 ? pk.bf16 : pk.fma } };
   for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
     if (rates[i][0] > rates[i][1] * 1.02) {
@@ -1538,14 +1540,14 @@ main (int argc, char *argv[])
             siglip_gemm_fp32_kernel_name (), siglip_gemm_bf16_kernel_name (), threads, load_s,
             write_s);
     for (int i = 0; i < n_patches; i++)
-      printf ("%s\"%d\": %.4f", i ? ", " : "", all_patches[i], image_s[i]);
+      printf ("%s\"%d\": %.4f", i ? ", " : "", all_patches[i], image_t[i].seconds);
     printf ("}, \"image_gflop\": {");
     for (int i = 0; i < n_patches; i++)
       printf ("%s\"%d\": %.2f", i ? ", " : "", all_patches[i], image_flops (info, all_patches[i]) / 1e9);
     printf ("}, \"image_ratio_to_floor\": {");
     for (int i = 0; i < n_patches; i++)
       printf ("%s\"%d\": %.2f", i ? ", " : "", all_patches[i],
-              image_s[i] / (image_flops (info, all_patches[i]) / (limit * 1e9)));
+              image_t[i].seconds / (image_flops (info, all_patches[i]) / (limit * 1e9)));
     printf ("}, \"image_ratio_paired\": {");
     for (int i = 0; i < n_patches; i++)
       printf ("%s\"%d\": [%.2f, %.2f, %.2f]", i ? ", " : "", all_patches[i], image_t[i].paired,
@@ -1553,14 +1555,14 @@ main (int argc, char *argv[])
     printf ("}, \"label_s\": {");
     for (int i = 0, first = 1; i < 3; i++)
       if (have_label[i]) {
-        printf ("%s\"%d\": %.5f", first ? "" : ", ", all_labels[i], label_s[i]);
+        printf ("%s\"%d\": %.5f", first ? "" : ", ", all_labels[i], label_t[i].seconds);
         first = 0;
       }
     printf ("}, \"label_gflop\": %.2f, \"label_ratio_to_floor\": {", label_flops (info) / 1e9);
     for (int i = 0, first = 1; i < 3; i++)
       if (have_label[i]) {
         printf ("%s\"%d\": %.2f", first ? "" : ", ", all_labels[i],
-                label_s[i] / (label_flops (info) / (limit * 1e9)));
+                label_t[i].seconds / (label_flops (info) / (limit * 1e9)));
         first = 0;
       }
     printf ("}, \"label_ratio_paired\": {");
@@ -1628,18 +1630,20 @@ main (int argc, char *argv[])
       const double f = image_flops (info, all_patches[i]);
       char what[64];
       snprintf (what, sizeof what, "image, %d patches", all_patches[i]);
-      printf ("%-28s %10.3f s %10.1f %12.0f %8.2f %8.2f  (%.2f-%.2f)\n", what, image_s[i],
-              f / 1e9, f / image_s[i] / 1e9, image_s[i] / (f / (limit * 1e9)), image_t[i].paired,
-              image_t[i].paired_lo, image_t[i].paired_hi);
+      const timing *t = &image_t[i];
+      printf ("%-28s %10.3f s %10.1f %12.0f %8.2f %8.2f  (%.2f-%.2f)\n", what, t->seconds,
+              f / 1e9, f / t->seconds / 1e9, t->seconds / (f / (limit * 1e9)), t->paired,
+              t->paired_lo, t->paired_hi);
     }
     for (int i = 0; i < 3; i++)
       if (have_label[i]) {
         const double f = label_flops (info);
         char what[64];
         snprintf (what, sizeof what, "per label, %d labels", all_labels[i]);
-        printf ("%-28s %10.4f s %10.1f %12.0f %8.2f %8.2f  (%.2f-%.2f)\n", what, label_s[i],
-                f / 1e9, f / label_s[i] / 1e9, label_s[i] / (f / (limit * 1e9)),
-                label_t[i].paired, label_t[i].paired_lo, label_t[i].paired_hi);
+        const timing *t = &label_t[i];
+        printf ("%-28s %10.4f s %10.1f %12.0f %8.2f %8.2f  (%.2f-%.2f)\n", what, t->seconds,
+                f / 1e9, f / t->seconds / 1e9, t->seconds / (f / (limit * 1e9)), t->paired,
+                t->paired_lo, t->paired_hi);
       }
     printf ("%-28s %10.3f s\n", "tokenizer load", tok_load_s);
     printf ("%-28s %10.1f us\n", "tokenizer encode per text", tok_encode_s * 1e6);
