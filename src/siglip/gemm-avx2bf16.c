@@ -13,19 +13,12 @@
  * ops per weight against M FMAs per weight — a few percent. The widened slices of a group
  * (GROUP x 2 KC x 32 floats = 128 KiB) live in per-worker scratch and stay in L2 while the rows
  * stream past them, exactly where the fp32 kernel would have found its panel slices.
- *
- * Two ways, chosen by gemm.c on the rows of x: from 128 rows on (an image, labels batched),
- * siglip_gemm_avx2bf16_widen_rows gives back a task's 48 weight rows as fp32 rows, and the
- * row-major product multiplies them as it does fp32 weights (6-12% faster there); below that
- * (a label alone, the last layer's few rows), siglip_gemm_avx2bf16_compute widens panel slices.
  */
 #include "gemm-private.h"
 
 #ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
 
 #include <immintrin.h>
-
-#include "gemm-avx2-transpose.h"
 
 #define NR SIGLIP_GEMM_NR
 #define KC SIGLIP_GEMM_AVX2_KC       /* inputs per block, even so blocks start on a pair */
@@ -88,49 +81,6 @@ siglip_gemm_avx2bf16_compute (float *y, const float *x, const siglip_bf16_panels
           }
       }
     }
-  }
-}
-
-/* Rows of the panels back to row-major fp32 for gemm.c's row-major product, which then runs
- * the bf16 weights exactly as it runs fp32 ones (gemm-avx2f32.c's compute_halves). 8 rows x 8
- * pairs at a time: the 8 rows' words of a pair are one aligned load, and transposed, each row's
- * 8 words are its 16 bf16 values in input order (a word is its pair, the first input low). */
-TARGET void
-siglip_gemm_avx2bf16_widen_rows (float *restrict out, const siglip_bf16_panels *w, int r0,
-                                 int rows)
-{
-  const int k = w->cols;
-  const uint32_t *words = (const uint32_t *) w->data;
-  int r = 0;
-  for (; r + 8 <= rows && (r0 + r) % 8 == 0; r += 8) {
-    const int j = (r0 + r) / NR, c = (r0 + r) % NR;
-    const uint32_t *panel = words + (size_t) j * w->k_pairs * NR + c;
-    float *o = out + (size_t) r * k;
-    int p0 = 0;
-    for (; 2 * (p0 + 8) <= k; p0 += 8) {
-      __m256 t[8];
-#pragma GCC unroll 8
-      for (int q = 0; q < 8; q++)
-        t[q] = _mm256_castsi256_ps (_mm256_load_si256 ((const __m256i *) (panel + (size_t) (p0 + q) * NR)));
-      siglip_avx2_transpose8 (t);
-#pragma GCC unroll 8
-      for (int q = 0; q < 8; q++) {
-        const __m256i v = _mm256_castps_si256 (t[q]);
-        const __m256i lo = _mm256_cvtepu16_epi32 (_mm256_castsi256_si128 (v));
-        const __m256i hi = _mm256_cvtepu16_epi32 (_mm256_extracti128_si256 (v, 1));
-        float *oq = o + (size_t) q * k + 2 * p0;
-        _mm256_storeu_ps (oq, _mm256_castsi256_ps (_mm256_slli_epi32 (lo, 16)));
-        _mm256_storeu_ps (oq + 8, _mm256_castsi256_ps (_mm256_slli_epi32 (hi, 16)));
-      }
-    }
-    for (int q = 0; q < 8; q++)
-      for (int kk = 2 * p0; kk < k; kk++)
-        o[(size_t) q * k + kk] = siglip_bf16_to_f32 (w->data[((size_t) j * w->k_pairs + kk / 2) * NR * 2 + 2 * (c + q) + (kk & 1)]);
-  }
-  for (; r < rows; r++) {
-    const int j = (r0 + r) / NR, c = (r0 + r) % NR;
-    for (int kk = 0; kk < k; kk++)
-      out[(size_t) r * k + kk] = siglip_bf16_to_f32 (w->data[((size_t) j * w->k_pairs + kk / 2) * NR * 2 + 2 * c + (kk & 1)]);
   }
 }
 

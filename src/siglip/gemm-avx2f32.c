@@ -35,8 +35,6 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "gemm-avx2-transpose.h"
-
 #define NR SIGLIP_GEMM_NR
 #define MR 6
 #define HALF 16
@@ -192,6 +190,29 @@ siglip_avx2_sgemm_nn (float *c, size_t ldc, const float *a, size_t lda, const fl
     strips (c + j0, ldc, a, lda, m, b + j0, ldb, k, n - j0 < HALF ? n - j0 : HALF, true, NULL);
 }
 
+/* The 8 x 8 block r[0 .. 8) transposed in place: r[p][q] becomes r[q][p]. */
+TARGET INLINE void
+transpose8 (__m256 r[8])
+{
+  const __m256 t0 = _mm256_unpacklo_ps (r[0], r[1]), t1 = _mm256_unpackhi_ps (r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps (r[2], r[3]), t3 = _mm256_unpackhi_ps (r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps (r[4], r[5]), t5 = _mm256_unpackhi_ps (r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps (r[6], r[7]), t7 = _mm256_unpackhi_ps (r[6], r[7]);
+  /* s0: columns 0 and 4 of rows 0-3, s1: 1 and 5, s2: 2 and 6, s3: 3 and 7; s4-s7 rows 4-7 */
+  const __m256 s0 = _mm256_shuffle_ps (t0, t2, 0x44), s1 = _mm256_shuffle_ps (t0, t2, 0xee);
+  const __m256 s2 = _mm256_shuffle_ps (t1, t3, 0x44), s3 = _mm256_shuffle_ps (t1, t3, 0xee);
+  const __m256 s4 = _mm256_shuffle_ps (t4, t6, 0x44), s5 = _mm256_shuffle_ps (t4, t6, 0xee);
+  const __m256 s6 = _mm256_shuffle_ps (t5, t7, 0x44), s7 = _mm256_shuffle_ps (t5, t7, 0xee);
+  r[0] = _mm256_permute2f128_ps (s0, s4, 0x20);
+  r[1] = _mm256_permute2f128_ps (s1, s5, 0x20);
+  r[2] = _mm256_permute2f128_ps (s2, s6, 0x20);
+  r[3] = _mm256_permute2f128_ps (s3, s7, 0x20);
+  r[4] = _mm256_permute2f128_ps (s0, s4, 0x31);
+  r[5] = _mm256_permute2f128_ps (s1, s5, 0x31);
+  r[6] = _mm256_permute2f128_ps (s2, s6, 0x31);
+  r[7] = _mm256_permute2f128_ps (s3, s7, 0x31);
+}
+
 TARGET void
 siglip_avx2_transpose_bias (float *y, size_t ldy, const float *yt, size_t ldt, int rows, int n,
                             const float *bias)
@@ -205,7 +226,7 @@ siglip_avx2_transpose_bias (float *y, size_t ldy, const float *yt, size_t ldt, i
 #pragma GCC unroll 8
       for (int q = 0; q < 8; q++)
         r[q] = _mm256_loadu_ps (yt + (size_t) (j0 + q) * ldt + i0);
-      siglip_avx2_transpose8 (r);
+      transpose8 (r);
 #pragma GCC unroll 8
       for (int p = 0; p < 8; p++)
         _mm256_storeu_ps (y + (size_t) (i0 + p) * ldy + j0, _mm256_add_ps (r[p], b));
@@ -230,7 +251,7 @@ siglip_avx2_pack_columns (float *panel, int w, const float *x, size_t ldx, int r
       for (int q = 0; q < 8; q++)
         r[q] = c0 + q < rows ? _mm256_loadu_ps (x + (size_t) (c0 + q) * ldx + k0)
                              : _mm256_setzero_ps ();
-      siglip_avx2_transpose8 (r);
+      transpose8 (r);
 #pragma GCC unroll 8
       for (int p = 0; p < 8; p++)
         _mm256_store_ps (panel + (size_t) (k0 + p) * w + c0, r[p]);

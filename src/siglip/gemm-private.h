@@ -116,8 +116,6 @@ void siglip_avx2_pack_columns (float *panel, int w, const float *x, size_t ldx, 
 size_t siglip_gemm_avx2bf16_scratch_floats (void);
 void siglip_gemm_avx2bf16_compute (float *y, const float *x, const siglip_bf16_panels *w,
                                    const float *b, int n, int j_begin, int j_end, float *scratch);
-/* out[r * K + k] = W[r0 + r][k] for r < rows, k < K: rows of bf16 panels as row-major fp32. */
-void siglip_gemm_avx2bf16_widen_rows (float *out, const siglip_bf16_panels *w, int r0, int rows);
 #endif
 
 #endif /* SIGLIP_GEMM_PRIVATE_H */

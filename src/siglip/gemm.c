@@ -658,15 +658,13 @@ linear_fp32 (float *y, const float *x, const siglip_matrix *w, const float *b, i
 typedef struct {
   float *y;
   const float *x, *b;
-  const siglip_matrix *w;          /* fp32 rows, or NULL ... */
-  const siglip_bf16_panels *wb;    /* ... bf16 panels, widened back to rows a task at a time */
-  int n, d;               /* rows of x; rows of W (columns of y) */
+  const siglip_matrix *w;
+  int n;
   int xw;                 /* rows of x per panel: 32, or 16 for the AVX2 kernel (half panels) */
   siglip_f32_panels xp;   /* x (n, K) as panels of xw rows */
   float *yt;              /* y^T (N, n) */
   int n_tasks;
   fp32_kernel kernel;
-  bool failed;            /* a worker could not get scratch memory */
 } rowmajor_job;
 
 /* Panel p of x: xp[(p * K + k) * xw + c] = x[xw p + c][k], rows past n zero. */
@@ -687,49 +685,31 @@ rowmajor_pack_task (void *data, int p, int worker)
 #endif
 }
 
-/* yt[0 .. rows) (rows of y^T from r0 on) = rows of W wr (row stride K) times x^T */
-static void
-rowmajor_compute (const rowmajor_job *job, const float *wr, int r0, int rows)
-{
-  float *yt = job->yt + (size_t) r0 * job->n;
-#ifdef SIGLIP_GEMM_HAVE_AVX512F32_KERNEL
-  if (job->kernel == FP32_AVX512)
-    siglip_gemm_avx512f32_compute (yt, wr, &job->xp, NULL, rows, 0, job->xp.n_panels);
-#endif
-#ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
-  if (job->kernel == FP32_AVX2)
-    siglip_gemm_avx2f32_compute_halves (yt, wr, job->xp.data, job->xp.cols, job->n, NULL, rows,
-                                        0, job->xp.n_panels);
-#endif
-}
-
 static void
 rowmajor_task (void *data, int task, int worker)
 {
-  rowmajor_job *job = data;
-  const int n = job->n, d = job->d;
+  const rowmajor_job *job = data;
+  const siglip_matrix *w = job->w;
+  const int n = job->n, d = w->rows;
   const int r_begin = task * ROWMAJOR_CHUNK;
   const int r_end = d - r_begin < ROWMAJOR_CHUNK ? d : r_begin + ROWMAJOR_CHUNK;
 
-  if (job->wb) {
-#ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
-    float *wide = scratch_get (SCRATCH_TILE, (size_t) ROWMAJOR_CHUNK * job->xp.cols * sizeof (float));
-    if (!wide) {
-      job->failed = true;
-      return;
-    }
-    siglip_gemm_avx2bf16_widen_rows (wide, job->wb, r_begin, r_end - r_begin);
-    rowmajor_compute (job, wide, r_begin, r_end - r_begin);
+  for (int r0 = r_begin; r0 < r_end;) {
+    int rows;
+    const float *wr = matrix_rows (w, r0, &rows);
+    rows = r_end - r0 < rows ? r_end - r0 : rows;
+    rows = rows < ROWMAJOR_CHUNK ? rows : ROWMAJOR_CHUNK;
+    float *yt = job->yt + (size_t) r0 * n;
+#ifdef SIGLIP_GEMM_HAVE_AVX512F32_KERNEL
+    if (job->kernel == FP32_AVX512)
+      siglip_gemm_avx512f32_compute (yt, wr, &job->xp, NULL, rows, 0, job->xp.n_panels);
 #endif
-  } else {
-    for (int r0 = r_begin; r0 < r_end;) {
-      int rows;
-      const float *wr = matrix_rows (job->w, r0, &rows);
-      rows = r_end - r0 < rows ? r_end - r0 : rows;
-      rows = rows < ROWMAJOR_CHUNK ? rows : ROWMAJOR_CHUNK;
-      rowmajor_compute (job, wr, r0, rows);
-      r0 += rows;
-    }
+#ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
+    if (job->kernel == FP32_AVX2)
+      siglip_gemm_avx2f32_compute_halves (yt, wr, job->xp.data, job->xp.cols, n, NULL, rows, 0,
+                                          job->xp.n_panels);
+#endif
+    r0 += rows;
   }
 
   /* y[:, r_begin .. r_end) = (y^T)^T + b */
@@ -744,30 +724,28 @@ rowmajor_task (void *data, int task, int worker)
 #endif
 }
 
-/* False when scratch memory could not be had (the caller falls back to its other path). W is
- * w's fp32 rows, or, when w is NULL, the bf16 panels wb (the AVX2 kernel only). */
+/* False when scratch memory could not be had (the caller falls back to OpenBLAS). */
 static bool
-linear_rowmajor (float *y, const float *x, const siglip_matrix *w, const siglip_bf16_panels *wb,
-                 const float *b, int n, fp32_kernel kernel)
+linear_rowmajor (float *y, const float *x, const siglip_matrix *w, const float *b, int n,
+                 fp32_kernel kernel)
 {
   /* the AVX2 kernel reads 16 columns at a time: panels of 16 keep each slice contiguous */
   const int xw = kernel == FP32_AVX2 ? NR / 2 : NR;
-  const int k = w ? w->cols : wb->cols, d = w ? w->rows : wb->rows;
-  const int n_panels = (n + xw - 1) / xw;
-  rowmajor_job job = { .y = y, .x = x, .b = b, .w = w, .wb = wb, .n = n, .d = d, .xw = xw,
-                       .kernel = kernel };
+  const int k = w->cols, n_panels = (n + xw - 1) / xw;
+  rowmajor_job job = { y, x, b, w, n, xw };
   job.xp = (siglip_f32_panels) { .magic = SIGLIP_GEMM_F32_PANELS_MAGIC, .rows = n, .cols = k,
                                  .n_panels = n_panels,
                                  .bytes = (size_t) n_panels * k * xw * sizeof (float) };
   job.xp.data = scratch_get (SCRATCH_XP, job.xp.bytes);
-  job.yt = scratch_get (SCRATCH_YT, (size_t) d * n * sizeof (float));
+  job.yt = scratch_get (SCRATCH_YT, (size_t) w->rows * n * sizeof (float));
   if (!job.xp.data || !job.yt)
     return false;
+  job.kernel = kernel;
   siglip_parallel_for (n_panels, rowmajor_pack_task, &job);
   /* a task per chunk, not per worker: the pool balances them (pool.c) */
-  job.n_tasks = (d + ROWMAJOR_CHUNK - 1) / ROWMAJOR_CHUNK;
+  job.n_tasks = (w->rows + ROWMAJOR_CHUNK - 1) / ROWMAJOR_CHUNK;
   siglip_parallel_for (job.n_tasks, rowmajor_task, &job);
-  return !job.failed;
+  return true;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -878,15 +856,6 @@ avx512bf16_task (void *data, int task, int worker)
 #endif
 
 #ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
-/* From this many rows of x on, bf16 panels are widened back to rows a task at a time and
- * multiplied as fp32 rows are (linear_rowmajor: the weights broadcast, x packed), not with x
- * as the broadcast operand on widened panel slices. Measured in one process, 41 interleaved
- * pairs per shape (SIGLIP_ISA=avx2, 2 threads, median time of the panel path over the row
- * path): M = 256 and 512: 1.06-1.12 on N x K = 3456, 1152 and 4304 x 1152, 1.02 on 1152 x
- * 4304; M = 128 and 192: 1.04-1.11 and 0.99-1.01; M = 32-96: 0.92-1.05, so the panel path
- * keeps a label alone (M = 64), the pooling probe and a text's last layer. */
-#define AVX2BF16_ROWMAJOR_MIN_N 128
-
 /* Panels per task: 64 columns, so N = 1152 is 18 tasks that the pool balances (pool.c) */
 #define AVX2BF16_TASK_PANELS 2
 
@@ -929,8 +898,6 @@ linear_bf16 (float *y, const float *x, const siglip_matrix *m, const float *b, i
 #endif
 #ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
   if (bf16_kernel_get () == BF16_AVX2) {
-    if (n >= AVX2BF16_ROWMAJOR_MIN_N && linear_rowmajor (y, x, NULL, w, b, n, FP32_AVX2))
-      return;
     job.n_tasks = (w->n_panels + AVX2BF16_TASK_PANELS - 1) / AVX2BF16_TASK_PANELS;
     siglip_parallel_for (job.n_tasks, avx2bf16_task, &job);
     if (!job.failed)
@@ -1033,8 +1000,7 @@ siglip_linear (float *y, const float *x, const siglip_matrix *w, const float *b,
     break;
   default: {
     const fp32_kernel kernel = fp32_kernel_get ();
-    if (kernel != FP32_OPENBLAS && n >= ROWMAJOR_MIN_N
-        && linear_rowmajor (y, x, w, NULL, b, n, kernel))
+    if (kernel != FP32_OPENBLAS && n >= ROWMAJOR_MIN_N && linear_rowmajor (y, x, w, b, n, kernel))
       break;
     linear_fp32 (y, x, w, b, n);
     break;
