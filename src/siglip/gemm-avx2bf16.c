@@ -10,10 +10,18 @@
  *
  * Cost: a panel slice of KC pairs is widened once per block of KC inputs and then multiplied by
  * every row of x (M >= 64 for a label, 256+ for an image), so the widening is 2 cheap integer
- * ops per weight against M FMAs per weight — a few percent. The widened slices of a group
- * (GROUP x 2 KC x 32 floats = 128 KiB) live in per-worker scratch and stay in L2 while the rows
- * stream past them, exactly where the fp32 kernel would have found its panel slices.
- */
+ * ops per weight against M FMAs per weight — a few percent. A task is one panel; its widened
+ * slice (KC x 32 floats = 144 KiB) lives in per-worker scratch and stays in L2 while the rows
+ * of x stream past it.
+ *
+ * KC is a SO400M layer's whole input row (1152; the MLP's second product, K = 4304, in 4
+ * blocks), so each 6 x 16 tile of y is stored once per 1152 inputs rather than reloaded every
+ * 256, and each strip of x runs on for 1152 inputs. In one process, 31 interleaved pairs of
+ * siglip_linear calls per shape (SIGLIP_ISA=avx2, 2 threads), blocks of 256 took 1.05-1.12x the
+ * time of blocks of 1152 at M = 8 to 112 on N x K = 3456, 4304 x 1152 and 1152 x 4304 (even at
+ * M = 1); blocks of 512 were in between, one block of 4352 for K = 4304 worse than 1152. With
+ * it, this path took 0.82-0.97 the time of the fp32 row-major product run on the same weights
+ * widened back to rows, at M = 128 to 512. Tasks of one panel rather than two: 0.96-1.00. */
 #include "gemm-private.h"
 
 #ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
@@ -21,8 +29,8 @@
 #include <immintrin.h>
 
 #define NR SIGLIP_GEMM_NR
-#define KC SIGLIP_GEMM_AVX2_KC       /* inputs per block, even so blocks start on a pair */
-#define GROUP SIGLIP_GEMM_AVX2_GROUP
+#define KC 1152          /* inputs per block, even so blocks start on a pair */
+#define GROUP 1          /* panels widened at once: a task's one */
 #define HALF 16
 #ifndef MC
 #define MC 240

@@ -76,7 +76,7 @@ void siglip_gemm_avx512f32_compute (float *y, const float *x, const siglip_f32_p
 
 /* gemm-avx2f32.c and gemm-avx2bf16.c: AVX2 + FMA, for CPUs without AVX-512 */
 #define SIGLIP_GEMM_HAVE_AVX2_KERNELS 1
-#define SIGLIP_GEMM_AVX2_KC 256     /* inputs per K block (even: bf16 blocks start on a pair) */
+#define SIGLIP_GEMM_AVX2_KC 256     /* inputs per K block of the fp32 panel kernel */
 #define SIGLIP_GEMM_AVX2_GROUP 4    /* panels per group */
 /* y[:, 32 * j_begin .. 32 * j_end) = x (n, K, row-major) @ W^T + b for panels [j_begin, j_end) */
 void siglip_gemm_avx2f32_compute (float *y, const float *x, const siglip_f32_panels *w,

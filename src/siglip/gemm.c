@@ -856,8 +856,8 @@ avx512bf16_task (void *data, int task, int worker)
 #endif
 
 #ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
-/* Panels per task: 64 columns, so N = 1152 is 18 tasks that the pool balances (pool.c) */
-#define AVX2BF16_TASK_PANELS 2
+/* Panels per task: 32 columns, so N = 1152 is 36 tasks that the pool balances (pool.c) */
+#define AVX2BF16_TASK_PANELS 1
 
 static void
 avx2bf16_task (void *data, int task, int worker)
