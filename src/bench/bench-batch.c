@@ -19,32 +19,11 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "bench-stats.h"
 #include "siglens-prefetch.h"
 
 #define PHOTO_WIDTH  4000
 #define PHOTO_HEIGHT 3000
-
-static double
-now_s (void)
-{
-  return (double) g_get_monotonic_time () / G_USEC_PER_SEC;
-}
-
-static int
-cmp_double (const void *a, const void *b)
-{
-  const double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static double
-median (const double *v, int n)
-{
-  double s[128];
-  memcpy (s, v, (size_t) n * sizeof *s);
-  qsort (s, (size_t) n, sizeof s[0], cmp_double);
-  return n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-}
 
 /* `runs` timed forwards of one photo's patches into t[], after one untimed if `warm_up` */
 static gboolean
@@ -54,7 +33,7 @@ time_forward (siglip_state *st, const siglip_patches *patches, float *emb, int r
   for (int r = warm_up ? -1 : 0; r < runs; r++)
     {
       siglip_error *error = NULL;
-      const double t0 = now_s ();
+      const double t0 = bench_now_s ();
       if (!siglip_encode_patches (st, patches, NULL, emb, &error))
         {
           fprintf (stderr, "siglens-bench: %s\n", error->message);
@@ -62,7 +41,7 @@ time_forward (siglip_state *st, const siglip_patches *patches, float *emb, int r
           return FALSE;
         }
       if (r >= 0)
-        t[r] = now_s () - t0;
+        t[r] = bench_now_s () - t0;
     }
   return TRUE;
 }
@@ -168,10 +147,10 @@ siglens_bench_batch (const char *model_dir, const char *photo_dir, int n, bool b
   const char *labels[] = { "a cat", "a dog", "a beach" };
   float *label_emb = g_new (float, 3 * (gsize) siglip_model_embed_dim_text (model));
   siglip_score scores[3];
-  const double t0 = now_s ();
+  const double t0 = bench_now_s ();
   bool ok = siglip_encode_labels (st, labels, 3, NULL, label_emb, &error);
-  const double labels_s = now_s () - t0;
-  const double t1 = now_s ();
+  const double labels_s = bench_now_s () - t0;
+  const double t1 = bench_now_s ();
   pipe = siglens_prefetch_new (model, (const char *const *) paths, n, 0, 2, 0);
   int done = 0;
   double decode_total = 0;
@@ -185,7 +164,7 @@ siglens_bench_batch (const char *model_dir, const char *photo_dir, int n, bool b
       siglens_prefetch_item_free (item);
       done++;
     }
-  const double batch_s = now_s () - t1;
+  const double batch_s = bench_now_s () - t1;
   g_free (label_emb);
   if (!ok)
     {
@@ -196,8 +175,8 @@ siglens_bench_batch (const char *model_dir, const char *photo_dir, int n, bool b
     }
   if (!time_forward (st, first->patches, emb, runs, false, t + runs))
     goto out;
-  const double before_s = median (t, runs), after_s = median (t + runs, runs);
-  const double forward_s = median (t, 2 * runs);
+  const double before_s = bench_median (t, runs), after_s = bench_median (t + runs, runs);
+  const double forward_s = bench_median (t, 2 * runs);
 
   const double rate = n / batch_s, limit = 1.0 / forward_s, ratio = rate / limit;
   const char *prec = bf16 ? "bf16" : "fp32";

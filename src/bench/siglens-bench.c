@@ -43,6 +43,7 @@
 #include <cblas.h>
 
 #include "bench-batch.h"
+#include "bench-stats.h"
 #include "gemm.h"
 #include "pool.h"
 #include "siglens-decode.h"
@@ -57,28 +58,6 @@
 
 /* ------------------------------------------------------------------------------------------ */
 /* small helpers */
-
-static double
-now_s (void)
-{
-  struct timespec t;
-  clock_gettime (CLOCK_MONOTONIC, &t);
-  return (double) t.tv_sec + (double) t.tv_nsec * 1e-9;
-}
-
-static int
-cmp_double (const void *a, const void *b)
-{
-  const double x = *(const double *) a, y = *(const double *) b;
-  return x < y ? -1 : x > y;
-}
-
-static double
-median (double *v, int n)
-{
-  qsort (v, (size_t) n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static void __attribute__ ((noreturn, format (printf, 1, 2)))
 die (const char *fmt, ...)
@@ -407,14 +386,14 @@ ensure_synthetic (const char *cache_root, const synthetic_shape *s, bool bf16, d
     return strdup (dir);
 
   fprintf (stderr, "siglens-bench: writing the synthetic %s model to %s ...\n", s->name, dir);
-  const double t0 = now_s ();
+  const double t0 = bench_now_s ();
   mkdir_p (dir);
   spec_list specs = synthetic_specs (s);
   write_configs (dir, s, bf16);
   write_safetensors (dir, &specs, bf16);
   free (specs.v);
   write_file_text (marker, "");
-  *write_s = now_s () - t0;
+  *write_s = bench_now_s () - t0;
   return strdup (dir);
 }
 
@@ -502,13 +481,13 @@ clock_ghz (void)
   double best = 0;
   for (int w = 0; w < 20; w++) {
     unsigned long adds = 0;
-    const double t0 = now_s ();
+    const double t0 = bench_now_s ();
     double t;
     do {
       for (int i = 0; i < 10; i++)
         __asm__ volatile (".rept 100\n\tadd %1, %0\n\t.endr" : "+r" (x) : "r" (one));
       adds += 10 * 100;
-    } while ((t = now_s ()) - t0 < 1e-3);
+    } while ((t = bench_now_s ()) - t0 < 1e-3);
     const double ghz = (double) adds / (t - t0) / 1e9;
     best = ghz > best ? ghz : best;
   }
@@ -536,11 +515,11 @@ peak_thread (void *data)
   job->sink = job->fn (PEAK_CHUNK / 4); /* the clock ramps up and the wide units power on */
   pthread_barrier_wait (job->start);
   job->ghz = clock_ghz ();
-  job->t0 = now_s ();
+  job->t0 = bench_now_s ();
   do {
     job->sink += job->fn (PEAK_CHUNK);
     job->iters += PEAK_CHUNK;
-  } while ((job->t1 = now_s ()) - job->t0 < PEAK_SECONDS);
+  } while ((job->t1 = bench_now_s ()) - job->t0 < PEAK_SECONDS);
   return NULL;
 }
 
@@ -698,16 +677,16 @@ time_runs (void (*run) (void *), void *ctx, int runs, double flops, int threads)
   sample_peaks (threads);
   double before = last_floor_sample ();
   for (int r = 0; r < runs; r++) {
-    const double t0 = now_s ();
+    const double t0 = bench_now_s ();
     run (ctx);
-    t[r] = now_s () - t0;
+    t[r] = bench_now_s () - t0;
     sample_peaks (threads);
     const double after = last_floor_sample ();
     ratio[r] = t[r] * 0.5 * (before + after) * 1e9 / flops;
     before = after;
   }
-  timing out = { median (t, runs), 0, 0, 0 };
-  out.paired = median (ratio, runs); /* sorts ratio */
+  timing out = { bench_median (t, runs), 0, 0, 0 };
+  out.paired = bench_median (ratio, runs); /* sorts ratio */
   out.paired_lo = ratio[0];
   out.paired_hi = ratio[runs - 1];
   return out;
@@ -741,10 +720,10 @@ measure_sgemm (int m, int n, int k, int threads, int runs)
   openblas_set_num_threads (threads);
   double t[64];
   for (int r = 0; r <= runs; r++) {
-    const double t0 = now_s ();
+    const double t0 = bench_now_s ();
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a, k, b, k, 0.0f, c, n);
     if (r > 0)
-      t[r - 1] = now_s () - t0;
+      t[r - 1] = bench_now_s () - t0;
   }
   openblas_set_num_threads (saved);
   /* OpenBLAS's threads busy-wait for ~2^28 cycles after a call: let them go to sleep before
@@ -753,7 +732,7 @@ measure_sgemm (int m, int n, int k, int threads, int runs)
   free (a);
   free (b);
   free (c);
-  return 2.0 * m * n * k / median (t, runs) / 1e9;
+  return 2.0 * m * n * k / bench_median (t, runs) / 1e9;
 }
 
 /* siglip_linear at a precision, GFLOP/s */
@@ -780,16 +759,16 @@ measure_linear (int m, int n, int k, bool bf16, int runs)
     mat.w = w;
   double t[64];
   for (int r = 0; r <= runs; r++) {
-    const double t0 = now_s ();
+    const double t0 = bench_now_s ();
     siglip_linear (y, x, &mat, NULL, m);
     if (r > 0)
-      t[r - 1] = now_s () - t0;
+      t[r - 1] = bench_now_s () - t0;
   }
   siglip_gemm_packed_free (&mat);
   free (x);
   free (w);
   free (y);
-  return 2.0 * m * n * k / median (t, runs) / 1e9;
+  return 2.0 * m * n * k / bench_median (t, runs) / 1e9;
 }
 
 /* --gemm: siglip_linear and OpenBLAS on the shapes the towers multiply, with the peaks of the
@@ -972,18 +951,18 @@ time_tokenizer (const char *dir, int runs, double *load_s, double *encode_s)
   siglip_error *error = NULL;
   siglip_tokenizer *tok = NULL;
   for (int r = 0; r < runs; r++) {
-    const double t0 = now_s ();
+    const double t0 = bench_now_s ();
     tok = siglip_tokenizer_load (dir, &error);
     if (!tok)
       die_error ("siglip_tokenizer_load", error);
-    t[r] = now_s () - t0;
+    t[r] = bench_now_s () - t0;
     if (r + 1 < runs)
       siglip_tokenizer_free (tok);
   }
-  *load_s = median (t, runs);
+  *load_s = bench_median (t, runs);
 
   enum { TEXTS = 2000 };
-  const double t0 = now_s ();
+  const double t0 = bench_now_s ();
   for (int i = 0; i < TEXTS; i++) {
     char text[128];
     snprintf (text, sizeof text, "This is a photo of a Weimaraner puppy number %d, café-style.", i);
@@ -993,7 +972,7 @@ time_tokenizer (const char *dir, int runs, double *load_s, double *encode_s)
       die_error ("siglip_tokenize", error);
     free (ids);
   }
-  *encode_s = (now_s () - t0) / TEXTS;
+  *encode_s = (bench_now_s () - t0) / TEXTS;
   siglip_tokenizer_free (tok);
 }
 
@@ -1019,7 +998,7 @@ time_read_weights (const char *dir, int runs)
     DIR *d = opendir (dir);
     if (!d)
       die ("%s: %s", dir, strerror (errno));
-    const double t0 = now_s ();
+    const double t0 = bench_now_s ();
     for (struct dirent *e; (e = readdir (d));) {
       const size_t len = strlen (e->d_name);
       if (len < 12 || strcmp (e->d_name + len - 12, ".safetensors"))
@@ -1033,10 +1012,10 @@ time_read_weights (const char *dir, int runs)
         ;
       close (fd);
     }
-    t[r] = now_s () - t0;
+    t[r] = bench_now_s () - t0;
     closedir (d);
   }
-  return median (t, runs);
+  return bench_median (t, runs);
 }
 
 /* What the untimed first load found: the weight cache already there, or built now. */
@@ -1053,9 +1032,9 @@ timed_load (const char *dir, int threads, bool bf16, const char *cache_dir,
 {
   siglip_load_options lopt = { .n_threads = threads, .weight_cache_dir = cache_dir,
                                .precision = bf16 ? SIGLIP_PRECISION_BF16 : SIGLIP_PRECISION_FP32 };
-  const double t0 = now_s ();
+  const double t0 = bench_now_s ();
   siglip_model *model = siglip_model_load (dir, &lopt, error);
-  const double load_s = now_s () - t0;
+  const double load_s = bench_now_s () - t0;
   if (!model)
     return -1;
   *state = siglip_model_get_info (model)->weight_cache;
@@ -1150,7 +1129,7 @@ typedef struct {
 static double
 run_process (char *const argv[], int out_fd)
 {
-  const double t0 = now_s ();
+  const double t0 = bench_now_s ();
   const pid_t pid = fork ();
   if (pid < 0)
     die ("fork: %s", strerror (errno));
@@ -1163,7 +1142,7 @@ run_process (char *const argv[], int out_fd)
   int status = 0;
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
     ;
-  const double s = now_s () - t0;
+  const double s = bench_now_s () - t0;
   if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
     die ("%s exited with status %d", argv[0], WIFEXITED (status) ? WEXITSTATUS (status) : -1);
   return s;
@@ -1174,7 +1153,7 @@ run_process (char *const argv[], int out_fd)
 static int
 first_result_child (const char *dir, const char *precision, int threads)
 {
-  const double t0 = now_s ();
+  const double t0 = bench_now_s ();
   siglip_error *error = NULL;
   siglip_load_options lopt = { .n_threads = threads,
                                .precision = strcmp (precision, "bf16") ? SIGLIP_PRECISION_FP32
@@ -1185,13 +1164,13 @@ first_result_child (const char *dir, const char *precision, int threads)
   siglip_state *st = siglip_state_new (model, &error);
   if (!st)
     die_error ("siglip_state_new", error);
-  const double t_load = now_s ();
+  const double t_load = bench_now_s ();
 
   GError *gerr = NULL;
   SiglensRgbImage *rgb = siglens_decode_file (FIRST_IMAGE, 0, &gerr);
   if (!rgb)
     die ("%s", gerr->message);
-  const double t_decode = now_s ();
+  const double t_decode = bench_now_s ();
 
   const int dim = siglip_model_embed_dim_vision (model);
   float *image_emb = malloc (sizeof (float) * (size_t) dim);
@@ -1200,7 +1179,7 @@ first_result_child (const char *dir, const char *precision, int threads)
   const siglip_encode_options opt = { 0 };
   if (!siglip_encode_image (st, &image, &opt, image_emb, NULL, &error))
     die_error ("siglip_encode_image", error);
-  const double t_image = now_s ();
+  const double t_image = bench_now_s ();
 
   /* as classify: the default template, lowercased; the model's label cache is empty */
   const char *const labels[3] = { "cat", "dog", "car" };
@@ -1208,7 +1187,7 @@ first_result_child (const char *dir, const char *precision, int threads)
     die_error ("siglip_encode_labels", error);
   siglip_score scores[3];
   siglip_score_embeddings (model, image_emb, text_emb, 3, scores);
-  const double t_labels = now_s ();
+  const double t_labels = bench_now_s ();
 
   printf ("{\"load_s\": %.4f, \"decode_s\": %.4f, \"image_s\": %.4f, \"labels_s\": %.4f, "
           "\"total_s\": %.4f}\n", t_load - t0, t_decode - t_load, t_image - t_decode,
@@ -1262,12 +1241,12 @@ time_first_result (const char *self, const char *dir, bool bf16, int threads, in
     for (int k = 0; k < 5; k++)
       parts[k][r] = json_number (line, keys[k]);
   }
-  first_result f = { median (cli_s, runs) };
-  f.load_s = median (parts[0], runs);
-  f.decode_s = median (parts[1], runs);
-  f.image_s = median (parts[2], runs);
-  f.labels_s = median (parts[3], runs);
-  f.child_s = median (parts[4], runs);
+  first_result f = { bench_median (cli_s, runs) };
+  f.load_s = bench_median (parts[0], runs);
+  f.decode_s = bench_median (parts[1], runs);
+  f.image_s = bench_median (parts[2], runs);
+  f.labels_s = bench_median (parts[3], runs);
+  f.child_s = bench_median (parts[4], runs);
   return f;
 }
 
@@ -1477,11 +1456,11 @@ main (int argc, char *argv[])
   siglip_error *error = NULL;
   siglip_load_options lopt = { .n_threads = threads,
                                .precision = bf16 ? SIGLIP_PRECISION_BF16 : SIGLIP_PRECISION_FP32 };
-  double t0 = now_s ();
+  double t0 = bench_now_s ();
   siglip_model *model = siglip_model_load (dir, &lopt, &error);
   if (!model)
     die_error (dir, error);
-  const double load_s = now_s () - t0;
+  const double load_s = bench_now_s () - t0;
   const siglip_model_info *info = siglip_model_get_info (model);
   threads = info->n_threads;
   siglip_state *st = siglip_state_new (model, &error);
