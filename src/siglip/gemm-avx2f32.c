@@ -21,8 +21,8 @@
  * panel's slice (KC x 64 bytes = 16 KiB) stays in L1 while the strips of a block of MC rows of x
  * (MC x KC x 4 = 240 KiB) stream past it from L2.
  *
- * siglip_gemm_avx2_panel_block is shared with gemm-avx2bf16.c, which widens bf16 panel slices
- * into the fp32 layout first, and siglip_avx2_sgemm_nn, the same kernel on any row-major B, is
+ * siglip_gemm_avx2_half_block is what gemm-avx2bf16.c runs on the half slices it widens from
+ * bf16 panels, and siglip_avx2_sgemm_nn, the same kernel on any row-major B, is
  * what attention's two products run on AVX2 CPUs (ops.c).
  *
  * Compiled with function target attributes, as the AVX-512 kernels, so libsiglip still runs on
