@@ -437,6 +437,92 @@ test_bf16_generic (void)
   siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_AUTO);
 }
 
+/* F32 rows standing for bf16 (a bf16 model's first load, computing while its panels are
+ * written): the numbers of bf16 weights and fp32 activations, as the AVX2 bf16 kernel's, on
+ * every shape; stacked rows as one matrix; the rounding's ties as the packing's; and, where
+ * the row-major kernel cannot run (OpenBLAS forced), the plain path's. */
+static void
+check_bf16_rows (const char *what)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (shapes); i++)
+    for (int with_bias = 0; with_bias <= 1; with_bias++) {
+      problem p;
+      problem_init (&p, &shapes[i], 991u + (guint32) i);
+      const float *b = with_bias ? p.b : NULL;
+      siglip_matrix m = { p.w, NULL, p.s->n, p.s->k, .bf16_rows = true };
+      memset (p.y, 0xff, sizeof (float) * p.s->m * p.s->n);
+      siglip_linear (p.y, p.x, &m, b, p.s->m);
+      g_autofree char *tight = g_strdup_printf ("%s%s vs its bf16-rounded weights", what,
+                                                with_bias ? " with bias" : "");
+      reference (p.x, p.w, b, p.s, ROUND_W, p.ref, p.mag);
+      assert_within (tight, p.s, p.y, p.ref, p.mag, gamma_k (p.s->k + 1, 0x1p-24));
+      /* and not the unrounded weights' numbers: against the same product on the rows as they
+       * are, some output moves by far more than fp32 summation (about 1e-7 of the sum of
+       * magnitudes) could explain */
+      if (p.s->k > 16) {
+        siglip_matrix plain = m;
+        plain.bf16_rows = false;
+        g_autofree float *y_f32 = g_new (float, (gsize) p.s->m * p.s->n);
+        siglip_linear (y_f32, p.x, &plain, b, p.s->m);
+        double worst = 0.0;
+        for (gsize e = 0; e < (gsize) p.s->m * p.s->n; e++)
+          worst = fmax (worst, fabs ((double) p.y[e] - y_f32[e]) / (p.mag[e] + 1e-30));
+        g_assert_cmpfloat (worst, >, 1e-5);
+      }
+
+      /* the same rows as three stacked parts (a layer's q, k, v) */
+      if (p.s->n % 3 == 0) {
+        const gsize third = (gsize) p.s->n / 3 * p.s->k;
+        siglip_matrix st = { NULL, NULL, p.s->n, p.s->k, { p.w, p.w + third, p.w + 2 * third }, 3,
+                             .bf16_rows = true };
+        g_autofree float *y2 = g_new (float, (gsize) p.s->m * p.s->n);
+        siglip_linear (y2, p.x, &st, b, p.s->m);
+        g_assert_cmpmem (y2, sizeof (float) * p.s->m * p.s->n, p.y, sizeof (float) * p.s->m * p.s->n);
+      }
+      problem_clear (&p);
+    }
+
+  /* ties and near-ties, rounded in the kernels' vector code and in its scalar tail alike: the
+   * products equal those of the packed bf16 panels exactly (one input: no summation order) */
+  const float ties[] = { 1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, 1.0f + 0x1p-8f + 0x1p-20f, -2.0f,
+                         -(1.0f + 0x1p-8f), 0x1p-130f, 3.0e38f, 1.0f + 5 * 0x1p-8f, 0.0f,
+                         -0.0f, 0x1.fffffep-1f };
+  const int n = G_N_ELEMENTS (ties);
+  float one = 1.0f, y_rows[G_N_ELEMENTS (ties)], y_panels[G_N_ELEMENTS (ties)];
+  siglip_matrix rows = { ties, NULL, n, 1, .bf16_rows = true }, panels = { ties, NULL, n, 1 };
+  g_assert_true (siglip_gemm_pack_bf16 (&panels, NULL));
+  panels.w = NULL;
+  siglip_linear (y_rows, &one, &rows, NULL, 1);
+  siglip_linear (y_panels, &one, &panels, NULL, 1);
+  g_assert_cmpmem (y_rows, sizeof y_rows, y_panels, sizeof y_panels);
+  for (int j = 0; j < n; j++)
+    g_assert_cmpfloat (y_rows[j], ==, bf16_round (ties[j]));
+  siglip_gemm_packed_free (&panels);
+}
+
+static void
+test_bf16_rows (void)
+{
+  if (!siglip_gemm_cpu_has_avx2 ()) {
+    g_test_skip ("this CPU has no AVX2 + FMA: no kernel reads rows standing for bf16; the plain "
+                 "path is tested by /gemm/bf16/rows-plain");
+    return;
+  }
+  siglip_gemm_set_fp32_backend (SIGLIP_GEMM_FP32_AUTO);
+  check_bf16_rows ("bf16 rows");
+  siglip_gemm_set_fp32_backend (SIGLIP_GEMM_FP32_AVX2);
+  check_bf16_rows ("bf16 rows, avx2");
+  siglip_gemm_set_fp32_backend (SIGLIP_GEMM_FP32_AUTO);
+}
+
+static void
+test_bf16_rows_plain (void)
+{
+  siglip_gemm_set_fp32_backend (SIGLIP_GEMM_FP32_OPENBLAS);
+  check_bf16_rows ("bf16 rows, plain");
+  siglip_gemm_set_fp32_backend (SIGLIP_GEMM_FP32_AUTO);
+}
+
 /* Round to nearest even, as torch and the BF16 safetensors writer (FACTS.md §11). */
 static void
 test_bf16_rounding (void)
@@ -528,6 +614,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/gemm/bf16/avx512bf16", test_bf16_fast);
   g_test_add_func ("/gemm/bf16/avx2", test_bf16_avx2);
   g_test_add_func ("/gemm/bf16/generic", test_bf16_generic);
+  g_test_add_func ("/gemm/bf16/rows", test_bf16_rows);
+  g_test_add_func ("/gemm/bf16/rows-plain", test_bf16_rows_plain);
   g_test_add_func ("/gemm/concurrent", test_concurrent);
   g_test_add_func ("/gemm/pack-errors", test_pack_errors);
   return g_test_run ();

@@ -995,10 +995,36 @@ static void
 test_precision_bf16 (void)
 {
   /* bf16 precision packs every matrix for the bf16 GEMM and releases the F32 values (.w NULL:
-   * only siglip_linear reads a matrix) */
+   * only siglip_linear reads a matrix). Where the bf16 kernel is the AVX2 one, the first load
+   * (no weight cache file yet) computes on the F32 rows instead, marked as standing for bf16,
+   * while the panels are written; the second maps them. */
   g_autofree char *dir = test_data_path ("tiny-siglip2-naflex");
-  siglip_load_options options = { .precision = SIGLIP_PRECISION_BF16 };
+  g_autofree char *cache = test_out_path ("model-load/precision-bf16-cache");
+  g_autoptr (GDir) old = g_dir_open (cache, 0, NULL);
+  for (const char *entry; old && (entry = g_dir_read_name (old));)
+    {
+      g_autofree char *path = g_build_filename (cache, entry, NULL);
+      g_assert_cmpint (g_remove (path), ==, 0);
+    }
+  siglip_load_options options = { .precision = SIGLIP_PRECISION_BF16, .weight_cache_dir = cache };
   siglip_model *model = load_ok (dir, &options);
+  if (siglip_gemm_can_round_rows ())
+    {
+      g_assert_cmpint (siglip_model_get_info (model)->weight_cache, ==,
+                       SIGLIP_WEIGHT_CACHE_WRITING);
+      const siglip_matrix *rows[] = { &model->text.head, &model->vision.layers[0].fc1,
+                                      &model->vision.layers[0].qkv };
+      for (gsize i = 0; i < G_N_ELEMENTS (rows); i++)
+        {
+          g_assert_null (rows[i]->packed);
+          g_assert_true (rows[i]->bf16_rows);
+          g_assert_true (rows[i]->w || rows[i]->n_stacked == 3);
+        }
+      g_assert_true (siglip_model_wait_weight_cache (model, NULL));
+      siglip_model_free (model);
+      model = load_ok (dir, &options);
+      g_assert_cmpint (siglip_model_get_info (model)->weight_cache, ==, SIGLIP_WEIGHT_CACHE_HIT);
+    }
   g_assert_cmpint (siglip_model_get_info (model)->precision, ==, SIGLIP_PRECISION_BF16);
   const siglip_matrix *top[] = { &model->text.head, &model->vision.patch, &model->vision.head_in,
                                  &model->vision.head_out, &model->vision.head_fc1,

@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "cli-inputs.h"
+#include "cli-model.h"
 #include "siglens-prefetch.h"
 #include "siglens-results.h"
 #include "siglens-decode.h"
@@ -610,7 +611,7 @@ out:
   g_free (text_emb);
   siglip_label_list_free (list);
   siglip_state_free (state);
-  siglip_model_free (model);
+  cli_model_free ("classify", model);
   siglip_label_cache_free (label_cache);
   common_options_clear (&common);
   return status;
@@ -749,7 +750,7 @@ out:
   g_free (image_emb);
   cJSON_Delete (root);
   siglip_state_free (state);
-  siglip_model_free (model);
+  cli_model_free ("embed", model);
   common_options_clear (&common);
   return status;
 }

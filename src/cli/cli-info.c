@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "cli-model.h"
 #include "siglip.h"
 
 static void
@@ -49,6 +50,7 @@ weight_cache_name (siglip_weight_cache_status status)
     case SIGLIP_WEIGHT_CACHE_HIT: return "hit";
     case SIGLIP_WEIGHT_CACHE_BUILT: return "built";
     case SIGLIP_WEIGHT_CACHE_OFF: return "off";
+    case SIGLIP_WEIGHT_CACHE_WRITING: return "writing";
     case SIGLIP_WEIGHT_CACHE_NONE:
     default: return "none";
     }
@@ -75,6 +77,13 @@ print_weight_cache (const siglip_model_info *info)
       printf ("Weight cache:  %s %s, %.1f MiB on disk%s%s%s\n",
               info->weight_cache == SIGLIP_WEIGHT_CACHE_HIT ? "mapped from" : "built now in",
               info->weight_cache_path, (double) info->weight_cache_bytes / (1024.0 * 1024.0),
+              info->weight_cache_note ? " (" : "",
+              info->weight_cache_note ? info->weight_cache_note : "",
+              info->weight_cache_note ? ")" : "");
+      break;
+    case SIGLIP_WEIGHT_CACHE_WRITING:
+      printf ("Weight cache:  being written to %s for the next load; this one computes on the "
+              "F32 rows, rounded to bf16 as they are read%s%s%s\n", info->weight_cache_path,
               info->weight_cache_note ? " (" : "",
               info->weight_cache_note ? info->weight_cache_note : "",
               info->weight_cache_note ? ")" : "");
@@ -278,6 +287,6 @@ siglens_cli_info (int argc, char **argv)
     status = print_json (info);
   else
     print_text (info);
-  siglip_model_free (model);
+  cli_model_free ("info", model);
   return status;
 }

@@ -241,6 +241,22 @@ siglip_avx2_transpose_bias (float *y, size_t ldy, const float *yt, size_t ldt, i
 }
 
 TARGET void
+siglip_avx2_round_bf16 (float *out, const float *w, size_t n)
+{
+  const __m256i half = _mm256_set1_epi32 (0x7fff), one = _mm256_set1_epi32 (1);
+  const __m256i high = _mm256_set1_epi32 ((int) 0xffff0000u);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256i u = _mm256_castps_si256 (_mm256_loadu_ps (w + i));
+    const __m256i odd = _mm256_and_si256 (_mm256_srli_epi32 (u, 16), one);
+    const __m256i r = _mm256_add_epi32 (u, _mm256_add_epi32 (half, odd));
+    _mm256_storeu_ps (out + i, _mm256_castsi256_ps (_mm256_and_si256 (r, high)));
+  }
+  for (; i < n; i++)
+    out[i] = siglip_bf16_to_f32 (siglip_f32_to_bf16_rne (w[i]));
+}
+
+TARGET void
 siglip_avx2_pack_columns (float *panel, int w, const float *x, size_t ldx, int rows, int k)
 {
   for (int c0 = 0; c0 < w; c0 += 8) {

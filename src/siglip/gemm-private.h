@@ -108,6 +108,10 @@ void siglip_avx2_sgemm_nn (float *c, size_t ldc, const float *a, size_t lda, con
  * a time in registers (gemm.c's linear_rowmajor). */
 void siglip_avx2_transpose_bias (float *y, size_t ldy, const float *yt, size_t ldt, int rows,
                                  int n, const float *bias);
+/* out[i] = w[i] rounded to bf16 (nearest even, as siglip_f32_to_bf16_rne; the weights are
+ * finite) and widened back, for i < n; w at any 4-byte alignment. Rows standing for bf16
+ * (internal.h's bf16_rows) on their way into the row-major product. */
+void siglip_avx2_round_bf16 (float *out, const float *w, size_t n);
 /* panel[k * w + c] = x[c][k] (row stride ldx) for c < rows, 0 for rows <= c < w (w a multiple
  * of 8, panel 32-byte aligned), k < K: rows of x as one panel of w columns. */
 void siglip_avx2_pack_columns (float *panel, int w, const float *x, size_t ldx, int rows, int k);

@@ -38,7 +38,7 @@
 /* per-thread scratch: grown once to the largest request, reused by every later call, so the
  * forward pass does not allocate after its first layer */
 
-enum { SCRATCH_A, SCRATCH_TILE, SCRATCH_XP, SCRATCH_YT, N_SCRATCH };
+enum { SCRATCH_A, SCRATCH_TILE, SCRATCH_XP, SCRATCH_YT, SCRATCH_ROUNDED, N_SCRATCH };
 
 typedef struct {
   void *p[N_SCRATCH];
@@ -202,6 +202,12 @@ fp32_kernel_get (void)
   if (forced_fp32_backend != SIGLIP_GEMM_FP32_AVX2 && siglip_gemm_cpu_has_avx512f ())
     return FP32_AVX512;
   return siglip_gemm_cpu_has_avx2 () ? FP32_AVX2 : FP32_OPENBLAS;
+}
+
+bool
+siglip_gemm_can_round_rows (void)
+{
+  return bf16_kernel_get () == BF16_AVX2 && fp32_kernel_get () != FP32_OPENBLAS;
 }
 
 bool
@@ -538,6 +544,8 @@ siglip_gemm_unpack_f32 (const siglip_matrix *m, float *out)
       } else {
         v = m->w[(size_t) r * k + col];
       }
+      if (m->bf16_rows && !m->packed)
+        v = siglip_bf16_to_f32 (siglip_f32_to_bf16_rne (v));
       out[(size_t) r * k + col] = v;
     }
 }
@@ -665,6 +673,7 @@ typedef struct {
   float *yt;              /* y^T (N, n) */
   int n_tasks;
   fp32_kernel kernel;
+  float *rounded;         /* w->bf16_rows: ROWMAJOR_CHUNK rows of rounded weights per worker */
 } rowmajor_job;
 
 /* Panel p of x: xp[(p * K + k) * xw + c] = x[xw p + c][k], rows past n zero. */
@@ -699,6 +708,18 @@ rowmajor_task (void *data, int task, int worker)
     const float *wr = matrix_rows (w, r0, &rows);
     rows = r_end - r0 < rows ? r_end - r0 : rows;
     rows = rows < ROWMAJOR_CHUNK ? rows : ROWMAJOR_CHUNK;
+    if (w->bf16_rows) {
+      /* the chunk rounded once into this worker's scratch (checked by linear_rowmajor): a
+       * pass over rows x K weights against n times as many multiply-adds */
+      float *rounded = job->rounded + (size_t) worker * ROWMAJOR_CHUNK * w->cols;
+#ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
+      siglip_avx2_round_bf16 (rounded, wr, (size_t) rows * w->cols); /* our kernels' CPUs have AVX2 */
+#else
+      for (size_t i = 0; i < (size_t) rows * w->cols; i++)
+        rounded[i] = siglip_bf16_to_f32 (siglip_f32_to_bf16_rne (wr[i]));
+#endif
+      wr = rounded;
+    }
     float *yt = job->yt + (size_t) r0 * n;
 #ifdef SIGLIP_GEMM_HAVE_AVX512F32_KERNEL
     if (job->kernel == FP32_AVX512)
@@ -740,12 +761,39 @@ linear_rowmajor (float *y, const float *x, const siglip_matrix *w, const float *
   job.yt = scratch_get (SCRATCH_YT, (size_t) w->rows * n * sizeof (float));
   if (!job.xp.data || !job.yt)
     return false;
+  if (w->bf16_rows) {
+    job.rounded = scratch_get (SCRATCH_ROUNDED, (size_t) siglip_pool_n_threads () * ROWMAJOR_CHUNK
+                                                    * k * sizeof (float));
+    if (!job.rounded)
+      return false;
+  }
   job.kernel = kernel;
   siglip_parallel_for (n_panels, rowmajor_pack_task, &job);
   /* a task per chunk, not per worker: the pool balances them (pool.c) */
   job.n_tasks = (w->rows + ROWMAJOR_CHUNK - 1) / ROWMAJOR_CHUNK;
   siglip_parallel_for (job.n_tasks, rowmajor_task, &job);
   return true;
+}
+
+/* Rows standing for bf16 when the row-major kernel cannot run (no scratch memory, or OpenBLAS
+ * forced after the load chose them): one weight at a time, correct and slow. */
+static void
+linear_bf16_rows_plain (float *y, const float *x, const siglip_matrix *w, const float *b, int n)
+{
+  const int k = w->cols;
+  for (int r0 = 0; r0 < w->rows;) {
+    int rows;
+    const float *wr = matrix_rows (w, r0, &rows);
+    for (int j = 0; j < rows; j++)
+      for (int i = 0; i < n; i++) {
+        float sum = 0.0f;
+        for (int kk = 0; kk < k; kk++)
+          sum += x[(size_t) i * k + kk]
+                 * siglip_bf16_to_f32 (siglip_f32_to_bf16_rne (wr[(size_t) j * k + kk]));
+        y[(size_t) i * w->rows + r0 + j] = sum + (b ? b[r0 + j] : 0.0f);
+      }
+    r0 += rows;
+  }
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1000,9 +1048,15 @@ siglip_linear (float *y, const float *x, const siglip_matrix *w, const float *b,
     break;
   default: {
     const fp32_kernel kernel = fp32_kernel_get ();
-    if (kernel != FP32_OPENBLAS && n >= ROWMAJOR_MIN_N && linear_rowmajor (y, x, w, b, n, kernel))
+    /* rows standing for bf16 (siglip_gemm_can_round_rows) go through the row-major kernel at
+     * any n: the pooling probe's single row included, as OpenBLAS would read them unrounded */
+    if (kernel != FP32_OPENBLAS && (n >= ROWMAJOR_MIN_N || w->bf16_rows)
+        && linear_rowmajor (y, x, w, b, n, kernel))
       break;
-    linear_fp32 (y, x, w, b, n);
+    if (w->bf16_rows)
+      linear_bf16_rows_plain (y, x, w, b, n);
+    else
+      linear_fp32 (y, x, w, b, n);
     break;
   }
   }

@@ -25,6 +25,11 @@ void siglip_linear (float *y, const float *x, const siglip_matrix *w, const floa
  * with an error naming the matrix shape when out of memory or the source is unusable. */
 bool siglip_gemm_pack (siglip_matrix *m, siglip_precision precision, const void *src,
                        siglip_dtype dtype, siglip_error **error);
+/* True when a bf16 model can compute on F32 rows marked bf16_rows (internal.h) with the
+ * numbers of its panels: the bf16 kernel is the AVX2 one, whose products are fp32 activations
+ * times bf16 weights in fp32 (not AVX512-BF16, which rounds the activations too), and the fp32
+ * row-major kernel runs to read the rows. */
+bool siglip_gemm_can_round_rows (void);
 /* True when the loader should pack fp32 weights into panels. False on every CPU now: where
  * our fp32 kernels run (AVX-512F, AVX2 + FMA) they read the row-major weights from the file's
  * mapping as they are (gemm.c's linear_rowmajor), elsewhere OpenBLAS does. Asked in one place

@@ -171,6 +171,11 @@ typedef struct {
    * stacked[p], row-major F32. */
   const float *stacked[SIGLIP_MATRIX_MAX_STACKED];
   int n_stacked;
+  /* The F32 rows stand for their bf16 rounding (to nearest even, as bf16 panels are packed):
+   * every product rounds the weights as it reads them, so it gives the numbers of the panels
+   * without them. A bf16 model's first load computes this way while its panels are written to
+   * the weight cache (model.c, weight-cache-writer.h). */
+  bool bf16_rows;
 } siglip_matrix;
 
 typedef struct {
@@ -236,6 +241,8 @@ struct siglip_model {
   siglip_label_cache *label_cache; /* on disk; not owned, may be NULL */
   char *identity;                  /* siglip_model_identity, when label_cache is set */
   struct siglip_weight_cache *weight_cache; /* the packed panels' mapping (weight-cache.h) */
+  /* writing the panels' file while this model computes on bf16_rows (weight-cache-writer.h) */
+  struct siglip_weight_cache_writer *weight_cache_writer;
   char *weight_cache_path, *weight_cache_note;
 };
 

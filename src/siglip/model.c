@@ -27,6 +27,7 @@
 #include "pool.h"
 #include "util.h"
 #include "weight-cache.h"
+#include "weight-cache-writer.h"
 
 /* Tensor names of the transformers state dict (Siglip2Model / SiglipModel). */
 #define TN_LAYER          "%s.encoder.layers.%d.%s"
@@ -921,6 +922,71 @@ write_check_record (loader *l)
   free (dir);
 }
 
+/* A miss of a bf16 load where the bf16 product is the fp32 kernel's on rounded weights
+ * (siglip_gemm_can_round_rows) and every matrix is F32 rows in the files, which the products
+ * can then read in place. */
+static bool
+rows_can_stand_in (const loader *l)
+{
+  if (l->model->precision != SIGLIP_PRECISION_BF16 || !siglip_gemm_can_round_rows ())
+    return false;
+  for (int i = 0; i < l->n_jobs; i++)
+    for (int p = 0; p < l->jobs[i].n_parts; p++)
+      if (l->jobs[i].parts[p].dtype != SIGLIP_DTYPE_F32
+          || (uintptr_t) l->jobs[i].parts[p].data % sizeof (float) != 0)
+        return false;
+  return true;
+}
+
+/* The matrices bound to the files' F32 rows, standing for their bf16 rounding, each source
+ * checked finite first; their panels are written to the weight cache on a thread meanwhile
+ * (weight-cache-writer.c says why), for the next load to map. */
+static void
+compute_on_rows (loader *l, const char *path, const char *key, char *why)
+{
+  siglip_model *m = l->model;
+  for (int i = 0; i < l->n_jobs; i++)
+    for (int p = 0; p < l->jobs[i].n_parts; p++)
+      check_finite (l, l->jobs[i].tensors[p]);
+  check_queued (l);
+  if (l->error)
+    {
+      free (why);
+      return;
+    }
+  for (int i = 0; i < l->n_jobs; i++)
+    {
+      const siglip_pack_job *job = &l->jobs[i];
+      siglip_matrix *mat = job->matrix;
+      if (job->n_parts == 1)
+        mat->w = job->parts[0].data;
+      else
+        for (int p = 0; p < job->n_parts; p++)
+          mat->stacked[p] = job->parts[p].data;
+      mat->n_stacked = job->n_parts == 1 ? 0 : job->n_parts;
+      mat->bf16_rows = true;
+      for (int p = 0; p < job->n_parts; p++)
+        count_bound (l, job->tensors[p]);
+    }
+  siglip_error *failed = NULL;
+  m->weight_cache_writer = siglip_weight_cache_writer_start (path, key, m->precision, l->jobs,
+                                                             l->n_jobs, &failed);
+  free (m->weight_cache_note);
+  if (m->weight_cache_writer)
+    {
+      m->info.weight_cache = SIGLIP_WEIGHT_CACHE_WRITING;
+      m->weight_cache_path = strdup (path);
+      m->weight_cache_note = why;
+    }
+  else
+    {
+      m->info.weight_cache = SIGLIP_WEIGHT_CACHE_OFF;
+      m->weight_cache_note = siglip_strdup_printf ("not kept: %s", failed->message);
+      free (why);
+    }
+  siglip_error_free (failed);
+}
+
 /* The bound matrices' panels: mapped from the weight cache when it holds them for exactly
  * these files, else packed into a new cache file (each source checked finite first), else,
  * when no file can be made, packed in memory. */
@@ -947,6 +1013,14 @@ pack_matrices (loader *l)
       for (int i = 0; i < l->n_jobs; i++)
         for (int p = 0; p < l->jobs[i].n_parts; p++)
           count_bound (l, l->jobs[i].tensors[p]);
+    }
+  else if (key && rows_can_stand_in (l))
+    {
+      if (await_tokenizer (l))
+        compute_on_rows (l, path, key, why);
+      else
+        free (why);
+      why = NULL;
     }
   else if (key && await_tokenizer (l))
     {
@@ -1503,6 +1577,8 @@ siglip_model_free (siglip_model *m)
 {
   if (!m)
     return;
+  /* first: it reads the weight files' mapping, and packs on this model's threads */
+  siglip_weight_cache_writer_free (m->weight_cache_writer);
   if (m->text_cache)
     siglip_text_cache_free (m->text_cache);
   if (m->tokenizer)
@@ -1523,6 +1599,38 @@ siglip_model_free (siglip_model *m)
   if (m->holds_pool)
     siglip_pool_release ();
   free (m);
+}
+
+bool
+siglip_model_wait_weight_cache (siglip_model *model, siglip_error **error)
+{
+  if (!model->weight_cache_writer)
+    return true;
+  int64_t bytes = 0;
+  siglip_error *failed = NULL;
+  if (siglip_weight_cache_writer_wait (model->weight_cache_writer, &bytes, &failed))
+    {
+      model->info.weight_cache_bytes = bytes;
+      return true;
+    }
+  /* what a load says when it cannot make the file (pack_matrices); the note stays the
+   * model's, as the info's strings do */
+  if (model->info.weight_cache == SIGLIP_WEIGHT_CACHE_WRITING)
+    {
+      char *note = siglip_strdup_printf ("not kept: %s", failed->message);
+      if (note)
+        {
+          free (model->weight_cache_note);
+          model->info.weight_cache_note = model->weight_cache_note = note;
+        }
+      model->info.weight_cache = SIGLIP_WEIGHT_CACHE_OFF;
+      model->info.weight_cache_path = NULL;
+    }
+  if (error && !*error)
+    *error = failed;
+  else
+    siglip_error_free (failed);
+  return false;
 }
 
 const siglip_model_info *

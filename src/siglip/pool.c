@@ -197,12 +197,20 @@ siglip_pool_n_threads (void)
   return requested_threads > 0 ? requested_threads : online_cores ();
 }
 
+static _Thread_local bool stays_off;
+
+void
+siglip_pool_stay_off (void)
+{
+  stays_off = true;
+}
+
 void
 siglip_parallel_for (int n_tasks, siglip_task_func fn, void *ctx)
 {
   if (n_tasks <= 0)
     return;
-  if (n_tasks == 1 || pthread_mutex_trylock (&pool.busy) != 0) {
+  if (n_tasks == 1 || stays_off || pthread_mutex_trylock (&pool.busy) != 0) {
     run_alone (fn, ctx, n_tasks);
     return;
   }

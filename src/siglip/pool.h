@@ -27,5 +27,9 @@ int  siglip_pool_n_threads (void);
  * worker 0 — correct, just not parallel. */
 typedef void (*siglip_task_func) (void *ctx, int task, int worker);
 void siglip_parallel_for (int n_tasks, siglip_task_func fn, void *ctx);
+/* From now on the calling thread's siglip_parallel_for runs its tasks serially, never taking
+ * the pool: for a background thread, which must not leave a forward pass running serially
+ * because it held the pool first (weight-cache-writer.c). */
+void siglip_pool_stay_off (void);
 
 #endif /* SIGLIP_POOL_H */

@@ -165,6 +165,11 @@ typedef enum {
   SIGLIP_WEIGHT_CACHE_HIT,      /* mapped from its file, checksums verified */
   SIGLIP_WEIGHT_CACHE_BUILT,    /* packed and written now (first load, or the model changed) */
   SIGLIP_WEIGHT_CACHE_OFF,      /* packed in memory: asked to, or the file could not be made */
+  /* bf16 on a CPU without AVX512-BF16, first load: this model computes on the weight files'
+   * F32 rows, each weight rounded to bf16 as a product reads it (the numbers of the panels),
+   * while the panels are written to the file on a background thread for the next load
+   * (siglip_model_wait_weight_cache). This load holds the F32 rows, not half their size. */
+  SIGLIP_WEIGHT_CACHE_WRITING,
 } siglip_weight_cache_status;
 
 typedef struct {
@@ -191,6 +196,15 @@ typedef struct {
 } siglip_model_info;
 
 const siglip_model_info *siglip_model_get_info (const siglip_model *model);
+
+/* Waits for the weight cache file a load is writing in the background (weight_cache ==
+ * SIGLIP_WEIGHT_CACHE_WRITING) to be whole, so that the next load maps it: for a one-shot
+ * program, after its answer. Then weight_cache_bytes is its size (0 while it is being
+ * written). True at once when nothing is being written; false with *error
+ * saying why the file could not be written (weight_cache is SIGLIP_WEIGHT_CACHE_OFF then, and
+ * the note says it). siglip_model_free stops a write still going
+ * (nothing is left then, and the next load writes it again). */
+bool siglip_model_wait_weight_cache (siglip_model *model, siglip_error **error);
 
 /* ---------------------------------------------------------------------------------------------
  * Tokenizer (Gemma BPE with byte fallback, from tokenizer.json)
