@@ -2,7 +2,8 @@
 /*
  * test-pool.c — pool.c on its own: every task runs exactly once, on a worker of the pool; a
  * worker that stalls leaves the other tasks to the others; a parallel_for from inside a task (the pool busy) runs serially in that thread; the
- * largest size asked for wins; a pool joined and started again never re-runs an old job.
+ * largest size asked for wins; a pool joined and started again never re-runs an old job; a
+ * thread that stays off never takes the pool, and only the foreground's jobs end its idle time.
  */
 #include <glib.h>
 
@@ -169,6 +170,58 @@ test_pool_restart (void)
   }
 }
 
+/* A thread that stayed off runs its tasks itself, on no worker of the pool, and its work is not
+ * the foreground's: the idle time since the last foreground job goes on growing through it,
+ * and reads 0 while a foreground job runs. */
+static void
+idle_task (void *ctx, int task, int worker)
+{
+  double *seen = ctx;
+  seen[task] = siglip_pool_idle_seconds ();
+}
+
+typedef struct {
+  count_job job;
+  double idle_before, idle_after;
+} off_run;
+
+static gpointer
+stay_off_main (gpointer data)
+{
+  off_run *r = data;
+  siglip_pool_stay_off ();
+  r->idle_before = siglip_pool_idle_seconds ();
+  siglip_parallel_for (r->job.n_tasks, count_task, &r->job);
+  r->idle_after = siglip_pool_idle_seconds ();
+  return NULL;
+}
+
+static void
+test_stay_off_and_idle (void)
+{
+  double seen[8] = { 0 };
+  siglip_parallel_for (8, idle_task, seen);
+  for (int t = 0; t < 8; t++)
+    g_assert_cmpfloat (seen[t], ==, 0.0);
+  g_assert_cmpfloat (siglip_pool_idle_seconds (), <, 1.0);
+  g_usleep (60000);
+  const double idle = siglip_pool_idle_seconds ();
+  g_assert_cmpfloat (idle, >=, 0.06);
+
+  off_run r = { .job = { .n_tasks = 64 } };
+  g_thread_join (g_thread_new ("stays-off", stay_off_main, &r));
+  for (int t = 0; t < 64; t++)
+    {
+      g_assert_cmpint (r.job.runs[t], ==, 1);
+      g_assert_cmpint (r.job.worker_of[t], ==, 0); /* all in the calling thread */
+    }
+  g_assert_cmpfloat (r.idle_before, >=, idle);
+  g_assert_cmpfloat (r.idle_after, >=, r.idle_before);
+  /* this thread did not stay off: its next job is the foreground's again */
+  siglip_parallel_for (8, idle_task, seen);
+  g_assert_cmpfloat (siglip_pool_idle_seconds (), <, idle);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -180,5 +233,6 @@ main (int argc, char *argv[])
   g_test_add_func ("/pool/nested", test_nested);
   g_test_add_func ("/pool/largest-wins", test_largest_wins);
   g_test_add_func ("/pool/restart", test_pool_restart);
+  g_test_add_func ("/pool/stay-off-and-idle", test_stay_off_and_idle);
   return g_test_run ();
 }

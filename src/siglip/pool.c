@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cblas.h>
@@ -205,12 +206,47 @@ siglip_pool_stay_off (void)
   stays_off = true;
 }
 
+/* The work of threads that have not stayed off: how many run now, and when the last ended. */
+static atomic_int foreground_jobs;
+static _Atomic int64_t foreground_end_ns;
+
+static int64_t
+monotonic_ns (void)
+{
+  struct timespec t;
+  clock_gettime (CLOCK_MONOTONIC, &t);
+  return (int64_t) t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+double
+siglip_pool_idle_seconds (void)
+{
+  if (atomic_load (&foreground_jobs) > 0)
+    return 0.0;
+  return (double) (monotonic_ns () - atomic_load (&foreground_end_ns)) * 1e-9;
+}
+
+static void parallel_for (int n_tasks, siglip_task_func fn, void *ctx);
+
 void
 siglip_parallel_for (int n_tasks, siglip_task_func fn, void *ctx)
 {
   if (n_tasks <= 0)
     return;
-  if (n_tasks == 1 || stays_off || pthread_mutex_trylock (&pool.busy) != 0) {
+  if (stays_off) {
+    run_alone (fn, ctx, n_tasks);
+    return;
+  }
+  atomic_fetch_add (&foreground_jobs, 1);
+  parallel_for (n_tasks, fn, ctx);
+  atomic_store (&foreground_end_ns, monotonic_ns ());
+  atomic_fetch_sub (&foreground_jobs, 1);
+}
+
+static void
+parallel_for (int n_tasks, siglip_task_func fn, void *ctx)
+{
+  if (n_tasks == 1 || pthread_mutex_trylock (&pool.busy) != 0) {
     run_alone (fn, ctx, n_tasks);
     return;
   }

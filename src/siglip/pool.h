@@ -31,5 +31,8 @@ void siglip_parallel_for (int n_tasks, siglip_task_func fn, void *ctx);
  * the pool: for a background thread, which must not leave a forward pass running serially
  * because it held the pool first (weight-cache-writer.c). */
 void siglip_pool_stay_off (void);
+/* Seconds since the last siglip_parallel_for of a thread that did not stay off ended; 0 while
+ * one runs. A background thread waits for the foreground's work to pause with it. */
+double siglip_pool_idle_seconds (void);
 
 #endif /* SIGLIP_POOL_H */
