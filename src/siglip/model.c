@@ -988,8 +988,9 @@ compute_on_rows (loader *l, const char *path, const char *key, char *why)
 }
 
 /* The bound matrices' panels: mapped from the weight cache when it holds them for exactly
- * these files, else packed into a new cache file (each source checked finite first), else,
- * when no file can be made, packed in memory. */
+ * these files; else, where the rows can stand in for them, none for this load (it computes on
+ * the rows while a thread writes the file: compute_on_rows); else packed into a new cache file
+ * (each source checked finite first); else, when no file can be made, packed in memory. */
 static void
 pack_matrices (loader *l)
 {
@@ -1066,7 +1067,8 @@ pack_matrices (loader *l)
  * gemm.h) the matrix becomes a pack job for pack_matrices: its panels are mapped from the
  * weight cache, or packed straight from the file's dtype (no F32 copy of a BF16 file) with the
  * source pages released at once, so the weights are resident once, in the packed form, and .w
- * is NULL: every product goes through siglip_linear, which reads only .packed.
+ * is NULL: every product goes through siglip_linear, which reads only .packed. (A bf16 load that
+ * misses the cache on the AVX2 path binds the rows instead, marked bf16_rows: compute_on_rows.)
  * Otherwise .w is the F32 view of the mapping (or a converted copy) for OpenBLAS. */
 static void
 bind_matrix (loader *l, siglip_matrix *m, const int64_t *shape, int ndim, const char *fmt, ...)
