@@ -40,7 +40,7 @@ struct siglip_weight_cache_writer {
   int n_jobs;
   atomic_bool stop;
   pthread_t thread;
-  bool joined;
+  bool joined;               /* or never started: no thread to wait for */
   bool written;
   int64_t bytes;             /* the file's, once written */
   siglip_error *error;       /* why not, once joined */
@@ -95,6 +95,7 @@ siglip_weight_cache_writer_start (const char *path, const char *key, siglip_prec
   siglip_weight_cache_writer *w = calloc (1, sizeof *w);
   if (w)
     {
+      w->joined = true;
       w->path = strdup (path);
       w->key = strdup (key);
       w->jobs = calloc ((size_t) n_jobs, sizeof *w->jobs);
@@ -121,10 +122,10 @@ siglip_weight_cache_writer_start (const char *path, const char *key, siglip_prec
     {
       siglip_set_error (error, SIGLIP_ERR_NO_MEMORY, "%s: cannot start a thread to write it (%s)",
                         path, strerror (rc));
-      w->joined = true;
       siglip_weight_cache_writer_free (w);
       return NULL;
     }
+  w->joined = false;
   return w;
 }
 
