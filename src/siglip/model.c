@@ -714,20 +714,6 @@ release_pages (const void *data, size_t bytes)
     madvise ((void *) begin, end - begin, MADV_DONTNEED);
 }
 
-/* Maps the pages of a tensor about to be packed in one call instead of one fault per 64 KiB
- * (Linux >= 5.14; elsewhere, or when it fails, the packing simply faults them in). Page
- * faults are what a load spends most of its time on, more so in a VM. */
-static void
-populate_pages (const void *data, size_t bytes)
-{
-#ifdef MADV_POPULATE_READ
-  const uintptr_t page = (uintptr_t) sysconf (_SC_PAGESIZE);
-  const uintptr_t begin = (uintptr_t) data & ~(page - 1);
-  const uintptr_t end = ((uintptr_t) data + bytes + page - 1) & ~(page - 1);
-  madvise ((void *) begin, end - begin, MADV_POPULATE_READ);
-#endif
-}
-
 /* A matrix to pack once everything is bound (pack_matrices): rows from `n` tensors stacked. */
 static void
 add_pack_job (loader *l, siglip_matrix *m, const siglip_tensor *const *tensors, int n)
@@ -764,7 +750,9 @@ prepare_job (void *data, const siglip_pack_job *job)
     {
       if (cancelled (l))
         return false;
-      populate_pages (job->tensors[p]->data, job->tensors[p]->nbytes);
+      /* in one call, not one fault per 64 KiB: page faults are what a load spends most of its
+       * time on, more so in a VM */
+      siglip_populate_pages (job->tensors[p]->data, job->tensors[p]->nbytes, false);
       if (!check_finite_mapped (l, job->tensors[p]))
         return false;
     }

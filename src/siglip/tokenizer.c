@@ -332,21 +332,16 @@ hash_bytes (const char *s, size_t n)
   return (uint32_t) mix64 (h);
 }
 
-/* A table of n zeroed elements, its pages faulted in writable in one call where Linux can
- * (MADV_POPULATE_WRITE, 5.14): filled by probing, each page would otherwise be read first (the
- * zero page mapped) and then written (a copy-on-write fault and a TLB shootdown to every other
- * thread of the process). Those faults were 20% of a first load's CPU time here. */
+/* A table of n zeroed elements, its pages faulted in writable at once: filled by probing, each
+ * page would otherwise be read first (the zero page mapped) and then written (a copy-on-write
+ * fault and a TLB shootdown to every other thread of the process). Those faults were 20% of a
+ * first load's CPU time here. */
 static void *
 zeroed_table (size_t n, size_t elem)
 {
   void *p = calloc (n, elem);
-#ifdef MADV_POPULATE_WRITE
-  const uintptr_t page = (uintptr_t) sysconf (_SC_PAGESIZE);
-  const uintptr_t begin = ((uintptr_t) p + page - 1) & ~(page - 1);
-  const uintptr_t end = ((uintptr_t) p + n * elem) & ~(page - 1);
-  if (p && end > begin)
-    madvise ((void *) begin, end - begin, MADV_POPULATE_WRITE); /* best effort */
-#endif
+  if (p)
+    siglip_populate_pages (p, n * elem, true);
   return p;
 }
 

@@ -134,3 +134,15 @@ siglip_make_dirs (const char *path)
   free (copy);
   return ok;
 }
+
+void
+siglip_populate_pages (const void *data, size_t bytes, bool writable)
+{
+#if defined(MADV_POPULATE_READ) && defined(MADV_POPULATE_WRITE)
+  const uintptr_t page = (uintptr_t) sysconf (_SC_PAGESIZE);
+  const uintptr_t begin = (uintptr_t) data & ~(page - 1);
+  const uintptr_t end = ((uintptr_t) data + bytes + page - 1) & ~(page - 1);
+  if (data && end > begin)
+    madvise ((void *) begin, end - begin, writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+#endif
+}
