@@ -1146,26 +1146,6 @@ time_first_load (const char *dir, int threads, bool bf16, int runs)
   return run;
 }
 
-static const char *
-weight_cache_status_name (siglip_weight_cache_status status)
-{
-  switch (status)
-    {
-    case SIGLIP_WEIGHT_CACHE_HIT: return "hit";
-    case SIGLIP_WEIGHT_CACHE_BUILT: return "built";
-    case SIGLIP_WEIGHT_CACHE_OFF: return "off";
-    case SIGLIP_WEIGHT_CACHE_WRITING: return "writing";
-    case SIGLIP_WEIGHT_CACHE_NONE:
-    default: return "none";
-    }
-}
-
-static const char *
-weight_cache_state (const siglip_model_info *info)
-{
-  return weight_cache_status_name (info->weight_cache);
-}
-
 /* ------------------------------------------------------------------------------------------ */
 /* time to a first result: what `siglens-cli classify photo.jpg` costs from a fresh process */
 
@@ -1609,11 +1589,12 @@ main (int argc, char *argv[])
             "\"labels_s\": %.3f, \"child_total_s\": %.3f}", read_s, load_s / read_s, fresh.cli_s,
             fresh.load_s, fresh.decode_s, fresh.image_s, fresh.labels_s, fresh.child_s);
     printf (", \"weight_cache\": \"%s\", \"weight_cache_bytes\": %lld, "
-            "\"weight_cache_build_s\": %.3f", weight_cache_state (info),
+            "\"weight_cache_build_s\": %.3f",
+            siglip_weight_cache_status_name (info->weight_cache),
             (long long) info->weight_cache_bytes, cache_run.built ? cache_run.build_s : 0.0);
     printf (", \"first_load_s\": %.3f, \"first_load_ratio_to_read\": %.2f, "
             "\"first_load_weight_cache\": \"%s\", \"first_load_write_s\": %.3f", first_load.load_s,
-            first_load.load_s / read_s, weight_cache_status_name (first_load.state),
+            first_load.load_s / read_s, siglip_weight_cache_status_name (first_load.state),
             first_load.write_s);
     if (first_load.have_image)
       printf (", \"first_session_image_256_s\": %.3f, \"first_session_image_256_paired\": %.2f",
@@ -1653,7 +1634,7 @@ main (int argc, char *argv[])
             "read weights", read_s);
     printf ("%-28s %10.3f s %25s %8.2f  (x read; weight cache miss: %s, as a first start)\n",
             "first load", first_load.load_s, "", first_load.load_s / read_s,
-            weight_cache_status_name (first_load.state));
+            siglip_weight_cache_status_name (first_load.state));
     if (first_load.write_s > 0)
       printf ("%-28s %10.3f s %25s %8.2f  (x read; on a background thread, after the first load "
               "returned)\n", "  weight cache written", first_load.write_s, "",
@@ -1667,7 +1648,8 @@ main (int argc, char *argv[])
     }
     if (info->weight_cache != SIGLIP_WEIGHT_CACHE_NONE)
       printf ("%-28s %10s     %s, %.3f MB on disk%s%s\n", "  weight cache", "",
-              weight_cache_state (info), info->weight_cache_bytes / 1e6,
+              siglip_weight_cache_status_name (info->weight_cache),
+              info->weight_cache_bytes / 1e6,
               info->weight_cache_path ? " at " : "",
               info->weight_cache_path ? info->weight_cache_path : "");
     if (cache_run.built)

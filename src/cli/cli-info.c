@@ -42,20 +42,6 @@ thousands (int64_t v, char buf[32])
   return buf;
 }
 
-static const char *
-weight_cache_name (siglip_weight_cache_status status)
-{
-  switch (status)
-    {
-    case SIGLIP_WEIGHT_CACHE_HIT: return "hit";
-    case SIGLIP_WEIGHT_CACHE_BUILT: return "built";
-    case SIGLIP_WEIGHT_CACHE_OFF: return "off";
-    case SIGLIP_WEIGHT_CACHE_WRITING: return "writing";
-    case SIGLIP_WEIGHT_CACHE_NONE:
-    default: return "none";
-    }
-}
-
 /* Where the packed weights came from, and what they take on disk (README "Speed"). */
 static void
 print_weight_cache (const siglip_model_info *info)
@@ -197,7 +183,8 @@ print_json (const siglip_model_info *info)
   cJSON_AddNumberToObject (o, "logit_bias", float_json (info->logit_bias));
   cJSON_AddNumberToObject (o, "n_threads", info->n_threads);
   cJSON *cache = cJSON_AddObjectToObject (o, "weight_cache");
-  cJSON_AddStringToObject (cache, "status", weight_cache_name (info->weight_cache));
+  cJSON_AddStringToObject (cache, "status",
+                           siglip_weight_cache_status_name (info->weight_cache));
   if (info->weight_cache_path)
     cJSON_AddStringToObject (cache, "path", info->weight_cache_path);
   cJSON_AddNumberToObject (cache, "bytes", (double) info->weight_cache_bytes);

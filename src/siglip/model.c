@@ -1629,6 +1629,20 @@ siglip_model_get_info (const siglip_model *model)
   return &model->info;
 }
 
+const char *
+siglip_weight_cache_status_name (siglip_weight_cache_status status)
+{
+  switch (status)
+    {
+    case SIGLIP_WEIGHT_CACHE_HIT: return "hit";
+    case SIGLIP_WEIGHT_CACHE_BUILT: return "built";
+    case SIGLIP_WEIGHT_CACHE_OFF: return "off";
+    case SIGLIP_WEIGHT_CACHE_WRITING: return "writing";
+    case SIGLIP_WEIGHT_CACHE_NONE:
+    default: return "none";
+    }
+}
+
 const siglip_tokenizer *
 siglip_model_get_tokenizer (const siglip_model *model)
 {

@@ -196,6 +196,9 @@ typedef struct {
 } siglip_model_info;
 
 const siglip_model_info *siglip_model_get_info (const siglip_model *model);
+/* "hit", "built", "off", "writing" or "none": the names `siglens-cli info --json` and the bench
+ * print. */
+const char *siglip_weight_cache_status_name (siglip_weight_cache_status status);
 
 /* Waits for the weight cache file a load is writing in the background (weight_cache ==
  * SIGLIP_WEIGHT_CACHE_WRITING) to be whole, so that the next load maps it: for a one-shot
