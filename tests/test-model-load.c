@@ -924,6 +924,20 @@ count_entries (const char *dir)
   return n;
 }
 
+/* A weight cache folder out/REL with nothing left in it from an earlier run. (transfer full) */
+static char *
+empty_cache (const char *rel)
+{
+  char *cache = test_out_path (rel);
+  g_autoptr (GDir) old = g_dir_open (cache, 0, NULL);
+  for (const char *entry; old && (entry = g_dir_read_name (old));)
+    {
+      g_autofree char *path = g_build_filename (cache, entry, NULL);
+      g_assert_cmpint (g_remove (path), ==, 0);
+    }
+  return cache;
+}
+
 /* Everything small is checked before any weight is packed or recorded: a config contradicting
  * the safetensors headers fails before the first progress report (the binding reports 0 as it
  * starts, then once per tensor). The tokenizer is parsed on a thread of its own while the
@@ -935,13 +949,7 @@ static void
 test_small_files_first (void)
 {
   progress_log log = { 0, 0.0, G_MAXINT };
-  g_autofree char *cache = test_out_path ("model-load/small-files-first-cache");
-  g_autoptr (GDir) old = g_dir_open (cache, 0, NULL);
-  for (const char *entry; old && (entry = g_dir_read_name (old));)
-    {
-      g_autofree char *path = g_build_filename (cache, entry, NULL);
-      g_assert_cmpint (g_remove (path), ==, 0);
-    }
+  g_autofree char *cache = empty_cache ("model-load/small-files-first-cache");
   siglip_load_options options = { .progress = on_progress, .progress_data = &log,
                                   .weight_cache_dir = cache };
   siglip_error *error = NULL;
@@ -999,13 +1007,7 @@ test_precision_bf16 (void)
    * (no weight cache file yet) computes on the F32 rows instead, marked as standing for bf16,
    * while the panels are written; the second maps them. */
   g_autofree char *dir = test_data_path ("tiny-siglip2-naflex");
-  g_autofree char *cache = test_out_path ("model-load/precision-bf16-cache");
-  g_autoptr (GDir) old = g_dir_open (cache, 0, NULL);
-  for (const char *entry; old && (entry = g_dir_read_name (old));)
-    {
-      g_autofree char *path = g_build_filename (cache, entry, NULL);
-      g_assert_cmpint (g_remove (path), ==, 0);
-    }
+  g_autofree char *cache = empty_cache ("model-load/precision-bf16-cache");
   siglip_load_options options = { .precision = SIGLIP_PRECISION_BF16, .weight_cache_dir = cache };
   siglip_model *model = load_ok (dir, &options);
   if (siglip_gemm_can_round_rows ())
