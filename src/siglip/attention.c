@@ -68,6 +68,16 @@ siglip_attention (float *out, int ldo, const float *q, int ldq, const float *k, 
 #define ATTN_MAX_HDP 128
 
 static void
+pack_vp (float *vp, const float *v, int ldv, int nk, int hd, int hdp)
+{
+  for (int j = 0; j < nk; j++)
+    {
+      memcpy (vp + (size_t) j * hdp, v + (size_t) j * ldv, (size_t) hd * sizeof (float));
+      memset (vp + (size_t) j * hdp + hd, 0, (size_t) (hdp - hd) * sizeof (float));
+    }
+}
+
+static void
 pack_kv (float *kt, float *vp, const float *k, int ldk, const float *v, int ldv, int nk, int hd,
          int nkp, int hdp)
 {
@@ -78,11 +88,7 @@ pack_kv (float *kt, float *vp, const float *k, int ldk, const float *v, int ldv,
         dst[j] = k[(size_t) j * ldk + c];
       memset (dst + nk, 0, (size_t) (nkp - nk) * sizeof (float));
     }
-  for (int j = 0; j < nk; j++)
-    {
-      memcpy (vp + (size_t) j * hdp, v + (size_t) j * ldv, (size_t) hd * sizeof (float));
-      memset (vp + (size_t) j * hdp + hd, 0, (size_t) (hdp - hd) * sizeof (float));
-    }
+  pack_vp (vp, v, ldv, nk, hd, hdp);
 }
 
 /* s (nq, nkp) = q (nq, hd) Kt (hd, nkp) * scale */
@@ -210,20 +216,22 @@ attention_block_packed (float *out, int ldo, const float *q, int ldq, const floa
 {
   const int nkp = round_up (nk, 32), hdp = round_up (hd, LANES);
   float *scores = scratch, *kt = scores + (size_t) nq * nkp, *vp = kt + (size_t) hd * nkp;
-  pack_kv (kt, vp, k, ldk, v, ldv, nk, hd, nkp, hdp);
   const float scale = 1.0f / sqrtf ((float) hd);
 #ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
   if (avx2_products ())
     {
+      /* the keys transposed 8 x 8 in registers and scaled on the way, so that the scores come
+       * out of the product scaled: the element-wise transpose and a pass over the scores took
+       * a sixth of this function's time (perf, SO400M's 16 heads of 72 over 256 patches) */
+      siglip_avx2_pack_columns (kt, nkp, k, (size_t) ldk, nk, hd, scale);
+      pack_vp (vp, v, ldv, nk, hd, hdp);
       siglip_avx2_sgemm_nn (scores, (size_t) nkp, q, (size_t) ldq, kt, (size_t) nkp, nq, nkp, hd);
-      for (int i = 0; i < nq; i++)
-        for (int j = 0; j < nk; j++)
-          scores[(size_t) i * nkp + j] *= scale;
       siglip_softmax_rows (scores, nq, (size_t) nkp, nk);
       siglip_avx2_sgemm_nn (out, (size_t) ldo, scores, (size_t) nkp, vp, (size_t) hdp, nq, hd, nk);
       return;
     }
 #endif
+  pack_kv (kt, vp, k, ldk, v, ldv, nk, hd, nkp, hdp);
   qk_product (scores, q, ldq, kt, nq, hd, nkp, scale);
   siglip_softmax_rows (scores, nq, (size_t) nkp, nk);
   pv_product (out, ldo, scores, nkp, vp, nq, nk, hd, hdp);

@@ -257,8 +257,10 @@ siglip_avx2_round_bf16 (float *out, const float *w, size_t n)
 }
 
 TARGET void
-siglip_avx2_pack_columns (float *panel, int w, const float *x, size_t ldx, int rows, int k)
+siglip_avx2_pack_columns (float *panel, int w, const float *x, size_t ldx, int rows, int k,
+                          float scale)
 {
+  const __m256 s = _mm256_set1_ps (scale);
   for (int c0 = 0; c0 < w; c0 += 8) {
     int k0 = 0;
     for (; k0 + 8 <= k; k0 += 8) {
@@ -270,11 +272,11 @@ siglip_avx2_pack_columns (float *panel, int w, const float *x, size_t ldx, int r
       transpose8 (r);
 #pragma GCC unroll 8
       for (int p = 0; p < 8; p++)
-        _mm256_store_ps (panel + (size_t) (k0 + p) * w + c0, r[p]);
+        _mm256_store_ps (panel + (size_t) (k0 + p) * w + c0, _mm256_mul_ps (r[p], s));
     }
     for (int kk = k0; kk < k; kk++)
       for (int c = c0; c < c0 + 8; c++)
-        panel[(size_t) kk * w + c] = c < rows ? x[(size_t) c * ldx + kk] : 0.0f;
+        panel[(size_t) kk * w + c] = c < rows ? scale * x[(size_t) c * ldx + kk] : 0.0f;
   }
 }
 

@@ -112,9 +112,11 @@ void siglip_avx2_transpose_bias (float *y, size_t ldy, const float *yt, size_t l
  * finite) and widened back, for i < n; w at any 4-byte alignment. Rows standing for bf16
  * (internal.h's bf16_rows) on their way into the row-major product. */
 void siglip_avx2_round_bf16 (float *out, const float *w, size_t n);
-/* panel[k * w + c] = x[c][k] (row stride ldx) for c < rows, 0 for rows <= c < w (w a multiple
- * of 8, panel 32-byte aligned), k < K: rows of x as one panel of w columns. */
-void siglip_avx2_pack_columns (float *panel, int w, const float *x, size_t ldx, int rows, int k);
+/* panel[k * w + c] = scale * x[c][k] (row stride ldx) for c < rows, 0 for rows <= c < w (w a
+ * multiple of 8, panel 32-byte aligned), k < K: rows of x as one panel of w columns (x's panels
+ * for the row-major product with scale 1, exactly; attention's keys with the score scale). */
+void siglip_avx2_pack_columns (float *panel, int w, const float *x, size_t ldx, int rows, int k,
+                               float scale);
 /* As siglip_gemm_avx2f32_compute on bf16 panels, widening each block into `scratch`
  * (siglip_gemm_avx2bf16_scratch_floats () floats, 32-byte aligned, the caller's per worker). */
 size_t siglip_gemm_avx2bf16_scratch_floats (void);

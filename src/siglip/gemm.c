@@ -686,7 +686,7 @@ rowmajor_pack_task (void *data, int p, int worker)
   float *panel = job->xp.data + (size_t) p * k * xw;
 #ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
   /* every CPU our fp32 kernels run on has AVX2 */
-  siglip_avx2_pack_columns (panel, xw, job->x + (size_t) r0 * k, (size_t) k, rows, k);
+  siglip_avx2_pack_columns (panel, xw, job->x + (size_t) r0 * k, (size_t) k, rows, k, 1.0f);
 #else
   for (int kk = 0; kk < k; kk++)
     for (int c = 0; c < xw; c++)
