@@ -1040,6 +1040,56 @@ test_precision_bf16 (void)
   siglip_model_free (model);
 }
 
+static void
+count_ended (void *data)
+{
+  g_atomic_int_inc ((gint *) data);
+}
+
+/* weight_cache_ended: once for each load that writes behind itself, however the write ends
+ * (in place, failed, stopped by the free), never for a load that writes nothing behind it. */
+static void
+test_weight_cache_ended (void)
+{
+  g_autofree char *dir = test_data_path ("tiny-siglip2-naflex");
+  g_autofree char *cache = empty_cache ("model-load/weight-cache-ended");
+  gint ended = 0;
+  siglip_load_options options = { .precision = SIGLIP_PRECISION_BF16, .weight_cache_dir = cache,
+                                  .weight_cache_ended = count_ended,
+                                  .weight_cache_ended_data = &ended };
+  const gint behind = siglip_gemm_can_round_rows () ? 1 : 0;
+
+  /* written: told by the time the wait returns (the call is the thread's last act) */
+  siglip_model *model = load_ok (dir, &options);
+  g_assert_true (siglip_model_wait_weight_cache (model, NULL));
+  g_assert_cmpint (g_atomic_int_get (&ended), ==, behind);
+  siglip_model_free (model);
+  g_assert_cmpint (g_atomic_int_get (&ended), ==, behind);
+
+  /* mapped from the file: nothing behind it */
+  model = load_ok (dir, &options);
+  g_assert_cmpint (siglip_model_get_info (model)->weight_cache, ==, SIGLIP_WEIGHT_CACHE_HIT);
+  siglip_model_free (model);
+  g_assert_cmpint (g_atomic_int_get (&ended), ==, behind);
+
+  /* freed right away, stopped (or, rarely, done first): told before the free returns */
+  g_free (empty_cache ("model-load/weight-cache-ended"));
+  model = load_ok (dir, &options);
+  siglip_model_free (model);
+  g_assert_cmpint (g_atomic_int_get (&ended), ==, 2 * behind);
+
+  /* a folder that cannot be made (inside a file): told once the write has failed */
+  g_autofree char *inside_file = g_build_filename (dir, "config.json", "cache", NULL);
+  options.weight_cache_dir = inside_file;
+  model = load_ok (dir, &options);
+  siglip_error *err = NULL;
+  g_assert_cmpint (siglip_model_wait_weight_cache (model, &err), ==, !behind);
+  siglip_error_free (err);
+  g_assert_cmpint (g_atomic_int_get (&ended), ==, 3 * behind);
+  siglip_model_free (model);
+  g_assert_cmpint (g_atomic_int_get (&ended), ==, 3 * behind);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Hub ids in an HF-cache-shaped directory */
 
@@ -1222,6 +1272,7 @@ main (int argc, char **argv)
   g_test_add_func ("/model-load/progress-cancel", test_progress_and_cancel);
   g_test_add_func ("/model-load/cancel-during-check", test_cancel_during_check);
   g_test_add_func ("/model-load/precision-bf16", test_precision_bf16);
+  g_test_add_func ("/model-load/weight-cache-ended", test_weight_cache_ended);
   g_test_add_func ("/model-load/bad/config-contradicts-tensors", test_config_contradicts_tensors);
   g_test_add_func ("/model-load/bad/configs", test_bad_configs);
   g_test_add_func ("/model-load/bad/missing-files", test_missing_files);

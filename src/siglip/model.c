@@ -957,8 +957,10 @@ compute_on_rows (loader *l, const char *path, const char *key, char *why)
         count_bound (l, job->tensors[p]);
     }
   siglip_error *failed = NULL;
-  m->weight_cache_writer = siglip_weight_cache_writer_start (path, key, m->precision, l->jobs,
-                                                             l->n_jobs, &failed);
+  const siglip_load_options *o = l->options;
+  m->weight_cache_writer = siglip_weight_cache_writer_start (
+    path, key, m->precision, l->jobs, l->n_jobs, o ? o->weight_cache_ended : NULL,
+    o ? o->weight_cache_ended_data : NULL, &failed);
   free (m->weight_cache_note);
   if (m->weight_cache_writer)
     {

@@ -122,6 +122,13 @@ typedef struct {
    * happened). no_weight_cache packs in memory at every load instead. */
   const char *weight_cache_dir;
   bool no_weight_cache;
+  /* Optional: called once, on the writing thread, when the weight cache file this load went on
+   * writing in the background (weight_cache == SIGLIP_WEIGHT_CACHE_WRITING) is in place, could
+   * not be written, or was stopped by siglip_model_free; never for a load that writes nothing
+   * behind it, and never after siglip_model_free has returned. For a window that says so while
+   * it lasts; it must not call back into the model. */
+  void (*weight_cache_ended) (void *user_data);
+  void *weight_cache_ended_data;
 } siglip_load_options;
 
 typedef struct siglip_model siglip_model;

@@ -44,6 +44,8 @@ struct siglip_weight_cache_writer {
   bool written;
   int64_t bytes;             /* the file's, once written */
   siglip_error *error;       /* why not, once joined */
+  void (*ended) (void *);    /* told when the thread is done */
+  void *ended_data;
 };
 
 /* Before each matrix: not stopped, and the foreground's products paused for IDLE_SECONDS (a
@@ -85,12 +87,15 @@ write_main (void *data)
       siglip_weight_cache_close (cache);
       w->written = true;
     }
+  if (w->ended)
+    w->ended (w->ended_data);
   return NULL;
 }
 
 siglip_weight_cache_writer *
 siglip_weight_cache_writer_start (const char *path, const char *key, siglip_precision precision,
-                                  const siglip_pack_job *jobs, int n_jobs, siglip_error **error)
+                                  const siglip_pack_job *jobs, int n_jobs, void (*ended) (void *),
+                                  void *ended_data, siglip_error **error)
 {
   siglip_weight_cache_writer *w = calloc (1, sizeof *w);
   if (w)
@@ -109,6 +114,8 @@ siglip_weight_cache_writer_start (const char *path, const char *key, siglip_prec
     }
   w->precision = precision;
   w->n_jobs = n_jobs;
+  w->ended = ended;
+  w->ended_data = ended_data;
   for (int i = 0; i < n_jobs; i++)
     {
       w->matrices[i] = (siglip_matrix) { .rows = jobs[i].matrix->rows,

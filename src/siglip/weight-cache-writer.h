@@ -14,12 +14,16 @@ typedef struct siglip_weight_cache_writer siglip_weight_cache_writer;
 /* Starts writing the panels of `jobs` to the weight cache file at `path` with `key`, as
  * siglip_weight_cache_build does, on a thread of the lowest priority that never takes the
  * pool. The jobs are copied and their matrices left alone; their sources must stay mapped
- * until siglip_weight_cache_writer_free, and must have passed the finite check. NULL with
- * *error set when the thread cannot be started. */
+ * until siglip_weight_cache_writer_free, and must have passed the finite check. `ended`
+ * (may be NULL) is called with `ended_data` on the writing thread as its last act, whatever the
+ * outcome. NULL with *error set when the thread cannot be started (`ended` is not called then). */
 siglip_weight_cache_writer *siglip_weight_cache_writer_start (const char *path, const char *key,
                                                               siglip_precision precision,
                                                               const siglip_pack_job *jobs,
-                                                              int n_jobs, siglip_error **error);
+                                                              int n_jobs,
+                                                              void (*ended) (void *),
+                                                              void *ended_data,
+                                                              siglip_error **error);
 /* Waits for the write to end. True when the file is in place (its size in *bytes); false with
  * *error saying why not. Any number of calls, all with the same answer. */
 bool siglip_weight_cache_writer_wait (siglip_weight_cache_writer *writer, int64_t *bytes,
