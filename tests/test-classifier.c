@@ -8,6 +8,8 @@
  *
  * Goldens: test_window_assert_chart_golden (test-window-util.h).
  */
+#include <glib/gstdio.h>
+
 #include "siglens-classifier-private.h"
 #include "test-util.h"
 #include "test-window-util.h"
@@ -193,6 +195,16 @@ test_load_superseded (void)
   double fraction_a;
   Gate gate;
 
+  /* A's weights checked once before, so that its load reports a step per tensor: a first load
+   * reports the finite check of all of them in the check's chunks, and a tiny model's check is
+   * one chunk, from well below 0.5 straight to 1 */
+  {
+    siglip_error *err = NULL;
+    siglip_model *m = siglip_model_load (path_a, NULL, &err);
+
+    g_assert_null (err);
+    siglip_model_free (m);
+  }
   gate_init (&gate);
   siglens_classifier_set_test_hook (classifier, gate_hook, &gate);
   g_signal_connect (classifier, "notify::model-state", G_CALLBACK (on_state), &seen);
@@ -309,12 +321,155 @@ test_classify_superseded (void)
   test_window_close (window);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * The panels' file a first bf16 load writes behind itself, said in the window while it lasts
+ */
+
+static char *xdg_cache;   /* this test's own: no other test's file can be found there */
+
+/* Removes the files in `folder`, if it is there. */
+static void
+empty_folder (const char *folder)
+{
+  g_autoptr (GDir) old = g_dir_open (folder, 0, NULL);
+
+  for (const char *entry; old != NULL && (entry = g_dir_read_name (old)) != NULL;)
+    {
+      g_autofree char *path = g_build_filename (folder, entry, NULL);
+      g_assert_cmpint (g_remove (path), ==, 0);
+    }
+}
+
+/* Whether a first bf16 load on this CPU goes on writing its weight cache behind it (the AVX2
+ * bf16 kernel) rather than inside the load: asked of the core itself, in a folder of its own. */
+static gboolean
+writes_behind (const char *model)
+{
+  g_autofree char *cache = test_out_path ("classifier/writes-behind");
+
+  empty_folder (cache);
+  siglip_load_options options = { .precision = SIGLIP_PRECISION_BF16, .weight_cache_dir = cache };
+  siglip_error *err = NULL;
+  siglip_model *m = siglip_model_load (model, &options, &err);
+  g_assert_null (err);
+  gboolean behind = siglip_model_get_info (m)->weight_cache == SIGLIP_WEIGHT_CACHE_WRITING;
+  siglip_model_free (m);
+  return behind;
+}
+
+static GtkWidget *
+find_of_type (GtkWidget *root, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_of_type (c, type);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+typedef struct {
+  SiglensClassifier *classifier;
+  Gate              *gate;
+} WriteWait;
+
+static gboolean
+bf16_ready_and_write_held (gpointer data)
+{
+  WriteWait *w = data;
+
+  return siglens_classifier_get_model_state (w->classifier) == SIGLENS_MODEL_STATE_READY
+         && !siglens_classifier_get_busy (w->classifier) && gate_is_holding (w->gate);
+}
+
+static gboolean
+write_not_shown (gpointer data)
+{
+  return !siglens_classifier_get_writing_weight_cache (data);
+}
+
+static void
+test_writing_weight_cache (void)
+{
+  g_autofree char *model = test_data_path (GOLDEN_MODEL);
+  SiglensWindow *window = test_window_new (application, GOLDEN_MODEL); /* fp32: writes nothing */
+  SiglensClassifier *classifier = siglens_window_get_classifier (window);
+  AdwWindowTitle *title = ADW_WINDOW_TITLE (find_of_type (GTK_WIDGET (window),
+                                                          ADW_TYPE_WINDOW_TITLE));
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
+  g_autofree char *weights = g_build_filename (xdg_cache, "siglens", "weights", NULL);
+  g_autofree char *summary = NULL;
+  gboolean behind = writes_behind (model);
+  WriteWait wait = { classifier, NULL };
+  Gate gate;
+
+  g_test_message ("a first bf16 load here writes its weight cache %s",
+                  behind ? "behind it" : "inside the load");
+  g_assert_false (siglens_classifier_get_writing_weight_cache (classifier));
+  summary = siglens_classifier_dup_model_summary (classifier);
+  g_assert_cmpstr (adw_window_title_get_subtitle (title), ==, summary);
+  g_clear_pointer (&summary, g_free);
+
+  /* no file from an earlier run: this bf16 load is a first one */
+  empty_folder (weights);
+  gate_init (&gate);
+  wait.gate = &gate;
+  siglens_classifier_set_test_hook (classifier, gate_hook, &gate);
+  gate_arm (&gate, "weight-cache-ended", 0.);
+  g_settings_set_enum (settings, "precision", SIGLENS_PRECISION_BF16);
+  if (behind)
+    {
+      /* the file is written, and the writing thread held as it ends: the window says so */
+      test_wait_until (bf16_ready_and_write_held, &wait, "the bf16 load and its write");
+      drain_main_context ();
+      g_assert_true (siglens_classifier_get_writing_weight_cache (classifier));
+      summary = siglens_classifier_dup_model_summary (classifier);
+      g_assert_true (g_str_has_suffix (summary, " · bf16 · preparing a faster next start"));
+      g_assert_cmpstr (adw_window_title_get_subtitle (title), ==, summary);
+      g_clear_pointer (&summary, g_free);
+      gate_release (&gate);
+    }
+  else
+    test_wait_until (load_settled, classifier, "the bf16 load");
+  /* ended (or, packed inside the load, never begun): the plain summary again */
+  test_wait_until (write_not_shown, classifier, "the write to be over");
+  summary = siglens_classifier_dup_model_summary (classifier);
+  g_assert_true (g_str_has_suffix (summary, " · bf16"));
+  g_assert_cmpstr (adw_window_title_get_subtitle (title), ==, summary);
+  g_assert_cmpint (siglens_classifier_get_model_state (classifier), ==, SIGLENS_MODEL_STATE_READY);
+  /* and the file is whole under its name for the next start */
+  {
+    g_autoptr (GDir) dir = g_dir_open (weights, 0, NULL);
+    guint n = 0;
+
+    g_assert_nonnull (dir);
+    for (const char *entry; (entry = g_dir_read_name (dir)) != NULL;)
+      {
+        g_assert_false (g_str_has_suffix (entry, ".tmp"));
+        n++;
+      }
+    g_assert_cmpuint (n, ==, 1);
+  }
+
+  siglens_classifier_set_test_hook (classifier, NULL, NULL);
+  g_settings_reset (settings, "precision");
+  gate_clear (&gate);
+  test_window_close (window);
+}
+
 int
 main (int argc, char **argv)
 {
+  xdg_cache = test_out_path ("classifier/xdg-cache");
+  g_setenv ("XDG_CACHE_HOME", xdg_cache, TRUE);
   application = test_window_init ("classifier", &argc, &argv);
 
   g_test_add_func ("/classifier/load-superseded", test_load_superseded);
   g_test_add_func ("/classifier/classify-superseded", test_classify_superseded);
+  g_test_add_func ("/classifier/writing-weight-cache", test_writing_weight_cache);
   return g_test_run ();
 }

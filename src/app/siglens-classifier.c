@@ -66,6 +66,14 @@ typedef struct {
   gpointer             each_data;
 } Job;
 
+/* What the core's weight_cache_ended tells, on its writing thread: which model's write ended.
+ * Freed only after the model (whose free waits for that thread), so it outlives the call. */
+typedef struct {
+  SiglensClassifier *self;
+  guint              model_id;
+  guint              serial;   /* the load's, for the test hook */
+} WriteWatch;
+
 struct _SiglensClassifier
 {
   GObject            parent_instance;
@@ -91,12 +99,19 @@ struct _SiglensClassifier
   siglip_label_cache *label_cache;   /* label embeddings on disk, shared by every model load */
   GCancellable      *heatmap_cancellable;
   guint              heatmap_serial;  /* newest heatmap request */
+  /* A bf16 load that went on writing its panels' file for a faster next start (core's
+   * weight_cache_ended): the id of the model it belongs to, and a poll until it ends. */
+  guint              writing_id;      /* 0: nothing being written */
+  guint              writing_poll;
+  gint               write_ended_id;  /* atomic: set on the writing thread */
 
   /* Worker thread only. The pool runs one job at a time and its queue's lock orders the
    * hand-over between jobs, so these need no lock of their own. */
   siglip_model      *worker_model;
   siglip_state      *worker_state;
   guint              worker_model_id;
+  WriteWatch        *worker_watch;    /* worker_model's, freed after it */
+  gboolean           worker_writing;  /* worker_model writes behind its load */
 
   /* Tests only (siglens-classifier-private.h); set before any request. */
   SiglensClassifierTestHook test_hook;
@@ -117,6 +132,7 @@ enum {
   PROP_ERROR_MESSAGE,
   PROP_BUSY,
   PROP_ACTIVITY,
+  PROP_WRITING_WEIGHT_CACHE,
   N_PROPS
 };
 
@@ -359,6 +375,18 @@ describe_model (const siglip_model *model)
                           folder, (double) info->num_params / 1e6, precision);
 }
 
+/* The writing thread, once: the model is still alive, and so is self (which frees it). */
+static void
+write_ended (void *data)
+{
+  WriteWatch *watch = data;
+  SiglensClassifier *self = watch->self;
+
+  if (self->test_hook != NULL)
+    self->test_hook ("weight-cache-ended", watch->serial, 1., self->test_hook_data);
+  g_atomic_int_set (&self->write_ended_id, (gint) watch->model_id);
+}
+
 static void
 worker_load (SiglensClassifier *self, GTask *task, Job *job)
 {
@@ -372,13 +400,20 @@ worker_load (SiglensClassifier *self, GTask *task, Job *job)
     .abort_cb = abort_if_cancelled,
     .abort_data = cancellable,
     .label_cache = self->label_cache,
+    .weight_cache_ended = write_ended,
   };
   siglip_error *err = NULL;
   siglip_model *model;
+  WriteWatch *watch = g_new0 (WriteWatch, 1);
 
+  /* the id the model gets below */
+  *watch = (WriteWatch) { self, self->worker_model_id + 1, job->serial };
+  options.weight_cache_ended_data = watch;
   model = siglip_model_load (job->path, &options, &err);
   if (model == NULL)
     {
+      /* a write it had begun was stopped inside the load, and told already */
+      g_free (watch);
       g_task_return_error (task, error_from_core (err, SIGLENS_CLASSIFIER_ERROR_MODEL));
       return;
     }
@@ -386,9 +421,12 @@ worker_load (SiglensClassifier *self, GTask *task, Job *job)
   /* Queued classify jobs come after this one, so from here on they use the new model. */
   g_clear_pointer (&self->worker_state, siglip_state_free);
   g_clear_pointer (&self->worker_model, siglip_model_free);
+  g_clear_pointer (&self->worker_watch, g_free);
   self->worker_model = model;
+  self->worker_watch = watch;
   self->worker_model_id++;
   self->worker_default_patches = siglip_model_get_info (model)->default_max_patches;
+  self->worker_writing = siglip_model_get_info (model)->weight_cache == SIGLIP_WEIGHT_CACHE_WRITING;
 
   g_task_return_pointer (task, describe_model (model), g_free);
 }
@@ -865,6 +903,36 @@ set_busy (SiglensClassifier *self, int delta)
 }
 
 static void
+set_writing_id (SiglensClassifier *self, guint model_id)
+{
+  gboolean was = self->writing_id != 0;
+
+  self->writing_id = model_id;
+  if (was != (model_id != 0))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WRITING_WEIGHT_CACHE]);
+}
+
+static gboolean
+write_ended_p (SiglensClassifier *self)
+{
+  return (guint) g_atomic_int_get (&self->write_ended_id) == self->writing_id;
+}
+
+/* Every half second while the panels' file is written (17-21 s for SO400M): cheap, and it
+ * keeps the writing thread from ever touching the main context. */
+static gboolean
+poll_write (gpointer data)
+{
+  SiglensClassifier *self = data;
+
+  if (!write_ended_p (self))
+    return G_SOURCE_CONTINUE;
+  self->writing_poll = 0;
+  set_writing_id (self, 0);
+  return G_SOURCE_REMOVE;
+}
+
+static void
 load_done (SiglensClassifier *self, GTask *task, Job *job)
 {
   g_autoptr (GError) error = NULL;
@@ -873,6 +941,9 @@ load_done (SiglensClassifier *self, GTask *task, Job *job)
   /* A newer load is on its way; it decides what the state becomes. */
   if (job->serial != self->load_serial)
     return;
+  /* whatever this load did, the model being written for is no longer the one shown */
+  g_clear_handle_id (&self->writing_poll, g_source_remove);
+  set_writing_id (self, 0);
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       set_state (self, SIGLENS_MODEL_STATE_NONE);
@@ -890,6 +961,17 @@ load_done (SiglensClassifier *self, GTask *task, Job *job)
   self->summary = g_steal_pointer (&summary);
   /* The task's completion orders this read after the worker's write. */
   self->default_max_patches = self->worker_default_patches;
+  if (self->worker_writing)
+    {
+      self->writing_id = self->worker_model_id;
+      if (write_ended_p (self))
+        self->writing_id = 0;  /* a small model's file can be whole already */
+      else
+        {
+          self->writing_poll = g_timeout_add (500, poll_write, self);
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WRITING_WEIGHT_CACHE]);
+        }
+    }
   set_load_fraction (self, 1.);
   set_state (self, SIGLENS_MODEL_STATE_READY);
 }
@@ -1277,7 +1359,21 @@ char *
 siglens_classifier_dup_model_summary (SiglensClassifier *self)
 {
   g_return_val_if_fail (SIGLENS_IS_CLASSIFIER (self), NULL);
-  return self->state == SIGLENS_MODEL_STATE_READY ? g_strdup (self->summary) : NULL;
+  if (self->state != SIGLENS_MODEL_STATE_READY)
+    return NULL;
+  if (self->writing_id != 0)
+    /* Translators: the model's summary while the packed weights are saved on disk in the
+     * background, so that the next start is quicker, e.g.
+     * "siglip2-so400m · 1136 M parameters · bf16 · preparing a faster next start" */
+    return g_strdup_printf (_("%s · preparing a faster next start"), self->summary);
+  return g_strdup (self->summary);
+}
+
+gboolean
+siglens_classifier_get_writing_weight_cache (SiglensClassifier *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_CLASSIFIER (self), FALSE);
+  return self->writing_id != 0;
 }
 
 guint
@@ -1324,6 +1420,7 @@ siglens_classifier_dispose (GObject *object)
   g_cancellable_cancel (self->classify_cancellable);
   g_cancellable_cancel (self->batch_cancellable);
   g_cancellable_cancel (self->heatmap_cancellable);
+  g_clear_handle_id (&self->writing_poll, g_source_remove);
 
   G_OBJECT_CLASS (siglens_classifier_parent_class)->dispose (object);
 }
@@ -1337,6 +1434,7 @@ siglens_classifier_finalize (GObject *object)
   g_thread_pool_free (self->pool, TRUE, TRUE);
   g_clear_pointer (&self->worker_state, siglip_state_free);
   g_clear_pointer (&self->worker_model, siglip_model_free);
+  g_clear_pointer (&self->worker_watch, g_free);
   g_clear_pointer (&self->label_cache, siglip_label_cache_free);
 
   g_clear_object (&self->load_cancellable);
@@ -1380,6 +1478,9 @@ siglens_classifier_get_property (GObject    *object,
     case PROP_ACTIVITY:
       g_value_set_string (value, self->activity);
       break;
+    case PROP_WRITING_WEIGHT_CACHE:
+      g_value_set_boolean (value, self->writing_id != 0);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1404,6 +1505,8 @@ siglens_classifier_class_init (SiglensClassifierClass *klass)
   properties[PROP_ERROR_MESSAGE] = g_param_spec_string ("error-message", NULL, NULL, NULL, flags);
   properties[PROP_BUSY] = g_param_spec_boolean ("busy", NULL, NULL, FALSE, flags);
   properties[PROP_ACTIVITY] = g_param_spec_string ("activity", NULL, NULL, NULL, flags);
+  properties[PROP_WRITING_WEIGHT_CACHE] =
+    g_param_spec_boolean ("writing-weight-cache", NULL, NULL, FALSE, flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }

@@ -97,6 +97,9 @@ int                siglens_classifier_get_default_max_patches (SiglensClassifier
 gboolean           siglens_classifier_get_busy           (SiglensClassifier *self);
 /* What the worker is doing for the newest request, e.g. "Encoding 3 labels…", or NULL. */
 const char        *siglens_classifier_get_activity       (SiglensClassifier *self);
+/* TRUE while the loaded bf16 model's packed weights are written to disk behind it, for a
+ * faster next start (the core's weight cache); the summary says so meanwhile. */
+gboolean           siglens_classifier_get_writing_weight_cache (SiglensClassifier *self);
 
 /* Decodes a file (any GIO URI) in the worker. */
 void               siglens_classifier_read_file_async    (SiglensClassifier   *self,

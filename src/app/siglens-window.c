@@ -1015,6 +1015,16 @@ on_model_state_changed (SiglensWindow *self)
     }
 }
 
+/* The summary gains or loses "preparing a faster next start" while the model stays loaded. */
+static void
+on_writing_weight_cache_changed (SiglensWindow *self)
+{
+  g_autofree char *summary = siglens_classifier_dup_model_summary (self->classifier);
+
+  if (summary != NULL)
+    adw_window_title_set_subtitle (self->window_title, summary);
+}
+
 static void
 on_load_fraction_changed (SiglensWindow *self)
 {
@@ -1185,6 +1195,8 @@ siglens_window_constructed (GObject *object)
                             G_CALLBACK (on_model_state_changed), self);
   g_signal_connect_swapped (self->classifier, "notify::load-fraction",
                             G_CALLBACK (on_load_fraction_changed), self);
+  g_signal_connect_swapped (self->classifier, "notify::writing-weight-cache",
+                            G_CALLBACK (on_writing_weight_cache_changed), self);
   g_signal_connect_swapped (self->classifier, "notify::busy",
                             G_CALLBACK (on_activity_changed), self);
   g_signal_connect_swapped (self->classifier, "notify::activity",
