@@ -532,21 +532,6 @@ test_cancel_midway (void)
   test_window_close (window);
 }
 
-static GtkWidget *
-find_button (GtkWidget *widget, const char *label)
-{
-  if (GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0)
-    return widget;
-  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_button (c, label);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 static guint
 count_cache_entries (void)
 {
@@ -585,7 +570,7 @@ test_preferences_clear_cache (void)
   gtk_window_present (GTK_WINDOW (prefs));
   collect_labels (prefs, shown);
   g_assert_nonnull (strstr (shown->str, "kept on disk"));
-  clear = find_button (prefs, "C_lear");
+  clear = test_window_find (prefs, GTK_TYPE_BUTTON, "C_lear");
   g_assert_nonnull (clear);
   g_assert_true (gtk_widget_get_sensitive (clear));
   g_signal_emit_by_name (clear, "clicked");

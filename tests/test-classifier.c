@@ -357,21 +357,6 @@ writes_behind (const char *model)
   return behind;
 }
 
-static GtkWidget *
-find_of_type (GtkWidget *root, GType type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
-    return root;
-  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
-    {
-      GtkWidget *found = find_of_type (c, type);
-
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 typedef struct {
   SiglensClassifier *classifier;
   Gate              *gate;
@@ -398,8 +383,8 @@ test_writing_weight_cache (void)
   g_autofree char *model = test_data_path (GOLDEN_MODEL);
   SiglensWindow *window = test_window_new (application, GOLDEN_MODEL); /* fp32: writes nothing */
   SiglensClassifier *classifier = siglens_window_get_classifier (window);
-  AdwWindowTitle *title = ADW_WINDOW_TITLE (find_of_type (GTK_WIDGET (window),
-                                                          ADW_TYPE_WINDOW_TITLE));
+  AdwWindowTitle *title = ADW_WINDOW_TITLE (test_window_find (GTK_WIDGET (window),
+                                                              ADW_TYPE_WINDOW_TITLE, NULL));
   g_autoptr (GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
   g_autofree char *weights = g_build_filename (xdg_cache, "siglens", "weights", NULL);
   g_autofree char *summary = NULL;

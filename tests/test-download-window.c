@@ -30,28 +30,11 @@
 static SiglensApplication *application;
 static char *hf_cache;
 
-static GtkWidget *
-find_widget (GtkWidget *root, GType type, const char *label)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type)
-      && (label == NULL
-          || (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (root)), label) == 0)))
-    return root;
-  for (GtkWidget *child = gtk_widget_get_first_child (root); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    {
-      GtkWidget *found = find_widget (child, type, label);
-      if (found != NULL)
-        return found;
-    }
-  return NULL;
-}
-
 /* Clicks the visible button labelled `label` inside `root`. */
 static void
 click (GtkWidget *root, const char *label)
 {
-  GtkWidget *button = find_widget (root, GTK_TYPE_BUTTON, label);
+  GtkWidget *button = test_window_find (root, GTK_TYPE_BUTTON, label);
 
   g_assert_nonnull (button);
   g_assert_true (gtk_widget_is_visible (button));
@@ -130,7 +113,7 @@ new_window_without_model (SiglensDownloadPanel **panel_out)
   g_assert_cmpint (siglens_classifier_get_model_state (siglens_window_get_classifier (window)),
                    ==, SIGLENS_MODEL_STATE_NONE);
   g_assert_cmpstr (siglens_window_get_visible_page (window), ==, "no-model");
-  *panel_out = SIGLENS_DOWNLOAD_PANEL (find_widget (GTK_WIDGET (window),
+  *panel_out = SIGLENS_DOWNLOAD_PANEL (test_window_find (GTK_WIDGET (window),
                                                     SIGLENS_TYPE_DOWNLOAD_PANEL, NULL));
   g_assert_nonnull (*panel_out);
   g_assert_true (gtk_widget_is_visible (GTK_WIDGET (*panel_out)));
@@ -262,7 +245,7 @@ test_download_then_classify (void)
     GList *toplevels;
 
     gtk_window_present (GTK_WINDOW (preferences));
-    group = SIGLENS_MODEL_STORAGE_GROUP (find_widget (preferences,
+    group = SIGLENS_MODEL_STORAGE_GROUP (test_window_find (preferences,
                                                       SIGLENS_TYPE_MODEL_STORAGE_GROUP, NULL));
     g_assert_nonnull (group);
     /* The Model Folder row names the download as the folder found. */
@@ -331,7 +314,7 @@ test_cancel (void)
   test_wait_until (not_running, panel, "the cancel");
   g_assert_null (siglens_download_panel_get_error (panel));
   /* Back to the choice, with nothing left on disk to fill it. */
-  g_assert_true (gtk_widget_is_visible (find_widget (GTK_WIDGET (panel), GTK_TYPE_BUTTON,
+  g_assert_true (gtk_widget_is_visible (test_window_find (GTK_WIDGET (panel), GTK_TYPE_BUTTON,
                                                      "_Download SigLIP 2 (4.5 GB)")));
   dir = g_dir_open (blobs, 0, NULL);
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)

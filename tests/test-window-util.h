@@ -20,6 +20,9 @@ SiglensWindow *test_window_new (SiglensApplication *application, const char *mod
 SiglensWindow *test_window_new_with_folder (SiglensApplication *application, const char *folder);
 /* Destroys the window and checks it and its classifier are finalized. */
 void           test_window_close (SiglensWindow *window);
+/* The first widget at or under `root` (depth first) of `type` and, unless `label` is NULL, a
+ * GtkButton labelled `label`; NULL when there is none. */
+GtkWidget     *test_window_find (GtkWidget *root, GType type, const char *label);
 
 /* test_wait_until (test-util.h) on the window's state; a timeout also names the window's
  * last error, which is usually why. */
