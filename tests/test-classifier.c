@@ -8,8 +8,6 @@
  *
  * Goldens: test_window_assert_chart_golden (test-window-util.h).
  */
-#include <glib/gstdio.h>
-
 #include "siglens-classifier-private.h"
 #include "test-util.h"
 #include "test-window-util.h"
@@ -327,19 +325,6 @@ test_classify_superseded (void)
 
 static char *xdg_cache;   /* this test's own: no other test's file can be found there */
 
-/* Removes the files in `folder`, if it is there. */
-static void
-empty_folder (const char *folder)
-{
-  g_autoptr (GDir) old = g_dir_open (folder, 0, NULL);
-
-  for (const char *entry; old != NULL && (entry = g_dir_read_name (old)) != NULL;)
-    {
-      g_autofree char *path = g_build_filename (folder, entry, NULL);
-      g_assert_cmpint (g_remove (path), ==, 0);
-    }
-}
-
 /* Whether a first bf16 load on this CPU goes on writing its weight cache behind it (the AVX2
  * bf16 kernel) rather than inside the load: asked of the core itself, in a folder of its own. */
 static gboolean
@@ -347,7 +332,7 @@ writes_behind (const char *model)
 {
   g_autofree char *cache = test_out_path ("classifier/writes-behind");
 
-  empty_folder (cache);
+  test_empty_folder (cache);
   siglip_load_options options = { .precision = SIGLIP_PRECISION_BF16, .weight_cache_dir = cache };
   siglip_error *err = NULL;
   siglip_model *m = siglip_model_load (model, &options, &err);
@@ -400,7 +385,7 @@ test_writing_weight_cache (void)
   g_clear_pointer (&summary, g_free);
 
   /* no file from an earlier run: this bf16 load is a first one */
-  empty_folder (weights);
+  test_empty_folder (weights);
   gate_init (&gate);
   wait.gate = &gate;
   siglens_classifier_set_test_hook (classifier, gate_hook, &gate);

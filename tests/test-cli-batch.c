@@ -410,36 +410,15 @@ test_progress_on_terminal (void)
 {
   Tree t = make_tree ();
   g_autofree char *model = test_data_path ("tiny-siglip2-naflex");
-  int master = posix_openpt (O_RDWR | O_NOCTTY);
-  g_assert_cmpint (master, >=, 0);
-  g_assert_cmpint (grantpt (master), ==, 0);
-  g_assert_cmpint (unlockpt (master), ==, 0);
-  int slave = open (ptsname (master), O_RDWR | O_NOCTTY);
-  g_assert_cmpint (slave, >=, 0);
-
-  g_autoptr (GSubprocessLauncher) launcher =
-    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
-  g_subprocess_launcher_take_stderr_fd (launcher, slave);
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GSubprocess) proc =
-    g_subprocess_launcher_spawn (launcher, &error, g_getenv ("SIGLENS_CLI"), "classify",
-                                 "--model", model, "--labels", "cat, dog", "-r", "--json", t.root,
-                                 NULL);
-  g_assert_no_error (error);
-  g_clear_object (&launcher); /* closes our copy of the slave: EOF/EIO once the child exits */
-  g_autoptr (GString) seen = g_string_new (NULL);
-  char buf[4096];
-  ssize_t n;
-  while ((n = read (master, buf, sizeof buf)) > 0)
-    g_string_append_len (seen, buf, n);
-  g_subprocess_wait (proc, NULL, &error);
-  g_assert_no_error (error);
-  close (master);
-  g_test_message ("terminal: %s", seen->str);
-  g_assert_nonnull (strstr (seen->str, "images/s"));
-  g_assert_nonnull (strstr (seen->str, "ETA"));
-  g_assert_nonnull (strstr (seen->str, "/4"));
-  g_assert_nonnull (strstr (seen->str, "1 of 4 images failed"));
+  TestRun r = test_run_cli_on_terminal (TEST_ARGS ("classify", "--model", model, "--labels",
+                                                   "cat, dog", "-r", "--json", t.root),
+                                        NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "images/s"));
+  g_assert_nonnull (strstr (r.err, "ETA"));
+  g_assert_nonnull (strstr (r.err, "/4"));
+  g_assert_nonnull (strstr (r.err, "1 of 4 images failed"));
+  test_run_clear (&r);
   tree_clear (&t);
 }
 

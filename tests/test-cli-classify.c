@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+
+#include "gemm.h"
 #include "test-util.h"
 
 static const cJSON *
@@ -411,6 +413,81 @@ test_label_notes (void)
   }
 }
 
+/* classify with its stderr on a terminal and XDG_CACHE_HOME at `xdg`; what it showed there
+ * in *shown. */
+static int
+classify_on_terminal (const char *model, const char *precision, const char *xdg, char **shown)
+{
+  g_autofree char *image = test_data_path ("images/chelsea.png");
+  g_auto (GStrv) env = g_environ_setenv (g_get_environ (), "XDG_CACHE_HOME", xdg, TRUE);
+  TestRun r = test_run_cli_on_terminal (TEST_ARGS ("classify", "--model", model, "--precision",
+                                                   precision, "--labels", "cat, dog", image),
+                                        env);
+  *shown = g_steal_pointer (&r.err);
+  test_run_clear (&r);
+  return r.status;
+}
+
+/* The files in `folder` (none if it is not there), the ones ending in .tmp counted apart. */
+static guint
+count_files (const char *folder, guint *n_tmp)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  guint n = 0;
+
+  *n_tmp = 0;
+  for (const char *entry; dir != NULL && (entry = g_dir_read_name (dir)) != NULL;)
+    {
+      if (g_str_has_suffix (entry, ".tmp"))
+        (*n_tmp)++;
+      n++;
+    }
+  return n;
+}
+
+/* A first bf16 run that writes the packed weights after its answer says so on a terminal, and
+ * leaves the file whole; a run that writes nothing after its answer (fp32, or bf16 from the
+ * file) says nothing of it. */
+static void
+test_saving_note_on_terminal (void)
+{
+  static const char note[] = "saving the packed weights for a faster next run";
+  g_autofree char *model = test_data_path ("tiny-siglip2-naflex");
+  g_autofree char *xdg = test_out_path ("cli-classify/xdg-saving");
+  g_autofree char *weights = g_build_filename (xdg, "siglens", "weights", NULL);
+  char *shown = NULL;
+  guint n_tmp;
+
+  test_empty_folder (weights);
+  g_assert_cmpint (classify_on_terminal (model, "fp32", xdg, &shown), ==, 0);
+  g_assert_null (strstr (shown, note));
+  g_clear_pointer (&shown, g_free);
+
+  /* The write waits for the forward passes to pause 50 ms, so the answer comes first; a run
+   * slower than that between its last product and its exit would find it done. Once in
+   * five first runs is asked for. */
+  int noted = 0;
+  for (int i = 0; i < 5 && noted == 0; i++)
+    {
+      test_empty_folder (weights);
+      g_assert_cmpint (classify_on_terminal (model, "bf16", xdg, &shown), ==, 0);
+      if (strstr (shown, note) != NULL)
+        noted++;
+      g_clear_pointer (&shown, g_free);
+      /* the command returns only once the file is whole */
+      const guint n = count_files (weights, &n_tmp);
+      g_assert_cmpuint (n_tmp, ==, 0);
+      g_assert_cmpuint (n, ==, 1);
+    }
+  /* where the panels are packed inside the load (not the AVX2 bf16 kernel) there is never one */
+  g_assert_cmpint (noted, ==, siglip_gemm_can_round_rows () ? 1 : 0);
+
+  /* from the file: nothing written behind it */
+  g_assert_cmpint (classify_on_terminal (model, "bf16", xdg, &shown), ==, 0);
+  g_assert_null (strstr (shown, note));
+  g_clear_pointer (&shown, g_free);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -421,5 +498,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli-classify/embed", test_embed_json);
   g_test_add_func ("/cli-classify/errors", test_errors);
   g_test_add_func ("/cli-classify/label-notes", test_label_notes);
+  g_test_add_func ("/cli-classify/saving-note-on-terminal", test_saving_note_on_terminal);
   return g_test_run ();
 }

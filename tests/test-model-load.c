@@ -929,12 +929,7 @@ static char *
 empty_cache (const char *rel)
 {
   char *cache = test_out_path (rel);
-  g_autoptr (GDir) old = g_dir_open (cache, 0, NULL);
-  for (const char *entry; old && (entry = g_dir_read_name (old));)
-    {
-      g_autofree char *path = g_build_filename (cache, entry, NULL);
-      g_assert_cmpint (g_remove (path), ==, 0);
-    }
+  test_empty_folder (cache);
   return cache;
 }
 
@@ -1059,16 +1054,19 @@ test_weight_cache_ended (void)
                                   .weight_cache_ended_data = &ended };
   const gint behind = siglip_gemm_can_round_rows () ? 1 : 0;
 
-  /* written: told by the time the wait returns (the call is the thread's last act) */
+  /* written: told by the time the wait returns (the call is the thread's last act), and no
+   * longer pending from then on */
   siglip_model *model = load_ok (dir, &options);
   g_assert_true (siglip_model_wait_weight_cache (model, NULL));
   g_assert_cmpint (g_atomic_int_get (&ended), ==, behind);
+  g_assert_false (siglip_model_weight_cache_pending (model));
   siglip_model_free (model);
   g_assert_cmpint (g_atomic_int_get (&ended), ==, behind);
 
   /* mapped from the file: nothing behind it */
   model = load_ok (dir, &options);
   g_assert_cmpint (siglip_model_get_info (model)->weight_cache, ==, SIGLIP_WEIGHT_CACHE_HIT);
+  g_assert_false (siglip_model_weight_cache_pending (model));
   siglip_model_free (model);
   g_assert_cmpint (g_atomic_int_get (&ended), ==, behind);
 

@@ -2,8 +2,11 @@
 #include "test-util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +28,17 @@ test_out_path (const char *rel)
   g_autofree char *dir = g_path_get_dirname (path);
   g_assert_cmpint (g_mkdir_with_parents (dir, 0755), ==, 0);
   return g_steal_pointer (&path);
+}
+
+void
+test_empty_folder (const char *folder)
+{
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
+  for (const char *entry; dir != NULL && (entry = g_dir_read_name (dir)) != NULL;)
+    {
+      g_autofree char *path = g_build_filename (folder, entry, NULL);
+      g_assert_cmpint (g_remove (path), ==, 0);
+    }
 }
 
 const cJSON *
@@ -194,16 +208,24 @@ test_assert_close (const char *what, const float *actual, const float *golden, g
   return worst;
 }
 
-TestRun
-test_run_cli (const char *const *args, char **envp)
+/* $SIGLENS_CLI and `args`, NULL-terminated (the strings borrowed). */
+static GPtrArray *
+cli_argv (const char *const *args)
 {
   const char *cli = g_getenv ("SIGLENS_CLI");
   g_assert_nonnull (cli);
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  GPtrArray *argv = g_ptr_array_new ();
   g_ptr_array_add (argv, (gpointer) cli);
   for (; *args; args++)
     g_ptr_array_add (argv, (gpointer) *args);
   g_ptr_array_add (argv, NULL);
+  return argv;
+}
+
+TestRun
+test_run_cli (const char *const *args, char **envp)
+{
+  g_autoptr (GPtrArray) argv = cli_argv (args);
 
   TestRun run = { 0 };
   int wait_status = 0;
@@ -214,6 +236,42 @@ test_run_cli (const char *const *args, char **envp)
   g_assert_true (WIFEXITED (wait_status));
   run.status = WEXITSTATUS (wait_status);
   g_test_message ("exit %d\nstdout: %s\nstderr: %s", run.status, run.out, run.err);
+  return run;
+}
+
+TestRun
+test_run_cli_on_terminal (const char *const *args, char **envp)
+{
+  g_autoptr (GPtrArray) argv = cli_argv (args);
+
+  int master = posix_openpt (O_RDWR | O_NOCTTY);
+  g_assert_cmpint (master, >=, 0);
+  g_assert_cmpint (grantpt (master), ==, 0);
+  g_assert_cmpint (unlockpt (master), ==, 0);
+  int slave = open (ptsname (master), O_RDWR | O_NOCTTY);
+  g_assert_cmpint (slave, >=, 0);
+  g_autoptr (GSubprocessLauncher) launcher =
+    g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_subprocess_launcher_take_stderr_fd (launcher, slave);
+  if (envp)
+    g_subprocess_launcher_set_environ (launcher, envp);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GSubprocess) proc =
+    g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_clear_object (&launcher); /* closes our copy of the slave: EOF/EIO once the child exits */
+
+  GString *seen = g_string_new (NULL);
+  char buf[4096];
+  ssize_t n;
+  while ((n = read (master, buf, sizeof buf)) > 0)
+    g_string_append_len (seen, buf, n);
+  g_subprocess_wait (proc, NULL, &error);
+  g_assert_no_error (error);
+  close (master);
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  TestRun run = { g_subprocess_get_exit_status (proc), NULL, g_string_free (seen, FALSE) };
+  g_test_message ("exit %d\nterminal: %s", run.status, run.err);
   return run;
 }
 

@@ -11,6 +11,8 @@
 char *test_data_path (const char *rel);
 /* A directory in the build tree for files a test writes, created on demand. (transfer full) */
 char *test_out_path (const char *rel);
+/* Removes the files in `folder`, if it is there (a cache folder a test starts from empty). */
+void test_empty_folder (const char *folder);
 
 /* golden/manifest.json, parsed once and kept for the process. (transfer none) */
 const cJSON *test_manifest (void);
@@ -47,6 +49,9 @@ typedef struct {
 /* Runs $SIGLENS_CLI with `args` (NULL-terminated, without the program name) in the
  * environment `envp` (NULL: inherit); logs the output with g_test_message. */
 TestRun test_run_cli (const char *const *args, char **envp);
+/* The same with stderr on a terminal (a pty, as a person at a shell has it) and stdout thrown
+ * away: `err` is what the terminal showed, `out` NULL. */
+TestRun test_run_cli_on_terminal (const char *const *args, char **envp);
 void    test_run_clear (TestRun *run);
 
 #define TEST_ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })

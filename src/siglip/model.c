@@ -1625,6 +1625,13 @@ siglip_model_wait_weight_cache (siglip_model *model, siglip_error **error)
   return false;
 }
 
+bool
+siglip_model_weight_cache_pending (const siglip_model *model)
+{
+  return model->weight_cache_writer
+         && siglip_weight_cache_writer_running (model->weight_cache_writer);
+}
+
 const siglip_model_info *
 siglip_model_get_info (const siglip_model *model)
 {

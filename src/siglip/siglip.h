@@ -215,6 +215,10 @@ const char *siglip_weight_cache_status_name (siglip_weight_cache_status status);
  * the note says it). siglip_model_free stops a write still going
  * (nothing is left then, and the next load writes it again). */
 bool siglip_model_wait_weight_cache (siglip_model *model, siglip_error **error);
+/* True while the file a load is writing in the background is still being written (weight_cache
+ * is SIGLIP_WEIGHT_CACHE_WRITING and the write has not ended, either way); never blocks. For a
+ * one-shot program to say why it waits. */
+bool siglip_model_weight_cache_pending (const siglip_model *model);
 
 /* ---------------------------------------------------------------------------------------------
  * Tokenizer (Gemma BPE with byte fallback, from tokenizer.json)

@@ -39,6 +39,7 @@ struct siglip_weight_cache_writer {
   siglip_matrix *matrices;   /* shapes only; the build borrows its panels into them */
   int n_jobs;
   atomic_bool stop;
+  atomic_bool finished;      /* the thread's work is over, whatever came of it */
   pthread_t thread;
   bool joined;               /* or never started: no thread to wait for */
   bool written;
@@ -87,6 +88,7 @@ write_main (void *data)
       siglip_weight_cache_close (cache);
       w->written = true;
     }
+  atomic_store (&w->finished, true);
   if (w->ended)
     w->ended (w->ended_data);
   return NULL;
@@ -124,6 +126,7 @@ siglip_weight_cache_writer_start (const char *path, const char *key, siglip_prec
       w->jobs[i].matrix = &w->matrices[i];
     }
   atomic_init (&w->stop, false);
+  atomic_init (&w->finished, false);
   const int rc = pthread_create (&w->thread, NULL, write_main, w);
   if (rc != 0)
     {
@@ -134,6 +137,12 @@ siglip_weight_cache_writer_start (const char *path, const char *key, siglip_prec
     }
   w->joined = false;
   return w;
+}
+
+bool
+siglip_weight_cache_writer_running (const siglip_weight_cache_writer *w)
+{
+  return !atomic_load (&w->finished);
 }
 
 bool

@@ -24,6 +24,9 @@ siglip_weight_cache_writer *siglip_weight_cache_writer_start (const char *path, 
                                                               void (*ended) (void *),
                                                               void *ended_data,
                                                               siglip_error **error);
+/* True while the thread is still at work (the file neither whole nor given up); never blocks,
+ * any thread. */
+bool siglip_weight_cache_writer_running (const siglip_weight_cache_writer *writer);
 /* Waits for the write to end. True when the file is in place (its size in *bytes); false with
  * *error saying why not. Any number of calls, all with the same answer. */
 bool siglip_weight_cache_writer_wait (siglip_weight_cache_writer *writer, int64_t *bytes,
