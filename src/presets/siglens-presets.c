@@ -162,16 +162,32 @@ preset_from_text (const char *id, const char *name, const char *language, gboole
 static GResource *
 presets_resource (void)
 {
-  static gsize registered = 0;
+  static GResource *resource = NULL;
 
   /* Registered on first use, not by a constructor: the linker drops a static library's object
    * nothing references, constructor and all. */
-  if (g_once_init_enter (&registered))
+  if (g_once_init_enter (&resource))
     {
+      GResource *found;
+
       siglens_presets_register_resource ();
-      g_once_init_leave (&registered, 1);
+      /* GLib (2.74 at least) builds registered static resources lazily, on the first lookup of
+       * any thread, under its resources lock; a thread that asks for its own resource while
+       * another one is building them gets NULL instead of waiting (the window's first look at
+       * GTK's resources on the main thread, against a worker's first preset: a SIGSEGV in
+       * g_resource_lookup_data seen once in CI). A global lookup takes that lock as a reader,
+       * so it waits for the build to end (or builds ours itself); then the resource is there. */
+      found = siglens_presets_get_resource ();
+      if (found == NULL)
+        {
+          g_strfreev (g_resources_enumerate_children ("/", G_RESOURCE_LOOKUP_FLAGS_NONE, NULL));
+          found = siglens_presets_get_resource ();
+        }
+      /* compiled in by meson: still none is a build bug */
+      g_assert (found != NULL);
+      g_once_init_leave (&resource, found);
     }
-  return siglens_presets_get_resource ();
+  return resource;
 }
 
 static SiglensPreset *
