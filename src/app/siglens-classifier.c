@@ -912,12 +912,6 @@ set_writing_id (SiglensClassifier *self, guint model_id)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WRITING_WEIGHT_CACHE]);
 }
 
-static gboolean
-write_ended_p (SiglensClassifier *self)
-{
-  return (guint) g_atomic_int_get (&self->write_ended_id) == self->writing_id;
-}
-
 /* Every half second while the panels' file is written (17-21 s for SO400M): cheap, and it
  * keeps the writing thread from ever touching the main context. */
 static gboolean
@@ -925,7 +919,7 @@ poll_write (gpointer data)
 {
   SiglensClassifier *self = data;
 
-  if (!write_ended_p (self))
+  if ((guint) g_atomic_int_get (&self->write_ended_id) != self->writing_id)
     return G_SOURCE_CONTINUE;
   self->writing_poll = 0;
   set_writing_id (self, 0);
@@ -961,16 +955,12 @@ load_done (SiglensClassifier *self, GTask *task, Job *job)
   self->summary = g_steal_pointer (&summary);
   /* The task's completion orders this read after the worker's write. */
   self->default_max_patches = self->worker_default_patches;
-  if (self->worker_writing)
+  /* a small model's file can be whole already */
+  if (self->worker_writing
+      && (guint) g_atomic_int_get (&self->write_ended_id) != self->worker_model_id)
     {
-      self->writing_id = self->worker_model_id;
-      if (write_ended_p (self))
-        self->writing_id = 0;  /* a small model's file can be whole already */
-      else
-        {
-          self->writing_poll = g_timeout_add (500, poll_write, self);
-          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_WRITING_WEIGHT_CACHE]);
-        }
+      set_writing_id (self, self->worker_model_id);
+      self->writing_poll = g_timeout_add (500, poll_write, self);
     }
   set_load_fraction (self, 1.);
   set_state (self, SIGLENS_MODEL_STATE_READY);

@@ -983,11 +983,20 @@ show_model_failed (SiglensWindow *self)
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_ERROR]);
 }
 
+/* The loaded model's summary as the subtitle; it gains or loses "preparing a faster next
+ * start" while the model stays loaded. */
+static void
+show_model_summary (SiglensWindow *self)
+{
+  g_autofree char *summary = siglens_classifier_dup_model_summary (self->classifier);
+
+  if (summary != NULL)
+    adw_window_title_set_subtitle (self->window_title, summary);
+}
+
 static void
 on_model_state_changed (SiglensWindow *self)
 {
-  g_autofree char *summary = NULL;
-
   switch (siglens_classifier_get_model_state (self->classifier))
     {
     case SIGLENS_MODEL_STATE_NONE:
@@ -1001,8 +1010,7 @@ on_model_state_changed (SiglensWindow *self)
       gtk_stack_set_visible_child_name (self->main_stack, "main");
       break;
     case SIGLENS_MODEL_STATE_READY:
-      summary = siglens_classifier_dup_model_summary (self->classifier);
-      adw_window_title_set_subtitle (self->window_title, summary);
+      show_model_summary (self);
       gtk_stack_set_visible_child_name (self->main_stack, "main");
       siglens_window_update_scores (self);
       forget_heatmap (self);
@@ -1013,16 +1021,6 @@ on_model_state_changed (SiglensWindow *self)
     default:
       g_assert_not_reached ();
     }
-}
-
-/* The summary gains or loses "preparing a faster next start" while the model stays loaded. */
-static void
-on_writing_weight_cache_changed (SiglensWindow *self)
-{
-  g_autofree char *summary = siglens_classifier_dup_model_summary (self->classifier);
-
-  if (summary != NULL)
-    adw_window_title_set_subtitle (self->window_title, summary);
 }
 
 static void
@@ -1196,7 +1194,7 @@ siglens_window_constructed (GObject *object)
   g_signal_connect_swapped (self->classifier, "notify::load-fraction",
                             G_CALLBACK (on_load_fraction_changed), self);
   g_signal_connect_swapped (self->classifier, "notify::writing-weight-cache",
-                            G_CALLBACK (on_writing_weight_cache_changed), self);
+                            G_CALLBACK (show_model_summary), self);
   g_signal_connect_swapped (self->classifier, "notify::busy",
                             G_CALLBACK (on_activity_changed), self);
   g_signal_connect_swapped (self->classifier, "notify::activity",
