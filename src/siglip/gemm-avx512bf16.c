@@ -125,11 +125,13 @@ block_size (int total, int max)
   return (total + blocks - 1) / blocks;
 }
 
-TARGET void
-siglip_gemm_avx512bf16_compute (float *y, const uint32_t *ap, const siglip_bf16_panels *w,
-                                const float *b, int n, int j_begin, int j_end)
+/* Panels [j_begin, j_end) of y; panel j's data at panels + (j - j_first) * kp * 64. The
+ * arithmetic of an element of y depends only on kp (its K blocks), never on which panels a call
+ * is given, so panels packed a group at a time give the numbers of panels packed once. */
+TARGET static void
+compute (float *y, const uint32_t *ap, const uint16_t *panels, int j_first, int kp, int ncols,
+         const float *b, int n, int j_begin, int j_end)
 {
-  const int kp = w->k_pairs, ncols = w->rows;
   const int strips = (n + MR - 1) / MR;
 
   /* blocks of equal size no larger than KC_PAIRS and MC_STRIPS: K = 4304 (2152 pairs) runs
@@ -143,7 +145,7 @@ siglip_gemm_avx512bf16_compute (float *y, const uint32_t *ap, const siglip_bf16_
       for (int s0 = 0; s0 < strips; s0 += mcs) {
         const int s_end = strips - s0 < mcs ? strips : s0 + mcs;
         for (int j = jg; j < jg_end; j++) {
-          const uint16_t *bp = w->data + ((size_t) j * kp + k0) * 64;
+          const uint16_t *bp = panels + ((size_t) (j - j_first) * kp + k0) * 64;
           const int valid = ncols - j * NR < NR ? ncols - j * NR : NR;
           const __mmask16 m0 = valid >= 16 ? 0xffff : (__mmask16) ((1u << valid) - 1);
           const __mmask16 m1 = valid >= 32 ? 0xffff : valid <= 16 ? 0 : (__mmask16) ((1u << (valid - 16)) - 1);
@@ -159,5 +161,104 @@ siglip_gemm_avx512bf16_compute (float *y, const uint32_t *ap, const siglip_bf16_
     }
   }
 }
+
+TARGET void
+siglip_gemm_avx512bf16_compute (float *y, const uint32_t *ap, const siglip_bf16_panels *w,
+                                const float *b, int n, int j_begin, int j_end)
+{
+  compute (y, ap, w->data, 0, w->k_pairs, w->rows, b, n, j_begin, j_end);
+}
+
+TARGET void
+siglip_gemm_avx512bf16_compute_group (float *y, const uint32_t *ap, const uint16_t *panels,
+                                      int k, int ncols, const float *b, int n, int j_begin,
+                                      int j_end)
+{
+  compute (y, ap, panels, j_begin, (k + 1) / 2, ncols, b, n, j_begin, j_end);
+}
+
+/* GCC 12 warns of the self-initialised "undefined" vector inside its own AVX-512 intrinsics
+ * once they are inlined here (GCC bug 105593), not of anything in this code */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+/* The 16 x 16 words of r transposed in place: r[i] word c becomes r[c] word i. */
+TARGET static inline void
+transpose16 (__m512i r[16])
+{
+  __m512i t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32 (r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32 (r[i], r[i + 1]);
+  }
+  /* then in each 128-bit lane L of r[4g + q]: column 4L + q of rows 4g .. 4g + 3 */
+#pragma GCC unroll 4
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_unpacklo_epi64 (t[i], t[i + 2]);
+    r[i + 1] = _mm512_unpackhi_epi64 (t[i], t[i + 2]);
+    r[i + 2] = _mm512_unpacklo_epi64 (t[i + 1], t[i + 3]);
+    r[i + 3] = _mm512_unpackhi_epi64 (t[i + 1], t[i + 3]);
+  }
+  /* column 4L + q gathers lane L of r[q], r[4 + q], r[8 + q], r[12 + q] */
+#pragma GCC unroll 4
+  for (int q = 0; q < 4; q++) {
+    const __m512i s0 = _mm512_shuffle_i32x4 (r[q], r[4 + q], 0x44);     /* lanes 0, 1 of each */
+    const __m512i s1 = _mm512_shuffle_i32x4 (r[q], r[4 + q], 0xee);     /* lanes 2, 3 */
+    const __m512i u0 = _mm512_shuffle_i32x4 (r[8 + q], r[12 + q], 0x44);
+    const __m512i u1 = _mm512_shuffle_i32x4 (r[8 + q], r[12 + q], 0xee);
+    t[q] = _mm512_shuffle_i32x4 (s0, u0, 0x88);                         /* lane 0 of all four */
+    t[4 + q] = _mm512_shuffle_i32x4 (s0, u0, 0xdd);                     /* lane 1 */
+    t[8 + q] = _mm512_shuffle_i32x4 (s1, u1, 0x88);                     /* lane 2 */
+    t[12 + q] = _mm512_shuffle_i32x4 (s1, u1, 0xdd);                    /* lane 3 */
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; i++)
+    r[i] = t[i];
+}
+
+/* Floats [k0, k0 + 32) of a row as 16 bf16 pairs, rounded as siglip_f32_to_bf16_rne rounds a
+ * finite float (not vcvtne2ps2bf16, which flushes subnormals: the panels of the weight cache
+ * are packed by the scalar rounding); past k, and for a row that is NULL, zero. */
+TARGET static inline __m512i
+row_pairs (const float *row, int k0, int k)
+{
+  if (!row)
+    return _mm512_setzero_si512 ();
+  const int left = k - k0;
+  const __mmask16 m_lo = left >= 16 ? 0xffff : (__mmask16) ((1u << left) - 1);
+  const __mmask16 m_hi = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16) ((1u << (left - 16)) - 1);
+  const __m512i lo = _mm512_maskz_loadu_epi32 (m_lo, row + k0);
+  const __m512i hi = _mm512_maskz_loadu_epi32 (m_hi, row + k0 + 16);
+  const __m512i bias = _mm512_set1_epi32 (0x7fff), one = _mm512_set1_epi32 (1);
+  const __m512i rlo = _mm512_add_epi32 (lo, _mm512_add_epi32 (bias, _mm512_and_si512 (_mm512_srli_epi32 (lo, 16), one)));
+  const __m512i rhi = _mm512_add_epi32 (hi, _mm512_add_epi32 (bias, _mm512_and_si512 (_mm512_srli_epi32 (hi, 16), one)));
+  /* the upper halves of the 32 words, in order: word i of the result is the pair (2i, 2i + 1) */
+  const __m512i upper = _mm512_set_epi16 (63, 61, 59, 57, 55, 53, 51, 49, 47, 45, 43, 41, 39, 37,
+                                          35, 33, 31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9,
+                                          7, 5, 3, 1);
+  return _mm512_permutex2var_epi16 (rlo, upper, rhi);
+}
+
+TARGET void
+siglip_gemm_avx512bf16_pack_panel (uint16_t *panel, const float *const rows[SIGLIP_GEMM_NR], int k)
+{
+  const int kp = (k + 1) / 2;
+  uint32_t *out = (uint32_t *) panel;
+  for (int p0 = 0; p0 < kp; p0 += 16) {
+    const int pairs = kp - p0 < 16 ? kp - p0 : 16;
+    for (int half = 0; half < 2; half++) {
+      __m512i r[16];
+#pragma GCC unroll 16
+      for (int c = 0; c < 16; c++)
+        r[c] = row_pairs (rows[16 * half + c], 2 * p0, k);
+      transpose16 (r);
+      for (int i = 0; i < pairs; i++)
+        _mm512_store_si512 (out + (size_t) (p0 + i) * NR + 16 * half, r[i]);
+    }
+  }
+}
+
+#pragma GCC diagnostic pop
 
 #endif /* SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL */

@@ -65,6 +65,17 @@ void siglip_gemm_avx512bf16_pack_a (uint32_t *ap, const float *x, int n, int k,
 void siglip_gemm_avx512bf16_compute (float *y, const uint32_t *ap, const siglip_bf16_panels *w,
                                      const float *b, int n, int j_begin, int j_end);
 
+/* As siglip_gemm_avx512bf16_compute, for panels [j_begin, j_end) of a [ncols, k] matrix held
+ * one after the other from `panels` (panel j_begin first), with the same numbers. */
+void siglip_gemm_avx512bf16_compute_group (float *y, const uint32_t *ap, const uint16_t *panels,
+                                           int k, int ncols, const float *b, int n, int j_begin,
+                                           int j_end);
+/* One panel (64-byte aligned, ceil (k / 2) * 64 values) of the 32 F32 rows of k values given
+ * (any 4-byte alignment; NULL for rows past the matrix), exactly as the packing of gemm.c lays
+ * out and rounds a finite matrix. */
+void siglip_gemm_avx512bf16_pack_panel (uint16_t *panel, const float *const rows[SIGLIP_GEMM_NR],
+                                        int k);
+
 /* gemm-avx512f32.c: y[:, 32 * j_begin .. 32 * j_end) = x (n, K, row-major) @ W^T + b for
  * panels [j_begin, j_end). */
 #define SIGLIP_GEMM_HAVE_AVX512F32_KERNEL 1

@@ -207,7 +207,8 @@ fp32_kernel_get (void)
 bool
 siglip_gemm_can_round_rows (void)
 {
-  return bf16_kernel_get () == BF16_AVX2 && fp32_kernel_get () != FP32_OPENBLAS;
+  const bf16_kernel kernel = bf16_kernel_get ();
+  return kernel == BF16_AVX512BF16 || (kernel == BF16_AVX2 && fp32_kernel_get () != FP32_OPENBLAS);
 }
 
 bool
@@ -901,6 +902,76 @@ avx512bf16_task (void *data, int task, int worker)
   const int end = (int) ((long) job->w->n_panels * (task + 1) / job->n_tasks);
   siglip_gemm_avx512bf16_compute (job->y, job->ap, job->w, job->b, job->n, begin, end);
 }
+
+/* x's bf16 pairs for the AVX512-BF16 kernel, converted on the pool; NULL when out of memory. */
+static uint32_t *
+avx512bf16_pack_x (const float *x, int n, int k)
+{
+  uint32_t *ap = scratch_get (SCRATCH_A, siglip_gemm_avx512bf16_a_words (n, k) * sizeof (uint32_t));
+  if (ap) {
+    pack_a_job pj = { ap, x, n, k };
+    siglip_parallel_for ((n + PACK_A_ROWS - 1) / PACK_A_ROWS, pack_a_task, &pj);
+  }
+  return ap;
+}
+
+/* F32 rows standing for bf16 (bf16_rows) under the AVX512-BF16 kernel: each task packs its
+ * panels from the rows a group at a time into this thread's scratch, as the loader would have
+ * packed them once, and multiplies them there. A pass over the weights (4 bytes read, 2
+ * written, per weight) against n multiply-adds per weight, and the numbers of the panels bit
+ * for bit (siglip_gemm_avx512bf16_compute_group). */
+#define ROWS_GROUP 4 /* panels per group: 288 KiB of scratch at K = 1152, 1.1 MiB at 4304 */
+
+typedef struct {
+  float *y;
+  const float *b;
+  const siglip_matrix *w;
+  int n, n_panels, n_tasks;
+  const uint32_t *ap;
+  bool failed;
+} bf16_rows_job;
+
+static void
+avx512bf16_rows_task (void *data, int task, int worker)
+{
+  bf16_rows_job *job = data;
+  const siglip_matrix *w = job->w;
+  const int k = w->cols;
+  const size_t panel_values = (size_t) ((k + 1) / 2) * NR * 2;
+  uint16_t *group = scratch_get (SCRATCH_ROUNDED, ROWS_GROUP * panel_values * sizeof (uint16_t));
+  if (!group) {
+    job->failed = true;
+    return;
+  }
+  const int begin = (int) ((long) job->n_panels * task / job->n_tasks);
+  const int end = (int) ((long) job->n_panels * (task + 1) / job->n_tasks);
+  for (int j0 = begin; j0 < end; j0 += ROWS_GROUP) {
+    const int j1 = end - j0 < ROWS_GROUP ? end : j0 + ROWS_GROUP;
+    for (int j = j0; j < j1; j++) {
+      const float *rows[NR];
+      for (int c = 0; c < NR; c++) {
+        int contiguous;
+        rows[c] = j * NR + c < w->rows ? matrix_rows (w, j * NR + c, &contiguous) : NULL;
+      }
+      siglip_gemm_avx512bf16_pack_panel (group + (size_t) (j - j0) * panel_values, rows, k);
+    }
+    siglip_gemm_avx512bf16_compute_group (job->y, job->ap, group, k, w->rows, job->b, job->n,
+                                          j0, j1);
+  }
+}
+
+/* False when scratch memory could not be had. */
+static bool
+linear_avx512bf16_rows (float *y, const float *x, const siglip_matrix *w, const float *b, int n)
+{
+  bf16_rows_job job = { y, b, w, n, (w->rows + NR - 1) / NR };
+  job.ap = avx512bf16_pack_x (x, n, w->cols);
+  if (!job.ap)
+    return false;
+  job.n_tasks = siglip_pool_n_threads () < job.n_panels ? siglip_pool_n_threads () : job.n_panels;
+  siglip_parallel_for (job.n_tasks, avx512bf16_rows_task, &job);
+  return !job.failed;
+}
 #endif
 
 #ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
@@ -931,10 +1002,8 @@ linear_bf16 (float *y, const float *x, const siglip_matrix *m, const float *b, i
 
 #ifdef SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL
   if (bf16_kernel_get () == BF16_AVX512BF16) {
-    uint32_t *ap = scratch_get (SCRATCH_A, siglip_gemm_avx512bf16_a_words (n, w->cols) * sizeof (uint32_t));
+    uint32_t *ap = avx512bf16_pack_x (x, n, w->cols);
     if (ap) {
-      pack_a_job pj = { ap, x, n, w->cols };
-      siglip_parallel_for ((n + PACK_A_ROWS - 1) / PACK_A_ROWS, pack_a_task, &pj);
       job.ap = ap;
       job.n_tasks = siglip_pool_n_threads ();
       if (job.n_tasks > w->n_panels)
@@ -1047,6 +1116,11 @@ siglip_linear (float *y, const float *x, const siglip_matrix *w, const float *b,
     linear_f32_panels (y, x, w, b, n);
     break;
   default: {
+#ifdef SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL
+    if (w->bf16_rows && bf16_kernel_get () == BF16_AVX512BF16
+        && linear_avx512bf16_rows (y, x, w, b, n))
+      break;
+#endif
     const fp32_kernel kernel = fp32_kernel_get ();
     /* rows standing for bf16 (siglip_gemm_can_round_rows) go through the row-major kernel at
      * any n: the pooling probe's single row included, as OpenBLAS would read them unrounded */
