@@ -25,8 +25,13 @@
  * other builds so the FMA peak of the same run read 409 instead of 548): 0.83-0.90 of that peak
  * on M = 256/512/1024 x (N, K) in {1152, 3456, 4304}, where OpenBLAS with the Haswell kernels
  * reached 0.44-0.47.
+ * MR = 12 rows (24 accumulators, 12 broadcasts and 2 loads per 24 FMAs), not 8: on an Intel
+ * Xeon with AVX-512 and AMX (2 vCPUs, 2026-12-02) the tile alone, one thread in L1, reached
+ * 0.87-0.90 of the FMA loop against 0.83-0.86 for 8 rows, and siglip_linear on the towers'
+ * shapes (2 threads, the weights row-major as the loader binds them) 0.67-0.71 against
+ * 0.64-0.70 over 8 alternated processes per shape; on Zen 5 the two were within noise.
  * Measured and not kept (2 threads, shared box, interleaved runs, means over the 12 shapes of
- * siglens-bench --gemm within the +-5% noise of each other): tiles of 12 and 14 rows, KC = 192,
+ * siglens-bench --gemm within the +-5% noise of each other): tiles of 14 rows, KC = 192,
  * GROUP = 2 and 8, MC = 128 and 512, K and M cut into equal blocks, software prefetch of the
  * next panel slice, panels handed out first come first served (slower), and splitting M
  * instead of N between the workers. Two single-threaded processes side by side reached

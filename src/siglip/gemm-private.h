@@ -80,7 +80,7 @@ void siglip_gemm_avx512bf16_pack_panel (uint16_t *panel, const float *const rows
  * panels [j_begin, j_end). */
 #define SIGLIP_GEMM_HAVE_AVX512F32_KERNEL 1
 #ifndef SIGLIP_GEMM_F32_MR
-#define SIGLIP_GEMM_F32_MR 8
+#define SIGLIP_GEMM_F32_MR 12
 #endif
 void siglip_gemm_avx512f32_compute (float *y, const float *x, const siglip_f32_panels *w,
                                     const float *b, int n, int j_begin, int j_end);

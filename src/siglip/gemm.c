@@ -654,8 +654,8 @@ linear_fp32 (float *y, const float *x, const siglip_matrix *w, const float *b, i
  * own columns of y. */
 
 #define ROWMAJOR_MIN_N 16   /* fewer rows of x: one panel would be mostly padding; OpenBLAS */
-/* Rows of W per kernel call and per task (a multiple of 24: whole strips of both kernels, 6 and
- * 8 rows). The kernels walk x's panels in groups, each group over all the
+/* Rows of W per kernel call and per task (a multiple of 12: whole strips of both kernels, 6 and
+ * 12 rows). The kernels walk x's panels in groups, each group over all the
  * rows they are given, so these rows (x K inputs: 220 KiB at K = 1152) should stay in L2 from
  * one group to the next instead of coming from memory once per group. Measured (one thread,
  * thread CPU time, M = 256 x (4304, 1152)): 48 rows 0.82 of the FMA peak, 96 rows 0.84, 240
