@@ -404,13 +404,30 @@ check_bf16 (const char *what, rounding exact_inputs)
 static void
 test_bf16_fast (void)
 {
-  siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_AUTO);
   if (!siglip_gemm_cpu_has_avx512bf16 ()) {
     g_test_skip ("this CPU has no AVX512-BF16; the generic path is tested by /gemm/bf16/generic");
     return;
   }
+  siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_AVX512BF16);
   g_assert_cmpstr (siglip_gemm_bf16_kernel_name (), ==, "avx512bf16");
+  g_assert_true (siglip_gemm_bf16_is_native ());
   check_bf16 ("bf16 avx512bf16", ROUND_W_AND_X);
+  siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_AUTO);
+}
+
+/* bf16 panels widened for the AVX-512 fp32 kernel */
+static void
+test_bf16_avx512 (void)
+{
+  if (!siglip_gemm_cpu_has_avx512f ()) {
+    g_test_skip ("this CPU has no AVX-512F; the AVX2 kernel is tested by /gemm/bf16/avx2");
+    return;
+  }
+  siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_AVX512);
+  g_assert_cmpstr (siglip_gemm_bf16_kernel_name (), ==, "avx512");
+  g_assert_false (siglip_gemm_bf16_is_native ());
+  check_bf16 ("bf16 avx512 widened", ROUND_W);
+  siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_AUTO);
 }
 
 static void
@@ -439,14 +456,18 @@ test_bf16_generic (void)
 
 /* F32 rows standing for bf16 (a bf16 model's first load, computing while its panels are
  * written): the numbers of the bf16 kernel in use on every shape — bf16 weights and fp32
- * activations under the AVX2 one (`round_mode` ROUND_W), both rounded under AVX512-BF16
- * (ROUND_W_AND_X), whose products on the rows must equal those on packed panels bit for bit;
+ * activations under the AVX2 and widened AVX-512 ones (`round_mode` ROUND_W), both rounded
+ * under AVX512-BF16 (ROUND_W_AND_X); under the AVX-512 ones, products on the rows equal to
+ * those on packed panels bit for bit;
  * stacked rows as one matrix; the rounding's ties as the packing's; and, where the row-major
  * kernel cannot run (OpenBLAS forced), the plain path's. */
 static void
 check_bf16_rows (const char *what, rounding round_mode)
 {
-  const gboolean native = g_str_equal (siglip_gemm_bf16_kernel_name (), "avx512bf16");
+  const char *kernel = siglip_gemm_bf16_kernel_name ();
+  const gboolean native = g_str_equal (kernel, "avx512bf16");
+  const gboolean exact = native || (g_str_equal (kernel, "avx512")
+                                    && g_str_equal (siglip_gemm_fp32_kernel_name (), "avx512"));
   for (gsize i = 0; i < G_N_ELEMENTS (shapes); i++)
     for (int with_bias = 0; with_bias <= 1; with_bias++) {
       problem p;
@@ -459,7 +480,7 @@ check_bf16_rows (const char *what, rounding round_mode)
                                                 with_bias ? " with bias" : "");
       reference (p.x, p.w, b, p.s, round_mode, p.ref, p.mag);
       assert_within (tight, p.s, p.y, p.ref, p.mag, gamma_k (p.s->k + 1, 0x1p-24));
-      if (native) {
+      if (exact) {
         siglip_matrix panels = { p.w, NULL, p.s->n, p.s->k };
         g_assert_true (siglip_gemm_pack_bf16 (&panels, NULL));
         panels.w = NULL;
@@ -539,11 +560,11 @@ test_bf16_rows (void)
 static void
 test_bf16_rows_avx512bf16 (void)
 {
-  siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_AUTO);
   if (!siglip_gemm_cpu_has_avx512bf16 ()) {
     g_test_skip ("this CPU has no AVX512-BF16; the AVX2 kernel's rows are tested by /gemm/bf16/rows");
     return;
   }
+  siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_AVX512BF16);
   g_assert_true (siglip_gemm_can_round_rows ());
   check_bf16_rows ("bf16 rows, avx512bf16", ROUND_W_AND_X);
   /* whichever kernel fp32 panels would use: these rows never reach it */
@@ -551,6 +572,21 @@ test_bf16_rows_avx512bf16 (void)
   g_assert_true (siglip_gemm_can_round_rows ());
   check_bf16_rows ("bf16 rows, avx512bf16, fp32 on OpenBLAS", ROUND_W_AND_X);
   siglip_gemm_set_fp32_backend (SIGLIP_GEMM_FP32_AUTO);
+  siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_AUTO);
+}
+
+/* under the widened AVX-512 kernel the rows are read rounded by the row-major fp32 kernel */
+static void
+test_bf16_rows_avx512 (void)
+{
+  if (!siglip_gemm_cpu_has_avx512f ()) {
+    g_test_skip ("this CPU has no AVX-512F; the AVX2 kernel's rows are tested by /gemm/bf16/rows");
+    return;
+  }
+  siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_AVX512);
+  g_assert_true (siglip_gemm_can_round_rows ());
+  check_bf16_rows ("bf16 rows, avx512 widened", ROUND_W);
+  siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_AUTO);
 }
 
 static void
@@ -619,7 +655,7 @@ test_concurrent (void)
   assert_within ("fp32 concurrent", &s, jobs[0].p.y, jobs[0].p.ref, jobs[0].p.mag,
                  gamma_k (s.k + 1, 0x1p-24));
   reference (jobs[1].p.x, jobs[1].p.w, jobs[1].p.b, &s,
-             siglip_gemm_cpu_has_avx512bf16 () ? ROUND_W_AND_X : ROUND_W, jobs[1].p.ref, jobs[1].p.mag);
+             siglip_gemm_bf16_is_native () ? ROUND_W_AND_X : ROUND_W, jobs[1].p.ref, jobs[1].p.mag);
   assert_within ("bf16 concurrent", &s, jobs[1].p.y, jobs[1].p.ref, jobs[1].p.mag,
                  gamma_k (s.k + 1, 0x1p-24));
   siglip_gemm_packed_free (&jobs[1].m);
@@ -653,10 +689,12 @@ main (int argc, char *argv[])
   g_test_add_func ("/gemm/isa-switch", test_isa_switch);
   g_test_add_func ("/gemm/pack-dtypes", test_pack_dtypes);
   g_test_add_func ("/gemm/bf16/avx512bf16", test_bf16_fast);
+  g_test_add_func ("/gemm/bf16/avx512", test_bf16_avx512);
   g_test_add_func ("/gemm/bf16/avx2", test_bf16_avx2);
   g_test_add_func ("/gemm/bf16/generic", test_bf16_generic);
   g_test_add_func ("/gemm/bf16/rows", test_bf16_rows);
   g_test_add_func ("/gemm/bf16/rows-avx512bf16", test_bf16_rows_avx512bf16);
+  g_test_add_func ("/gemm/bf16/rows-avx512", test_bf16_rows_avx512);
   g_test_add_func ("/gemm/bf16/rows-plain", test_bf16_rows_plain);
   g_test_add_func ("/gemm/concurrent", test_concurrent);
   g_test_add_func ("/gemm/pack-errors", test_pack_errors);

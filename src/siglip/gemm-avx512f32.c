@@ -46,9 +46,7 @@
 
 #define MR SIGLIP_GEMM_F32_MR
 #define NR SIGLIP_GEMM_NR
-#ifndef KC
-#define KC 256
-#endif
+#define KC SIGLIP_GEMM_AVX512_KC
 #ifndef MC
 #define MC 240
 #endif
@@ -136,6 +134,17 @@ siglip_gemm_avx512f32_compute (float *y, const float *x, const siglip_f32_panels
       }
     }
   }
+}
+
+TARGET void
+siglip_gemm_avx512_panel_block (float *y, size_t ldy, const float *x, size_t ldx, int rows,
+                                const float *slice, int kb, int cols, bool first, const float *b)
+{
+  const __mmask16 m_lo = cols >= 16 ? 0xffff : (__mmask16) ((1u << cols) - 1);
+  const __mmask16 m_hi = cols >= 32 ? 0xffff : cols <= 16 ? 0 : (__mmask16) ((1u << (cols - 16)) - 1);
+  for (int r0 = 0; r0 < rows; r0 += MR)
+    kernel (kb, x + (size_t) r0 * ldx, ldx, rows - r0 < MR ? rows - r0 : MR, slice,
+            y + (size_t) r0 * ldy, ldy, m_lo, m_hi, first, b);
 }
 
 #endif /* SIGLIP_GEMM_HAVE_AVX512F32_KERNEL */

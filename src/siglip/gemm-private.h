@@ -79,11 +79,28 @@ void siglip_gemm_avx512bf16_pack_panel (uint16_t *panel, const float *const rows
 /* gemm-avx512f32.c: y[:, 32 * j_begin .. 32 * j_end) = x (n, K, row-major) @ W^T + b for
  * panels [j_begin, j_end). */
 #define SIGLIP_GEMM_HAVE_AVX512F32_KERNEL 1
+/* inputs per K block of the AVX-512 fp32 kernel, on the row-major weights and on widened bf16
+ * panels alike (gemm-avx512bf16wide.c says why they must agree) */
+#define SIGLIP_GEMM_AVX512_KC 256
 #ifndef SIGLIP_GEMM_F32_MR
 #define SIGLIP_GEMM_F32_MR 12
 #endif
 void siglip_gemm_avx512f32_compute (float *y, const float *x, const siglip_f32_panels *w,
                                     const float *b, int n, int j_begin, int j_end);
+
+/* One panel's block, as siglip_gemm_avx2_panel_block below, with the AVX-512 kernel: slice as
+ * one K block of a fp32 panel (row stride 32 floats, 64-byte aligned). */
+void siglip_gemm_avx512_panel_block (float *y, size_t ldy, const float *x, size_t ldx, int rows,
+                                     const float *slice, int kb, int cols, bool first,
+                                     const float *b);
+
+/* gemm-avx512bf16wide.c: as siglip_gemm_avx512bf16_compute with fp32 activations, each block
+ * of the bf16 panels widened into `scratch` (siglip_gemm_avx512wide_scratch_floats () floats,
+ * 64-byte aligned, the caller's per worker) for the AVX-512 fp32 kernel. */
+size_t siglip_gemm_avx512wide_scratch_floats (void);
+void siglip_gemm_avx512wide_compute (float *y, const float *x, const siglip_bf16_panels *w,
+                                     const float *b, int n, int j_begin, int j_end,
+                                     float *scratch);
 
 /* gemm-avx2f32.c and gemm-avx2bf16.c: AVX2 + FMA, for CPUs without AVX-512 */
 #define SIGLIP_GEMM_HAVE_AVX2_KERNELS 1

@@ -174,21 +174,43 @@ env_is (const char *name, const char *value, int *cached)
   return *cached;
 }
 
-typedef enum { BF16_GENERIC, BF16_AVX2, BF16_AVX512BF16 } bf16_kernel;
+typedef enum { BF16_GENERIC, BF16_AVX2, BF16_AVX512, BF16_AVX512BF16 } bf16_kernel;
 typedef enum { FP32_OPENBLAS, FP32_AVX2, FP32_AVX512 } fp32_kernel;
 
 static siglip_gemm_bf16_backend forced_backend = SIGLIP_GEMM_BF16_AUTO;
 static siglip_gemm_fp32_backend forced_fp32_backend = SIGLIP_GEMM_FP32_AUTO;
 
+/* True on CPUs whose vdpbf16ps is no faster than their fp32 FMAs: Intel's, which have AMX for
+ * bf16 (gemm-avx512bf16wide.c gives the figures). */
+static bool
+cpu_prefers_widened_bf16 (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init ();
+  return __builtin_cpu_supports ("amx-bf16");
+#else
+  return false;
+#endif
+}
+
 static bf16_kernel
 bf16_kernel_get (void)
 {
-  static int env_generic = -1;
+  static int env_generic = -1, env_native = -1, prefers_widened = -1;
   if (forced_backend == SIGLIP_GEMM_BF16_GENERIC
       || env_is ("SIGLIP_GEMM_BF16", "generic", &env_generic))
     return BF16_GENERIC;
-  if (forced_backend != SIGLIP_GEMM_BF16_AVX2 && siglip_gemm_cpu_has_avx512bf16 ())
+  if (forced_backend == SIGLIP_GEMM_BF16_AVX2)
+    return siglip_gemm_cpu_has_avx2 () ? BF16_AVX2 : BF16_GENERIC;
+  if (prefers_widened < 0)
+    prefers_widened = cpu_prefers_widened_bf16 ();
+  const bool native = forced_backend == SIGLIP_GEMM_BF16_AVX512BF16
+                      || env_is ("SIGLIP_GEMM_BF16", "avx512bf16", &env_native)
+                      || (forced_backend != SIGLIP_GEMM_BF16_AVX512 && !prefers_widened);
+  if (native && siglip_gemm_cpu_has_avx512bf16 ())
     return BF16_AVX512BF16;
+  if (siglip_gemm_cpu_has_avx512f ())
+    return BF16_AVX512;
   return siglip_gemm_cpu_has_avx2 () ? BF16_AVX2 : BF16_GENERIC;
 }
 
@@ -208,7 +230,8 @@ bool
 siglip_gemm_can_round_rows (void)
 {
   const bf16_kernel kernel = bf16_kernel_get ();
-  return kernel == BF16_AVX512BF16 || (kernel == BF16_AVX2 && fp32_kernel_get () != FP32_OPENBLAS);
+  return kernel == BF16_AVX512BF16
+         || ((kernel == BF16_AVX2 || kernel == BF16_AVX512) && fp32_kernel_get () != FP32_OPENBLAS);
 }
 
 bool
@@ -252,6 +275,7 @@ siglip_gemm_bf16_kernel_name (void)
 {
   switch (bf16_kernel_get ()) {
   case BF16_AVX512BF16: return "avx512bf16";
+  case BF16_AVX512: return "avx512";
   case BF16_AVX2: return "avx2";
   case BF16_GENERIC:
   default: return "generic";
@@ -974,6 +998,23 @@ linear_avx512bf16_rows (float *y, const float *x, const siglip_matrix *w, const 
 }
 #endif
 
+#ifdef SIGLIP_GEMM_HAVE_AVX512F32_KERNEL
+static void
+avx512wide_task (void *data, int task, int worker)
+{
+  bf16_job *job = data;
+  float *scratch = scratch_get (SCRATCH_TILE, siglip_gemm_avx512wide_scratch_floats () * sizeof (float));
+  if (!scratch) {
+    job->failed = true;
+    return;
+  }
+  /* one task per worker, each a contiguous run of panels, as the AVX512-BF16 kernel's */
+  const int begin = (int) ((long) job->w->n_panels * task / job->n_tasks);
+  const int end = (int) ((long) job->w->n_panels * (task + 1) / job->n_tasks);
+  siglip_gemm_avx512wide_compute (job->y, job->x, job->w, job->b, job->n, begin, end, scratch);
+}
+#endif
+
 #ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
 /* Panels per task: 32 columns, so N = 1152 is 36 tasks that the pool balances (pool.c) */
 #define AVX2BF16_TASK_PANELS 1
@@ -1011,6 +1052,15 @@ linear_bf16 (float *y, const float *x, const siglip_matrix *m, const float *b, i
       siglip_parallel_for (job.n_tasks, avx512bf16_task, &job);
       return;
     }
+  }
+#endif
+#ifdef SIGLIP_GEMM_HAVE_AVX512F32_KERNEL
+  if (bf16_kernel_get () == BF16_AVX512) {
+    job.n_tasks = siglip_pool_n_threads () < w->n_panels ? siglip_pool_n_threads () : w->n_panels;
+    siglip_parallel_for (job.n_tasks, avx512wide_task, &job);
+    if (!job.failed)
+      return;
+    job.failed = false;
   }
 #endif
 #ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS

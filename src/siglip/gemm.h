@@ -26,9 +26,9 @@ void siglip_linear (float *y, const float *x, const siglip_matrix *w, const floa
 bool siglip_gemm_pack (siglip_matrix *m, siglip_precision precision, const void *src,
                        siglip_dtype dtype, siglip_error **error);
 /* True when a bf16 model can compute on F32 rows marked bf16_rows (internal.h) with the
- * numbers of its panels: the bf16 kernel is the AVX2 one, whose products are fp32 activations
- * times bf16 weights in fp32 (not AVX512-BF16, which rounds the activations too), and the fp32
- * row-major kernel runs to read the rows. */
+ * numbers of its panels: the bf16 kernel is AVX512-BF16 (each task packs its panels from the
+ * rows as it goes), or one whose products are fp32 activations times bf16 weights in fp32 (the
+ * AVX2 and widened AVX-512 ones) and the fp32 row-major kernel runs to read the rows rounded. */
 bool siglip_gemm_can_round_rows (void);
 /* True when the loader should pack fp32 weights into panels. False on every CPU now: where
  * our fp32 kernels run (AVX-512F, AVX2 + FMA) they read the row-major weights from the file's
@@ -94,13 +94,19 @@ siglip_isa siglip_isa_get (void);
 const char *siglip_isa_name (siglip_isa isa);
 
 typedef enum {
-  SIGLIP_GEMM_BF16_AUTO = 0,   /* AVX512-BF16 kernel when the CPU has it, else AVX2, else generic */
+  SIGLIP_GEMM_BF16_AUTO = 0,   /* AVX512-BF16 where the CPU has it and it pays (not on CPUs with
+                                  AMX), else panels widened for the AVX-512 fp32 kernel, else
+                                  the AVX2 kernel, else generic */
   SIGLIP_GEMM_BF16_GENERIC,    /* widen bf16 panels to f32 tiles and call sgemm: any CPU */
-  SIGLIP_GEMM_BF16_AVX2,       /* the AVX2 kernel even where AVX512-BF16 is there (tests) */
+  SIGLIP_GEMM_BF16_AVX2,       /* the AVX2 kernel even where AVX-512 is there (tests) */
+  SIGLIP_GEMM_BF16_AVX512,     /* widened for the AVX-512 fp32 kernel even where AVX512-BF16
+                                  would be chosen (tests; AVX2 without AVX-512F) */
+  SIGLIP_GEMM_BF16_AVX512BF16, /* the AVX512-BF16 kernel wherever the CPU has it (tests) */
 } siglip_gemm_bf16_backend;
 
-/* Name of the bf16 kernel siglip_linear will use: "avx512bf16", "avx2" or "generic". The
- * environment variable SIGLIP_GEMM_BF16=generic forces the generic one (read once). */
+/* Name of the bf16 kernel siglip_linear will use: "avx512bf16", "avx512" (widened), "avx2" or
+ * "generic". The environment variable SIGLIP_GEMM_BF16=generic forces the generic one, and
+ * =avx512bf16 the AVX512-BF16 one where the CPU has it (read once). */
 const char *siglip_gemm_bf16_kernel_name (void);
 /* Tests and the benchmark force a backend; AUTO restores runtime detection. Not thread-safe
  * against concurrent siglip_linear calls. */
