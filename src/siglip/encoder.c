@@ -31,6 +31,17 @@ free_rows (siglip_workspace *ws)
   ws->dim = ws->inter = ws->cap_tokens = ws->positions_tmp_rows = 0;
 }
 
+/* A buffer of activations, 64-byte aligned: the products split their columns between the
+ * workers in runs of whole cache lines of each row (gemm.c), which malloc's 16-byte offset into
+ * a fresh mapping cut in two, so that both cores wrote the same lines; and every 64-byte vector
+ * access to a row straddled two lines. */
+static float *
+alloc_rows (size_t floats)
+{
+  const size_t bytes = (floats * sizeof (float) + 63) & ~(size_t) 63;
+  return aligned_alloc (64, bytes > 0 ? bytes : 64);
+}
+
 bool
 siglip_workspace_reserve (siglip_workspace *ws, int dim, int inter, int tokens,
                           int positions_tmp_rows)
@@ -53,10 +64,9 @@ siglip_workspace_reserve (siglip_workspace *ws, int dim, int inter, int tokens,
   const size_t rows = (size_t) tokens * dim;
   float **bufs[] = { &ws->hidden, &ws->branch, &ws->attn_out, &ws->queries, &ws->positions };
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
-    *bufs[i] = malloc (rows * sizeof (float));
-  ws->inner = malloc ((size_t) tokens * inter * sizeof (float));
-  ws->positions_tmp = malloc ((size_t) (positions_tmp_rows > 0 ? positions_tmp_rows : 1) * dim
-                              * sizeof (float));
+    *bufs[i] = alloc_rows (rows);
+  ws->inner = alloc_rows ((size_t) tokens * inter);
+  ws->positions_tmp = alloc_rows ((size_t) (positions_tmp_rows > 0 ? positions_tmp_rows : 1) * dim);
 
   float **all[] = WS_ROW_BUFFERS (ws);
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
