@@ -1485,6 +1485,8 @@ main (int argc, char *argv[])
    * the record that its files passed the NaN/Inf scan), timed here apart: its ratio to the
    * read below is that of a first start. Every load after it, the fresh processes' included,
    * maps the panels or finds the record. */
+  /* before the first session's image: its paired ratios read the samples of this floor */
+  floor_is_bf16 = bf16 && siglip_gemm_bf16_is_native ();
   const weight_cache_run cache_run = ensure_weight_cache (dir, threads, bf16);
   /* the limit of the load first: it also warms the page cache, as the target assumes */
   const double read_s = time_read_weights (dir, 3);
@@ -1514,7 +1516,6 @@ main (int argc, char *argv[])
   const int n_patches = quick ? 1 : 3;
   timing image_t[3] = { { 0 } }, label_t[3] = { { 0 } };
   bool have_label[3] = { false };
-  floor_is_bf16 = bf16 && siglip_gemm_bf16_is_native ();
   for (int i = 0; i < n_patches; i++) {
     image_t[i] = time_image (st, info, all_patches[i], runs, threads);
   }
