@@ -233,6 +233,10 @@ test_attention_bf16 (void)
       siglip_attention_seqs (&sc, ref, dim, q, dim, qkv + dim, ld, qkv + 2 * dim, ld, n_seq, nq,
                              len, dim, heads);
       sc.bf16 = true;
+      /* the vdpbf16ps products wherever the CPU has them, though the default choice may widen
+       * bf16 for fp32 FMAs instead (AMX CPUs: gemm.c's bf16_kernel_get); that one below */
+      siglip_gemm_set_bf16_backend (siglip_gemm_cpu_has_avx512bf16 () ? SIGLIP_GEMM_BF16_AVX512BF16
+                                                                       : SIGLIP_GEMM_BF16_AUTO);
       siglip_attention_seqs (&sc, out, dim, q, dim, qkv + dim, ld, qkv + 2 * dim, ld, n_seq, nq,
                              len, dim, heads);
       const double worst = attention_bf16_worst (qkv, ld, n_seq, nq, len, dim, heads, out, ref);
@@ -251,6 +255,15 @@ test_attention_bf16 (void)
         }
       else
         g_assert_cmpmem (out, n_out * sizeof (float), ref, n_out * sizeof (float));
+
+      /* the default choice: where it is not vdpbf16ps, the fp32 loops bit for bit */
+      siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_AUTO);
+      if (!siglip_gemm_bf16_is_native ())
+        {
+          siglip_attention_seqs (&sc, out, dim, q, dim, qkv + dim, ld, qkv + 2 * dim, ld, n_seq,
+                                 nq, len, dim, heads);
+          g_assert_cmpmem (out, n_out * sizeof (float), ref, n_out * sizeof (float));
+        }
 
       /* the fallback, forced: the fp32 loops bit for bit */
       siglip_gemm_set_bf16_backend (SIGLIP_GEMM_BF16_GENERIC);
