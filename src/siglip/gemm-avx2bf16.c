@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * gemm-avx2bf16.c — bf16 weights on CPUs without AVX512-BF16 (AVX2 + FMA): the bf16 panels
+ * gemm-avx2bf16.c — bf16 weights on CPUs without AVX-512 (AVX2 + FMA): the bf16 panels
  * stay in memory at half the size of fp32, and each block of them is widened to fp32 just
  * before gemm-avx2f32.c's micro-kernel multiplies it.
  *

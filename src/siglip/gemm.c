@@ -11,13 +11,15 @@
  * runtime (OpenMP) competing with our pool for two cores, and a packed layout we do not control.
  * The kernel is ~150 lines (gemm-avx512bf16.c), packs once at load, and runs on the pool.
  *
- * fp32: where the CPU has AVX-512F the loader packs the weights into fp32 panels and
- * gemm-avx512f32.c multiplies them (OpenBLAS's speed depends on OPENBLAS_CORETYPE: 0.45 of the
- * FMA peak with the Haswell kernels, ours 0.8-0.9). On AVX2 + FMA CPUs (most laptops) the same
- * panels go to gemm-avx2f32.c, and bf16 panels to gemm-avx2bf16.c; elsewhere (aarch64, old
- * x86) the weights stay unpacked and OpenBLAS does it, on our pool (one OpenBLAS thread per
- * worker, columns split; pool.c says why). SIGLIP_ISA=avx2 (gemm.h) runs the AVX2 choice on an
- * AVX-512 machine. Splitting N between workers costs nothing at these shapes (N >= 1152).
+ * fp32: our kernels (gemm-avx512f32.c where the CPU has AVX-512F, gemm-avx2f32.c on AVX2 +
+ * FMA CPUs, most laptops) read the weights row-major from the file's mapping
+ * (linear_rowmajor); OpenBLAS's speed depends on OPENBLAS_CORETYPE (0.45 of the FMA peak with
+ * the Haswell kernels). bf16: panels packed once (or mapped from the weight cache), multiplied
+ * by gemm-avx512bf16.c's vdpbf16ps, or widened for the fp32 kernels by gemm-avx512bf16wide.c
+ * and gemm-avx2bf16.c (bf16_kernel_get says which CPU gets which). Elsewhere (aarch64, old
+ * x86) OpenBLAS does it, on our pool (one OpenBLAS thread per worker, columns split; pool.c
+ * says why). SIGLIP_ISA=avx2 (gemm.h) runs the AVX2 choice on an AVX-512 machine. Splitting N
+ * between workers costs nothing at these shapes (N >= 1152).
  */
 #include <errno.h>
 #include <stdio.h>

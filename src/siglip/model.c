@@ -1058,7 +1058,8 @@ pack_matrices (loader *l)
  * weight cache, or packed straight from the file's dtype (no F32 copy of a BF16 file) with the
  * source pages released at once, so the weights are resident once, in the packed form, and .w
  * is NULL: every product goes through siglip_linear, which reads only .packed. (A bf16 load that
- * misses the cache on the AVX2 path binds the rows instead, marked bf16_rows: compute_on_rows.)
+ * misses the cache where the products can read rows as bf16 binds the rows instead, marked
+ * bf16_rows: compute_on_rows.)
  * Otherwise .w is the F32 view of the mapping (or a converted copy) for OpenBLAS. */
 static void
 bind_matrix (loader *l, siglip_matrix *m, const int64_t *shape, int ndim, const char *fmt, ...)

@@ -172,8 +172,8 @@ typedef enum {
   SIGLIP_WEIGHT_CACHE_HIT,      /* mapped from its file, checksums verified */
   SIGLIP_WEIGHT_CACHE_BUILT,    /* packed and written now (first load, or the model changed) */
   SIGLIP_WEIGHT_CACHE_OFF,      /* packed in memory: asked to, or the file could not be made */
-  /* bf16 on a CPU without AVX512-BF16, first load: this model computes on the weight files'
-   * F32 rows, each weight rounded to bf16 as a product reads it (the numbers of the panels),
+  /* bf16 with a vector kernel (AVX2 or AVX-512), first load: this model computes on the weight
+   * files' F32 rows, each weight rounded to bf16 as a product reads it (the numbers of the panels),
    * while the panels are written to the file on a background thread for the next load
    * (siglip_model_wait_weight_cache). This load holds the F32 rows, not half their size. */
   SIGLIP_WEIGHT_CACHE_WRITING,

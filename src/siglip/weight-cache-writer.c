@@ -6,12 +6,13 @@
  * Why: packing SO400M's 2.2 GB of panels into a new file took 30x the time of reading the
  * weight files on the machine the targets are measured on, nearly all of it the VM handing out
  * memory never touched before (0.1-0.15 GB/s, page cache or anonymous alike), so no packing
- * scheme made that load fast. On CPUs whose bf16 kernel is the AVX2 one, a bf16 product is
- * fp32 activations times weights rounded to bf16, and the row-major fp32 kernel gives the same
- * numbers straight from the files' F32 rows when it rounds each chunk of weights as it reads
- * it (gemm.c, internal.h's bf16_rows). So the load that misses the cache binds the rows, as an
- * fp32 load does, and answers at once; the panels are written here meanwhile, and the next
- * load maps them. That first session holds the F32 rows (the files' page cache) instead of
+ * scheme made that load fast. The products can give the panels' numbers straight from the
+ * files' F32 rows (gemm.c, internal.h's bf16_rows): where the bf16 kernel multiplies fp32
+ * activations by widened bf16 weights (AVX2, and AVX-512 without a fast vdpbf16ps), the
+ * row-major fp32 kernel rounds each chunk of weights as it reads it; under AVX512-BF16 each
+ * task packs its panels from the rows as it goes. So the load that misses the cache binds the
+ * rows, as an fp32 load does, and answers at once; the panels are written here meanwhile, and
+ * the next load maps them. That first session holds the F32 rows (the files' page cache) instead of
  * half their size in panels; every later one has bf16's memory.
  *
  * The thread runs at SCHED_IDLE where Linux has it, never takes the pool (pool.h): a forward
