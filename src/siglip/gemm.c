@@ -90,6 +90,15 @@ scratch_get (int slot, size_t bytes)
   return set->p[slot];
 }
 
+/* Task `task` of n_tasks, each a contiguous share of n items (panels) as even as can be:
+ * [begin, end). */
+static void
+task_share (int n, int task, int n_tasks, int *begin, int *end)
+{
+  *begin = (int) ((long) n * task / n_tasks);
+  *end = (int) ((long) n * (task + 1) / n_tasks);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* backend selection */
 
@@ -930,8 +939,8 @@ avx512bf16_task (void *data, int task, int worker)
   const bf16_job *job = data;
   /* one task per worker, each a contiguous run of panels the kernel blocks over itself (handing
    * out groups of 4 panels first come first served measured 8% slower) */
-  const int begin = (int) ((long) job->w->n_panels * task / job->n_tasks);
-  const int end = (int) ((long) job->w->n_panels * (task + 1) / job->n_tasks);
+  int begin, end;
+  task_share (job->w->n_panels, task, job->n_tasks, &begin, &end);
   siglip_gemm_avx512bf16_compute (job->y, job->ap, job->w, job->b, job->n, begin, end);
 }
 
@@ -975,8 +984,8 @@ avx512bf16_rows_task (void *data, int task, int worker)
     job->failed = true;
     return;
   }
-  const int begin = (int) ((long) job->n_panels * task / job->n_tasks);
-  const int end = (int) ((long) job->n_panels * (task + 1) / job->n_tasks);
+  int begin, end;
+  task_share (job->n_panels, task, job->n_tasks, &begin, &end);
   for (int j0 = begin; j0 < end; j0 += ROWS_GROUP) {
     const int j1 = end - j0 < ROWS_GROUP ? end : j0 + ROWS_GROUP;
     for (int j = j0; j < j1; j++) {
@@ -1017,8 +1026,8 @@ avx512wide_task (void *data, int task, int worker)
     return;
   }
   /* one task per worker, each a contiguous run of panels, as the AVX512-BF16 kernel's */
-  const int begin = (int) ((long) job->w->n_panels * task / job->n_tasks);
-  const int end = (int) ((long) job->w->n_panels * (task + 1) / job->n_tasks);
+  int begin, end;
+  task_share (job->w->n_panels, task, job->n_tasks, &begin, &end);
   siglip_gemm_avx512wide_compute (job->y, job->x, job->w, job->b, job->n, begin, end, scratch);
 }
 #endif
@@ -1102,8 +1111,8 @@ avx512f32_task (void *data, int task, int worker)
 {
   const f32_panels_job *job = data;
   /* one task per worker, each a contiguous run of panels the kernel blocks over itself */
-  const int begin = (int) ((long) job->w->n_panels * task / job->n_tasks);
-  const int end = (int) ((long) job->w->n_panels * (task + 1) / job->n_tasks);
+  int begin, end;
+  task_share (job->w->n_panels, task, job->n_tasks, &begin, &end);
   siglip_gemm_avx512f32_compute (job->y, job->x, job->w, job->b, job->n, begin, end);
 }
 #endif
@@ -1113,8 +1122,8 @@ static void
 avx2f32_task (void *data, int task, int worker)
 {
   const f32_panels_job *job = data;
-  const int begin = (int) ((long) job->w->n_panels * task / job->n_tasks);
-  const int end = (int) ((long) job->w->n_panels * (task + 1) / job->n_tasks);
+  int begin, end;
+  task_share (job->w->n_panels, task, job->n_tasks, &begin, &end);
   siglip_gemm_avx2f32_compute (job->y, job->x, job->w, job->b, job->n, begin, end);
 }
 #endif
