@@ -179,8 +179,10 @@ siglip_gemm_avx512bf16_compute_group (float *y, const uint32_t *ap, const uint16
 
 /* GCC 12 warns of the self-initialised "undefined" vector inside its own AVX-512 intrinsics
  * once they are inlined here (GCC bug 105593), not of anything in this code */
+#if !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 /* The 16 x 16 words of r transposed in place: r[i] word c becomes r[c] word i. */
 TARGET static inline void
@@ -259,6 +261,8 @@ siglip_gemm_avx512bf16_pack_panel (uint16_t *panel, const float *const rows[SIGL
   }
 }
 
+#if !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #endif /* SIGLIP_GEMM_HAVE_AVX512BF16_KERNEL */

@@ -40,8 +40,10 @@ siglip_gemm_avx512wide_scratch_floats (void)
 
 /* GCC 12 warns of the self-initialised "undefined" vector inside its own AVX-512 intrinsics
  * once they are inlined here (GCC bug 105593), not of anything in this code */
+#if !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 /* out[(2q + e) * 32 + c] = W[32j + c][2 (p0 + q) + e] for q < n_pairs: the fp32 panel layout */
 TARGET static void
@@ -99,6 +101,8 @@ siglip_gemm_avx512wide_compute (float *y, const float *x, const siglip_bf16_pane
   }
 }
 
+#if !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #endif /* SIGLIP_GEMM_HAVE_AVX512F32_KERNEL */

@@ -29,6 +29,9 @@
 #include <unistd.h>
 
 #include <cblas.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "gemm.h"
 #include "gemm-private.h"
@@ -192,13 +195,15 @@ static siglip_gemm_bf16_backend forced_backend = SIGLIP_GEMM_BF16_AUTO;
 static siglip_gemm_fp32_backend forced_fp32_backend = SIGLIP_GEMM_FP32_AUTO;
 
 /* True on CPUs whose vdpbf16ps is no faster than their fp32 FMAs: Intel's, which have AMX for
- * bf16 (gemm-avx512bf16wide.c gives the figures). */
+ * bf16 (gemm-avx512bf16wide.c gives the figures). The CPUID bit itself (leaf 7, EDX bit 22,
+ * AMX-BF16), not __builtin_cpu_supports: clang 14 does not know "amx-bf16". Only a choice of
+ * kernel rests on it; no AMX instruction runs. */
 static bool
 cpu_prefers_widened_bf16 (void)
 {
 #if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init ();
-  return __builtin_cpu_supports ("amx-bf16");
+  unsigned int a, b, c, d;
+  return __get_cpuid_count (7, 0, &a, &b, &c, &d) && (d >> 22) & 1u;
 #else
   return false;
 #endif
