@@ -369,6 +369,10 @@ siglens_window_update_scores (SiglensWindow *self)
 
   template = g_settings_get_string (self->settings, "template");
   siglens_score_chart_set_stale (self->chart, TRUE);
+  /* The first scores after a load take the image's and the labels' passes (seconds on a
+   * laptop): "Loading Model…" would no longer be true meanwhile. */
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->results_stack), "loading") == 0)
+    show_hint (self, _("Comparing the image with the labels…"));
   siglens_classifier_classify_async (self->classifier, self->image,
                                      (const char *const *) labels,
                                      &(SiglensClassifyOptions) {
@@ -1430,6 +1434,14 @@ siglens_window_get_last_error (SiglensWindow *self)
 {
   g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
   return self->last_error;
+}
+
+const char *
+siglens_window_get_results_page (SiglensWindow *self)
+{
+  g_return_val_if_fail (SIGLENS_IS_WINDOW (self), NULL);
+
+  return gtk_stack_get_visible_child_name (self->results_stack);
 }
 
 const char *

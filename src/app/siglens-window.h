@@ -56,6 +56,9 @@ SiglensPresentationWindow *siglens_window_get_presentation (SiglensWindow *self)
 SiglensImage      *siglens_window_get_image      (SiglensWindow *self);
 /* "no-model" (status page: none found or it failed to load) or "main". */
 const char        *siglens_window_get_visible_page (SiglensWindow *self);
+/* What the results area shows: "loading" (the model), "hint" (a sentence: what to do, or that
+ * the first scores are being computed) or "chart". */
+const char        *siglens_window_get_results_page (SiglensWindow *self);
 /* The last error sentence shown to the person (toast or status page), or NULL. */
 const char        *siglens_window_get_last_error (SiglensWindow *self);
 /* The note under the labels entry while it is shown (too many labels), or NULL. */
