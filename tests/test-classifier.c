@@ -16,104 +16,6 @@
 
 static SiglensApplication *application;
 
-/* ---------------------------------------------------------------------------------------------
- * The gate: holds one job at the armed hook point until released.
- */
-
-typedef struct {
-  GMutex      lock;
-  GCond       cond;
-  const char *armed_point;  /* the next call at this point (with fraction >= min) is held */
-  double      min_fraction;
-  gboolean    holding;
-  guint       held_serial;
-  double      held_fraction;
-  GArray     *progress;     /* every "load-progress" call: ProgressCall */
-} Gate;
-
-typedef struct {
-  guint  serial;
-  double fraction;
-} ProgressCall;
-
-static void
-gate_hook (const char *point, guint serial, double fraction, gpointer data)
-{
-  Gate *gate = data;
-  ProgressCall call = { serial, fraction };
-
-  g_mutex_lock (&gate->lock);
-  if (g_str_equal (point, "load-progress"))
-    g_array_append_val (gate->progress, call);
-  if (gate->armed_point != NULL && g_str_equal (point, gate->armed_point)
-      && fraction >= gate->min_fraction)
-    {
-      gate->armed_point = NULL;
-      gate->holding = TRUE;
-      gate->held_serial = serial;
-      gate->held_fraction = fraction;
-      g_main_context_wakeup (NULL);
-      while (gate->holding)
-        g_cond_wait (&gate->cond, &gate->lock);
-    }
-  g_mutex_unlock (&gate->lock);
-}
-
-static void
-gate_init (Gate *gate)
-{
-  *gate = (Gate) { 0 };
-  g_mutex_init (&gate->lock);
-  g_cond_init (&gate->cond);
-  gate->progress = g_array_new (FALSE, FALSE, sizeof (ProgressCall));
-}
-
-static void
-gate_clear (Gate *gate)
-{
-  g_array_unref (gate->progress);
-  g_cond_clear (&gate->cond);
-  g_mutex_clear (&gate->lock);
-}
-
-static void
-gate_arm (Gate *gate, const char *point, double min_fraction)
-{
-  g_mutex_lock (&gate->lock);
-  gate->armed_point = point;
-  gate->min_fraction = min_fraction;
-  g_mutex_unlock (&gate->lock);
-}
-
-static gboolean
-gate_is_holding (gpointer data)
-{
-  Gate *gate = data;
-  gboolean holding;
-
-  g_mutex_lock (&gate->lock);
-  holding = gate->holding;
-  g_mutex_unlock (&gate->lock);
-  return holding;
-}
-
-/* Runs the main loop (a classify starts from the window's callbacks) until a job is held. */
-static guint
-gate_wait_held (Gate *gate)
-{
-  test_wait_until (gate_is_holding, gate, "the worker to reach the hook");
-  return gate->held_serial;
-}
-
-static void
-gate_release (Gate *gate)
-{
-  g_mutex_lock (&gate->lock);
-  gate->holding = FALSE;
-  g_cond_broadcast (&gate->cond);
-  g_mutex_unlock (&gate->lock);
-}
-
 static void
 drain_main_context (void)
 {
@@ -191,7 +93,7 @@ test_load_superseded (void)
   guint live_before = siglens_classifier_test_count_live_jobs ();
   guint serial_a;
   double fraction_a;
-  Gate gate;
+  TestGate gate;
 
   /* A's weights checked once before, so that its load reports a step per tensor: a first load
    * reports the finite check of all of them in the check's chunks, and a tiny model's check is
@@ -203,14 +105,14 @@ test_load_superseded (void)
     g_assert_null (err);
     siglip_model_free (m);
   }
-  gate_init (&gate);
-  siglens_classifier_set_test_hook (classifier, gate_hook, &gate);
+  test_gate_init (&gate);
+  siglens_classifier_set_test_hook (classifier, test_gate_hook, &gate);
   g_signal_connect (classifier, "notify::model-state", G_CALLBACK (on_state), &seen);
 
   /* A is held halfway through its load, before it posts that progress report. */
-  gate_arm (&gate, "load-progress", 0.5);
+  test_gate_arm (&gate, "load-progress", 0.5);
   siglens_classifier_load_model (classifier, path_a, SIGLENS_PRECISION_FP32);
-  serial_a = gate_wait_held (&gate);
+  serial_a = test_gate_wait_held (&gate);
   fraction_a = gate.held_fraction;
   g_assert_cmpfloat (fraction_a, <, 1.);
   drain_main_context (); /* A's earlier reports, while A was still the newest */
@@ -219,7 +121,7 @@ test_load_superseded (void)
   g_signal_connect (classifier, "notify::load-fraction", G_CALLBACK (on_fraction), &seen);
   g_signal_connect (classifier, "notify::activity", G_CALLBACK (on_activity), &seen);
   siglens_classifier_load_model (classifier, path_b, SIGLENS_PRECISION_FP32);
-  gate_release (&gate);
+  test_gate_release (&gate);
   test_wait_until (load_settled, classifier, "load B");
   test_wait_until (no_live_jobs_beyond, GUINT_TO_POINTER (live_before), "the jobs to go");
 
@@ -242,7 +144,7 @@ test_load_superseded (void)
 
       for (guint k = 0; k < gate.progress->len; k++)
         {
-          ProgressCall *call = &g_array_index (gate.progress, ProgressCall, k);
+          TestProgressCall *call = &g_array_index (gate.progress, TestProgressCall, k);
 
           if (call->serial != serial_a && call->fraction == f)
             from_b = TRUE;
@@ -261,7 +163,7 @@ test_load_superseded (void)
   g_array_unref (seen.states);
   g_array_unref (seen.fractions);
   g_free (seen.b_folder);
-  gate_clear (&gate);
+  test_gate_clear (&gate);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -276,7 +178,7 @@ test_classify_superseded (void)
   SiglensWindow *window = test_window_new (application, GOLDEN_MODEL);
   SiglensClassifier *classifier = siglens_window_get_classifier (window);
   guint serial_1, serial_2, live_before;
-  Gate gate;
+  TestGate gate;
 
   test_window_type_labels (window, "cat, dog");
   test_window_open_image (window, "chelsea.png");
@@ -285,19 +187,19 @@ test_classify_superseded (void)
   test_wait_until (no_live_jobs_beyond, GUINT_TO_POINTER (0), "the first jobs to go");
   live_before = siglens_classifier_test_count_live_jobs ();
 
-  gate_init (&gate);
-  siglens_classifier_set_test_hook (classifier, gate_hook, &gate);
+  test_gate_init (&gate);
+  siglens_classifier_set_test_hook (classifier, test_gate_hook, &gate);
 
   /* Job 1 (coffee, the old labels) is held once it has started its work... */
-  gate_arm (&gate, "classify", 0.);
+  test_gate_arm (&gate, "classify", 0.);
   test_window_open_image (window, "coffee.png");
-  serial_1 = gate_wait_held (&gate);
+  serial_1 = test_gate_wait_held (&gate);
 
   /* ...new labels supersede it, and job 2 is held in turn, so job 1's end is seen alone. */
   test_window_type_labels (window, "a red car, coffee, rocket ship");
-  gate_arm (&gate, "classify", 0.);
-  gate_release (&gate);
-  serial_2 = gate_wait_held (&gate);
+  test_gate_arm (&gate, "classify", 0.);
+  test_gate_release (&gate);
+  serial_2 = test_gate_wait_held (&gate);
   g_assert_cmpuint (serial_2, >, serial_1);
   test_wait_until (no_live_jobs_beyond, GUINT_TO_POINTER (live_before + 1),
                    "job 1 to come home");
@@ -307,7 +209,7 @@ test_classify_superseded (void)
   g_assert_null (siglens_window_get_last_error (window));
   g_assert_true (siglens_classifier_get_busy (classifier));
 
-  gate_release (&gate);
+  test_gate_release (&gate);
   test_window_wait_for_bars (window, 3);
   test_window_assert_chart_golden (window, GOLDEN_MODEL, "coffee", new_labels);
   g_assert_cmpstr (siglens_image_get_name (siglens_window_get_image (window)), ==, "coffee.png");
@@ -315,7 +217,7 @@ test_classify_superseded (void)
   test_wait_until (no_live_jobs_beyond, GUINT_TO_POINTER (live_before), "job 2 to go");
 
   siglens_classifier_set_test_hook (classifier, NULL, NULL);
-  gate_clear (&gate);
+  test_gate_clear (&gate);
   test_window_close (window);
 }
 
@@ -344,7 +246,7 @@ writes_behind (const char *model)
 
 typedef struct {
   SiglensClassifier *classifier;
-  Gate              *gate;
+  TestGate              *gate;
 } WriteWait;
 
 static gboolean
@@ -353,7 +255,7 @@ bf16_ready_and_write_held (gpointer data)
   WriteWait *w = data;
 
   return siglens_classifier_get_model_state (w->classifier) == SIGLENS_MODEL_STATE_READY
-         && !siglens_classifier_get_busy (w->classifier) && gate_is_holding (w->gate);
+         && !siglens_classifier_get_busy (w->classifier) && test_gate_is_holding (w->gate);
 }
 
 static gboolean
@@ -375,7 +277,7 @@ test_writing_weight_cache (void)
   g_autofree char *summary = NULL;
   gboolean behind = writes_behind (model);
   WriteWait wait = { classifier, NULL };
-  Gate gate;
+  TestGate gate;
 
   g_test_message ("a first bf16 load here writes its weight cache %s",
                   behind ? "behind it" : "inside the load");
@@ -386,10 +288,10 @@ test_writing_weight_cache (void)
 
   /* no file from an earlier run: this bf16 load is a first one */
   test_empty_folder (weights);
-  gate_init (&gate);
+  test_gate_init (&gate);
   wait.gate = &gate;
-  siglens_classifier_set_test_hook (classifier, gate_hook, &gate);
-  gate_arm (&gate, "weight-cache-ended", 0.);
+  siglens_classifier_set_test_hook (classifier, test_gate_hook, &gate);
+  test_gate_arm (&gate, "weight-cache-ended", 0.);
   g_settings_set_enum (settings, "precision", SIGLENS_PRECISION_BF16);
   if (behind)
     {
@@ -401,7 +303,7 @@ test_writing_weight_cache (void)
       g_assert_true (g_str_has_suffix (summary, " · bf16 · preparing a faster next start"));
       g_assert_cmpstr (adw_window_title_get_subtitle (title), ==, summary);
       g_clear_pointer (&summary, g_free);
-      gate_release (&gate);
+      test_gate_release (&gate);
     }
   else
     test_wait_until (load_settled, classifier, "the bf16 load");
@@ -427,7 +329,7 @@ test_writing_weight_cache (void)
 
   siglens_classifier_set_test_hook (classifier, NULL, NULL);
   g_settings_reset (settings, "precision");
-  gate_clear (&gate);
+  test_gate_clear (&gate);
   test_window_close (window);
 }
 

@@ -237,3 +237,83 @@ test_window_assert_chart_golden (SiglensWindow *window, const char *model_name,
     }
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * The gate
+ */
+
+void
+test_gate_hook (const char *point, guint serial, double fraction, gpointer data)
+{
+  TestGate *gate = data;
+  TestProgressCall call = { serial, fraction };
+
+  g_mutex_lock (&gate->lock);
+  if (g_str_equal (point, "load-progress"))
+    g_array_append_val (gate->progress, call);
+  if (gate->armed_point != NULL && g_str_equal (point, gate->armed_point)
+      && fraction >= gate->min_fraction)
+    {
+      gate->armed_point = NULL;
+      gate->holding = TRUE;
+      gate->held_serial = serial;
+      gate->held_fraction = fraction;
+      g_main_context_wakeup (NULL);
+      while (gate->holding)
+        g_cond_wait (&gate->cond, &gate->lock);
+    }
+  g_mutex_unlock (&gate->lock);
+}
+
+void
+test_gate_init (TestGate *gate)
+{
+  *gate = (TestGate) { 0 };
+  g_mutex_init (&gate->lock);
+  g_cond_init (&gate->cond);
+  gate->progress = g_array_new (FALSE, FALSE, sizeof (TestProgressCall));
+}
+
+void
+test_gate_clear (TestGate *gate)
+{
+  g_array_unref (gate->progress);
+  g_cond_clear (&gate->cond);
+  g_mutex_clear (&gate->lock);
+}
+
+void
+test_gate_arm (TestGate *gate, const char *point, double min_fraction)
+{
+  g_mutex_lock (&gate->lock);
+  gate->armed_point = point;
+  gate->min_fraction = min_fraction;
+  g_mutex_unlock (&gate->lock);
+}
+
+gboolean
+test_gate_is_holding (gpointer data)
+{
+  TestGate *gate = data;
+  gboolean holding;
+
+  g_mutex_lock (&gate->lock);
+  holding = gate->holding;
+  g_mutex_unlock (&gate->lock);
+  return holding;
+}
+
+guint
+test_gate_wait_held (TestGate *gate)
+{
+  test_wait_until (test_gate_is_holding, gate, "the worker to reach the hook");
+  return gate->held_serial;
+}
+
+void
+test_gate_release (TestGate *gate)
+{
+  g_mutex_lock (&gate->lock);
+  gate->holding = FALSE;
+  g_cond_broadcast (&gate->cond);
+  g_mutex_unlock (&gate->lock);
+}

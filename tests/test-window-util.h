@@ -41,3 +41,34 @@ void           test_window_assert_chart_golden (SiglensWindow     *window,
                                                 const char        *model_name,
                                                 const char        *image_id,
                                                 const char *const *labels);
+
+/* Holds one classifier job at an armed test-hook point (siglens-classifier-private.h's
+ * siglens_classifier_set_test_hook, with test_gate_hook and the gate as its data) until the
+ * test releases it, so "while the job runs" is a fact of the test, not a race it hopes to win.
+ * Every "load-progress" call is recorded. */
+typedef struct {
+  guint  serial;
+  double fraction;
+} TestProgressCall;
+
+typedef struct {
+  GMutex      lock;
+  GCond       cond;
+  const char *armed_point;  /* the next call at this point (with fraction >= min) is held */
+  double      min_fraction;
+  gboolean    holding;
+  guint       held_serial;
+  double      held_fraction;
+  GArray     *progress;     /* of TestProgressCall */
+} TestGate;
+
+void     test_gate_init (TestGate *gate);
+void     test_gate_clear (TestGate *gate);
+void     test_gate_hook (const char *point, guint serial, double fraction, gpointer gate);
+/* Arms `point` (a static string); a job is held once, then the gate is disarmed. */
+void     test_gate_arm (TestGate *gate, const char *point, double min_fraction);
+gboolean test_gate_is_holding (gpointer gate);
+/* Runs the main loop (a job may start from the window's callbacks) until a job is held;
+ * returns its serial. */
+guint    test_gate_wait_held (TestGate *gate);
+void     test_gate_release (TestGate *gate);

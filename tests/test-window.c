@@ -154,69 +154,10 @@ test_golden_scores (void)
   test_window_close (window);
 }
 
-/* Holds the model load on the worker halfway, until released: the load "takes long". */
-typedef struct {
-  GMutex   lock;
-  GCond    cond;
-  gboolean armed, holding;
-  gboolean armed_classify; /* then the first classification too, at its start */
-} LoadGate;
-
-static void
-hold_load (const char *point, guint serial, double fraction, gpointer data)
-{
-  LoadGate *gate = data;
-  const gboolean classify = g_str_equal (point, "classify");
-
-  if (!classify && (!g_str_equal (point, "load-progress") || fraction < 0.5))
-    return;
-  g_mutex_lock (&gate->lock);
-  if (classify ? gate->armed_classify : gate->armed)
-    {
-      if (classify)
-        gate->armed_classify = FALSE;
-      else
-        gate->armed = FALSE;
-      gate->holding = TRUE;
-      g_main_context_wakeup (NULL);
-      while (gate->holding)
-        g_cond_wait (&gate->cond, &gate->lock);
-    }
-  g_mutex_unlock (&gate->lock);
-}
-
-static gboolean
-load_gate_holding (LoadGate *gate)
-{
-  gboolean holding;
-
-  g_mutex_lock (&gate->lock);
-  holding = gate->holding;
-  g_mutex_unlock (&gate->lock);
-  return holding;
-}
-
-static LoadGate *the_gate;
-
-static gboolean
-load_held (SiglensWindow *window)
-{
-  return load_gate_holding (the_gate);
-}
-
 static gboolean
 image_shown (SiglensWindow *window)
 {
   return siglens_window_get_image (window) != NULL;
-}
-
-static void
-release_gate (LoadGate *gate)
-{
-  g_mutex_lock (&gate->lock);
-  gate->holding = FALSE;
-  g_cond_signal (&gate->cond);
-  g_mutex_unlock (&gate->lock);
 }
 
 /* The window is usable at once, and a load overlaps the user choosing an image: while the
@@ -228,16 +169,16 @@ test_image_while_loading (void)
 {
   g_autoptr (GSettings) settings = g_settings_new ("io.github.siglens.Siglens");
   g_autofree char *model = test_data_path (GOLDEN_MODEL);
-  LoadGate gate = { .armed = TRUE, .armed_classify = TRUE };
+  TestGate gate;
   SiglensWindow *window = test_window_new_with_folder (application, "");
   SiglensClassifier *classifier = siglens_window_get_classifier (window);
 
-  g_mutex_init (&gate.lock);
-  g_cond_init (&gate.cond);
-  the_gate = &gate;
-  siglens_classifier_set_test_hook (classifier, hold_load, &gate);
+  /* the load held halfway: it "takes long" */
+  test_gate_init (&gate);
+  siglens_classifier_set_test_hook (classifier, test_gate_hook, &gate);
+  test_gate_arm (&gate, "load-progress", 0.5);
   g_settings_set_string (settings, "model-folder", model);
-  test_window_wait_for (load_held, window, "the load to be under way");
+  test_gate_wait_held (&gate);
   g_assert_cmpint (siglens_classifier_get_model_state (classifier), ==,
                    SIGLENS_MODEL_STATE_LOADING);
   g_assert_cmpstr (siglens_window_get_visible_page (window), ==, "main");
@@ -251,14 +192,17 @@ test_image_while_loading (void)
   g_assert_cmpuint (siglens_score_chart_get_n_bars (siglens_window_get_chart (window)), ==, 0);
   g_assert_cmpstr (siglens_window_get_results_page (window), ==, "loading");
 
-  release_gate (&gate);
-  test_window_wait_for (load_held, window, "the first classification to start");
+  /* armed before the main loop runs again: the classification starts from it, once the load
+   * is reported done */
+  test_gate_arm (&gate, "classify", 0.);
+  test_gate_release (&gate);
+  test_gate_wait_held (&gate);
   g_assert_cmpint (siglens_classifier_get_model_state (classifier), ==,
                    SIGLENS_MODEL_STATE_READY);
   g_assert_cmpstr (siglens_window_get_results_page (window), ==, "hint");
   g_assert_cmpuint (siglens_score_chart_get_n_bars (siglens_window_get_chart (window)), ==, 0);
 
-  release_gate (&gate);
+  test_gate_release (&gate);
   test_window_wait_for (model_settled, window, "the load");
   test_window_wait_for (idle, window, "the first chart");
   g_assert_cmpstr (siglens_window_get_results_page (window), ==, "chart");
@@ -266,10 +210,8 @@ test_image_while_loading (void)
   g_assert_null (siglens_window_get_last_error (window));
 
   siglens_classifier_set_test_hook (classifier, NULL, NULL);
-  the_gate = NULL;
   test_window_close (window);
-  g_cond_clear (&gate.cond);
-  g_mutex_clear (&gate.lock);
+  test_gate_clear (&gate);
 }
 
 static gulong activity_handler;
