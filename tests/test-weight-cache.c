@@ -28,7 +28,7 @@
 
 /* What a load that finds no usable file does here: writes it behind the load, or inside it. */
 static siglip_weight_cache_status miss;
-/* under out/: apart for the two runs (meson), which may run at once */
+/* under out/: one per run of this file (main says why) */
 static const char *out_root;
 
 static const char *const model_files[] = {
@@ -559,7 +559,11 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   miss = siglip_gemm_can_round_rows () ? SIGLIP_WEIGHT_CACHE_WRITING : SIGLIP_WEIGHT_CACHE_BUILT;
-  out_root = miss == SIGLIP_WEIGHT_CACHE_WRITING ? "weight-cache" : "weight-cache-built";
+  /* a folder per run of this file (tests/meson.build runs it again with SIGLIP_GEMM_BF16 set,
+   * at the same time): the kernels chosen may be the same in two runs, the folders may not */
+  const char *variant = g_getenv ("SIGLIP_GEMM_BF16");
+  g_autofree char *root = g_strdup_printf ("weight-cache-%s", variant ? variant : "default");
+  out_root = root;
   g_test_add_func ("/weight-cache/miss-then-hit", test_miss_then_hit);
   g_test_add_func ("/weight-cache/damaged", test_damaged);
   g_test_add_func ("/weight-cache/stale", test_stale);
