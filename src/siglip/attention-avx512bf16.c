@@ -9,6 +9,7 @@
  */
 #define SIGLIP_BF16_KERNELS 1 /* bf16.h: the pair conversion */
 #include "attention-private.h"
+#include "lanes.h"
 
 #ifdef SIGLIP_HAVE_AVX512BF16
 
@@ -54,7 +55,7 @@ siglip_attn_bf16_pack_kv (uint32_t *kt, uint32_t *vp, const float *k, int ldk, c
     const float *b = 2 * p + 1 < nk ? a + ldv : NULL;
     for (int c0 = 0; c0 < hdp; c0 += 16) {
       const int left = hd - c0;
-      const __mmask16 m = left >= 16 ? 0xffff : (__mmask16) ((1u << left) - 1);
+      const __mmask16 m = siglip_lanes16 (left);
       const __m512 va = _mm512_maskz_loadu_ps (m, a + c0);
       const __m512 vb = b ? _mm512_maskz_loadu_ps (m, b + c0) : _mm512_setzero_ps ();
       const __m512i both = (__m512i) _mm512_cvtne2ps_pbh (vb, va);
@@ -140,7 +141,7 @@ pv_tile (float *out, int ldo, const uint32_t *pa, int np, const uint32_t *vp, in
 #pragma GCC unroll 8
     for (int c = 0; c < NV; c++) {
       const int left = hd - c * 16;
-      const __mmask16 m = left >= 16 ? 0xffff : (__mmask16) ((1u << left) - 1);
+      const __mmask16 m = siglip_lanes16 (left);
       _mm512_mask_storeu_ps (o + c * 16, m, acc[r][c]);
     }
   }

@@ -9,6 +9,8 @@
 
 #include <stdint.h>
 
+#include "lanes.h"
+
 /* IEEE round to nearest even, NaN kept quiet; as torch's .to(bfloat16) (FACTS.md §11). */
 static inline uint16_t
 siglip_f32_to_bf16_rne (float f)
@@ -45,15 +47,15 @@ siglip_bf16_pairs_row (uint32_t *out, const float *x, int n)
 {
   for (int k0 = 0; k0 < n; k0 += 32) {
     const int left = n - k0;
-    const __mmask16 m_lo = left >= 16 ? 0xffff : (__mmask16) ((1u << left) - 1);
-    const __mmask16 m_hi = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16) ((1u << (left - 16)) - 1);
+    const __mmask16 m_lo = siglip_lanes16 (left);
+    const __mmask16 m_hi = siglip_lanes16 (left - 16);
     const __m512 lo = _mm512_maskz_loadu_ps (m_lo, x + k0);
     const __m512 hi = _mm512_maskz_loadu_ps (m_hi, x + k0 + 16);
     /* cvtne2ps rounds to nearest even; the second operand fills the low half, so word i is
      * the pair (x[k0 + 2i], x[k0 + 2i + 1]); a missing odd partner was loaded as 0 */
     const __m512i pairs = (__m512i) _mm512_cvtne2ps_pbh (hi, lo);
     const int words = left >= 32 ? 16 : (left + 1) / 2;
-    const __mmask16 m_words = words >= 16 ? 0xffff : (__mmask16) ((1u << words) - 1);
+    const __mmask16 m_words = siglip_lanes16 (words);
     _mm512_mask_storeu_epi32 (out + k0 / 2, m_words, pairs);
   }
 }

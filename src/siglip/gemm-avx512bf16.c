@@ -147,8 +147,8 @@ compute (float *y, const uint32_t *ap, const uint16_t *panels, int j_first, int 
         for (int j = jg; j < jg_end; j++) {
           const uint16_t *bp = panels + ((size_t) (j - j_first) * kp + k0) * 64;
           const int valid = ncols - j * NR < NR ? ncols - j * NR : NR;
-          const __mmask16 m0 = valid >= 16 ? 0xffff : (__mmask16) ((1u << valid) - 1);
-          const __mmask16 m1 = valid >= 32 ? 0xffff : valid <= 16 ? 0 : (__mmask16) ((1u << (valid - 16)) - 1);
+          const __mmask16 m0 = siglip_lanes16 (valid);
+          const __mmask16 m1 = siglip_lanes16 (valid - 16);
           const float *bj = b ? b + (size_t) j * NR : NULL;
           for (int s = s0; s < s_end; s++) {
             const int rows = n - s * MR < MR ? n - s * MR : MR;
@@ -228,8 +228,8 @@ row_pairs (const float *row, int k0, int k)
   if (!row)
     return _mm512_setzero_si512 ();
   const int left = k - k0;
-  const __mmask16 m_lo = left >= 16 ? 0xffff : (__mmask16) ((1u << left) - 1);
-  const __mmask16 m_hi = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16) ((1u << (left - 16)) - 1);
+  const __mmask16 m_lo = siglip_lanes16 (left);
+  const __mmask16 m_hi = siglip_lanes16 (left - 16);
   const __m512i lo = _mm512_maskz_loadu_epi32 (m_lo, row + k0);
   const __m512i hi = _mm512_maskz_loadu_epi32 (m_hi, row + k0 + 16);
   const __m512i bias = _mm512_set1_epi32 (0x7fff), one = _mm512_set1_epi32 (1);

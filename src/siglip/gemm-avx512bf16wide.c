@@ -68,8 +68,8 @@ widen_slice (float *restrict out, const uint16_t *restrict panel, int p0, int n_
 TARGET static void
 add_bias (float *y, size_t ldy, int n, const float *b, int cols)
 {
-  const __mmask16 m_lo = cols >= 16 ? 0xffff : (__mmask16) ((1u << cols) - 1);
-  const __mmask16 m_hi = cols >= 32 ? 0xffff : cols <= 16 ? 0 : (__mmask16) ((1u << (cols - 16)) - 1);
+  const __mmask16 m_lo = siglip_lanes16 (cols);
+  const __mmask16 m_hi = siglip_lanes16 (cols - 16);
   const __m512 b0 = _mm512_maskz_loadu_ps (m_lo, b), b1 = _mm512_maskz_loadu_ps (m_hi, b + 16);
   for (int r = 0; r < n; r++) {
     float *yr = y + (size_t) r * ldy;

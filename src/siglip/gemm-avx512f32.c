@@ -121,9 +121,8 @@ siglip_gemm_avx512f32_compute (float *y, const float *x, const siglip_f32_panels
         for (int j = jg; j < jg_end; j++) {
           const float *bp = w->data + ((size_t) j * k + k0) * NR;
           const int valid = ncols - j * NR < NR ? ncols - j * NR : NR;
-          const __mmask16 m_lo = valid >= 16 ? 0xffff : (__mmask16) ((1u << valid) - 1);
-          const __mmask16 m_hi = valid >= 32 ? 0xffff
-                                 : valid <= 16 ? 0 : (__mmask16) ((1u << (valid - 16)) - 1);
+          const __mmask16 m_lo = siglip_lanes16 (valid);
+          const __mmask16 m_hi = siglip_lanes16 (valid - 16);
           const float *bj = bias ? bias + (size_t) j * NR : NULL;
           for (int r0 = m0; r0 < m_end; r0 += MR) {
             const int rows = m_end - r0 < MR ? m_end - r0 : MR;
@@ -140,8 +139,8 @@ TARGET void
 siglip_gemm_avx512_panel_block (float *y, size_t ldy, const float *x, size_t ldx, int rows,
                                 const float *slice, int kb, int cols, bool first, const float *b)
 {
-  const __mmask16 m_lo = cols >= 16 ? 0xffff : (__mmask16) ((1u << cols) - 1);
-  const __mmask16 m_hi = cols >= 32 ? 0xffff : cols <= 16 ? 0 : (__mmask16) ((1u << (cols - 16)) - 1);
+  const __mmask16 m_lo = siglip_lanes16 (cols);
+  const __mmask16 m_hi = siglip_lanes16 (cols - 16);
   for (int r0 = 0; r0 < rows; r0 += MR)
     kernel (kb, x + (size_t) r0 * ldx, ldx, rows - r0 < MR ? rows - r0 : MR, slice,
             y + (size_t) r0 * ldy, ldy, m_lo, m_hi, first, b);

@@ -20,6 +20,7 @@
 
 #include "bf16.h"
 #include "internal.h"
+#include "lanes.h"
 
 #define SIGLIP_GEMM_NR 32
 #define SIGLIP_GEMM_PANELS_MAGIC 0x50464231u /* "1BFP" */
