@@ -1549,7 +1549,7 @@ main (int argc, char *argv[])
   const peaks pk = current_peaks ();
   /* the floor of this precision: fp32 FMA peak, or the bf16 dot-product peak where the kernel
    * uses it */
-  const double limit = floor_is_bf16 && pk.bf16 > 0 ? pk.bf16 : pk.fma;
+  const double limit = bf16 ? bf16_limit (&pk) : pk.fma;
 
   /* a rate above its limit means the limit under-read: say so rather than print ratios below 1.
    * Not for OpenBLAS under SIGLIP_ISA=avx2 on an AVX-512 CPU: the cap is ours, and its kernels

@@ -93,7 +93,7 @@ siglip_gemm_avx512wide_compute (float *y, const float *x, const siglip_bf16_pane
         const int rows = n - m0 < MC ? n - m0 : MC;
         siglip_gemm_avx512_panel_block (y + (size_t) m0 * ncols + c0, (size_t) ncols,
                                         x + (size_t) m0 * k + k0, (size_t) k, rows, scratch, kb,
-                                        cols, k0 == 0, NULL);
+                                        cols, k0 == 0);
       }
     }
     if (bias)

@@ -137,13 +137,13 @@ siglip_gemm_avx512f32_compute (float *y, const float *x, const siglip_f32_panels
 
 TARGET void
 siglip_gemm_avx512_panel_block (float *y, size_t ldy, const float *x, size_t ldx, int rows,
-                                const float *slice, int kb, int cols, bool first, const float *b)
+                                const float *slice, int kb, int cols, bool first)
 {
   const __mmask16 m_lo = siglip_lanes16 (cols);
   const __mmask16 m_hi = siglip_lanes16 (cols - 16);
   for (int r0 = 0; r0 < rows; r0 += MR)
     kernel (kb, x + (size_t) r0 * ldx, ldx, rows - r0 < MR ? rows - r0 : MR, slice,
-            y + (size_t) r0 * ldy, ldy, m_lo, m_hi, first, b);
+            y + (size_t) r0 * ldy, ldy, m_lo, m_hi, first, NULL);
 }
 
 #endif /* SIGLIP_GEMM_HAVE_AVX512F32_KERNEL */

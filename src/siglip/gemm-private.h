@@ -89,11 +89,11 @@ void siglip_gemm_avx512bf16_pack_panel (uint16_t *panel, const float *const rows
 void siglip_gemm_avx512f32_compute (float *y, const float *x, const siglip_f32_panels *w,
                                     const float *b, int n, int j_begin, int j_end);
 
-/* One panel's block, as siglip_gemm_avx2_panel_block below, with the AVX-512 kernel: slice as
- * one K block of a fp32 panel (row stride 32 floats, 64-byte aligned). */
+/* One panel's block, as siglip_gemm_avx2_panel_block below without a bias (y starts from 0
+ * when first), with the AVX-512 kernel: slice as one K block of a fp32 panel (row stride 32
+ * floats, 64-byte aligned). */
 void siglip_gemm_avx512_panel_block (float *y, size_t ldy, const float *x, size_t ldx, int rows,
-                                     const float *slice, int kb, int cols, bool first,
-                                     const float *b);
+                                     const float *slice, int kb, int cols, bool first);
 
 /* gemm-avx512bf16wide.c: as siglip_gemm_avx512bf16_compute with fp32 activations, each block
  * of the bf16 panels widened into `scratch` (siglip_gemm_avx512wide_scratch_floats () floats,

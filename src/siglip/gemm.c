@@ -43,7 +43,7 @@
 /* per-thread scratch: grown once to the largest request, reused by every later call, so the
  * forward pass does not allocate after its first layer */
 
-enum { SCRATCH_A, SCRATCH_TILE, SCRATCH_XP, SCRATCH_YT, SCRATCH_ROUNDED, N_SCRATCH };
+enum { SCRATCH_A, SCRATCH_TILE, SCRATCH_XP, SCRATCH_YT, SCRATCH_BF16_ROWS, N_SCRATCH };
 
 typedef struct {
   void *p[N_SCRATCH];
@@ -91,6 +91,15 @@ scratch_get (int slot, size_t bytes)
     set->n[slot] = size;
   }
   return set->p[slot];
+}
+
+/* Tasks for n items (panels) split in one contiguous share per worker: the pool's threads, or
+ * fewer when there are fewer items. */
+static int
+worker_tasks (int n)
+{
+  const int threads = siglip_pool_n_threads ();
+  return threads < n ? threads : n;
 }
 
 /* Task `task` of n_tasks, each a contiguous share of n items (panels) as even as can be:
@@ -809,7 +818,7 @@ linear_rowmajor (float *y, const float *x, const siglip_matrix *w, const float *
   if (!job.xp.data || !job.yt)
     return false;
   if (w->bf16_rows) {
-    job.rounded = scratch_get (SCRATCH_ROUNDED, (size_t) siglip_pool_n_threads () * ROWMAJOR_CHUNK
+    job.rounded = scratch_get (SCRATCH_BF16_ROWS, (size_t) siglip_pool_n_threads () * ROWMAJOR_CHUNK
                                                     * k * sizeof (float));
     if (!job.rounded)
       return false;
@@ -984,7 +993,7 @@ avx512bf16_rows_task (void *data, int task, int worker)
   const siglip_matrix *w = job->w;
   const int k = w->cols;
   const size_t panel_values = (size_t) ((k + 1) / 2) * NR * 2;
-  uint16_t *group = scratch_get (SCRATCH_ROUNDED, ROWS_GROUP * panel_values * sizeof (uint16_t));
+  uint16_t *group = scratch_get (SCRATCH_BF16_ROWS, ROWS_GROUP * panel_values * sizeof (uint16_t));
   if (!group) {
     job->failed = true;
     return;
@@ -1014,7 +1023,7 @@ linear_avx512bf16_rows (float *y, const float *x, const siglip_matrix *w, const 
   job.ap = avx512bf16_pack_x (x, n, w->cols);
   if (!job.ap)
     return false;
-  job.n_tasks = siglip_pool_n_threads () < job.n_panels ? siglip_pool_n_threads () : job.n_panels;
+  job.n_tasks = worker_tasks (job.n_panels);
   siglip_parallel_for (job.n_tasks, avx512bf16_rows_task, &job);
   return !job.failed;
 }
@@ -1068,9 +1077,7 @@ linear_bf16 (float *y, const float *x, const siglip_matrix *m, const float *b, i
     uint32_t *ap = avx512bf16_pack_x (x, n, w->cols);
     if (ap) {
       job.ap = ap;
-      job.n_tasks = siglip_pool_n_threads ();
-      if (job.n_tasks > w->n_panels)
-        job.n_tasks = w->n_panels;
+      job.n_tasks = worker_tasks (w->n_panels);
       siglip_parallel_for (job.n_tasks, avx512bf16_task, &job);
       return;
     }
@@ -1078,7 +1085,7 @@ linear_bf16 (float *y, const float *x, const siglip_matrix *m, const float *b, i
 #endif
 #ifdef SIGLIP_GEMM_HAVE_AVX512F32_KERNEL
   if (bf16_kernel_get () == BF16_AVX512) {
-    job.n_tasks = siglip_pool_n_threads () < w->n_panels ? siglip_pool_n_threads () : w->n_panels;
+    job.n_tasks = worker_tasks (w->n_panels);
     siglip_parallel_for (job.n_tasks, avx512wide_task, &job);
     if (!job.failed)
       return;
@@ -1158,9 +1165,7 @@ linear_f32_panels (float *y, const float *x, const siglip_matrix *m, const float
   f32_panels_job job = { y, x, b, m->packed, n, 1 };
   const fp32_kernel kernel = fp32_kernel_get ();
   if (kernel != FP32_OPENBLAS) {
-    job.n_tasks = siglip_pool_n_threads ();
-    if (job.n_tasks > job.w->n_panels)
-      job.n_tasks = job.w->n_panels;
+    job.n_tasks = worker_tasks (job.w->n_panels);
 #ifdef SIGLIP_GEMM_HAVE_AVX512F32_KERNEL
     if (kernel == FP32_AVX512) {
       siglip_parallel_for (job.n_tasks, avx512f32_task, &job);
