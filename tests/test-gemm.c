@@ -46,7 +46,7 @@ static const shape shapes[] = {
   { 130, 47, 385 },
   { 241, 161, 257 },
   { 500, 290, 513 },
-  { 130, 40, 4500 },  /* K past the row-major product's K block (4352): a second block adds to y */
+  { 130, 40, 4500 },  /* K past 4352, past every K of SO400M: AVX-512 K blocks, AVX2 one block */
 };
 
 static guint32 rng_state;

@@ -51,11 +51,60 @@
 #define TARGET __attribute__ ((target ("avx2,fma")))
 #define INLINE static inline __attribute__ ((always_inline))
 
+/* The 8 x 8 block r[0 .. 8) transposed in place: r[p][q] becomes r[q][p]. */
+TARGET INLINE void
+transpose8 (__m256 r[8])
+{
+  const __m256 t0 = _mm256_unpacklo_ps (r[0], r[1]), t1 = _mm256_unpackhi_ps (r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps (r[2], r[3]), t3 = _mm256_unpackhi_ps (r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps (r[4], r[5]), t5 = _mm256_unpackhi_ps (r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps (r[6], r[7]), t7 = _mm256_unpackhi_ps (r[6], r[7]);
+  /* s0: columns 0 and 4 of rows 0-3, s1: 1 and 5, s2: 2 and 6, s3: 3 and 7; s4-s7 rows 4-7 */
+  const __m256 s0 = _mm256_shuffle_ps (t0, t2, 0x44), s1 = _mm256_shuffle_ps (t0, t2, 0xee);
+  const __m256 s2 = _mm256_shuffle_ps (t1, t3, 0x44), s3 = _mm256_shuffle_ps (t1, t3, 0xee);
+  const __m256 s4 = _mm256_shuffle_ps (t4, t6, 0x44), s5 = _mm256_shuffle_ps (t4, t6, 0xee);
+  const __m256 s6 = _mm256_shuffle_ps (t5, t7, 0x44), s7 = _mm256_shuffle_ps (t5, t7, 0xee);
+  r[0] = _mm256_permute2f128_ps (s0, s4, 0x20);
+  r[1] = _mm256_permute2f128_ps (s1, s5, 0x20);
+  r[2] = _mm256_permute2f128_ps (s2, s6, 0x20);
+  r[3] = _mm256_permute2f128_ps (s3, s7, 0x20);
+  r[4] = _mm256_permute2f128_ps (s0, s4, 0x31);
+  r[5] = _mm256_permute2f128_ps (s1, s5, 0x31);
+  r[6] = _mm256_permute2f128_ps (s2, s6, 0x31);
+  r[7] = _mm256_permute2f128_ps (s3, s7, 0x31);
+}
+
+/* The tile's transpose, for the row-major product: c[i][r] (row stride ldc) = the sums of
+ * row r of x and column i of b, plus bias[r], for r < R and i < cols. Two 8 x 8 transposes in
+ * registers (the rows past R as zeros) and a masked store of R floats per row of c. */
+TARGET INLINE void
+store_transposed (const int R, const __m256 c0[MR], const __m256 c1[MR], float *c, size_t ldc,
+                  int cols, const float *bias)
+{
+  const __m256i mask = _mm256_cmpgt_epi32 (_mm256_set1_epi32 (R),
+                                           _mm256_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7));
+  const __m256 b = bias ? _mm256_maskload_ps (bias, mask) : _mm256_setzero_ps ();
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; h++) {
+    __m256 t[8];
+#pragma GCC unroll 8
+    for (int q = 0; q < 8; q++)
+      t[q] = q < R ? (h ? c1[q] : c0[q]) : _mm256_setzero_ps ();
+    transpose8 (t);
+#pragma GCC unroll 8
+    for (int p = 0; p < 8; p++)
+      if (h * 8 + p < cols)
+        _mm256_maskstore_ps (c + (size_t) (h * 8 + p) * ldc, mask, _mm256_add_ps (t[p], b));
+  }
+}
+
 /* C[R, 16] (ldc) = (first ? bias or 0 : C) + x[R][0 .. kb) . b[0 .. kb)[16] (b's row stride
- * ldb). Only the first `cols` columns are stored, but 16 are read from each row of b. */
+ * ldb). Only the first `cols` columns are stored, but 16 are read from each row of b.
+ * Transposed: C[16, R] = that product's transpose + bias[R] (first, one block of all K). */
 TARGET INLINE void
 kernel (const int R, int kb, const float *restrict x, size_t ldx, const float *restrict b,
-        size_t ldb, float *restrict c, size_t ldc, int cols, bool first, const float *bias)
+        size_t ldb, float *restrict c, size_t ldc, int cols, bool first, const float *bias,
+        bool transposed)
 {
   __m256 c0[MR], c1[MR];
 #pragma GCC unroll 6
@@ -76,6 +125,10 @@ kernel (const int R, int kb, const float *restrict x, size_t ldx, const float *r
     }
   }
 
+  if (transposed) {
+    store_transposed (R, c0, c1, c, ldc, cols, bias);
+    return;
+  }
   if (cols == HALF) {
     __m256 base0 = _mm256_setzero_ps (), base1 = _mm256_setzero_ps ();
     if (first && bias) {
@@ -107,27 +160,27 @@ kernel (const int R, int kb, const float *restrict x, size_t ldx, const float *r
   }
 }
 
-/* y[0 .. rows)[0 .. cols <= 16) = (first ? bias or 0 : y) + x . b, in strips of 6 rows */
+/* y[0 .. rows)[0 .. cols <= 16) = (first ? bias or 0 : y) + x . b, in strips of 6 rows;
+ * transposed, y[0 .. cols)[0 .. rows) and the bias per row of x (see kernel) */
 TARGET static void
 strips (float *y, size_t ldy, const float *x, size_t ldx, int rows, const float *b, size_t ldb,
-        int kb, int cols, bool first, const float *bias)
+        int kb, int cols, bool first, const float *bias, bool transposed)
 {
+#define STRIP(R, r)                                                                            \
+  kernel (R, kb, x + (size_t) (r) * ldx, ldx, b, ldb, transposed ? y + (r) : y + (size_t) (r) * ldy, \
+          ldy, cols, first, transposed && bias ? bias + (r) : bias, transposed)
   int r0 = 0;
   for (; r0 + MR <= rows; r0 += MR)
-    kernel (MR, kb, x + (size_t) r0 * ldx, ldx, b, ldb, y + (size_t) r0 * ldy, ldy, cols, first, bias);
-  const int left = rows - r0;
-  const float *xr = x + (size_t) r0 * ldx;
-  float *yr = y + (size_t) r0 * ldy;
-  switch (left) {
+    STRIP (MR, r0);
+  switch (rows - r0) {
   case 0: break;
-  case 1: kernel (1, kb, xr, ldx, b, ldb, yr, ldy, cols, first, bias); break;
-  case 2: kernel (2, kb, xr, ldx, b, ldb, yr, ldy, cols, first, bias); break;
-  case 3: kernel (2, kb, xr, ldx, b, ldb, yr, ldy, cols, first, bias);
-          kernel (1, kb, xr + 2 * ldx, ldx, b, ldb, yr + 2 * ldy, ldy, cols, first, bias); break;
-  case 4: kernel (4, kb, xr, ldx, b, ldb, yr, ldy, cols, first, bias); break;
-  default: kernel (4, kb, xr, ldx, b, ldb, yr, ldy, cols, first, bias);
-           kernel (1, kb, xr + 4 * ldx, ldx, b, ldb, yr + 4 * ldy, ldy, cols, first, bias); break;
+  case 1: STRIP (1, r0); break;
+  case 2: STRIP (2, r0); break;
+  case 3: STRIP (2, r0); STRIP (1, r0 + 2); break;
+  case 4: STRIP (4, r0); break;
+  default: STRIP (4, r0); STRIP (1, r0 + 4); break;
   }
+#undef STRIP
 }
 
 TARGET void
@@ -136,50 +189,15 @@ siglip_gemm_avx2_panel_block (float *y, size_t ldy, const float *x, size_t ldx, 
 {
   for (int h = 0; h < NR / HALF && h * HALF < cols; h++)
     strips (y + h * HALF, ldy, x, ldx, rows, slice + h * HALF, NR, kb,
-            cols - h * HALF < HALF ? cols - h * HALF : HALF, first, bias ? bias + h * HALF : NULL);
+            cols - h * HALF < HALF ? cols - h * HALF : HALF, first, bias ? bias + h * HALF : NULL,
+            false);
 }
 
 TARGET void
 siglip_gemm_avx2_half_block (float *y, size_t ldy, const float *x, size_t ldx, int rows,
                              const float *slice, int kb, int cols, bool first, const float *bias)
 {
-  strips (y, ldy, x, ldx, rows, slice, HALF, kb, cols, first, bias);
-}
-
-/* Inputs per K block of the row-major product (gemm.c's linear_rowmajor): every SO400M layer's
- * whole input row, so a strip of 6 weight rows runs over all of it at once and its 6 x 16 tile
- * of y is stored once instead of reloaded for every block. The half panel's slice (72 KiB at
- * K = 1152) is then read from L2 rather than L1, and that costs less than the reloads: in one
- * process, 31-41 interleaved runs of each on the towers' shapes (48 weight rows a task,
- * streamed from memory, each run against the peak sampled around it), 1152 against 256 gave
- * medians 0.81 against 0.78 (image, N x K = 4304 x 1152), 0.76 against 0.75 (labels), 0.76
- * against 0.73 and 0.80 against 0.78 (1152 x 4304). On the MLP's second product (K = 4304), 41
- * interleaved pairs of siglip_linear calls, one block of 4352 took 0.972-0.985 the time of
- * blocks of 1152 at M = 64, 256 and 512, and 0.975-0.988 that of blocks of 2176. */
-#ifndef HALVES_KC
-#define HALVES_KC 4352
-#endif
-
-TARGET void
-siglip_gemm_avx2f32_compute_halves (float *y, const float *x, const float *halves, int k,
-                                    int ncols, const float *bias, int n, int h_begin, int h_end)
-{
-  for (int hg = h_begin; hg < h_end; hg += 2 * GROUP) {
-    const int hg_end = h_end - hg < 2 * GROUP ? h_end : hg + 2 * GROUP;
-    for (int k0 = 0; k0 < k; k0 += HALVES_KC) {
-      const int kb = k - k0 < HALVES_KC ? k - k0 : HALVES_KC;
-      for (int m0 = 0; m0 < n; m0 += MC) {
-        const int rows = n - m0 < MC ? n - m0 : MC;
-        for (int h = hg; h < hg_end; h++) {
-          const int cols = ncols - h * HALF < HALF ? ncols - h * HALF : HALF;
-          strips (y + (size_t) m0 * ncols + (size_t) h * HALF, (size_t) ncols,
-                  x + (size_t) m0 * k + k0, (size_t) k, rows,
-                  halves + ((size_t) h * k + k0) * HALF, HALF, kb, cols, k0 == 0,
-                  bias ? bias + (size_t) h * HALF : NULL);
-        }
-      }
-    }
-  }
+  strips (y, ldy, x, ldx, rows, slice, HALF, kb, cols, first, bias, false);
 }
 
 TARGET void
@@ -187,57 +205,30 @@ siglip_avx2_sgemm_nn (float *c, size_t ldc, const float *a, size_t lda, const fl
                       size_t ldb, int m, int n, int k)
 {
   for (int j0 = 0; j0 < n; j0 += HALF)
-    strips (c + j0, ldc, a, lda, m, b + j0, ldb, k, n - j0 < HALF ? n - j0 : HALF, true, NULL);
+    strips (c + j0, ldc, a, lda, m, b + j0, ldb, k, n - j0 < HALF ? n - j0 : HALF, true, NULL,
+            false);
 }
 
-/* The 8 x 8 block r[0 .. 8) transposed in place: r[p][q] becomes r[q][p]. */
-TARGET INLINE void
-transpose8 (__m256 r[8])
-{
-  const __m256 t0 = _mm256_unpacklo_ps (r[0], r[1]), t1 = _mm256_unpackhi_ps (r[0], r[1]);
-  const __m256 t2 = _mm256_unpacklo_ps (r[2], r[3]), t3 = _mm256_unpackhi_ps (r[2], r[3]);
-  const __m256 t4 = _mm256_unpacklo_ps (r[4], r[5]), t5 = _mm256_unpackhi_ps (r[4], r[5]);
-  const __m256 t6 = _mm256_unpacklo_ps (r[6], r[7]), t7 = _mm256_unpackhi_ps (r[6], r[7]);
-  /* s0: columns 0 and 4 of rows 0-3, s1: 1 and 5, s2: 2 and 6, s3: 3 and 7; s4-s7 rows 4-7 */
-  const __m256 s0 = _mm256_shuffle_ps (t0, t2, 0x44), s1 = _mm256_shuffle_ps (t0, t2, 0xee);
-  const __m256 s2 = _mm256_shuffle_ps (t1, t3, 0x44), s3 = _mm256_shuffle_ps (t1, t3, 0xee);
-  const __m256 s4 = _mm256_shuffle_ps (t4, t6, 0x44), s5 = _mm256_shuffle_ps (t4, t6, 0xee);
-  const __m256 s6 = _mm256_shuffle_ps (t5, t7, 0x44), s7 = _mm256_shuffle_ps (t5, t7, 0xee);
-  r[0] = _mm256_permute2f128_ps (s0, s4, 0x20);
-  r[1] = _mm256_permute2f128_ps (s1, s5, 0x20);
-  r[2] = _mm256_permute2f128_ps (s2, s6, 0x20);
-  r[3] = _mm256_permute2f128_ps (s3, s7, 0x20);
-  r[4] = _mm256_permute2f128_ps (s0, s4, 0x31);
-  r[5] = _mm256_permute2f128_ps (s1, s5, 0x31);
-  r[6] = _mm256_permute2f128_ps (s2, s6, 0x31);
-  r[7] = _mm256_permute2f128_ps (s3, s7, 0x31);
-}
-
+/* The row-major product (gemm.c's linear_rowmajor), written straight into y: each 6 x 16 tile
+ * is stored transposed with its bias, so there is no y^T and no transpose pass after it (that
+ * pass cost 3-4% of siglip_linear on the towers' shapes).
+ *
+ * One block of all K: a strip of 6 weight rows runs over its whole input row at once and its
+ * tile is stored once instead of reloaded for every block. The half panel's slice (72 KiB at
+ * K = 1152) is then read from L2 rather than L1, and that costs less than the reloads: in one
+ * process, 31-41 interleaved runs of each on the towers' shapes (48 weight rows a task,
+ * streamed from memory, each run against the peak sampled around it), 1152 against 256 gave
+ * medians 0.81 against 0.78 (image, N x K = 4304 x 1152), 0.76 against 0.75 (labels), 0.76
+ * against 0.73 and 0.80 against 0.78 (1152 x 4304). On the MLP's second product (K = 4304), 41
+ * interleaved pairs of siglip_linear calls, one block of 4352 took 0.972-0.985 the time of
+ * blocks of 1152 at M = 64, 256 and 512, and 0.975-0.988 that of blocks of 2176. */
 TARGET void
-siglip_avx2_transpose_bias (float *y, size_t ldy, const float *yt, size_t ldt, int rows, int n,
-                            const float *bias)
+siglip_gemm_avx2f32_rowmajor (float *y, size_t ldy, const float *w, int rows, const float *halves,
+                              int k, int n, const float *bias)
 {
-  int j0 = 0;
-  for (; j0 + 8 <= rows; j0 += 8) {
-    const __m256 b = bias ? _mm256_loadu_ps (bias + j0) : _mm256_setzero_ps ();
-    int i0 = 0;
-    for (; i0 + 8 <= n; i0 += 8) {
-      __m256 r[8];
-#pragma GCC unroll 8
-      for (int q = 0; q < 8; q++)
-        r[q] = _mm256_loadu_ps (yt + (size_t) (j0 + q) * ldt + i0);
-      transpose8 (r);
-#pragma GCC unroll 8
-      for (int p = 0; p < 8; p++)
-        _mm256_storeu_ps (y + (size_t) (i0 + p) * ldy + j0, _mm256_add_ps (r[p], b));
-    }
-    for (int i = i0; i < n; i++)
-      for (int j = j0; j < j0 + 8; j++)
-        y[(size_t) i * ldy + j] = yt[(size_t) j * ldt + i] + (bias ? bias[j] : 0.0f);
-  }
-  for (int i = 0; i < n; i++)
-    for (int j = j0; j < rows; j++)
-      y[(size_t) i * ldy + j] = yt[(size_t) j * ldt + i] + (bias ? bias[j] : 0.0f);
+  for (int h = 0; h * HALF < n; h++)
+    strips (y + (size_t) h * HALF * ldy, ldy, w, (size_t) k, rows, halves + (size_t) h * k * HALF,
+            HALF, k, n - h * HALF < HALF ? n - h * HALF : HALF, true, bias, true);
 }
 
 TARGET void

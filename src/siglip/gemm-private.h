@@ -89,6 +89,11 @@ void siglip_gemm_avx512bf16_pack_panel (uint16_t *panel, const float *const rows
 void siglip_gemm_avx512f32_compute (float *y, const float *x, const siglip_f32_panels *w,
                                     const float *b, int n, int j_begin, int j_end);
 
+/* y[i][r] (row stride ldy) = w[r] . x[i] + (b ? b[r] : 0) for r < rows, i < xp->rows: the
+ * row-major weights w (rows, K) against x packed as panels of 32 of its rows (gemm.c's
+ * linear_rowmajor). */
+void siglip_gemm_avx512f32_rowmajor (float *y, size_t ldy, const float *w, int rows,
+                                     const siglip_f32_panels *xp, const float *b);
 /* One panel's block, as siglip_gemm_avx2_panel_block below without a bias (y starts from 0
  * when first), with the AVX-512 kernel: slice as one K block of a fp32 panel (row stride 32
  * floats, 64-byte aligned). */
@@ -122,21 +127,16 @@ void siglip_gemm_avx2_panel_block (float *y, size_t ldy, const float *x, size_t 
 void siglip_gemm_avx2_half_block (float *y, size_t ldy, const float *x, size_t ldx, int rows,
                                   const float *slice, int kb, int cols, bool first,
                                   const float *b);
-/* As siglip_gemm_avx2f32_compute on half panels of 16 columns, for h in [h_begin, h_end):
- * halves[(h * K + k) * 16 + c] = W[16h + c][k], columns past ncols zero. */
-void siglip_gemm_avx2f32_compute_halves (float *y, const float *x, const float *halves, int k,
-                                         int ncols, const float *b, int n, int h_begin,
-                                         int h_end);
+/* y[i][r] (row stride ldy) = w[r] . x[i] + (b ? b[r] : 0) for r < rows, i < n: row-major
+ * weights w (rows, K) against x packed as half panels of 16 of its rows,
+ * halves[(h * K + k) * 16 + c] = x[16h + c][k], rows past n zero (gemm.c's linear_rowmajor). */
+void siglip_gemm_avx2f32_rowmajor (float *y, size_t ldy, const float *w, int rows,
+                                   const float *halves, int k, int n, const float *b);
 /* c (m, n; row stride ldc) = a (m, k; lda) b (k, n; ldb), all row-major fp32; each row of b
  * is read in whole blocks of 16 columns, so it must be padded to a multiple of 16 when n is
  * not (attention's Kt and Vp are). */
 void siglip_avx2_sgemm_nn (float *c, size_t ldc, const float *a, size_t lda, const float *b,
                            size_t ldb, int m, int n, int k);
-/* y[i][j] (row stride ldy) = yt[j][i] (row stride ldt) + (bias ? bias[j] : 0) for j < rows,
- * i < n: the row-major product's result back from its transposed orientation, 8 x 8 blocks at
- * a time in registers (gemm.c's linear_rowmajor). */
-void siglip_avx2_transpose_bias (float *y, size_t ldy, const float *yt, size_t ldt, int rows,
-                                 int n, const float *bias);
 /* out[i] = w[i] rounded to bf16 (nearest even, as siglip_f32_to_bf16_rne; the weights are
  * finite) and widened back, for i < n; w at any 4-byte alignment. Rows standing for bf16
  * (internal.h's bf16_rows) on their way into the row-major product. */

@@ -43,7 +43,7 @@
 /* per-thread scratch: grown once to the largest request, reused by every later call, so the
  * forward pass does not allocate after its first layer */
 
-enum { SCRATCH_A, SCRATCH_TILE, SCRATCH_XP, SCRATCH_YT, SCRATCH_BF16_ROWS, N_SCRATCH };
+enum { SCRATCH_A, SCRATCH_TILE, SCRATCH_XP, SCRATCH_BF16_ROWS, N_SCRATCH };
 
 typedef struct {
   void *p[N_SCRATCH];
@@ -695,18 +695,17 @@ linear_fp32 (float *y, const float *x, const siglip_matrix *w, const float *b, i
  * The panel kernels compute C = A B^T with A row-major (rows broadcast one value at a time,
  * no packing needed) and B in 32-row panels. Per call the activations x (n, K) are small, so
  * they are what gets packed into panels (n * K copies against n * N * K multiply-adds), and
- * the weights W, straight from the file's mapping, play A: y^T (N, n) = W x^T, transposed into
- * y with the bias at the end (n * N more). So fp32 weights are never copied at load, the
+ * the weights W, straight from the file's mapping, play A: y^T (N, n) = W x^T, each tile
+ * transposed in registers into y with its bias. So fp32 weights are never copied at load, the
  * model's memory is the page cache's, and loading costs what mapping the files costs. Each
- * worker takes a contiguous run of W's rows (a block of MC rows x KC inputs stays in L2 while
- * x's panel slices stream past it from L1, as in the other orientation), and transposes its
- * own columns of y. */
+ * worker takes a contiguous run of W's rows (they stay in L2 while x's panels stream past
+ * them) and writes its own columns of y. */
 
 #define ROWMAJOR_MIN_N 16   /* fewer rows of x: one panel would be mostly padding; OpenBLAS */
 /* Rows of W per kernel call and per task (a multiple of 12: whole strips of both kernels, 6 and
- * 12 rows). The kernels walk x's panels in groups, each group over all the
- * rows they are given, so these rows (x K inputs: 220 KiB at K = 1152) should stay in L2 from
- * one group to the next instead of coming from memory once per group. Measured (one thread,
+ * 12 rows). The kernels walk x's panels over all the rows they are given, so these rows
+ * (x K inputs: 220 KiB at K = 1152) should stay in L2 from one panel to the next instead of
+ * coming from memory once per panel. Measured (one thread,
  * thread CPU time, M = 256 x (4304, 1152)): 48 rows 0.82 of the FMA peak, 96 rows 0.84, 240
  * rows 0.67, all rows at once 0.69; at M = 1024 48 rows did best. */
 #ifndef ROWMAJOR_CHUNK
@@ -720,7 +719,6 @@ typedef struct {
   int n;
   int xw;                 /* rows of x per panel: 32, or 16 for the AVX2 kernel (half panels) */
   siglip_f32_panels xp;   /* x (n, K) as panels of xw rows */
-  float *yt;              /* y^T (N, n) */
   int n_tasks;
   fp32_kernel kernel;
   float *rounded;         /* w->bf16_rows: ROWMAJOR_CHUNK rows of rounded weights per worker */
@@ -753,8 +751,8 @@ rowmajor_task (void *data, int task, int worker)
   const int r_begin = task * ROWMAJOR_CHUNK;
   const int r_end = d - r_begin < ROWMAJOR_CHUNK ? d : r_begin + ROWMAJOR_CHUNK;
 
-  /* the lines of y this task's transpose will write, fetched into L2 while the products run:
-   * y's rows were last written layers ago, and the stores missed to L3 and beyond */
+  /* the lines of y this task's tiles will write, fetched into L2 while the products run: y's
+   * rows were last written layers ago, and the stores missed to L3 and beyond */
   for (int i = 0; i < n; i++)
     for (int j = r_begin; j < r_end; j += 16)
       __builtin_prefetch (job->y + (size_t) i * d + j, 1, 2);
@@ -776,29 +774,17 @@ rowmajor_task (void *data, int task, int worker)
 #endif
       wr = rounded;
     }
-    float *yt = job->yt + (size_t) r0 * n;
+    const float *b = job->b ? job->b + r0 : NULL;
 #ifdef SIGLIP_GEMM_HAVE_AVX512F32_KERNEL
     if (job->kernel == FP32_AVX512)
-      siglip_gemm_avx512f32_compute (yt, wr, &job->xp, NULL, rows, 0, job->xp.n_panels);
+      siglip_gemm_avx512f32_rowmajor (job->y + r0, (size_t) d, wr, rows, &job->xp, b);
 #endif
 #ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
     if (job->kernel == FP32_AVX2)
-      siglip_gemm_avx2f32_compute_halves (yt, wr, job->xp.data, job->xp.cols, n, NULL, rows, 0,
-                                          job->xp.n_panels);
+      siglip_gemm_avx2f32_rowmajor (job->y + r0, (size_t) d, wr, rows, job->xp.data, w->cols, n, b);
 #endif
     r0 += rows;
   }
-
-  /* y[:, r_begin .. r_end) = (y^T)^T + b */
-  const float *b = job->b ? job->b + r_begin : NULL;
-  const float *yt = job->yt + (size_t) r_begin * n;
-#ifdef SIGLIP_GEMM_HAVE_AVX2_KERNELS
-  siglip_avx2_transpose_bias (job->y + r_begin, (size_t) d, yt, (size_t) n, r_end - r_begin, n, b);
-#else
-  for (int i = 0; i < n; i++)
-    for (int j = 0; j < r_end - r_begin; j++)
-      job->y[(size_t) i * d + r_begin + j] = yt[(size_t) j * n + i] + (b ? b[j] : 0.0f);
-#endif
 }
 
 /* False when scratch memory could not be had (the caller falls back to OpenBLAS). */
@@ -814,8 +800,7 @@ linear_rowmajor (float *y, const float *x, const siglip_matrix *w, const float *
                                  .n_panels = n_panels,
                                  .bytes = (size_t) n_panels * k * xw * sizeof (float) };
   job.xp.data = scratch_get (SCRATCH_XP, job.xp.bytes);
-  job.yt = scratch_get (SCRATCH_YT, (size_t) w->rows * n * sizeof (float));
-  if (!job.xp.data || !job.yt)
+  if (!job.xp.data)
     return false;
   if (w->bf16_rows) {
     job.rounded = scratch_get (SCRATCH_BF16_ROWS, (size_t) siglip_pool_n_threads () * ROWMAJOR_CHUNK
