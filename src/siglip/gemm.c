@@ -751,12 +751,6 @@ rowmajor_task (void *data, int task, int worker)
   const int r_begin = task * ROWMAJOR_CHUNK;
   const int r_end = d - r_begin < ROWMAJOR_CHUNK ? d : r_begin + ROWMAJOR_CHUNK;
 
-  /* the lines of y this task's tiles will write, fetched into L2 while the products run: y's
-   * rows were last written layers ago, and the stores missed to L3 and beyond */
-  for (int i = 0; i < n; i++)
-    for (int j = r_begin; j < r_end; j += 16)
-      __builtin_prefetch (job->y + (size_t) i * d + j, 1, 2);
-
   for (int r0 = r_begin; r0 < r_end;) {
     int rows;
     const float *wr = matrix_rows (w, r0, &rows);
