@@ -166,9 +166,11 @@ TARGET static void
 strips (float *y, size_t ldy, const float *x, size_t ldx, int rows, const float *b, size_t ldb,
         int kb, int cols, bool first, const float *bias, bool transposed)
 {
-#define STRIP(R, r)                                                                            \
-  kernel (R, kb, x + (size_t) (r) * ldx, ldx, b, ldb, transposed ? y + (r) : y + (size_t) (r) * ldy, \
-          ldy, cols, first, transposed && bias ? bias + (r) : bias, transposed)
+  /* a strip's results start at its first row of y, or (transposed) at its first column */
+  const size_t y_step = transposed ? 1 : ldy;
+#define STRIP(R, r)                                                                             \
+  kernel (R, kb, x + (size_t) (r) * ldx, ldx, b, ldb, y + (size_t) (r) * y_step, ldy, cols, first, \
+          transposed && bias ? bias + (r) : bias, transposed)
   int r0 = 0;
   for (; r0 + MR <= rows; r0 += MR)
     STRIP (MR, r0);
